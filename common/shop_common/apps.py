@@ -1,0 +1,19 @@
+from typing import Any
+
+from django.apps import AppConfig
+from django.core.signals import setting_changed
+
+
+def _forget_clients_on_setting_change(*, setting: str, **kwargs: Any) -> None:
+    if setting.startswith("SERVICE_"):
+        from shop_common.service_client import reset_service_clients
+
+        reset_service_clients()
+
+
+class ShopCommonConfig(AppConfig):
+    name = "shop_common"
+    verbose_name = "Shop common"
+
+    def ready(self) -> None:
+        setting_changed.connect(_forget_clients_on_setting_change)

@@ -1,0 +1,240 @@
+"""Settings helpers: every service builds its Django settings from the environment through here.
+
+A service's ``config/settings.py`` calls :func:`service_settings` and adds what is its own. Values
+come from the process environment first, then from a ``.env`` file found by walking up from the
+service folder (python-decouple), then from the local-use defaults below.
+"""
+
+from pathlib import Path
+from typing import Any
+
+from decouple import AutoConfig, Csv
+from django.core.exceptions import ImproperlyConfigured
+
+from shop_common.topology import SERVICES, SERVICES_BY_NAME, Service
+
+DB_ENGINES = ("sqlite", "mysql")
+
+# Strict mode makes MySQL refuse out-of-range or truncated values instead of silently adapting them.
+MYSQL_SQL_MODE = "STRICT_TRANS_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION"
+
+
+def environment(base_dir: Path) -> AutoConfig:
+    """The variables of one service: process environment, then the nearest ``.env`` upwards."""
+    return AutoConfig(search_path=str(base_dir))
+
+
+def database_settings(env: AutoConfig, *, base_dir: Path, default_name: str) -> dict[str, Any]:
+    engine = env("DB_ENGINE", default="sqlite").strip().lower()
+    name = env("DB_NAME", default=default_name)
+    if engine == "sqlite":
+        path = Path(name) if "/" in name else base_dir / "var" / f"{name}.sqlite3"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": path,
+            "OPTIONS": {
+                # A second writer waits for the first (IMMEDIATE + timeout) instead of failing with
+                # "database is locked"; WAL lets readers go on while one process writes.
+                "transaction_mode": "IMMEDIATE",
+                "timeout": env("DB_SQLITE_TIMEOUT", default=20, cast=int),
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            },
+        }
+    if engine == "mysql":
+        return {
+            "ENGINE": "django.db.backends.mysql",
+            "NAME": name,
+            "HOST": env("DB_HOST", default="127.0.0.1"),
+            "PORT": env("DB_PORT", default="3306"),
+            "USER": env("DB_USER", default="root"),
+            "PASSWORD": env("DB_PASSWORD", default=""),
+            "CONN_MAX_AGE": env("DB_CONN_MAX_AGE", default=60, cast=int),
+            "CONN_HEALTH_CHECKS": True,
+            "OPTIONS": {
+                "charset": "utf8mb4",
+                "init_command": f"SET sql_mode='{MYSQL_SQL_MODE}'",
+                "isolation_level": "read committed",
+                "connect_timeout": env("DB_CONNECT_TIMEOUT", default=3, cast=int),
+            },
+            "TEST": {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"},
+        }
+    raise ImproperlyConfigured(f"DB_ENGINE must be one of {', '.join(DB_ENGINES)}, not {engine!r}.")
+
+
+def cache_settings(env: AutoConfig, *, service_name: str) -> dict[str, Any]:
+    redis_url = env("REDIS_URL", default="")
+    if redis_url:
+        return {
+            "default": {
+                "BACKEND": "django.core.cache.backends.redis.RedisCache",
+                "LOCATION": redis_url,
+                "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="shop"),
+                "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+            }
+        }
+    return {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": f"shop-{service_name}",
+        }
+    }
+
+
+def logging_settings(*, service_name: str, level: str) -> dict[str, Any]:
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"request_id": {"()": "shop_common.logs.RequestIdFilter"}},
+        "formatters": {"json": {"()": "shop_common.logs.JsonFormatter", "service": service_name}},
+        "handlers": {
+            "console": {
+                "class": "logging.StreamHandler",
+                "filters": ["request_id"],
+                "formatter": "json",
+            }
+        },
+        "root": {"handlers": ["console"], "level": level},
+        "loggers": {
+            "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+            # Django logs every 4xx here as a warning; our access line already says it.
+            "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
+            "django.server": {"handlers": ["console"], "level": "ERROR", "propagate": False},
+        },
+    }
+
+
+def service_urls(env: AutoConfig) -> dict[str, str]:
+    return {
+        service.name: env(service.url_variable, default=service.default_url).rstrip("/")
+        for service in SERVICES
+    }
+
+
+def secret_key(env: AutoConfig, *, debug: bool) -> str:
+    key = env("SECRET_KEY", default="")
+    if key:
+        return key
+    if not debug:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set. Set it in the environment or .env "
+            "(`make run` writes a random one), or set DEBUG=True for a development-only default."
+        )
+    return "django-insecure-development-only-key"
+
+
+def service_settings(
+    *, service: Service | str, base_dir: Path, apps: list[str], admin: bool = False
+) -> dict[str, Any]:
+    """Django settings shared by every service; the caller puts them in its module globals.
+
+    ``service`` is a name from the topology (``"product"``) or a :class:`Service` of its own.
+    """
+    if isinstance(service, str):
+        service = SERVICES_BY_NAME[service]
+    env = environment(base_dir)
+    (base_dir / "var" / "static").mkdir(parents=True, exist_ok=True)
+    debug = env("DEBUG", default=False, cast=bool)
+    admin_apps = ["django.contrib.admin", "django.contrib.sessions", "django.contrib.messages"]
+    admin_middleware = [
+        "django.contrib.sessions.middleware.SessionMiddleware",
+        "django.middleware.csrf.CsrfViewMiddleware",
+        "django.contrib.auth.middleware.AuthenticationMiddleware",
+        "django.contrib.messages.middleware.MessageMiddleware",
+    ]
+    return {
+        "SERVICE_NAME": service.name,
+        "SERVICE_VERSION": env("SERVICE_VERSION", default="0.1.0"),
+        "BASE_DIR": base_dir,
+        "DEBUG": debug,
+        "SECRET_KEY": secret_key(env, debug=debug),
+        "ALLOWED_HOSTS": env("ALLOWED_HOSTS", default="localhost,127.0.0.1,[::1]", cast=Csv()),
+        "INSTALLED_APPS": [
+            *(admin_apps if admin else []),
+            "django.contrib.contenttypes",
+            "django.contrib.auth",
+            "django.contrib.staticfiles",
+            "corsheaders",
+            "rest_framework",
+            "drf_spectacular",
+            "drf_spectacular_sidecar",
+            "shop_common",
+            *apps,
+        ],
+        "MIDDLEWARE": [
+            "shop_common.request_id.RequestIdMiddleware",
+            "django.middleware.security.SecurityMiddleware",
+            "whitenoise.middleware.WhiteNoiseMiddleware",
+            "corsheaders.middleware.CorsMiddleware",
+            "shop_common.routing.OptionalTrailingSlashMiddleware",
+            *(admin_middleware if admin else []),
+            "django.middleware.clickjacking.XFrameOptionsMiddleware",
+            "shop_common.error_handlers.ErrorShapeMiddleware",
+        ],
+        "ROOT_URLCONF": "config.urls",
+        "WSGI_APPLICATION": "config.wsgi.application",
+        "TEMPLATES": [
+            {
+                "BACKEND": "django.template.backends.django.DjangoTemplates",
+                "DIRS": [],
+                "APP_DIRS": True,
+                "OPTIONS": {
+                    "context_processors": [
+                        "django.template.context_processors.request",
+                        "django.contrib.auth.context_processors.auth",
+                        *(["django.contrib.messages.context_processors.messages"] if admin else []),
+                    ]
+                },
+            }
+        ],
+        "DATABASES": {
+            "default": database_settings(env, base_dir=base_dir, default_name=service.schema)
+        },
+        "CACHES": cache_settings(env, service_name=service.name),
+        "DEFAULT_AUTO_FIELD": "django.db.models.BigAutoField",
+        "LANGUAGE_CODE": "en-us",
+        "TIME_ZONE": "UTC",
+        "USE_I18N": True,
+        "USE_TZ": True,
+        "STATIC_URL": "static/",
+        "STATIC_ROOT": base_dir / "var" / "static",
+        # The routing middleware accepts both spellings of a path itself, without a redirect
+        # (a redirected POST loses its body).
+        "APPEND_SLASH": False,
+        "SECURE_CONTENT_TYPE_NOSNIFF": True,
+        "X_FRAME_OPTIONS": "DENY",
+        "CORS_ALLOWED_ORIGINS": env("CORS_ALLOWED_ORIGINS", default="", cast=Csv()),
+        "CORS_EXPOSE_HEADERS": ["X-Request-ID"],
+        "LOGGING": logging_settings(
+            service_name=service.name, level=env("LOG_LEVEL", default="INFO").upper()
+        ),
+        "SERVICE_URLS": service_urls(env),
+        "SERVICE_HTTP_CONNECT_TIMEOUT": env(
+            "SERVICE_HTTP_CONNECT_TIMEOUT", default=2.0, cast=float
+        ),
+        "SERVICE_HTTP_READ_TIMEOUT": env("SERVICE_HTTP_READ_TIMEOUT", default=5.0, cast=float),
+        "SERVICE_HTTP_RETRIES": env("SERVICE_HTTP_RETRIES", default=2, cast=int),
+        "SERVICE_HTTP_RETRY_BACKOFF": env("SERVICE_HTTP_RETRY_BACKOFF", default=0.1, cast=float),
+        "REST_FRAMEWORK": {
+            "DEFAULT_AUTHENTICATION_CLASSES": [],
+            # Deny by default: a view that is public says so itself.
+            "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+            "DEFAULT_RENDERER_CLASSES": ["shop_common.renderers.JSONRenderer"],
+            "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+            "DEFAULT_PAGINATION_CLASS": "shop_common.pagination.PageNumberPagination",
+            "PAGE_SIZE": 20,
+            "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+            "EXCEPTION_HANDLER": "shop_common.error_handlers.drf_exception_handler",
+            "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+            "COERCE_DECIMAL_TO_STRING": True,
+        },
+        "SPECTACULAR_SETTINGS": {
+            "TITLE": f"{service.display_name.capitalize()} API",
+            "DESCRIPTION": f"The shop's {service.display_name}: {service.owns}.",
+            "VERSION": env("SERVICE_VERSION", default="0.1.0"),
+            "SERVE_INCLUDE_SCHEMA": False,
+            "SWAGGER_UI_DIST": "SIDECAR",
+            "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+            "REDOC_DIST": "SIDECAR",
+        },
+    }

@@ -1,0 +1,140 @@
+"""The one place that turns every error into the error shape: DRF's handler, Django's, and a middleware.
+
+Views never build error JSON by hand; they raise, and one of these answers.
+"""
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from rest_framework import exceptions as drf_exceptions
+from rest_framework.response import Response
+from rest_framework.views import set_rollback
+
+from shop_common import errors
+from shop_common.request_id import current_request_id
+
+logger = logging.getLogger("shop.errors")
+
+# DRF's own default codes, renamed where the contract names them differently.
+_DRF_CODES = {
+    "invalid": errors.VALIDATION_ERROR,
+    "parse_error": errors.MALFORMED_JSON,
+}
+
+_DEFAULT_MESSAGES = {
+    errors.VALIDATION_ERROR: "The request has invalid fields.",
+    errors.MALFORMED_JSON: "The request body is not valid JSON.",
+    errors.NOT_FOUND: "Nothing is found at this path.",
+    errors.INTERNAL_ERROR: "An unexpected error occurred; quote the request id when reporting it.",
+}
+
+
+def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "details": details or {}}}
+
+
+def error_response(
+    status: int, code: str, message: str | None = None, details: dict[str, Any] | None = None
+) -> JsonResponse:
+    """A plain Django response in the error shape, for code that runs outside DRF views."""
+    return JsonResponse(
+        error_body(code, message or _DEFAULT_MESSAGES.get(code, code), details), status=status
+    )
+
+
+def internal_error_details() -> dict[str, Any]:
+    return {"request_id": current_request_id()}
+
+
+def _drf_error_body(exc: drf_exceptions.APIException) -> dict[str, Any]:
+    if isinstance(exc, errors.ServiceError):
+        return error_body(exc.code, exc.message, exc.details)
+    code = _DRF_CODES.get(exc.default_code, exc.default_code)
+    if isinstance(exc, drf_exceptions.ValidationError):
+        detail = exc.detail
+        details = detail if isinstance(detail, dict) else {"non_field_errors": detail}
+        return error_body(code, _DEFAULT_MESSAGES[errors.VALIDATION_ERROR], details)
+    if isinstance(exc, drf_exceptions.ParseError):
+        return error_body(
+            code, _DEFAULT_MESSAGES[errors.MALFORMED_JSON], {"reason": str(exc.detail)}
+        )
+    details: dict[str, Any] = {}
+    if isinstance(exc, drf_exceptions.Throttled) and exc.wait is not None:
+        details["retry_after_seconds"] = exc.wait
+    return error_body(code, str(exc.detail), details)
+
+
+def drf_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
+    """REST_FRAMEWORK["EXCEPTION_HANDLER"]: every exception a DRF view raises ends here."""
+    if isinstance(exc, Http404):
+        exc = drf_exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = drf_exceptions.PermissionDenied()
+
+    if isinstance(exc, drf_exceptions.APIException):
+        headers: dict[str, str] = {}
+        if getattr(exc, "auth_header", None):
+            headers["WWW-Authenticate"] = exc.auth_header
+        if getattr(exc, "wait", None):
+            headers["Retry-After"] = str(int(exc.wait))
+        set_rollback()
+        return Response(_drf_error_body(exc), status=exc.status_code, headers=headers)
+
+    set_rollback()
+    request = context.get("request")
+    logger.error(
+        "Unhandled exception in %s %s",
+        getattr(request, "method", "?"),
+        getattr(request, "path", "?"),
+        exc_info=exc,
+    )
+    return Response(
+        error_body(
+            errors.INTERNAL_ERROR,
+            _DEFAULT_MESSAGES[errors.INTERNAL_ERROR],
+            internal_error_details(),
+        ),
+        status=500,
+    )
+
+
+class ErrorShapeMiddleware:
+    """Catches what a non-DRF view raises, with DEBUG on or off, so no HTML error page escapes."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse:
+        if isinstance(exception, Http404):
+            return error_response(404, errors.NOT_FOUND)
+        if isinstance(exception, PermissionDenied):
+            return error_response(403, errors.PERMISSION_DENIED, "You may not do this.")
+        if isinstance(exception, BadRequest | SuspiciousOperation):
+            return error_response(400, errors.BAD_REQUEST, "The request is malformed.")
+        logger.error(
+            "Unhandled exception in %s %s", request.method, request.path, exc_info=exception
+        )
+        return error_response(500, errors.INTERNAL_ERROR, details=internal_error_details())
+
+
+# Django's own handlers (for errors raised outside views, e.g. in middleware); set in each urls.py.
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return error_response(400, errors.BAD_REQUEST, "The request is malformed.")
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return error_response(403, errors.PERMISSION_DENIED, "You may not do this.")
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return error_response(404, errors.NOT_FOUND)
+
+
+def server_error(request: HttpRequest) -> JsonResponse:
+    return error_response(500, errors.INTERNAL_ERROR, details=internal_error_details())

@@ -1,0 +1,129 @@
+"""Starting services as real processes: the one gunicorn command line, used by `make run`, the
+end-to-end tests and the benchmarks alike."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from shop_common.topology import Service
+
+
+def gunicorn_command(
+    service_dir: Path, *, port: int, host: str = "127.0.0.1", workers: int = 2
+) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "config.wsgi:application",
+        "--chdir",
+        str(service_dir),
+        "--bind",
+        f"{host}:{port}",
+        "--workers",
+        str(workers),
+        "--worker-class",
+        "sync",
+        "--timeout",
+        "30",
+        "--graceful-timeout",
+        "10",
+        # Without it every gunicorn on the machine shares ~/.gunicorn/gunicorn.ctl (SPEC.md).
+        "--no-control-socket",
+        # No access log: our request-id middleware writes one line per request, without the query
+        # string (which may carry a token); gunicorn's would print it whole.
+        "--error-logfile",
+        "-",
+    ]
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def prepare_databases(
+    jobs: Iterable[tuple[Path, Mapping[str, str]]], *, demo_data: bool = False
+) -> None:
+    """Runs ``manage.py prepare_service`` for several services at once (create, migrate, demo data)."""
+    command = ["prepare_service", *(["--demo-data"] if demo_data else [])]
+    running = [
+        (
+            service_dir,
+            subprocess.Popen(
+                [sys.executable, "manage.py", *command],
+                cwd=service_dir,
+                env=dict(env),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            ),
+        )
+        for service_dir, env in jobs
+    ]
+    failures = []
+    for service_dir, process in running:
+        output, _ = process.communicate()
+        if process.returncode != 0:
+            failures.append(f"--- {service_dir.name} ---\n{output}")
+    if failures:
+        raise RuntimeError("Preparing the databases failed:\n" + "\n".join(failures))
+
+
+@dataclass
+class ServiceProcess:
+    """One service under gunicorn on a port of its own, for tests and benchmarks."""
+
+    service: Service
+    service_dir: Path
+    port: int
+    env: dict[str, str]
+    workers: int = 2
+    log_path: Path | None = None
+    process: subprocess.Popen | None = field(default=None, init=False)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
+        self.process = subprocess.Popen(
+            gunicorn_command(self.service_dir, port=self.port, workers=self.workers),
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def wait_until_healthy(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process and self.process.poll() is not None:
+                raise RuntimeError(f"{self.service.name} exited with {self.process.returncode}")
+            try:
+                if httpx.get(f"{self.url}/health/", timeout=1.0).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        raise TimeoutError(f"{self.service.name} was not healthy within {timeout} s")
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()

@@ -1,0 +1,40 @@
+"""The shop's services in one table: folder, port, schema. Everything else reads it from here."""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    folder: str
+    port: int
+    schema: str
+    owns: str
+
+    @property
+    def url_variable(self) -> str:
+        return f"{self.name.upper()}_SERVICE_URL"
+
+    @property
+    def default_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.name} service"
+
+
+SERVICES: tuple[Service, ...] = (
+    Service(
+        "user", "userService", 8001, "ecommerce_users", "users, roles, sessions, OAuth2 clients"
+    ),
+    Service("product", "product", 8002, "ecommerce_products", "categories, products, stock"),
+    Service("cart", "cart", 8003, "ecommerce_carts", "carts and their lines"),
+    Service("order", "orderService", 8004, "ecommerce_orders", "orders, their lines and history"),
+    Service("payment", "paymentService", 8010, "ecommerce_payments", "payments, webhook events"),
+    Service(
+        "integration", "integrationService", 8006, "ecommerce_integration", "idempotency records"
+    ),
+)
+
+SERVICES_BY_NAME: dict[str, Service] = {service.name: service for service in SERVICES}

@@ -1,0 +1,130 @@
+"""Every failure, whoever raises it, answers in the one error shape with the right status."""
+
+import logging
+
+import pytest
+from django.test import Client, override_settings
+
+
+def error_of(response):
+    body = response.json()
+    assert set(body) == {"error"}
+    assert set(body["error"]) == {"code", "message", "details"}
+    return body["error"]
+
+
+def test_validation_errors_name_each_field(api_client):
+    response = api_client.post("/echo/", {"quantity": 0, "price": "abc"})
+
+    assert response.status_code == 400
+    error = error_of(response)
+    assert error["code"] == "validation_error"
+    assert set(error["details"]) == {"quantity", "price"}
+
+
+def test_body_that_is_not_json_is_a_400(api_client):
+    response = api_client.post("/echo/", data="{not json", content_type="application/json")
+
+    assert response.status_code == 400
+    assert error_of(response)["code"] == "malformed_json"
+
+
+def test_unsupported_content_type_is_a_415(api_client):
+    response = api_client.post("/echo/", data="quantity=1", content_type="text/plain")
+
+    assert response.status_code == 415
+    assert error_of(response)["code"] == "unsupported_media_type"
+
+
+def test_domain_error_keeps_its_code_status_and_details(api_client):
+    response = api_client.get("/domain-error/")
+
+    assert response.status_code == 409
+    error = error_of(response)
+    assert error["code"] == "out_of_stock"
+    assert error["details"] == {"lines": [{"product_id": 7, "available": 0}]}
+
+
+def test_resource_not_found_names_the_resource(api_client):
+    response = api_client.get("/missing-product/")
+
+    assert response.status_code == 404
+    assert error_of(response) == {
+        "code": "product_not_found",
+        "message": "The product was not found.",
+        "details": {"resource": "product", "id": 42},
+    }
+
+
+def test_dependency_down_is_a_503_naming_the_service(api_client):
+    response = api_client.get("/dependency-down/")
+
+    assert response.status_code == 503
+    error = error_of(response)
+    assert error["code"] == "dependency_unavailable"
+    assert error["details"] == {"service": "product"}
+    assert "product service" in error["message"]
+
+
+def test_throttled_is_a_429_with_retry_after(api_client):
+    response = api_client.get("/throttled/")
+
+    assert response.status_code == 429
+    assert response["Retry-After"] == "12"
+    assert error_of(response)["code"] == "throttled"
+
+
+def test_missing_credentials_is_a_401_with_www_authenticate(api_client):
+    response = api_client.get("/needs-login/")
+
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == 'Bearer realm="api"'
+    assert error_of(response)["code"] == "not_authenticated"
+
+
+def test_http404_raised_in_a_drf_view_is_the_json_404(api_client):
+    response = api_client.get("/drf-404/")
+
+    assert response.status_code == 404
+    assert error_of(response)["code"] == "not_found"
+
+
+@pytest.mark.parametrize("debug", [False, True])
+@pytest.mark.parametrize("path", ["/no/such/path/", "/plain-404/"])
+def test_not_found_is_json_even_with_debug_on(path, debug):
+    with override_settings(DEBUG=debug):
+        response = Client().get(path)
+
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert error_of(response)["code"] == "not_found"
+
+
+def test_wrong_method_is_a_405(api_client):
+    response = api_client.put("/echo/", {"quantity": 1})
+
+    assert response.status_code == 405
+    assert error_of(response)["code"] == "method_not_allowed"
+
+
+@pytest.mark.parametrize("path", ["/crash/", "/plain-crash/"])
+@pytest.mark.parametrize("debug", [False, True])
+def test_unexpected_exception_is_a_500_with_request_id_and_nothing_internal(path, debug, caplog):
+    client = Client(raise_request_exception=False)
+    with override_settings(DEBUG=debug), caplog.at_level(logging.ERROR, logger="shop.errors"):
+        response = client.get(path, HTTP_X_REQUEST_ID="req-500")
+
+    assert response.status_code == 500
+    assert response["Content-Type"] == "application/json"
+    error = error_of(response)
+    assert error["code"] == "internal_error"
+    assert error["details"] == {"request_id": "req-500"}
+    assert b"secret internal detail" not in response.content
+    assert b"Traceback" not in response.content
+    assert any(record.exc_info for record in caplog.records), "the crash must be logged"
+
+
+def test_decimals_are_rendered_as_exact_strings_never_floats(api_client):
+    response = api_client.post("/echo/", {"quantity": 1, "price": "0.30"})
+
+    assert response.content == b'{"received":{"quantity":1,"price":"0.30"}}'

@@ -1,0 +1,112 @@
+import json
+import logging
+
+import pytest
+
+from shop_common.logs import JsonFormatter, RequestIdFilter, redact
+
+JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl"
+
+
+@pytest.fixture
+def json_log_lines():
+    """Every line the shop's JSON handler would write, as parsed dicts."""
+    lines: list[dict] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(json.loads(self.format(record)))
+
+    handler = Collect()
+    handler.addFilter(RequestIdFilter())
+    handler.setFormatter(JsonFormatter(service="library"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    yield lines
+    root.removeHandler(handler)
+
+
+def test_request_id_is_generated_when_the_caller_sends_none(client):
+    request_id = client.get("/echo/").headers["X-Request-ID"]
+
+    assert len(request_id) == 32
+    assert request_id != client.get("/echo/").headers["X-Request-ID"]
+
+
+def test_callers_request_id_is_returned(client):
+    assert (
+        client.get("/echo/", HTTP_X_REQUEST_ID="abc-123.x").headers["X-Request-ID"] == "abc-123.x"
+    )
+
+
+@pytest.mark.parametrize("unsafe", ["two\nlines", "<script>", "x" * 129, "has space"])
+def test_unsafe_request_id_is_replaced(client, unsafe):
+    returned = client.get("/echo/", HTTP_X_REQUEST_ID=unsafe).headers["X-Request-ID"]
+
+    assert returned != unsafe
+    assert len(returned) == 32
+
+
+def test_every_log_line_of_a_request_carries_its_id(api_client, json_log_lines):
+    api_client.post("/echo/", {"quantity": 1, "price": "2.00"}, HTTP_X_REQUEST_ID="trace-me")
+
+    ours = [line for line in json_log_lines if line["logger"] in {"tests.views", "shop.access"}]
+    assert {line["logger"] for line in ours} == {"tests.views", "shop.access"}
+    assert all(line["request_id"] == "trace-me" for line in ours)
+    assert all(line["service"] == "library" for line in ours)
+
+
+def test_access_line_has_method_path_status_and_duration(client, json_log_lines):
+    client.get("/echo/")
+
+    (access,) = [line for line in json_log_lines if line["logger"] == "shop.access"]
+    assert access["method"] == "GET"
+    assert access["path"] == "/echo/"
+    assert access["status"] == 405
+    assert access["duration_ms"] >= 0
+
+
+def test_tokens_never_reach_the_log(client, json_log_lines):
+    client.get(
+        f"/echo/?token={JWT}&next=1",
+        HTTP_AUTHORIZATION=f"Bearer {JWT}",
+    )
+    logging.getLogger("tests").warning(
+        "refresh=%s header=Bearer %s", "r-secret-1", "opaque-secret-2"
+    )
+
+    written = json.dumps(json_log_lines)
+    assert JWT not in written
+    assert "r-secret-1" not in written
+    assert "opaque-secret-2" not in written
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        (f"Authorization: Bearer {JWT}", JWT),
+        ("Bearer opaque.token-value", "opaque.token-value"),
+        (f"GET /auth/validate_token?token={JWT}", JWT),
+        ('{"password": "hunter2", "email": "a@b.c"}', "hunter2"),
+        ("{'refresh': 'abc.def'}", "abc.def"),
+        ("client_secret=s3cr3t&grant_type=client_credentials", "s3cr3t"),
+        (f"something {JWT} inside", JWT),
+    ],
+)
+def test_redact_hides_credentials(text, secret):
+    assert secret not in redact(text)
+
+
+def test_redact_keeps_ordinary_text():
+    assert redact("GET /products/?page=2 200") == "GET /products/?page=2 200"
+
+
+def test_exceptions_are_logged_as_one_json_line_with_the_traceback(json_log_lines):
+    try:
+        raise ValueError(f"boom with Bearer {JWT}")
+    except ValueError:
+        logging.getLogger("tests").exception("failed")
+
+    (line,) = [line for line in json_log_lines if line["logger"] == "tests"]
+    assert "ValueError" in line["exception"]
+    assert JWT not in line["exception"]

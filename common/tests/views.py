@@ -1,0 +1,95 @@
+"""Views that fail in every way a real service can, for the error-shape tests."""
+
+import logging
+
+from django.http import Http404, HttpRequest, JsonResponse
+from rest_framework import serializers
+from rest_framework.exceptions import NotAuthenticated, Throttled
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from shop_common.errors import ConflictError, DependencyUnavailable, ResourceNotFoundException
+from shop_common.pagination import PageNumberPagination
+
+logger = logging.getLogger("tests.views")
+
+
+class OutOfStock(ConflictError):
+    default_code = "out_of_stock"
+    default_detail = "Not enough stock."
+
+
+class PublicView(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+
+class EchoView(PublicView):
+    class InputSerializer(serializers.Serializer):
+        quantity = serializers.IntegerField(min_value=1)
+        price = serializers.DecimalField(max_digits=10, decimal_places=2)
+
+    def post(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        logger.info("echo for %s", request.request_id)
+        return Response({"received": serializer.validated_data})
+
+
+class DomainErrorView(PublicView):
+    def get(self, request: Request) -> Response:
+        raise OutOfStock(details={"lines": [{"product_id": 7, "available": 0}]})
+
+
+class MissingProductView(PublicView):
+    def get(self, request: Request) -> Response:
+        raise ResourceNotFoundException("product", 42)
+
+
+class DependencyDownView(PublicView):
+    def get(self, request: Request) -> Response:
+        raise DependencyUnavailable("product")
+
+
+class ThrottledView(PublicView):
+    def get(self, request: Request) -> Response:
+        raise Throttled(wait=12)
+
+
+class NeedsLoginView(PublicView):
+    def get_authenticate_header(self, request: Request) -> str:
+        return 'Bearer realm="api"'
+
+    def get(self, request: Request) -> Response:
+        raise NotAuthenticated()
+
+
+class DjangoHttp404View(PublicView):
+    def get(self, request: Request) -> Response:
+        raise Http404("no such thing")
+
+
+class CrashingApiView(PublicView):
+    def get(self, request: Request) -> Response:
+        raise RuntimeError("secret internal detail: password=hunter2")
+
+
+def crashing_django_view(request: HttpRequest) -> JsonResponse:
+    raise RuntimeError("secret internal detail in a plain view")
+
+
+def plain_not_found_view(request: HttpRequest) -> JsonResponse:
+    raise Http404("plain")
+
+
+def slashless_view(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"path": request.path})
+
+
+class PaginatedView(PublicView):
+    def get(self, request: Request) -> Response:
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(list(range(250)), request, view=self)
+        return paginator.get_paginated_response(page)

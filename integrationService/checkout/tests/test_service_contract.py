@@ -1,0 +1,3 @@
+"""What every service promises (health, schema, error shape), checked against the integration service."""
+
+from shop_common.testing.service_contract import *  # noqa: F403

@@ -1,0 +1,9 @@
+from django.contrib import admin
+from django.urls import path
+
+from shop_common.urls import handler400, handler403, handler404, handler500, service_urlpatterns  # noqa: F401
+
+urlpatterns = [
+    *service_urlpatterns(),
+    path("admin/", admin.site.urls),
+]

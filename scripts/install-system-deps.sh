@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the Python requirements build against or the Makefile runs.
+# Usage: scripts/install-system-deps.sh [package-set]   (sets: build, bench)
+#   build: headers and pkg-config for mysqlclient (compiled from source: PyPI ships no Linux wheel)
+#   bench: wrk, the load generator used by `make bench`
+# Installs only what is missing; says what to run when it cannot install (not root, no sudo, no apt).
+set -euo pipefail
+
+set_name="${1:-build}"
+case "$set_name" in
+  build) packages=(libmariadb-dev pkg-config gcc) ;;
+  bench) packages=(wrk) ;;
+  *) echo "unknown package set: $set_name (expected build or bench)" >&2; exit 2 ;;
+esac
+
+missing=()
+for pkg in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$pkg")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "Missing system packages: ${missing[*]}. This is not a Debian-like system; install their equivalents by hand." >&2
+  exit 1
+fi
+if [ "$(id -u)" -eq 0 ]; then
+  sudo_cmd=()
+elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+  sudo_cmd=(sudo -n)
+else
+  echo "Missing system packages: ${missing[*]}. Run: sudo apt-get install -y ${missing[*]}" >&2
+  exit 1
+fi
+
+echo "Installing system packages: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+if ! "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"; then
+  "${sudo_cmd[@]}" apt-get update -qq
+  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

@@ -1,0 +1,1 @@
+pytest_plugins = ["shop_common.testing.fixtures"]
