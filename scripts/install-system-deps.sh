@@ -1,20 +1,31 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the Python requirements build against or the Makefile runs.
-# Usage: scripts/install-system-deps.sh [package-set]   (sets: build, bench)
-#   build: headers and pkg-config for mysqlclient (compiled from source: PyPI ships no Linux wheel)
+# Usage: scripts/install-system-deps.sh [package-set]   (sets: venv, build, bench)
+#   venv:  python3-venv, when the Python that makes .venv ($PYTHON, default python3) lacks ensurepip
+#   build: headers and pkg-config for mysqlclient (compiled from source: PyPI ships no Linux wheel),
+#          and python3-dev when that Python has no headers
 #   bench: wrk, the load generator used by `make bench`
 # Installs only what is missing; says what to run when it cannot install (not root, no sudo, no apt).
 set -euo pipefail
 
 set_name="${1:-build}"
+python="${PYTHON:-python3}"
 case "$set_name" in
-  build) packages=(libmariadb-dev pkg-config gcc) ;;
+  venv)
+    packages=()
+    "$python" -c "import ensurepip, venv" 2>/dev/null || packages=(python3-venv)
+    ;;
+  build)
+    packages=(libmariadb-dev pkg-config gcc)
+    "$python" -c "import os, sysconfig; assert os.path.exists(os.path.join(sysconfig.get_paths()['include'], 'Python.h'))" 2>/dev/null \
+      || packages+=(python3-dev)
+    ;;
   bench) packages=(wrk) ;;
-  *) echo "unknown package set: $set_name (expected build or bench)" >&2; exit 2 ;;
+  *) echo "unknown package set: $set_name (expected venv, build or bench)" >&2; exit 2 ;;
 esac
 
 missing=()
-for pkg in "${packages[@]}"; do
+for pkg in "${packages[@]+"${packages[@]}"}"; do
   if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
     missing+=("$pkg")
   fi

@@ -33,6 +33,10 @@ def database_settings(env: AutoConfig, *, base_dir: Path, default_name: str) -> 
         return {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": path,
+            # Kept open between requests: opening a file and setting its pragmas on every request
+            # costs more than the request's own queries.
+            "CONN_MAX_AGE": env("DB_CONN_MAX_AGE", default=60, cast=int),
+            "CONN_HEALTH_CHECKS": True,
             "OPTIONS": {
                 # A second writer waits for the first (IMMEDIATE + timeout) instead of failing with
                 # "database is locked"; WAL lets readers go on while one process writes.
@@ -198,6 +202,9 @@ def service_settings(
         "USE_TZ": True,
         "STATIC_URL": "static/",
         "STATIC_ROOT": base_dir / "var" / "static",
+        # WhiteNoise serves the admin's and the API docs' files under gunicorn straight from the
+        # installed apps, so no collectstatic step stands between a clone and a running shop.
+        "WHITENOISE_USE_FINDERS": True,
         # The routing middleware accepts both spellings of a path itself, without a redirect
         # (a redirected POST loses its body).
         "APPEND_SLASH": False,

@@ -89,6 +89,7 @@ class ServiceProcess:
     env: dict[str, str]
     workers: int = 2
     log_path: Path | None = None
+    ready_path: str = "/health/"
     process: subprocess.Popen | None = field(default=None, init=False)
 
     @property
@@ -111,7 +112,7 @@ class ServiceProcess:
             if self.process and self.process.poll() is not None:
                 raise RuntimeError(f"{self.service.name} exited with {self.process.returncode}")
             try:
-                if httpx.get(f"{self.url}/health/", timeout=1.0).status_code == 200:
+                if httpx.get(f"{self.url}{self.ready_path}", timeout=1.0).status_code == 200:
                     return
             except httpx.TransportError:
                 pass
@@ -127,3 +128,89 @@ class ServiceProcess:
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
+
+
+def drop_and_create_mysql_schemas(names: Iterable[str], env: Mapping[str, str]) -> None:
+    """Fresh, empty schemas for a throwaway stack (end-to-end tests, benchmarks)."""
+    import MySQLdb
+
+    server = MySQLdb.connect(
+        host=env.get("DB_HOST", "127.0.0.1"),
+        port=int(env.get("DB_PORT", "3306")),
+        user=env.get("DB_USER", "root"),
+        password=env.get("DB_PASSWORD", ""),
+        charset="utf8mb4",
+    )
+    try:
+        cursor = server.cursor()
+        for name in names:
+            quoted = name.replace("`", "``")
+            cursor.execute(f"DROP DATABASE IF EXISTS `{quoted}`")
+            cursor.execute(
+                f"CREATE DATABASE `{quoted}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+            )
+    finally:
+        server.close()
+
+
+@dataclass
+class Stack:
+    """Several services under gunicorn on free ports, wired to each other, with throwaway databases.
+
+    SQLite files go under ``workdir``; with DB_ENGINE=mysql each service gets a fresh schema named
+    ``<schema_prefix><its schema>``. Logs go to ``workdir/<service>.log``.
+    """
+
+    repo_root: Path
+    workdir: Path
+    services: tuple[Service, ...]
+    base_env: Mapping[str, str]
+    schema_prefix: str = "e2e_"
+    workers: int = 2
+    processes: dict[str, ServiceProcess] = field(default_factory=dict)
+
+    def service_env(self, service: Service, ports: Mapping[str, int]) -> dict[str, str]:
+        env = dict(self.base_env)
+        env.setdefault("SECRET_KEY", "throwaway-stack-secret-key")
+        env["DEBUG"] = "False"
+        mysql = env.get("DB_ENGINE", "sqlite") == "mysql"
+        env["DB_NAME"] = (
+            f"{self.schema_prefix}{service.schema}"
+            if mysql
+            else str(self.workdir / f"{service.schema}.sqlite3")
+        )
+        for other in self.services:
+            env[other.url_variable] = f"http://127.0.0.1:{ports[other.name]}"
+        return env
+
+    def start(self) -> None:
+        ports = {service.name: free_port() for service in self.services}
+        envs = {service.name: self.service_env(service, ports) for service in self.services}
+        if self.base_env.get("DB_ENGINE", "sqlite") == "mysql":
+            drop_and_create_mysql_schemas(
+                [f"{self.schema_prefix}{service.schema}" for service in self.services],
+                self.base_env,
+            )
+        prepare_databases(
+            [(self.repo_root / service.folder, envs[service.name]) for service in self.services]
+        )
+        for service in self.services:
+            process = ServiceProcess(
+                service,
+                self.repo_root / service.folder,
+                ports[service.name],
+                envs[service.name],
+                workers=self.workers,
+                log_path=self.workdir / f"{service.name}.log",
+            )
+            process.start()
+            self.processes[service.name] = process
+        for process in self.processes.values():
+            process.wait_until_healthy()
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            process.stop()
+
+    def url(self, service_name: str) -> str:
+        return self.processes[service_name].url

@@ -1,0 +1,54 @@
+# The two commands: `make run` (the whole shop on this machine) and `make test` (every suite).
+# Both create .venv and install what they need first; see README.md.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat requirements/runtime.txt requirements/dev.txt common/pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: run test bench lint fmt schema postman install clean
+
+install: $(STAMP)
+
+$(STAMP):
+	PYTHON=$(PYTHON) scripts/install-system-deps.sh venv
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	PYTHON=$(BIN)/python scripts/install-system-deps.sh build
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements/dev.txt -e common
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+## run: migrate every service, then start all six under gunicorn (Ctrl-C stops them all)
+run: install
+	$(BIN)/python scripts/ensure_env.py
+	$(BIN)/python scripts/prepare.py --demo-data
+	PATH="$(BIN):$$PATH" exec $(BIN)/honcho start -f Procfile
+
+## test: lint, each suite in its own pytest process, then the end-to-end suite under gunicorn
+test: install
+	$(BIN)/python scripts/run_tests.py $(SUITES)
+
+## bench: throughput and latency of service endpoints as a ratio to a bare Django endpoint
+bench: install
+	scripts/install-system-deps.sh bench
+	$(BIN)/python bench/run.py $(TARGETS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+fmt: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+## schema: write each service's OpenAPI schema to docs/api/
+schema: install
+	$(BIN)/python scripts/export_api_docs.py schema
+
+## postman: regenerate docs/postman/ from the OpenAPI schemas
+postman: install
+	$(BIN)/python scripts/export_api_docs.py postman
+
+clean:
+	rm -rf $(VENV) var */var common/tests/var

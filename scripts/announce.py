@@ -1,0 +1,69 @@
+#!/usr/bin/env python
+"""Part of `make run`: waits until all six services answer /health/, prints where they are, then
+stays up (honcho stops every process when one exits, so this one must not exit while all is well)."""
+
+import os
+import signal
+import sys
+import time
+
+import httpx
+
+from shop_common.topology import SERVICES
+
+READY_TIMEOUT_SECONDS = 60
+
+
+def service_url(service) -> str:
+    return os.environ.get(service.url_variable, service.default_url).rstrip("/")
+
+
+def wait_until_healthy() -> list[str]:
+    pending = {service.name: service for service in SERVICES}
+    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+    while pending and time.monotonic() < deadline:
+        for name, service in list(pending.items()):
+            try:
+                if httpx.get(f"{service_url(service)}/health/", timeout=1).status_code == 200:
+                    del pending[name]
+            except httpx.TransportError:
+                pass
+        time.sleep(0.3)
+    return sorted(pending)
+
+
+def table() -> str:
+    rows = [("service", "folder", "URL", "API docs")]
+    rows += [
+        (
+            service.display_name,
+            service.folder,
+            service_url(service),
+            f"{service_url(service)}/api/docs/",
+        )
+        for service in SERVICES
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        for row in rows
+    ]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(lines)
+
+
+def main() -> None:
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    missing = wait_until_healthy()
+    if missing:
+        sys.exit(
+            f"Not healthy after {READY_TIMEOUT_SECONDS} s: {', '.join(missing)}; see their lines above."
+        )
+    sys.stdout.write(f"\nAll six services are up.\n\n{table()}\n\nPress Ctrl-C to stop them all.\n")
+    sys.stdout.flush()
+    while True:
+        signal.pause()
+
+
+if __name__ == "__main__":
+    main()
