@@ -1,9 +1,10 @@
 #!/usr/bin/env python
 """`make test`: lint, then one pytest process per suite (shared library, each service), then the
-end-to-end suite, then one summary line. Fails when anything fails, and when no test ran.
+system suite (tests/: end-to-end under gunicorn, repository checks), then one summary line.
+Fails when anything fails, and when no test ran.
 
     python scripts/run_tests.py                 # everything
-    python scripts/run_tests.py product common  # only these suites (e2e and lint by name too)
+    python scripts/run_tests.py product common  # only these suites (system and lint by name too)
 
 The database comes from the environment (DB_ENGINE=mysql and DB_* for MariaDB; SQLite otherwise).
 """
@@ -45,11 +46,10 @@ def suites() -> list[Suite]:
     return [
         Suite("common", ROOT / "common", ["--ds=tests.settings"]),
         *(Suite(service.name, ROOT / service.folder, []) for service in SERVICES),
-        # The end-to-end suite talks HTTP only; without pytest-django the Django ini keys are unknown.
+        # tests/: the end-to-end suite (HTTP only) and the repository checks. They need no Django
+        # settings, so pytest-django is off (and its ini keys unknown).
         Suite(
-            "e2e",
-            ROOT,
-            ["tests/e2e", "-p", "no:django", "-W", "ignore::pytest.PytestConfigWarning"],
+            "system", ROOT, ["tests", "-p", "no:django", "-W", "ignore::pytest.PytestConfigWarning"]
         ),
     ]
 
@@ -98,16 +98,20 @@ def report(outcome: Outcome) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description="Runs the test suites.")
     parser.add_argument(
-        "only", nargs="*", help="suite names (common, user, product, ..., e2e, lint)"
+        "only",
+        nargs="*",
+        help="suite names (lint, common, user, product, cart, order, payment, integration, system)",
     )
-    parser.add_argument("--jobs", type=int, default=2, help="suites run at once (not e2e)")
+    parser.add_argument(
+        "--jobs", type=int, default=2, help="suites run at once (the system suite runs alone, last)"
+    )
     args = parser.parse_args()
     chosen = set(args.only)
     RESULTS.mkdir(parents=True, exist_ok=True)
 
     lint_ok = lint() if not chosen or "lint" in chosen else True
     selected = [suite for suite in suites() if not chosen or suite.name in chosen]
-    unit = [suite for suite in selected if suite.name != "e2e"]
+    unit = [suite for suite in selected if suite.name != "system"]
     outcomes: list[Outcome] = []
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
@@ -115,7 +119,7 @@ def main() -> int:
             report(outcome)
             outcomes.append(outcome)
     for suite in selected:
-        if suite.name == "e2e":
+        if suite.name == "system":
             outcome = run(suite)
             report(outcome)
             outcomes.append(outcome)

@@ -1,0 +1,53 @@
+"""A service whose database is unreachable still answers, in the error shape, under gunicorn."""
+
+import os
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from shop_common.processes import ServiceProcess, free_port
+from shop_common.topology import SERVICES_BY_NAME
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def product_without_database(tmp_path):
+    env = {
+        **os.environ,
+        "SECRET_KEY": "throwaway",
+        "DB_ENGINE": "mysql",
+        "DB_HOST": "127.0.0.1",
+        "DB_PORT": str(free_port()),  # nothing listens there
+        "DB_CONNECT_TIMEOUT": "1",
+    }
+    service = ServiceProcess(
+        SERVICES_BY_NAME["product"],
+        REPO_ROOT / "product",
+        free_port(),
+        env,
+        workers=1,
+        log_path=tmp_path / "product.log",
+    )
+    service.start()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"{service.url}/no-such-page/", timeout=1)
+            break
+        except httpx.TransportError:
+            time.sleep(0.1)
+    yield service
+    service.stop()
+
+
+def test_health_is_503_naming_the_database_when_it_is_unreachable(product_without_database):
+    response = httpx.get(f"{product_without_database.url}/health/", timeout=10)
+
+    assert response.status_code == 503
+    body = response.json()
+    assert body["database"]["status"] == "unavailable"
+    assert body["error"]["code"] == "dependency_unavailable"
+    assert body["error"]["details"] == {"service": "database"}

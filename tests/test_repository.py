@@ -1,0 +1,73 @@
+"""The files that describe the topology outside Python (Procfile, docker-compose.yml, .env.example)
+agree with common/shop_common/topology.py, so they cannot drift apart unnoticed."""
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from shop_common.processes import gunicorn_command
+from shop_common.topology import SERVICES
+
+ROOT = Path(__file__).resolve().parent.parent
+COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+ENV_EXAMPLE = (ROOT / ".env.example").read_text()
+
+
+def variables_read_by_the_code() -> set[str]:
+    names = set()
+    sources = [*(ROOT / "common" / "shop_common").rglob("*.py")]
+    for service in SERVICES:
+        sources += (ROOT / service.folder).rglob("*.py")
+    for source in sources:
+        names |= set(re.findall(r"\benv\(\s*\"([A-Z][A-Z0-9_]*)\"", source.read_text()))
+    return names | {service.url_variable for service in SERVICES}
+
+
+def test_every_variable_the_code_reads_is_in_env_example():
+    listed = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]*)=", ENV_EXAMPLE, re.MULTILINE))
+
+    missing = variables_read_by_the_code() - listed
+    assert not missing, f"add to .env.example: {sorted(missing)}"
+
+
+@pytest.mark.parametrize("service", SERVICES, ids=lambda s: s.name)
+def test_env_example_gives_the_topology_url(service):
+    assert f"{service.url_variable}={service.default_url}\n" in ENV_EXAMPLE
+
+
+def test_procfile_starts_each_service_once_and_waits_for_them():
+    lines = (ROOT / "Procfile").read_text().splitlines()
+    commands = dict(line.split(": ", 1) for line in lines if line.strip())
+
+    for service in SERVICES:
+        assert commands[service.name] == f"python scripts/serve.py {service.name}"
+    assert commands["ready"] == "python scripts/announce.py"
+    assert len(commands) == len(SERVICES) + 1
+
+
+@pytest.mark.parametrize("service", SERVICES, ids=lambda s: s.name)
+def test_compose_runs_each_service_on_its_port_with_its_own_schema(service):
+    definition = COMPOSE["services"][service.name]
+
+    assert definition["command"] == [service.name]
+    assert definition["ports"] == [f"{service.port}:{service.port}"]
+    environment = definition["environment"]
+    assert environment["DB_NAME"] == service.schema
+    assert environment["DB_ENGINE"] == "mysql"
+    for other in SERVICES:
+        assert environment[other.url_variable] == f"http://{other.name}:{other.port}"
+
+
+def test_compose_has_mysql_8_and_redis():
+    assert COMPOSE["services"]["mysql"]["image"].startswith("mysql:8")
+    assert COMPOSE["services"]["redis"]["image"].startswith("redis:")
+    assert set(COMPOSE["services"]) == {"mysql", "redis", *(service.name for service in SERVICES)}
+
+
+def test_every_gunicorn_runs_without_the_shared_control_socket():
+    command = gunicorn_command(ROOT / "product", port=8002)
+
+    assert "--no-control-socket" in command
+    assert command[command.index("--worker-class") + 1] == "sync"
