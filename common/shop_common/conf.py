@@ -222,8 +222,15 @@ def service_settings(
         "SERVICE_HTTP_READ_TIMEOUT": env("SERVICE_HTTP_READ_TIMEOUT", default=5.0, cast=float),
         "SERVICE_HTTP_RETRIES": env("SERVICE_HTTP_RETRIES", default=2, cast=int),
         "SERVICE_HTTP_RETRY_BACKOFF": env("SERVICE_HTTP_RETRY_BACKOFF", default=0.1, cast=float),
+        # Seconds another service trusts a validated user token without asking again (0: never).
+        "AUTH_CACHE_TTL": env("AUTH_CACHE_TTL", default=30, cast=int),
+        # This service's OAuth2 client (client credentials, scope "internal"): for calling other
+        # services' /internal/ endpoints and for introspecting the tokens of services calling it.
+        "SERVICE_CLIENT_ID": env("SERVICE_CLIENT_ID", default=""),
+        "SERVICE_CLIENT_SECRET": env("SERVICE_CLIENT_SECRET", default=""),
+        "SERVICE_TOKEN_CACHE_TTL": env("SERVICE_TOKEN_CACHE_TTL", default=30, cast=int),
         "REST_FRAMEWORK": {
-            "DEFAULT_AUTHENTICATION_CLASSES": [],
+            "DEFAULT_AUTHENTICATION_CLASSES": ["shop_common.auth.BearerTokenAuthentication"],
             # Deny by default: a view that is public says so itself.
             "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
             "DEFAULT_RENDERER_CLASSES": ["shop_common.renderers.JSONRenderer"],

@@ -1,7 +1,10 @@
-"""The test suite's settings: the real ones, with a throwaway secret when none is set."""
+"""The test suite's settings: the real ones, with throwaway secrets when none are set."""
 
 import os
 
 os.environ.setdefault("SECRET_KEY", "insecure-key-for-the-test-suite-only")
+os.environ.setdefault("JWT_SIGNING_KEY", "insecure-jwt-key-for-the-test-suite-only-0123456789")
 
 from config.settings import *  # noqa: F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast, tests only

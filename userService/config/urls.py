@@ -1,5 +1,17 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
 from shop_common.urls import handler400, handler403, handler404, handler500, service_urlpatterns  # noqa: F401
 
 urlpatterns = [
     *service_urlpatterns(),
+    path("admin/", admin.site.urls),
+    path("o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(template_name="accounts/login.html"),
+        name="web-login",
+    ),
+    path("", include("accounts.urls")),
 ]

@@ -1,0 +1,71 @@
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from accounts import services
+from accounts.models import LoginSession, Role, User
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    ordering = ["id"]
+    list_display = ["id", "email", "username", "role_list", "is_active", "date_joined"]
+    list_filter = ["is_active", "roles"]
+    search_fields = ["email", "username", "first_name", "last_name"]
+    filter_horizontal = ["roles"]
+    readonly_fields = ["last_login", "date_joined", "is_staff", "is_superuser"]
+    fieldsets = [
+        (None, {"fields": ["email", "password"]}),
+        ("Profile", {"fields": ["username", "first_name", "last_name", "phone_number"]}),
+        ("Access", {"fields": ["is_active", "roles", "is_staff", "is_superuser"]}),
+        ("Dates", {"fields": ["last_login", "date_joined"]}),
+    ]
+    add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]
+
+    @admin.display(description="roles")
+    def role_list(self, user: User) -> str:
+        return ", ".join(user.role_names())
+
+    def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        # Roles go through the service, so ADMIN keeps opening the admin and nothing else does.
+        services.set_roles(
+            user=form.instance, role_ids=[role.id for role in form.instance.roles.all()]
+        )
+        if not form.instance.is_active:
+            services.revoke_sessions(user_id=form.instance.id, reason="deactivated")
+
+
+@admin.register(Role)
+class RoleAdmin(admin.ModelAdmin):
+    list_display = ["name", "description", "created_at"]
+    search_fields = ["name"]
+
+
+@admin.register(LoginSession)
+class LoginSessionAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "user",
+        "created_at",
+        "expires_at",
+        "revoked_at",
+        "revoked_reason",
+        "ip_address",
+    ]
+    list_filter = ["revoked_reason"]
+    search_fields = ["user__email", "ip_address"]
+    readonly_fields = [field.name for field in LoginSession._meta.fields]
+    actions = ["revoke"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description="Revoke the selected sessions (their tokens stop working at once)")
+    def revoke(self, request: HttpRequest, queryset: QuerySet[LoginSession]) -> None:
+        count = services.revoke_sessions(
+            session_ids=[str(pk) for pk in queryset.values_list("pk", flat=True)],
+            reason="revoked_by_admin",
+        )
+        self.message_user(request, f"Revoked {count} session(s).", messages.SUCCESS)

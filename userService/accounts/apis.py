@@ -1,0 +1,360 @@
+"""The user service's HTTP API. Thin: parse, call a service or selector, answer."""
+
+import django_filters
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts import services
+from accounts.models import Role, User
+from accounts.selectors import users_with_roles, validate_access_token
+from accounts.throttles import LoginEmailThrottle, LoginIpThrottle, SignupIpThrottle
+from shop_common.auth import InvalidToken, bearer_token
+from shop_common.errors import ResourceNotFoundException
+from shop_common.pagination import PageNumberPagination
+from shop_common.permissions import ADMIN, HasRole, IsAuthenticatedUser
+
+
+class UserOutput(serializers.ModelSerializer):
+    roles = serializers.SerializerMethodField()
+
+    class Meta:
+        model = User
+        fields = [
+            "id",
+            "email",
+            "username",
+            "first_name",
+            "last_name",
+            "phone_number",
+            "roles",
+            "is_active",
+            "date_joined",
+            "last_login",
+        ]
+
+    def get_roles(self, user: User) -> list[str]:
+        return user.role_names()
+
+
+class RoleOutput(serializers.ModelSerializer):
+    class Meta:
+        model = Role
+        fields = ["id", "name", "description", "created_at"]
+
+
+class TokenPairOutput(serializers.Serializer):
+    access = serializers.CharField()
+    refresh = serializers.CharField()
+    expires_in = serializers.IntegerField(help_text="Seconds until the access token expires.")
+    token_type = serializers.CharField(default="Bearer")
+
+
+def client_ip(request: Request) -> str | None:
+    return request.META.get("REMOTE_ADDR")
+
+
+def token_pair_answer(pair) -> dict:
+    return {
+        "access": pair.access,
+        "refresh": pair.refresh,
+        "expires_in": pair.expires_in,
+        "token_type": "Bearer",
+    }
+
+
+class PublicApi(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+
+# --- /auth/ -----------------------------------------------------------------------------------
+
+
+class SignupApi(PublicApi):
+    throttle_classes = [SignupIpThrottle]
+
+    class InputSerializer(serializers.Serializer):
+        email = serializers.EmailField()
+        password = serializers.CharField(write_only=True, trim_whitespace=False)
+        username = serializers.CharField(required=False, allow_blank=True, max_length=150)
+        first_name = serializers.CharField(required=False, allow_blank=True, max_length=150)
+        last_name = serializers.CharField(required=False, allow_blank=True, max_length=150)
+        phone_number = serializers.CharField(required=False, allow_blank=True, max_length=32)
+
+    @extend_schema(request=InputSerializer, responses={201: UserOutput})
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = services.signup(**data.validated_data)
+        return Response(UserOutput(user).data, status=status.HTTP_201_CREATED)
+
+
+class LoginApi(PublicApi):
+    throttle_classes = [LoginIpThrottle, LoginEmailThrottle]
+
+    class InputSerializer(serializers.Serializer):
+        email = serializers.EmailField()
+        password = serializers.CharField(trim_whitespace=False)
+
+    @extend_schema(
+        request=InputSerializer,
+        responses=inline_serializer(
+            "Login", {**TokenPairOutput().get_fields(), "user": UserOutput()}
+        ),
+    )
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user, pair = services.login(
+            **data.validated_data,
+            ip_address=client_ip(request),
+            user_agent=request.headers.get("User-Agent", ""),
+        )
+        return Response({**token_pair_answer(pair), "user": UserOutput(user).data})
+
+
+class RefreshApi(PublicApi):
+    class InputSerializer(serializers.Serializer):
+        refresh = serializers.CharField()
+
+    @extend_schema(request=InputSerializer, responses=TokenPairOutput)
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return Response(
+            token_pair_answer(services.refresh_session(refresh=data.validated_data["refresh"]))
+        )
+
+
+class LogoutApi(PublicApi):
+    class InputSerializer(serializers.Serializer):
+        refresh = serializers.CharField(required=False)
+
+    @extend_schema(request=InputSerializer, responses={204: None})
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data or {})
+        data.is_valid(raise_exception=True)
+        services.logout(access=bearer_token(request), refresh=data.validated_data.get("refresh"))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+ValidateOutput = inline_serializer(
+    "Validation",
+    {
+        "user_id": serializers.IntegerField(),
+        "email": serializers.EmailField(),
+        "username": serializers.CharField(),
+        "phone_number": serializers.CharField(),
+        "roles": serializers.ListField(child=serializers.CharField()),
+        "expires_at": serializers.DateTimeField(),
+        "session_id": serializers.CharField(),
+    },
+)
+
+
+class ValidateApi(PublicApi):
+    """Is this access token good, and whose is it? Token in the body or the Authorization header."""
+
+    class InputSerializer(serializers.Serializer):
+        token = serializers.CharField(required=False)
+
+    @extend_schema(request=InputSerializer, responses=ValidateOutput)
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data or {})
+        data.is_valid(raise_exception=True)
+        token = data.validated_data.get("token") or bearer_token(request)
+        if not token:
+            raise InvalidToken('Send the token as {"token": ...} or Authorization: Bearer.')
+        return Response(validate_access_token(token).as_answer())
+
+
+class LegacyValidateApi(PublicApi):
+    """GET /auth/validate_token: the first release's check, same answer as POST /auth/validate/."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("token", str, description="for old clients; prefer the header")
+        ],
+        responses=ValidateOutput,
+    )
+    def get(self, request: Request) -> Response:
+        token = bearer_token(request) or request.query_params.get("token")
+        if not token:
+            raise InvalidToken("Send Authorization: Bearer <token>.")
+        return Response(validate_access_token(token).as_answer())
+
+
+# --- /users/ and /roles/ -----------------------------------------------------------------------
+
+
+class UserFilter(django_filters.FilterSet):
+    email = django_filters.CharFilter(field_name="email", lookup_expr="icontains")
+    role = django_filters.CharFilter(method="filter_role")
+    active = django_filters.ChoiceFilter(
+        choices=[("true", "true"), ("false", "false")], method="filter_active"
+    )
+
+    class Meta:
+        model = User
+        fields = ["email", "role", "active"]
+
+    def filter_role(self, queryset, name, value):
+        return queryset.filter(roles__name=value.strip().upper()).distinct()
+
+    def filter_active(self, queryset, name, value):
+        return queryset.filter(is_active=value == "true")
+
+
+class UserListApi(APIView):
+    permission_classes = [HasRole(ADMIN)]
+
+    class InputSerializer(serializers.Serializer):
+        email = serializers.EmailField()
+        password = serializers.CharField(write_only=True, trim_whitespace=False)
+        username = serializers.CharField(required=False, allow_blank=True, max_length=150)
+        first_name = serializers.CharField(required=False, allow_blank=True, max_length=150)
+        last_name = serializers.CharField(required=False, allow_blank=True, max_length=150)
+        phone_number = serializers.CharField(required=False, allow_blank=True, max_length=32)
+        roles = serializers.ListField(child=serializers.CharField(), required=False)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("email", str, description="part of the email"),
+            OpenApiParameter("role", str, description="ADMIN, STAFF, CUSTOMER or another role"),
+            OpenApiParameter("active", bool),
+            OpenApiParameter("page", int),
+            OpenApiParameter("page_size", int),
+        ],
+        responses=UserOutput(many=True),
+    )
+    def get(self, request: Request) -> Response:
+        filtered = UserFilter(request.query_params, queryset=users_with_roles())
+        if not filtered.is_valid():
+            raise ValidationError(filtered.errors)
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(filtered.qs, request, view=self)
+        return paginator.get_paginated_response(UserOutput(page, many=True).data)
+
+    @extend_schema(request=InputSerializer, responses={201: UserOutput})
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        roles = fields.pop("roles", [Role.CUSTOMER])
+        services.check_password_strength(
+            password=fields["password"], user=User(email=fields["email"])
+        )
+        services.resolve_roles(role_names=roles)
+        user = services.create_user(**fields, roles=roles)
+        return Response(UserOutput(user).data, status=status.HTTP_201_CREATED)
+
+
+def visible_user(request: Request, user_id: int) -> User:
+    """The user with this id, if the caller is that user or an ADMIN; else 404 (not 403)."""
+    if user_id != request.user.id and not request.user.has_role(ADMIN):
+        raise ResourceNotFoundException("user", user_id)
+    user = users_with_roles().filter(pk=user_id).first()
+    if user is None:
+        raise ResourceNotFoundException("user", user_id)
+    return user
+
+
+class UserDetailApi(APIView):
+    permission_classes = [IsAuthenticatedUser]
+
+    class InputSerializer(serializers.Serializer):
+        username = serializers.CharField(required=False, allow_blank=True, max_length=150)
+        first_name = serializers.CharField(required=False, allow_blank=True, max_length=150)
+        last_name = serializers.CharField(required=False, allow_blank=True, max_length=150)
+        phone_number = serializers.CharField(required=False, allow_blank=True, max_length=32)
+        email = serializers.EmailField(required=False, help_text="ADMIN only")
+        is_active = serializers.BooleanField(required=False, help_text="ADMIN only")
+
+    @extend_schema(responses=UserOutput)
+    def get(self, request: Request, user_id: int) -> Response:
+        return Response(UserOutput(visible_user(request, user_id)).data)
+
+    def _update(self, request: Request, user_id: int, *, partial: bool) -> Response:
+        user = visible_user(request, user_id)
+        data = self.InputSerializer(data=request.data, partial=partial)
+        data.is_valid(raise_exception=True)
+        user = services.update_user(
+            user=user, by_admin=request.user.has_role(ADMIN), **data.validated_data
+        )
+        return Response(UserOutput(user).data)
+
+    @extend_schema(request=InputSerializer, responses=UserOutput)
+    def put(self, request: Request, user_id: int) -> Response:
+        return self._update(request, user_id, partial=False)
+
+    @extend_schema(request=InputSerializer, responses=UserOutput)
+    def patch(self, request: Request, user_id: int) -> Response:
+        return self._update(request, user_id, partial=True)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, user_id: int) -> Response:
+        services.deactivate_user(user=visible_user(request, user_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class UserRolesApi(APIView):
+    permission_classes = [HasRole(ADMIN)]
+
+    class InputSerializer(serializers.Serializer):
+        role_ids = serializers.ListField(child=serializers.IntegerField(), required=False)
+        roles = serializers.ListField(child=serializers.CharField(), required=False)
+
+        def validate(self, attrs: dict) -> dict:
+            if "role_ids" not in attrs and "roles" not in attrs:
+                raise ValidationError({"roles": ["Send role_ids or roles."]})
+            return attrs
+
+    RolesOutput = inline_serializer(
+        "UserRoles",
+        {"user_id": serializers.IntegerField(), "roles": RoleOutput(many=True)},
+    )
+
+    def answer(self, user: User) -> Response:
+        return Response({"user_id": user.id, "roles": RoleOutput(user.roles.all(), many=True).data})
+
+    @extend_schema(responses=RolesOutput)
+    def get(self, request: Request, user_id: int) -> Response:
+        return self.answer(visible_user(request, user_id))
+
+    @extend_schema(request=InputSerializer, responses=RolesOutput)
+    def post(self, request: Request, user_id: int) -> Response:
+        user = visible_user(request, user_id)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.set_roles(
+            user=user,
+            role_ids=data.validated_data.get("role_ids", []),
+            role_names=data.validated_data.get("roles", []),
+        )
+        return self.answer(user)
+
+
+class RoleListApi(APIView):
+    permission_classes = [HasRole(ADMIN)]
+
+    class InputSerializer(serializers.Serializer):
+        name = serializers.RegexField(r"^[A-Za-z][A-Za-z0-9_]{1,31}$")
+        description = serializers.CharField(required=False, allow_blank=True, max_length=255)
+
+    @extend_schema(responses=RoleOutput(many=True))
+    def get(self, request: Request) -> Response:
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(Role.objects.all(), request, view=self)
+        return paginator.get_paginated_response(RoleOutput(page, many=True).data)
+
+    @extend_schema(request=InputSerializer, responses={201: RoleOutput})
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        role = services.create_role(**data.validated_data)
+        return Response(RoleOutput(role).data, status=status.HTTP_201_CREATED)

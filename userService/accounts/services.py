@@ -1,0 +1,235 @@
+"""Every write of the user service: accounts, roles, login sessions and their tokens."""
+
+import uuid
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from rest_framework.exceptions import ValidationError
+
+from accounts.exceptions import EmailTaken, InvalidCredentials, RoleExists, UnknownRoles
+from accounts.models import LoginSession, Role, User, normalize_email
+from accounts.tokens import TokenPair, decode_access, decode_refresh, issue_pair
+from shop_common.auth import InvalidToken, mark_sessions_revoked
+
+PROFILE_FIELDS = ("username", "first_name", "last_name", "phone_number")
+
+
+def check_password_strength(*, password: str, user: User) -> None:
+    try:
+        validate_password(password, user=user)
+    except DjangoValidationError as exc:
+        raise ValidationError({"password": list(exc.messages)}) from None
+
+
+@transaction.atomic
+def create_user(
+    *,
+    email: str,
+    password: str | None,
+    roles: Iterable[str] = (Role.CUSTOMER,),
+    username: str = "",
+    first_name: str = "",
+    last_name: str = "",
+    phone_number: str = "",
+    is_active: bool = True,
+) -> User:
+    email = normalize_email(email)
+    user = User(
+        email=email,
+        username=username or email.split("@", 1)[0],
+        first_name=first_name,
+        last_name=last_name,
+        phone_number=phone_number,
+        is_active=is_active,
+    )
+    if password:
+        user.set_password(password)
+    else:
+        user.set_unusable_password()
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError:
+        raise EmailTaken(details={"email": email}) from None
+    set_roles(user=user, role_names=list(roles))
+    return user
+
+
+def signup(
+    *,
+    email: str,
+    password: str,
+    username: str = "",
+    first_name: str = "",
+    last_name: str = "",
+    phone_number: str = "",
+) -> User:
+    """A new customer. Whatever role the client asks for, they start as CUSTOMER."""
+    email = normalize_email(email)
+    if User.objects.filter(email=email).exists():
+        raise EmailTaken(details={"email": email})
+    check_password_strength(
+        password=password, user=User(email=email, username=username, first_name=first_name)
+    )
+    return create_user(
+        email=email,
+        password=password,
+        roles=[Role.CUSTOMER],
+        username=username,
+        first_name=first_name,
+        last_name=last_name,
+        phone_number=phone_number,
+    )
+
+
+def resolve_roles(*, role_ids: Iterable[int] = (), role_names: Iterable[str] = ()) -> list[Role]:
+    """The roles named by id and by name; any that does not exist is a 400, never dropped."""
+    role_ids, role_names = set(role_ids), {name.strip().upper() for name in role_names}
+    found = list(Role.objects.filter(id__in=role_ids)) + list(
+        Role.objects.filter(name__in=role_names)
+    )
+    missing_ids = sorted(role_ids - {role.id for role in found})
+    missing_names = sorted(role_names - {role.name for role in found})
+    if missing_ids or missing_names:
+        raise UnknownRoles(
+            details={"unknown_role_ids": missing_ids, "unknown_roles": missing_names}
+        )
+    return list({role.id: role for role in found}.values())
+
+
+@transaction.atomic
+def set_roles(*, user: User, role_names: Iterable[str] = (), role_ids: Iterable[int] = ()) -> User:
+    """Replaces the user's roles. ADMIN also opens this service's Django admin."""
+    roles = resolve_roles(role_ids=role_ids, role_names=role_names)
+    user.roles.set(roles)
+    is_admin = any(role.name == Role.ADMIN for role in roles)
+    if user.is_staff != is_admin or user.is_superuser != is_admin:
+        user.is_staff = user.is_superuser = is_admin
+        user.save(update_fields=["is_staff", "is_superuser", "updated_at"])
+    return user
+
+
+def create_role(*, name: str, description: str = "") -> Role:
+    name = name.strip().upper()
+    try:
+        with transaction.atomic():
+            return Role.objects.create(name=name, description=description)
+    except IntegrityError:
+        raise RoleExists(details={"name": name}) from None
+
+
+@transaction.atomic
+def update_user(*, user: User, by_admin: bool, **changes: object) -> User:
+    """Profile fields for everyone; email and the active flag only for an ADMIN."""
+    allowed = set(PROFILE_FIELDS) | ({"email", "is_active"} if by_admin else set())
+    refused = sorted(set(changes) - allowed)
+    if refused:
+        raise ValidationError({name: ["You may not change this field."] for name in refused})
+    if "email" in changes:
+        changes["email"] = normalize_email(str(changes["email"]))
+        if User.objects.exclude(pk=user.pk).filter(email=changes["email"]).exists():
+            raise EmailTaken(details={"email": changes["email"]})
+    for name, value in changes.items():
+        setattr(user, name, value)
+    user.save()
+    if changes.get("is_active") is False:
+        revoke_sessions(user_id=user.id, reason="deactivated")
+    return user
+
+
+@transaction.atomic
+def deactivate_user(*, user: User) -> None:
+    """DELETE /users/{id}/: the account stays (orders point at it) but can no longer be used."""
+    user.is_active = False
+    user.save(update_fields=["is_active", "updated_at"])
+    revoke_sessions(user_id=user.id, reason="deactivated")
+
+
+def _start_session(*, user: User, ip_address: str | None, user_agent: str) -> TokenPair:
+    session_id = uuid.uuid4()
+    pair = issue_pair(user_id=user.id, session_id=str(session_id))
+    LoginSession.objects.create(
+        id=session_id,
+        user=user,
+        refresh_jti=pair.refresh_jti,
+        expires_at=pair.refresh_expires_at,
+        ip_address=ip_address,
+        user_agent=user_agent[:255],
+    )
+    User.objects.filter(pk=user.pk).update(last_login=timezone.now())
+    return pair
+
+
+def login(
+    *, email: str, password: str, ip_address: str | None, user_agent: str
+) -> tuple[User, TokenPair]:
+    # Django's backend runs the password hasher for unknown emails too, so timing tells nothing,
+    # and it refuses inactive users; every refusal is the same 401.
+    user = authenticate(email=normalize_email(email), password=password)
+    if user is None:
+        raise InvalidCredentials()
+    return user, _start_session(user=user, ip_address=ip_address, user_agent=user_agent)
+
+
+def refresh_session(*, refresh: str) -> TokenPair:
+    """Rotation: a new pair for the current refresh token; an older one of the family revokes it."""
+    claims = decode_refresh(refresh)
+    with transaction.atomic():
+        session = (
+            LoginSession.objects.select_for_update()
+            .select_related("user")
+            .filter(pk=claims.session_id, user_id=claims.user_id)
+            .first()
+        )
+        if session is None or not session.is_active or not session.user.is_active:
+            raise InvalidToken()
+        reused = session.refresh_jti != claims.jti
+        if not reused:
+            pair = issue_pair(user_id=session.user_id, session_id=str(session.id))
+            session.refresh_jti = pair.refresh_jti
+            session.expires_at = pair.refresh_expires_at
+            session.last_refreshed_at = timezone.now()
+            session.save(update_fields=["refresh_jti", "expires_at", "last_refreshed_at"])
+            return pair
+    # Outside the transaction, so that the revocation is kept although we answer with an error.
+    revoke_sessions(session_ids=[claims.session_id], reason="refresh_token_reused")
+    raise InvalidToken(
+        "This refresh token was already used; the session is revoked. Log in again.",
+        details={"reason": "refresh_token_reused"},
+    )
+
+
+def logout(*, access: str | None, refresh: str | None) -> None:
+    """Ends the session of the access token and/or the refresh token given. Idempotent."""
+    session_ids = set()
+    for raw, decode in ((access, decode_access), (refresh, decode_refresh)):
+        if raw:
+            try:
+                session_ids.add(decode(raw).session_id)
+            except InvalidToken:
+                continue
+    if not session_ids:
+        raise InvalidToken("Send a valid access token (Authorization: Bearer) or refresh token.")
+    revoke_sessions(session_ids=sorted(session_ids), reason="logout")
+
+
+def revoke_sessions(
+    *, reason: str, session_ids: Iterable[str] | None = None, user_id: int | None = None
+) -> int:
+    sessions = LoginSession.objects.filter(revoked_at__isnull=True)
+    if session_ids is not None:
+        sessions = sessions.filter(pk__in=list(session_ids))
+    if user_id is not None:
+        sessions = sessions.filter(user_id=user_id)
+    revoked = [str(pk) for pk in sessions.values_list("pk", flat=True)]
+    count = LoginSession.objects.filter(pk__in=revoked).update(
+        revoked_at=timezone.now(), revoked_reason=reason
+    )
+    lifetime = int(settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"].total_seconds())
+    transaction.on_commit(lambda: mark_sessions_revoked(revoked, for_seconds=lifetime + 60))
+    return count

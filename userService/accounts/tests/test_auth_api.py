@@ -1,0 +1,324 @@
+"""Signup, login, refresh, logout and validation over the API, with every way a token can be bad."""
+
+import base64
+import json
+from datetime import timedelta
+
+import jwt
+import pytest
+from rest_framework_simplejwt.tokens import AccessToken
+
+from accounts.models import LoginSession, User
+from accounts.tests.factories import PASSWORD, UserFactory
+from accounts.throttles import LoginEmailThrottle, LoginIpThrottle
+
+pytestmark = pytest.mark.django_db
+
+
+def error_code(response) -> str:
+    return response.json()["error"]["code"]
+
+
+# --- signup ----------------------------------------------------------------------------------
+
+
+def test_signup_creates_a_customer_whatever_role_is_asked_for(api_client):
+    response = api_client.post(
+        "/auth/signup/",
+        {
+            "email": "New@Shop.test",
+            "password": PASSWORD,
+            "username": "newbie",
+            "role": "ADMIN",
+            "roles": ["ADMIN"],
+        },
+    )
+
+    assert response.status_code == 201
+    body = response.json()
+    assert body["email"] == "new@shop.test"
+    assert body["username"] == "newbie"
+    assert body["roles"] == ["CUSTOMER"]
+    assert "password" not in body
+    user = User.objects.get(email="new@shop.test")
+    assert user.check_password(PASSWORD)
+    assert not user.is_staff
+
+
+def test_signup_with_a_taken_email_in_other_case_is_a_409(api_client, customer):
+    response = api_client.post(
+        "/auth/signup/", {"email": customer.email.upper(), "password": PASSWORD}
+    )
+
+    assert response.status_code == 409
+    assert error_code(response) == "email_taken"
+
+
+@pytest.mark.parametrize("password", ["short", "12345678901", "password123"])
+def test_signup_with_a_weak_password_is_a_400_naming_the_password(api_client, password):
+    response = api_client.post("/auth/signup/", {"email": "weak@shop.test", "password": password})
+
+    assert response.status_code == 400
+    assert error_code(response) == "validation_error"
+    assert "password" in response.json()["error"]["details"]
+    assert not User.objects.filter(email="weak@shop.test").exists()
+
+
+@pytest.mark.parametrize(
+    "body", [{}, {"email": "not-an-email", "password": PASSWORD}, {"email": "a@b.test"}]
+)
+def test_signup_with_missing_or_bad_fields_is_a_400(api_client, body):
+    response = api_client.post("/auth/signup/", body)
+
+    assert response.status_code == 400
+    assert error_code(response) == "validation_error"
+
+
+# --- login -----------------------------------------------------------------------------------
+
+
+def test_login_returns_tokens_expiry_and_the_user_and_records_the_session(api_client, customer):
+    response = api_client.post(
+        "/auth/login/",
+        {"email": customer.email.upper(), "password": PASSWORD},
+        HTTP_USER_AGENT="pytest-agent",
+    )
+
+    assert response.status_code == 200
+    body = response.json()
+    assert set(body) >= {"access", "refresh", "expires_in", "user"}
+    assert body["expires_in"] == 300
+    assert body["user"]["id"] == customer.id
+    assert body["user"]["roles"] == ["CUSTOMER"]
+    session = LoginSession.objects.get(user=customer)
+    assert session.user_agent == "pytest-agent"
+    assert session.ip_address == "127.0.0.1"
+    assert session.revoked_at is None
+
+
+def test_unknown_email_wrong_password_and_inactive_user_get_the_same_401(api_client, customer):
+    inactive = UserFactory(is_active=False)
+    answers = [
+        api_client.post("/auth/login/", {"email": "nobody@shop.test", "password": PASSWORD}),
+        api_client.post("/auth/login/", {"email": customer.email, "password": "wrong-password-1"}),
+        api_client.post("/auth/login/", {"email": inactive.email, "password": PASSWORD}),
+    ]
+
+    assert {response.status_code for response in answers} == {401}
+    assert len({response.content for response in answers}) == 1
+    assert error_code(answers[0]) == "invalid_credentials"
+
+
+def test_login_is_throttled_per_email_across_addresses(api_client, customer, monkeypatch):
+    monkeypatch.setattr(LoginEmailThrottle, "THROTTLE_RATES", {"login_email": "3/min"})
+    monkeypatch.setattr(LoginIpThrottle, "THROTTLE_RATES", {"login_ip": "100/min"})
+    for address in ("10.0.0.1", "10.0.0.2", "10.0.0.3"):
+        api_client.post(
+            "/auth/login/", {"email": customer.email, "password": "bad"}, REMOTE_ADDR=address
+        )
+
+    response = api_client.post(
+        "/auth/login/", {"email": customer.email, "password": PASSWORD}, REMOTE_ADDR="10.0.0.4"
+    )
+
+    assert response.status_code == 429
+    assert error_code(response) == "throttled"
+    assert int(response["Retry-After"]) > 0
+
+
+def test_login_is_throttled_per_address_across_emails(api_client, monkeypatch):
+    monkeypatch.setattr(LoginIpThrottle, "THROTTLE_RATES", {"login_ip": "3/min"})
+    for n in range(3):
+        api_client.post("/auth/login/", {"email": f"guess{n}@shop.test", "password": "x"})
+
+    assert (
+        api_client.post("/auth/login/", {"email": "other@shop.test", "password": "x"}).status_code
+        == 429
+    )
+
+
+# --- validate --------------------------------------------------------------------------------
+
+
+def test_validate_answers_the_flat_shape_for_a_token_in_the_body(api_client, customer, tokens_for):
+    pair = tokens_for(customer)
+
+    response = api_client.post("/auth/validate/", {"token": pair.access})
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["user_id"] == customer.id
+    assert body["email"] == customer.email
+    assert body["username"] == customer.username
+    assert body["roles"] == ["CUSTOMER"]
+    assert body["expires_at"] == pair.access_expires_at.isoformat().replace("+00:00", "Z")
+
+
+def test_validate_takes_the_token_from_the_authorization_header(api_client, staff, tokens_for):
+    response = api_client.post(
+        "/auth/validate/", HTTP_AUTHORIZATION=f"Bearer {tokens_for(staff).access}"
+    )
+
+    assert response.status_code == 200
+    assert response.json()["roles"] == ["STAFF"]
+
+
+def test_legacy_get_validate_token_accepts_header_and_query(api_client, customer, tokens_for):
+    access = tokens_for(customer).access
+
+    by_header = api_client.get("/auth/validate_token", HTTP_AUTHORIZATION=f"Bearer {access}")
+    by_query = api_client.get(f"/auth/validate_token?token={access}")
+    with_slash = api_client.get("/auth/validate_token/", HTTP_AUTHORIZATION=f"Bearer {access}")
+
+    assert by_header.status_code == by_query.status_code == with_slash.status_code == 200
+    assert by_header.json()["user_id"] == by_query.json()["user_id"] == customer.id
+
+
+def test_validate_costs_at_most_one_query(
+    api_client, admin_user, tokens_for, django_assert_max_num_queries
+):
+    access = tokens_for(admin_user).access
+
+    with django_assert_max_num_queries(1):
+        response = api_client.post("/auth/validate/", {"token": access})
+
+    assert response.status_code == 200
+
+
+def _forged(access: str, **changes) -> str:
+    header, payload, signature = access.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims.update(changes)
+    body = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+    return f"{header}.{body}.{signature}"
+
+
+def _bad_tokens(user, pair, settings) -> dict[str, str]:
+    claims = jwt.decode(pair.access, options={"verify_signature": False})
+    expired = AccessToken()
+    expired["user_id"] = user.id
+    expired["sid"] = claims["sid"]
+    expired.set_exp(lifetime=timedelta(seconds=-10))
+    return {
+        "refresh token": pair.refresh,
+        "tampered payload": _forged(pair.access, user_id=user.id + 1000),
+        "alg none": jwt.encode({**claims}, key=None, algorithm="none"),
+        "wrong key": jwt.encode(claims, "another-key-another-key-another-key!!", algorithm="HS256"),
+        "expired": str(expired),
+        "garbage": "not-a-token",
+        "empty segments": "..",
+    }
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "refresh token",
+        "tampered payload",
+        "alg none",
+        "wrong key",
+        "expired",
+        "garbage",
+        "empty segments",
+    ],
+)
+def test_validate_refuses_every_bad_token_with_invalid_token(
+    api_client, customer, tokens_for, settings, kind
+):
+    token = _bad_tokens(customer, tokens_for(customer), settings)[kind]
+
+    response = api_client.post("/auth/validate/", {"token": token})
+
+    assert response.status_code == 401
+    assert error_code(response) == "invalid_token"
+
+
+def test_validate_without_any_token_is_a_401(api_client):
+    response = api_client.post("/auth/validate/", {})
+
+    assert response.status_code == 401
+    assert error_code(response) == "invalid_token"
+
+
+def test_validate_refuses_the_token_of_a_deactivated_user(api_client, customer, tokens_for):
+    access = tokens_for(customer).access
+    User.objects.filter(pk=customer.pk).update(is_active=False)
+
+    assert api_client.post("/auth/validate/", {"token": access}).status_code == 401
+
+
+# --- logout and refresh ----------------------------------------------------------------------
+
+
+def test_logout_revokes_access_and_refresh_at_once(api_client, customer, tokens_for):
+    pair = tokens_for(customer)
+
+    response = api_client.post("/auth/logout/", HTTP_AUTHORIZATION=f"Bearer {pair.access}")
+
+    assert response.status_code == 204
+    assert api_client.post("/auth/validate/", {"token": pair.access}).status_code == 401
+    assert api_client.post("/auth/refresh/", {"refresh": pair.refresh}).status_code == 401
+    assert LoginSession.objects.get(user=customer).revoked_reason == "logout"
+
+
+def test_logout_with_the_refresh_token_alone_kills_the_access_token(
+    api_client, customer, tokens_for
+):
+    pair = tokens_for(customer)
+
+    assert api_client.post("/auth/logout/", {"refresh": pair.refresh}).status_code == 204
+    assert api_client.post("/auth/validate/", {"token": pair.access}).status_code == 401
+
+
+def test_logout_ends_only_that_session(api_client, customer, tokens_for):
+    first, second = tokens_for(customer), tokens_for(customer)
+
+    api_client.post("/auth/logout/", HTTP_AUTHORIZATION=f"Bearer {first.access}")
+
+    assert api_client.post("/auth/validate/", {"token": second.access}).status_code == 200
+
+
+def test_logout_twice_is_fine_and_logout_without_a_token_is_a_401(api_client, customer, tokens_for):
+    pair = tokens_for(customer)
+    api_client.post("/auth/logout/", HTTP_AUTHORIZATION=f"Bearer {pair.access}")
+
+    assert (
+        api_client.post("/auth/logout/", HTTP_AUTHORIZATION=f"Bearer {pair.access}").status_code
+        == 204
+    )
+    assert api_client.post("/auth/logout/", {}).status_code == 401
+    assert api_client.post("/auth/logout/", HTTP_AUTHORIZATION="Bearer garbage").status_code == 401
+
+
+def test_refresh_rotates_the_pair(api_client, customer, tokens_for):
+    pair = tokens_for(customer)
+
+    response = api_client.post("/auth/refresh/", {"refresh": pair.refresh})
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["refresh"] != pair.refresh
+    assert body["expires_in"] == 300
+    assert api_client.post("/auth/validate/", {"token": body["access"]}).status_code == 200
+
+
+def test_reusing_a_rotated_refresh_token_revokes_the_whole_session(
+    api_client, customer, tokens_for
+):
+    pair = tokens_for(customer)
+    rotated = api_client.post("/auth/refresh/", {"refresh": pair.refresh}).json()
+
+    reuse = api_client.post("/auth/refresh/", {"refresh": pair.refresh})
+
+    assert reuse.status_code == 401
+    assert reuse.json()["error"]["details"] == {"reason": "refresh_token_reused"}
+    assert api_client.post("/auth/validate/", {"token": rotated["access"]}).status_code == 401
+    assert api_client.post("/auth/refresh/", {"refresh": rotated["refresh"]}).status_code == 401
+    assert LoginSession.objects.get(user=customer).revoked_reason == "refresh_token_reused"
+
+
+def test_an_access_token_is_not_a_refresh_token(api_client, customer, tokens_for):
+    response = api_client.post("/auth/refresh/", {"refresh": tokens_for(customer).access})
+
+    assert response.status_code == 401
+    assert error_code(response) == "invalid_token"
