@@ -27,6 +27,7 @@ run: install
 
 ## test: lint, each suite in its own pytest process, then the end-to-end suite under gunicorn
 test: install
+	scripts/install-system-deps.sh browser || echo "No chromium: the headless-browser test will be skipped."
 	$(BIN)/python scripts/run_tests.py $(SUITES)
 
 ## bench: throughput and latency of service endpoints as a ratio to a bare Django endpoint

@@ -20,7 +20,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import httpx
@@ -42,12 +43,41 @@ class Target:
     headers: dict[str, str] = field(default_factory=dict)
     body: str | None = None
     goal: float | None = None  # the smallest acceptable ratio to bare, where an issue sets one
+    # Called with the running stack before the load; returns the target with what it needs (a token).
+    prepare: Callable[["Target", Stack], "Target"] | None = None
+
+
+BENCH_PASSWORD = "a-long-enough-passphrase-7"  # noqa: S105 (a throwaway bench account)
+
+
+def with_fresh_access_token(target: Target, stack: Stack) -> Target:
+    """Signs up and logs in a user on the stack; the target's body carries the access token."""
+    user = stack.url("user")
+    email = f"bench-{int(time.time() * 1000)}@shop.test"
+    httpx.post(
+        f"{user}/auth/signup/", json={"email": email, "password": BENCH_PASSWORD}
+    ).raise_for_status()
+    login = httpx.post(f"{user}/auth/login/", json={"email": email, "password": BENCH_PASSWORD})
+    login.raise_for_status()
+    body = json.dumps({"token": login.json()["access"]})
+    return replace(
+        target, body=body, headers={**target.headers, "Content-Type": "application/json"}
+    )
 
 
 TARGETS = {
     target.name: target
     for target in [
         Target("health", "product", "/health/", "product service GET /health/ (one SELECT 1)"),
+        Target(
+            "validate",
+            "user",
+            "/auth/validate/",
+            "user service POST /auth/validate/ (JWT check + one indexed query)",
+            method="POST",
+            goal=0.5,
+            prepare=with_fresh_access_token,
+        ),
     ]
 }
 
@@ -152,6 +182,8 @@ def main() -> int:
         baseline = measure("bare", BARE.owns, f"{bare.url}/products/", None, args, workdir)
         measurements.append(baseline)
         for target in targets:
+            if target.prepare:
+                target = target.prepare(target, stack)
             url = f"{stack.url(target.service)}{target.path}"
             if httpx.request(
                 target.method, url, headers=target.headers, content=target.body

@@ -2,16 +2,33 @@
 """Part of `make run`: waits until all six services answer /health/, prints where they are, then
 stays up (honcho stops every process when one exits, so this one must not exit while all is well)."""
 
+import importlib.util
 import os
 import signal
 import sys
 import time
+from pathlib import Path
 
 import httpx
 
 from shop_common.topology import SERVICES
 
 READY_TIMEOUT_SECONDS = 60
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def demo_logins() -> str:
+    spec = importlib.util.spec_from_file_location(
+        "demo", ROOT / "userService" / "accounts" / "demo.py"
+    )
+    demo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(demo)
+    user = os.environ.get("USER_SERVICE_URL", "http://127.0.0.1:8001").rstrip("/")
+    lines = [f"  {role:<9} {email:<20} {password}" for email, password, role, _ in demo.DEMO_USERS]
+    return (
+        "Demo logins (POST /auth/login/ {email, password}; the admin also opens "
+        f"{user}/admin/; get an OAuth token at {user}/oauth/):\n" + "\n".join(lines)
+    )
 
 
 def service_url(service) -> str:
@@ -59,7 +76,9 @@ def main() -> None:
         sys.exit(
             f"Not healthy after {READY_TIMEOUT_SECONDS} s: {', '.join(missing)}; see their lines above."
         )
-    sys.stdout.write(f"\nAll six services are up.\n\n{table()}\n\nPress Ctrl-C to stop them all.\n")
+    sys.stdout.write(
+        f"\nAll six services are up.\n\n{table()}\n\n{demo_logins()}\n\nPress Ctrl-C to stop them all.\n"
+    )
     sys.stdout.flush()
     while True:
         signal.pause()

@@ -5,6 +5,7 @@
 #   build: headers and pkg-config for mysqlclient (compiled from source: PyPI ships no Linux wheel),
 #          and python3-dev when that Python has no headers
 #   bench: wrk, the load generator used by `make bench`
+#   browser: Debian's chromium and chromedriver, for the headless-browser end-to-end test
 # Installs only what is missing; says what to run when it cannot install (not root, no sudo, no apt).
 set -euo pipefail
 
@@ -21,7 +22,8 @@ case "$set_name" in
       || packages+=(python3-dev)
     ;;
   bench) packages=(wrk) ;;
-  *) echo "unknown package set: $set_name (expected venv, build or bench)" >&2; exit 2 ;;
+  browser) packages=(chromium chromium-driver) ;;
+  *) echo "unknown package set: $set_name (expected venv, build, bench or browser)" >&2; exit 2 ;;
 esac
 
 missing=()

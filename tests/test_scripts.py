@@ -16,20 +16,29 @@ def test_first_run_writes_env_with_a_fresh_secret_and_private_mode(tmp_path):
     shutil.copy(ROOT / ".env.example", tmp_path / ".env.example")
     ensure_env = load_script("ensure_env").ensure_env
 
-    assert ensure_env(tmp_path) is True
+    generated = ensure_env(tmp_path)
 
+    assert {"SECRET_KEY", "JWT_SIGNING_KEY", "ORDER_CLIENT_SECRET"} <= set(generated)
     written = (tmp_path / ".env").read_text()
-    (secret,) = [line for line in written.splitlines() if line.startswith("SECRET_KEY=")]
-    assert len(secret) > len("SECRET_KEY=") + 40
+    for name in generated:
+        (line,) = [line for line in written.splitlines() if line.startswith(f"{name}=")]
+        assert len(line) > len(name) + 40
     assert (tmp_path / ".env").stat().st_mode & 0o077 == 0
 
 
-def test_second_run_keeps_the_existing_env(tmp_path):
+def test_a_later_run_keeps_every_value_and_adds_only_missing_secrets(tmp_path):
     shutil.copy(ROOT / ".env.example", tmp_path / ".env.example")
-    (tmp_path / ".env").write_text("SECRET_KEY=mine\n")
+    (tmp_path / ".env").write_text("SECRET_KEY=mine\nDEBUG=True\n")
+    ensure_env = load_script("ensure_env").ensure_env
 
-    assert load_script("ensure_env").ensure_env(tmp_path) is False
-    assert (tmp_path / ".env").read_text() == "SECRET_KEY=mine\n"
+    added = ensure_env(tmp_path)
+    after_first = (tmp_path / ".env").read_text()
+
+    assert "SECRET_KEY" not in added
+    assert "JWT_SIGNING_KEY" in added
+    assert after_first.startswith("SECRET_KEY=mine\nDEBUG=True\n")
+    assert ensure_env(tmp_path) == []
+    assert (tmp_path / ".env").read_text() == after_first
 
 
 def test_two_first_runs_get_different_secrets(tmp_path):

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
@@ -67,9 +68,17 @@ def _drf_error_body(exc: drf_exceptions.APIException) -> dict[str, Any]:
     return error_body(code, str(exc.detail), details)
 
 
+def database_unavailable(exc: Exception) -> errors.DependencyUnavailable:
+    """A database that cannot be reached is a dependency down (503), not a bug of ours (500)."""
+    logger.error("The database is unreachable: %s", exc)
+    return errors.DependencyUnavailable("database")
+
+
 def drf_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     """REST_FRAMEWORK["EXCEPTION_HANDLER"]: every exception a DRF view raises ends here."""
-    if isinstance(exc, Http404):
+    if isinstance(exc, OperationalError | InterfaceError):
+        exc = database_unavailable(exc)
+    elif isinstance(exc, Http404):
         exc = drf_exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = drf_exceptions.PermissionDenied()
@@ -111,6 +120,11 @@ class ErrorShapeMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse:
+        if isinstance(exception, errors.ServiceError):
+            return JsonResponse(_drf_error_body(exception), status=exception.status_code)
+        if isinstance(exception, OperationalError | InterfaceError):
+            unavailable = database_unavailable(exception)
+            return JsonResponse(_drf_error_body(unavailable), status=unavailable.status_code)
         if isinstance(exception, Http404):
             return error_response(404, errors.NOT_FOUND)
         if isinstance(exception, PermissionDenied):

@@ -2,6 +2,7 @@
 end-to-end tests and the benchmarks alike."""
 
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -167,12 +168,26 @@ class Stack:
     base_env: Mapping[str, str]
     schema_prefix: str = "e2e_"
     workers: int = 2
+    demo_data: bool = False
     processes: dict[str, ServiceProcess] = field(default_factory=dict)
+    envs: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # One set of throwaway secrets per stack, shared the way make run's .env shares them.
+        self.secrets = {
+            "SECRET_KEY": secrets.token_urlsafe(32),
+            "JWT_SIGNING_KEY": secrets.token_urlsafe(48),
+            **{
+                service.client_secret_variable: secrets.token_urlsafe(32)
+                for service in self.services
+            },
+        }
 
     def service_env(self, service: Service, ports: Mapping[str, int]) -> dict[str, str]:
-        env = dict(self.base_env)
-        env.setdefault("SECRET_KEY", "throwaway-stack-secret-key")
+        env = {**self.base_env, **self.secrets}
         env["DEBUG"] = "False"
+        # A test runner's own settings module must not leak into the services it starts.
+        env["DJANGO_SETTINGS_MODULE"] = "config.settings"
         mysql = env.get("DB_ENGINE", "sqlite") == "mysql"
         env["DB_NAME"] = (
             f"{self.schema_prefix}{service.schema}"
@@ -185,14 +200,17 @@ class Stack:
 
     def start(self) -> None:
         ports = {service.name: free_port() for service in self.services}
-        envs = {service.name: self.service_env(service, ports) for service in self.services}
+        self.envs = envs = {
+            service.name: self.service_env(service, ports) for service in self.services
+        }
         if self.base_env.get("DB_ENGINE", "sqlite") == "mysql":
             drop_and_create_mysql_schemas(
                 [f"{self.schema_prefix}{service.schema}" for service in self.services],
                 self.base_env,
             )
         prepare_databases(
-            [(self.repo_root / service.folder, envs[service.name]) for service in self.services]
+            [(self.repo_root / service.folder, envs[service.name]) for service in self.services],
+            demo_data=self.demo_data,
         )
         for service in self.services:
             process = ServiceProcess(
@@ -214,3 +232,15 @@ class Stack:
 
     def url(self, service_name: str) -> str:
         return self.processes[service_name].url
+
+    def manage(self, service_name: str, *args: str) -> str:
+        """Runs a management command of one service with that service's environment."""
+        service = next(service for service in self.services if service.name == service_name)
+        return subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=self.repo_root / service.folder,
+            env=self.envs[service_name],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout

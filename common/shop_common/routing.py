@@ -1,7 +1,10 @@
 """Every path answers with and without its trailing slash, without a redirect; unknown paths get JSON 404."""
 
+import functools
 from collections.abc import Callable
+from typing import Any
 
+from django.core.signals import setting_changed
 from django.http import HttpRequest, HttpResponse
 from django.urls import get_urlconf, is_valid_path
 
@@ -11,6 +14,21 @@ from shop_common.error_handlers import error_response
 
 def _other_spelling(path: str) -> str:
     return path[:-1] if path.endswith("/") else f"{path}/"
+
+
+@functools.lru_cache(maxsize=4096)
+def _routed(path: str, urlconf: Any) -> bool:
+    # Django resolves the path again for the view; remembering the answer spares one resolution
+    # per request on the hot paths (a fixed set of URLs; ids make the rest, bounded by maxsize).
+    return is_valid_path(path, urlconf)
+
+
+def _forget_routes(*, setting: str, **kwargs: Any) -> None:
+    if setting == "ROOT_URLCONF":
+        _routed.cache_clear()
+
+
+setting_changed.connect(_forget_routes)
 
 
 class OptionalTrailingSlashMiddleware:
@@ -27,9 +45,9 @@ class OptionalTrailingSlashMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         urlconf = getattr(request, "urlconf", None) or get_urlconf()
         path = request.path_info
-        if not is_valid_path(path, urlconf):
+        if not _routed(path, urlconf):
             alternative = _other_spelling(path)
-            if not alternative or not is_valid_path(alternative, urlconf):
+            if not alternative or not _routed(alternative, urlconf):
                 return error_response(404, errors.NOT_FOUND, details={"path": request.path})
             request.path_info = alternative
             request.path = f"{request.META.get('SCRIPT_NAME', '').rstrip('/')}{alternative}"

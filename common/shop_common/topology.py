@@ -20,6 +20,15 @@ class Service:
         return f"http://127.0.0.1:{self.port}"
 
     @property
+    def client_id(self) -> str:
+        """Its OAuth2 client at the user service (client credentials, scope internal)."""
+        return f"shop-{self.name}"
+
+    @property
+    def client_secret_variable(self) -> str:
+        return f"{self.name.upper()}_CLIENT_SECRET"
+
+    @property
     def display_name(self) -> str:
         return f"{self.name} service"
 

@@ -128,3 +128,21 @@ def test_decimals_are_rendered_as_exact_strings_never_floats(api_client):
     response = api_client.post("/echo/", {"quantity": 1, "price": "0.30"})
 
     assert response.content == b'{"received":{"quantity":1,"price":"0.30"}}'
+
+
+@pytest.mark.parametrize("path", ["/database-down/", "/plain-database-down/"])
+def test_an_unreachable_database_is_a_503_naming_it_not_a_500(path):
+    response = Client(raise_request_exception=False).get(path)
+
+    assert response.status_code == 503
+    error = error_of(response)
+    assert error["code"] == "dependency_unavailable"
+    assert error["details"] == {"service": "database"}
+    assert b"127.0.0.1" not in response.content
+
+
+def test_a_domain_error_raised_in_a_plain_django_view_keeps_its_shape():
+    response = Client(raise_request_exception=False).get("/plain-domain-error/")
+
+    assert response.status_code == 409
+    assert error_of(response)["code"] == "out_of_stock"

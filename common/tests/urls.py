@@ -14,7 +14,13 @@ urlpatterns = [
     path("drf-404/", views.DjangoHttp404View.as_view()),
     path("crash/", views.CrashingApiView.as_view()),
     path("plain-crash/", views.crashing_django_view),
+    path("database-down/", views.DatabaseDownView.as_view()),
+    path("plain-database-down/", views.plain_database_down_view),
+    path("plain-domain-error/", views.plain_domain_error_view),
     path("plain-404/", views.plain_not_found_view),
     path("legacy/validate_token", views.slashless_view),
     path("pages/", views.PaginatedView.as_view()),
+    path("whoami/", views.WhoAmIView.as_view()),
+    path("staff-only/", views.StaffOnlyView.as_view()),
+    path("internal/ping/", views.InternalPingView.as_view()),
 ]

@@ -2,6 +2,7 @@
 
 import logging
 
+from django.db import OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import serializers
 from rest_framework.exceptions import NotAuthenticated, Throttled
@@ -10,8 +11,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from shop_common.auth import ServiceTokenAuthentication
 from shop_common.errors import ConflictError, DependencyUnavailable, ResourceNotFoundException
 from shop_common.pagination import PageNumberPagination
+from shop_common.permissions import ADMIN, STAFF, HasRole, IsAuthenticatedUser, IsInternalService
 
 logger = logging.getLogger("tests.views")
 
@@ -76,6 +79,19 @@ class CrashingApiView(PublicView):
         raise RuntimeError("secret internal detail: password=hunter2")
 
 
+class DatabaseDownView(PublicView):
+    def get(self, request: Request) -> Response:
+        raise OperationalError("(2002, \"Can't connect to server on '127.0.0.1'\")")
+
+
+def plain_database_down_view(request: HttpRequest) -> JsonResponse:
+    raise OperationalError("(2006, 'Server has gone away')")
+
+
+def plain_domain_error_view(request: HttpRequest) -> JsonResponse:
+    raise OutOfStock()
+
+
 def crashing_django_view(request: HttpRequest) -> JsonResponse:
     raise RuntimeError("secret internal detail in a plain view")
 
@@ -93,3 +109,26 @@ class PaginatedView(PublicView):
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(list(range(250)), request, view=self)
         return paginator.get_paginated_response(page)
+
+
+class WhoAmIView(APIView):
+    permission_classes = [IsAuthenticatedUser]
+
+    def get(self, request: Request) -> Response:
+        user = request.user
+        return Response({"id": user.id, "email": user.email, "roles": sorted(user.roles)})
+
+
+class StaffOnlyView(APIView):
+    permission_classes = [HasRole(STAFF, ADMIN)]
+
+    def get(self, request: Request) -> Response:
+        return Response({"ok": True})
+
+
+class InternalPingView(APIView):
+    authentication_classes = [ServiceTokenAuthentication]
+    permission_classes = [IsInternalService]
+
+    def get(self, request: Request) -> Response:
+        return Response({"client_id": request.user.client_id})

@@ -165,10 +165,11 @@ class ValidateApi(PublicApi):
 
     @extend_schema(request=InputSerializer, responses=ValidateOutput)
     def post(self, request: Request) -> Response:
-        data = self.InputSerializer(data=request.data or {})
-        data.is_valid(raise_exception=True)
-        token = data.validated_data.get("token") or bearer_token(request)
-        if not token:
+        # Read by hand, not through InputSerializer: this endpoint is on every request of every
+        # service, and the serializer cost a fifth of its time.
+        body = request.data if isinstance(request.data, dict) else {}
+        token = body.get("token") or bearer_token(request)
+        if not isinstance(token, str) or not token:
             raise InvalidToken('Send the token as {"token": ...} or Authorization: Bearer.')
         return Response(validate_access_token(token).as_answer())
 

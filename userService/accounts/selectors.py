@@ -1,9 +1,12 @@
 """Reads of the user service. Token validation is here: it is on every request of every service."""
 
+import functools
 import hashlib
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 from oauth2_provider.models import get_access_token_model
@@ -50,16 +53,31 @@ def validate_access_token(token: str) -> ValidatedToken:
     return _validate_oauth_token(token)
 
 
+@functools.cache
+def _live_session_sql() -> str:
+    """The one query of a JWT validation, written once. It runs on every authenticated request of
+    every service, and building it through the ORM each time cost more than running it (measured
+    in bench/: validate went from 0.30x to over 0.5x the bare Django endpoint)."""
+    session, user = LoginSession._meta, User._meta
+    user_roles = User.roles.through._meta
+    role = User.roles.field.related_model._meta
+    # Only table names from the models go into the text; every value is a query parameter.
+    return (
+        f"SELECT u.email, u.username, u.phone_number, r.name "  # noqa: S608
+        f"FROM {session.db_table} s "
+        f"JOIN {user.db_table} u ON u.id = s.user_id "
+        f"LEFT JOIN {user_roles.db_table} ur ON ur.user_id = u.id "
+        f"LEFT JOIN {role.db_table} r ON r.id = ur.role_id "
+        f"WHERE s.id = %s AND s.user_id = %s AND s.revoked_at IS NULL AND u.is_active = %s"
+    )
+
+
 def _validate_jwt(token: str) -> ValidatedToken:
     claims = decode_access(token)
-    rows = list(
-        LoginSession.objects.filter(
-            pk=claims.session_id,
-            user_id=claims.user_id,
-            revoked_at__isnull=True,
-            user__is_active=True,
-        ).values_list("user__email", "user__username", "user__phone_number", "user__roles__name")
-    )
+    session_key = LoginSession._meta.pk.get_db_prep_value(uuid.UUID(claims.session_id), connection)
+    with connection.cursor() as cursor:
+        cursor.execute(_live_session_sql(), [session_key, claims.user_id, True])
+        rows = cursor.fetchall()
     if not rows:
         raise InvalidToken()
     email, username, phone_number, _ = rows[0]

@@ -9,6 +9,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from oauth2_provider.models import AbstractApplication, get_application_model
 from rest_framework.exceptions import ValidationError
 
 from accounts.exceptions import EmailTaken, InvalidCredentials, RoleExists, UnknownRoles
@@ -233,3 +234,19 @@ def revoke_sessions(
     lifetime = int(settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"].total_seconds())
     transaction.on_commit(lambda: mark_sessions_revoked(revoked, for_seconds=lifetime + 60))
     return count
+
+
+def register_service_client(*, name: str, client_id: str, secret: str) -> AbstractApplication:
+    """Creates or re-keys the OAuth2 client of a shop service: confidential, client credentials,
+    and so allowed the ``internal`` scope (accounts.oauth.ShopScopes)."""
+    Application = get_application_model()
+    application = Application.objects.filter(client_id=client_id).first() or Application(
+        client_id=client_id,
+        name=f"{name} service",
+        client_type=Application.CLIENT_CONFIDENTIAL,
+        authorization_grant_type=Application.GRANT_CLIENT_CREDENTIALS,
+        algorithm="",
+    )
+    application.client_secret = secret  # hashed on save
+    application.save()
+    return application

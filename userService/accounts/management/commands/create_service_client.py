@@ -4,11 +4,13 @@ from typing import Any
 from django.core.management.base import BaseCommand
 from oauth2_provider.models import get_application_model
 
+from accounts.services import register_service_client
+
 
 class Command(BaseCommand):
     help = (
         "Creates (or, with --rotate, re-keys) the OAuth2 client of a shop service: confidential, "
-        "client credentials, allowed the 'internal' scope. Prints the lines for its .env."
+        "client credentials, allowed the 'internal' scope. Prints the lines for its environment."
     )
 
     def add_arguments(self, parser: Any) -> None:
@@ -19,30 +21,12 @@ class Command(BaseCommand):
         parser.add_argument("--client-id", help="default: shop-<name>")
         parser.add_argument("--client-secret", help="default: a new random secret")
 
-    def handle(
-        self,
-        *args: Any,
-        name: str,
-        rotate: bool,
-        client_id: str | None,
-        client_secret: str | None,
-        **options: Any,
-    ) -> None:
-        Application = get_application_model()
-        client_id = client_id or f"shop-{name}"
-        secret = client_secret or secrets.token_urlsafe(40)
-        application = Application.objects.filter(client_id=client_id).first()
-        if application and not rotate and not client_secret:
+    def handle(self, *args: Any, name: str, rotate: bool, **options: Any) -> None:
+        client_id = options["client_id"] or f"shop-{name}"
+        secret = options["client_secret"] or secrets.token_urlsafe(40)
+        exists = get_application_model().objects.filter(client_id=client_id).exists()
+        if exists and not rotate and not options["client_secret"]:
             self.stderr.write(f"{client_id} exists; use --rotate for a new secret.")
             return
-        if application is None:
-            application = Application(
-                client_id=client_id,
-                name=f"{name} service",
-                client_type=Application.CLIENT_CONFIDENTIAL,
-                authorization_grant_type=Application.GRANT_CLIENT_CREDENTIALS,
-                algorithm="",
-            )
-        application.client_secret = secret  # hashed on save
-        application.save()
+        register_service_client(name=name, client_id=client_id, secret=secret)
         self.stdout.write(f"SERVICE_CLIENT_ID={client_id}\nSERVICE_CLIENT_SECRET={secret}\n")

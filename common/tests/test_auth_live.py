@@ -1,0 +1,238 @@
+"""The shared authentication and permission classes against a real user service under gunicorn."""
+
+import os
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import jwt
+import pytest
+from django.core.cache import cache
+from django.test import override_settings
+
+from shop_common.auth import forget_service_tokens, service_token
+from shop_common.processes import Stack, free_port
+from shop_common.topology import SERVICES_BY_NAME
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+LIBRARY_CLIENT = ("shop-library", "library-client-secret-0123456789")
+DEMO = {
+    "ADMIN": ("admin@shop.test", "admin-demo-pass-1"),
+    "STAFF": ("staff@shop.test", "staff-demo-pass-1"),
+    "CUSTOMER": ("customer@shop.test", "customer-demo-pass-1"),
+}
+
+
+def start_user_service(tmp_path_factory, **extra_env: str) -> Stack:
+    stack = Stack(
+        repo_root=REPO_ROOT,
+        workdir=tmp_path_factory.mktemp("user-service"),
+        services=(SERVICES_BY_NAME["user"],),
+        base_env={**os.environ, **extra_env},
+        schema_prefix="libtest_",
+        workers=1,
+        demo_data=True,
+    )
+    stack.start()
+    stack.manage("user", "create_service_client", "library", "--client-secret", LIBRARY_CLIENT[1])
+    return stack
+
+
+@pytest.fixture(scope="session")
+def user_service(tmp_path_factory):
+    stack = start_user_service(tmp_path_factory)
+    yield stack
+    stack.stop()
+
+
+@pytest.fixture
+def live(settings, user_service):
+    """This test project, pointed at the live user service."""
+    settings.SERVICE_URLS = {**settings.SERVICE_URLS, "user": user_service.url("user")}
+    settings.SERVICE_CLIENT_ID, settings.SERVICE_CLIENT_SECRET = LIBRARY_CLIENT
+    settings.AUTH_CACHE_TTL = 30
+    cache.clear()
+    forget_service_tokens()
+    yield user_service
+    cache.clear()
+    forget_service_tokens()
+
+
+def login(stack: Stack, role: str) -> dict:
+    email, password = DEMO[role]
+    response = httpx.post(
+        f"{stack.url('user')}/auth/login/", json={"email": email, "password": password}
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def bearer(token: str) -> dict:
+    return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+
+
+def test_a_valid_token_makes_the_caller_known_with_roles(live, client):
+    tokens = login(live, "STAFF")
+
+    response = client.get("/whoami/", **bearer(tokens["access"]))
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "id": tokens["user"]["id"],
+        "email": "staff@shop.test",
+        "roles": ["STAFF"],
+    }
+
+
+def test_no_token_is_a_401_with_www_authenticate(live, client):
+    response = client.get("/whoami/")
+
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == 'Bearer realm="shop"'
+    assert response.json()["error"]["code"] == "not_authenticated"
+
+
+@pytest.mark.parametrize("header", ["Bearer", "Bearer a b", "Bearer not-a-token"])
+def test_a_malformed_or_unknown_token_is_a_401_invalid_token(live, client, header):
+    response = client.get("/whoami/", HTTP_AUTHORIZATION=header)
+
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "invalid_token"
+
+
+def test_a_refresh_token_is_not_accepted(live, client):
+    response = client.get("/whoami/", **bearer(login(live, "CUSTOMER")["refresh"]))
+
+    assert response.status_code == 401
+
+
+def test_an_expired_token_is_refused(live, client):
+    real = jwt.decode(login(live, "CUSTOMER")["access"], options={"verify_signature": False})
+    past = datetime.now(tz=UTC) - timedelta(minutes=1)
+    expired = jwt.encode(
+        {**real, "exp": int(past.timestamp()), "jti": uuid.uuid4().hex},
+        live.secrets["JWT_SIGNING_KEY"],
+        algorithm="HS256",
+    )
+
+    assert client.get("/whoami/", **bearer(expired)).status_code == 401
+
+
+def test_with_ttl_0_a_logout_is_refused_on_the_next_request(live, client, settings):
+    settings.AUTH_CACHE_TTL = 0
+    access = login(live, "CUSTOMER")["access"]
+    assert client.get("/whoami/", **bearer(access)).status_code == 200
+
+    httpx.post(f"{live.url('user')}/auth/logout/", headers={"Authorization": f"Bearer {access}"})
+
+    assert client.get("/whoami/", **bearer(access)).status_code == 401
+
+
+def test_a_cached_validation_lasts_the_ttl_and_no_longer(live, client, settings):
+    settings.AUTH_CACHE_TTL = 1
+    access = login(live, "CUSTOMER")["access"]
+    assert client.get("/whoami/", **bearer(access)).status_code == 200
+    httpx.post(f"{live.url('user')}/auth/logout/", headers={"Authorization": f"Bearer {access}"})
+
+    # Within the TTL the cached answer stands (the local-memory cache hears nothing of the logout).
+    assert client.get("/whoami/", **bearer(access)).status_code == 200
+    deadline = time.monotonic() + 5
+    while client.get("/whoami/", **bearer(access)).status_code == 200:
+        assert time.monotonic() < deadline, "the revoked token outlived the cache TTL"
+        time.sleep(0.1)
+
+
+def test_a_cached_validation_spares_the_user_service(live, client, settings):
+    access = login(live, "CUSTOMER")["access"]
+    assert client.get("/whoami/", **bearer(access)).status_code == 200
+
+    settings.SERVICE_URLS = {**settings.SERVICE_URLS, "user": f"http://127.0.0.1:{free_port()}"}
+
+    assert client.get("/whoami/", **bearer(access)).status_code == 200
+
+
+def test_user_service_down_is_a_503_naming_it_within_two_seconds(live, client, settings):
+    access = login(live, "CUSTOMER")["access"]
+    settings.SERVICE_URLS = {**settings.SERVICE_URLS, "user": f"http://127.0.0.1:{free_port()}"}
+    settings.SERVICE_HTTP_RETRY_BACKOFF = 0
+
+    started = time.monotonic()
+    response = client.get("/whoami/", **bearer(access))
+
+    assert time.monotonic() - started < 2
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "dependency_unavailable"
+    assert response.json()["error"]["details"]["service"] == "user"
+
+
+@pytest.mark.parametrize(
+    ("role", "status"), [(None, 401), ("CUSTOMER", 403), ("STAFF", 200), ("ADMIN", 200)]
+)
+def test_has_role_lets_only_the_named_roles_in(live, client, role, status):
+    headers = bearer(login(live, role)["access"]) if role else {}
+
+    response = client.get("/staff-only/", **headers)
+
+    assert response.status_code == status
+
+
+def test_a_service_token_opens_internal_endpoints(live, client):
+    response = client.get("/internal/ping/", **bearer(service_token()))
+
+    assert response.status_code == 200
+    assert response.json() == {"client_id": "shop-library"}
+
+
+def test_a_user_token_does_not_open_internal_endpoints(live, client):
+    response = client.get("/internal/ping/", **bearer(login(live, "ADMIN")["access"]))
+
+    assert response.status_code == 401
+
+
+def test_a_service_token_without_the_internal_scope_is_forbidden(live, client):
+    response = client.get("/internal/ping/", **bearer(service_token(scope="introspection")))
+
+    assert response.status_code == 403
+
+
+def test_no_token_on_an_internal_endpoint_is_a_401(live, client):
+    assert client.get("/internal/ping/").status_code == 401
+
+
+def redis_available() -> bool:
+    try:
+        import redis
+
+        return redis.Redis.from_url("redis://127.0.0.1:6379/0", socket_connect_timeout=0.5).ping()
+    except Exception:
+        return False
+
+
+@pytest.mark.skipif(not redis_available(), reason="no Redis on 127.0.0.1:6379")
+def test_with_a_shared_redis_a_logout_beats_the_cache(tmp_path_factory, client, settings):
+    prefix = f"libtest-{uuid.uuid4().hex[:8]}"
+    redis_url = "redis://127.0.0.1:6379/0"
+    stack = start_user_service(tmp_path_factory, REDIS_URL=redis_url, CACHE_KEY_PREFIX=prefix)
+    shared = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": redis_url,
+            "KEY_PREFIX": prefix,
+        }
+    }
+    try:
+        with override_settings(CACHES=shared):
+            settings.SERVICE_URLS = {**settings.SERVICE_URLS, "user": stack.url("user")}
+            settings.AUTH_CACHE_TTL = 300
+            access = login(stack, "CUSTOMER")["access"]
+            assert client.get("/whoami/", **bearer(access)).status_code == 200
+
+            httpx.post(
+                f"{stack.url('user')}/auth/logout/", headers={"Authorization": f"Bearer {access}"}
+            )
+
+            assert client.get("/whoami/", **bearer(access)).status_code == 401
+    finally:
+        stack.stop()

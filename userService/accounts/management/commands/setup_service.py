@@ -1,0 +1,30 @@
+import os
+from typing import Any
+
+from django.contrib.auth.hashers import check_password
+from django.core.management.base import BaseCommand
+from oauth2_provider.models import get_application_model
+
+from accounts.services import register_service_client
+from shop_common.topology import SERVICES
+
+
+class Command(BaseCommand):
+    help = (
+        "Registers the OAuth2 client of every shop service whose secret is in the environment "
+        "(<NAME>_CLIENT_SECRET), so that services can call each other's /internal/ endpoints. "
+        "`make run` and the test stacks run it through prepare_service."
+    )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        Application = get_application_model()
+        for service in SERVICES:
+            secret = os.environ.get(service.client_secret_variable)
+            if not secret:
+                continue
+            existing = Application.objects.filter(client_id=service.client_id).first()
+            if existing is None or not check_password(secret, existing.client_secret):
+                register_service_client(
+                    name=service.name, client_id=service.client_id, secret=secret
+                )
+                self.stdout.write(f"service client {service.client_id} registered")
