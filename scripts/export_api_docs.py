@@ -22,7 +22,8 @@ METHODS = ("get", "post", "put", "patch", "delete")
 
 
 def openapi(service: Service, fmt: str) -> str:
-    env = {**os.environ, "SECRET_KEY": os.environ.get("SECRET_KEY", "schema-export-only")}
+    # Development mode: the schema needs no real secrets, and none should be required to build it.
+    env = {**os.environ, "DEBUG": "True"}
     return subprocess.run(
         [
             sys.executable,
@@ -93,7 +94,24 @@ def postman_item(
             "raw": json.dumps(example(body["schema"], components), indent=2),
             "options": {"raw": {"language": "json"}},
         }
-    return {"name": f"{method.upper()} {path}", "request": request}
+    item: dict[str, Any] = {"name": f"{method.upper()} {path}", "request": request}
+    if service.name == "user" and path == "/auth/login/" and method == "post":
+        # Logging in once fills {{access_token}} for every other request of the collection.
+        item["event"] = [
+            {
+                "listen": "test",
+                "script": {
+                    "type": "text/javascript",
+                    "exec": [
+                        "if (pm.response.code === 200) {",
+                        "  pm.collectionVariables.set('access_token', pm.response.json().access);",
+                        "  pm.collectionVariables.set('refresh_token', pm.response.json().refresh);",
+                        "}",
+                    ],
+                },
+            }
+        ]
+    return item
 
 
 def export_postman() -> None:
@@ -118,6 +136,7 @@ def export_postman() -> None:
         "variable": [
             *({"key": f"{service.name}_url", "value": service.default_url} for service in SERVICES),
             {"key": "access_token", "value": ""},
+            {"key": "refresh_token", "value": ""},
         ],
         "item": folders,
     }

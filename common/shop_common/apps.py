@@ -16,4 +16,6 @@ class ShopCommonConfig(AppConfig):
     verbose_name = "Shop common"
 
     def ready(self) -> None:
+        from shop_common import schema  # noqa: F401 (registers the OpenAPI extensions)
+
         setting_changed.connect(_forget_clients_on_setting_change)

@@ -109,6 +109,9 @@ def logging_settings(*, service_name: str, level: str) -> dict[str, Any]:
             # Django logs every 4xx here as a warning; our access line already says it.
             "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
             "django.server": {"handlers": ["console"], "level": "ERROR", "propagate": False},
+            # httpx logs every call at INFO; our service client logs the failures that matter.
+            "httpx": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+            "httpcore": {"handlers": ["console"], "level": "WARNING", "propagate": False},
         },
     }
 
@@ -248,7 +251,7 @@ def service_settings(
             "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
             "DEFAULT_PAGINATION_CLASS": "shop_common.pagination.PageNumberPagination",
             "PAGE_SIZE": 20,
-            "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+            "DEFAULT_SCHEMA_CLASS": "shop_common.schema.AutoSchema",
             "EXCEPTION_HANDLER": "shop_common.error_handlers.drf_exception_handler",
             "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
             "COERCE_DECIMAL_TO_STRING": True,

@@ -1,11 +1,10 @@
-from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
 from accounts.selectors import validate_access_token
-from shop_common.auth import REALM, AuthenticatedUser, bearer_token
+from shop_common.auth import AuthenticatedUser, BearerTokenAuthentication, bearer_token
 
 
-class LocalBearerTokenAuthentication(BaseAuthentication):
+class LocalBearerTokenAuthentication(BearerTokenAuthentication):
     """The user service's own version of the shared class: it validates in-process, not over HTTP,
     and gives ``request.user`` the same :class:`AuthenticatedUser` the other services see."""
 
@@ -15,6 +14,3 @@ class LocalBearerTokenAuthentication(BaseAuthentication):
             return None
         validated = validate_access_token(token)
         return AuthenticatedUser.from_validation(validated.as_answer()), token
-
-    def authenticate_header(self, request: Request) -> str:
-        return REALM

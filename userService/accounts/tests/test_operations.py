@@ -1,8 +1,10 @@
 """How operators meet the user service: createsuperuser, demo data, the admin, its start-up checks."""
 
+import base64
 import os
 import subprocess
 import sys
+from io import StringIO
 from pathlib import Path
 
 import pytest
@@ -97,3 +99,35 @@ def test_the_service_refuses_to_start_without_a_real_signing_key(jwt_key, tmp_pa
 
 def test_the_service_starts_with_a_real_signing_key(tmp_path):
     assert settings_error(tmp_path, JWT_SIGNING_KEY="k" * 48) == ""
+
+
+@pytest.mark.django_db
+def test_setup_service_registers_each_service_client_from_env_or_dot_env(
+    monkeypatch, tmp_path, client
+):
+    (tmp_path / ".env").write_text("ORDER_CLIENT_SECRET=order-secret-from-dot-env\n")
+    monkeypatch.setenv("DOTENV_DIR", str(tmp_path))
+    monkeypatch.setenv("CART_CLIENT_SECRET", "cart-secret-from-environment")
+    for name in ("USER", "PRODUCT", "PAYMENT", "INTEGRATION"):
+        monkeypatch.delenv(f"{name}_CLIENT_SECRET", raising=False)
+    out = StringIO()
+
+    call_command("setup_service", stdout=out)
+    call_command("setup_service", stdout=out)  # nothing changed: nothing to say
+
+    assert out.getvalue().splitlines() == [
+        "service client shop-cart registered",
+        "service client shop-order registered",
+    ]
+    for client_id, secret in (
+        ("shop-order", "order-secret-from-dot-env"),
+        ("shop-cart", "cart-secret-from-environment"),
+    ):
+        response = client.post(
+            "/o/token/",
+            {"grant_type": "client_credentials"},
+            HTTP_AUTHORIZATION="Basic "
+            + base64.b64encode(f"{client_id}:{secret}".encode()).decode(),
+        )
+        assert response.status_code == 200
+        assert response.json()["scope"] == "internal"

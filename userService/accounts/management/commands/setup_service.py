@@ -1,11 +1,12 @@
-import os
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.hashers import check_password
 from django.core.management.base import BaseCommand
 from oauth2_provider.models import get_application_model
 
 from accounts.services import register_service_client
+from shop_common.conf import environment
 from shop_common.topology import SERVICES
 
 
@@ -18,8 +19,9 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         Application = get_application_model()
+        env = environment(settings.BASE_DIR)  # the environment, then .env, as the services read it
         for service in SERVICES:
-            secret = os.environ.get(service.client_secret_variable)
+            secret = env(service.client_secret_variable, default="")
             if not secret:
                 continue
             existing = Application.objects.filter(client_id=service.client_id).first()
