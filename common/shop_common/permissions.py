@@ -63,3 +63,8 @@ def get_owned_or_404(
     if obj is None or not (owner(obj) == user.id or user.has_role(*staff_roles)):
         raise ResourceNotFoundException(resource, next(iter(lookup.values()), None))
     return obj
+
+
+def is_staff(user: object) -> bool:
+    """A person with the STAFF or ADMIN role (for views that show staff more than the public)."""
+    return isinstance(user, AuthenticatedUser) and user.has_role(STAFF, ADMIN)

@@ -2,10 +2,19 @@
 
 from pathlib import Path
 
-from shop_common.conf import service_settings
+from shop_common.conf import environment, service_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 globals().update(
     service_settings(service="product", base_dir=BASE_DIR, apps=["catalog"], admin=True)
 )
+env = environment(BASE_DIR)
+
+# Staff log in to the admin with their user-service email and password (catalog.staff_login).
+AUTHENTICATION_BACKENDS = ["catalog.staff_login.UserServiceBackend"]
+
+# Seconds a cached catalog answer may be served (every write makes it stale at once); 0 disables.
+CATALOG_CACHE_TTL = env("CATALOG_CACHE_TTL", default=300, cast=int)
+# Seconds stock stays reserved for an unpaid order before release_expired_reservations frees it.
+RESERVATION_TTL_SECONDS = env("RESERVATION_TTL_SECONDS", default=900, cast=int)

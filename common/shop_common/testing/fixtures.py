@@ -1,5 +1,17 @@
+import itertools
+import json
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import httpx
 import pytest
+import respx
+from django.core.cache import cache
+from django.utils import timezone
 from rest_framework.test import APIClient
+
+from shop_common.auth import forget_service_tokens
 
 
 @pytest.fixture
@@ -8,3 +20,117 @@ def api_client() -> APIClient:
     client = APIClient()
     client.default_format = "json"
     return client
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Cached validations, catalog pages and throttle counts never leak from one test to the next."""
+    cache.clear()
+    forget_service_tokens()
+    yield
+    cache.clear()
+
+
+class FakeUserService:
+    """The user service as another service's unit tests see it, at the HTTP level (respx): it knows
+    the tokens the test made, answers /auth/validate/ and /o/introspect/ like the real one, and can
+    be "down". End-to-end tests use the real one."""
+
+    def __init__(self, router: respx.Router, base_url: str) -> None:
+        self.user_tokens: dict[str, dict[str, Any]] = {}
+        self.service_tokens: dict[str, dict[str, Any]] = {}
+        self.logins: dict[tuple[str, str], dict[str, Any]] = {}
+        self.down = False
+        self._ids = itertools.count(1000)
+        self.validate = router.post(f"{base_url}/auth/validate/").mock(side_effect=self._validate)
+        self.introspect = router.post(f"{base_url}/o/introspect/").mock(
+            side_effect=self._introspect
+        )
+        self.login = router.post(f"{base_url}/auth/login/").mock(side_effect=self._login)
+        self.logout = router.post(f"{base_url}/auth/logout/").mock(return_value=httpx.Response(204))
+
+    def token_for(self, *roles: str, user_id: int | None = None, email: str | None = None) -> str:
+        """A fresh access token of a user with ``roles`` (CUSTOMER when none are given)."""
+        user_id = user_id or next(self._ids)
+        token = f"user-token-{uuid.uuid4().hex}"
+        self.user_tokens[token] = {
+            "user_id": user_id,
+            "email": email or f"user{user_id}@shop.test",
+            "username": f"user{user_id}",
+            "phone_number": "",
+            "roles": sorted(roles or ("CUSTOMER",)),
+            "expires_at": (timezone.now() + timedelta(minutes=5)).isoformat(),
+            "session_id": uuid.uuid4().hex,
+        }
+        return token
+
+    def service_token(self, *scopes: str, client_id: str = "shop-order") -> str:
+        token = f"service-token-{uuid.uuid4().hex}"
+        self.service_tokens[token] = {
+            "client_id": client_id,
+            "scopes": list(scopes or ("internal",)),
+        }
+        return token
+
+    def add_login(self, email: str, password: str, *roles: str) -> None:
+        user_id = next(self._ids)
+        self.logins[(email, password)] = {
+            "access": f"login-access-{user_id}",
+            "refresh": f"login-refresh-{user_id}",
+            "expires_in": 300,
+            "user": {
+                "id": user_id,
+                "email": email,
+                "username": email.split("@")[0],
+                "roles": sorted(roles),
+            },
+        }
+
+    def _unavailable(self) -> None:
+        if self.down:
+            raise httpx.ConnectError("the fake user service is down")
+
+    def _validate(self, request: httpx.Request) -> httpx.Response:
+        self._unavailable()
+        token = json.loads(request.content or b"{}").get("token")
+        answer = self.user_tokens.get(token)
+        if answer is None:
+            return httpx.Response(
+                401, json={"error": {"code": "invalid_token", "message": "", "details": {}}}
+            )
+        return httpx.Response(200, json=answer)
+
+    def _introspect(self, request: httpx.Request) -> httpx.Response:
+        self._unavailable()
+        token = httpx.QueryParams(request.content.decode()).get("token")
+        known = self.service_tokens.get(token)
+        if known is None:
+            return httpx.Response(200, json={"active": False})
+        exp = int((timezone.now() + timedelta(hours=1)).timestamp())
+        return httpx.Response(
+            200,
+            json={
+                "active": True,
+                "client_id": known["client_id"],
+                "scope": " ".join(known["scopes"]),
+                "exp": exp,
+            },
+        )
+
+    def _login(self, request: httpx.Request) -> httpx.Response:
+        self._unavailable()
+        body = json.loads(request.content or b"{}")
+        answer = self.logins.get((body.get("email"), body.get("password")))
+        if answer is None:
+            return httpx.Response(
+                401, json={"error": {"code": "invalid_credentials", "message": "", "details": {}}}
+            )
+        return httpx.Response(200, json=answer)
+
+
+@pytest.fixture
+def user_service(settings) -> FakeUserService:
+    """A fake user service at the configured USER_SERVICE_URL (see FakeUserService)."""
+    settings.SERVICE_HTTP_RETRY_BACKOFF = 0
+    with respx.mock(assert_all_called=False, assert_all_mocked=True) as router:
+        yield FakeUserService(router, settings.SERVICE_URLS["user"])

@@ -1,17 +1,8 @@
 import pytest
-from django.core.cache import cache
 
 from accounts import services
 from accounts.models import Role
 from accounts.tests.factories import PASSWORD, UserFactory
-
-
-@pytest.fixture(autouse=True)
-def empty_cache():
-    """Throttle counters and revocation marks live in the cache; no test sees another's."""
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

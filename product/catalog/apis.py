@@ -1,0 +1,338 @@
+"""The product service's HTTP API: the public catalog, staff writes, and the internal stock API."""
+
+from urllib.parse import urlencode
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.permissions import AllowAny, BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from catalog import cache, services
+from catalog.exceptions import CategoryNotFound, ProductNotPresentException
+from catalog.models import Category, Product, Reservation
+from catalog.selectors import ORDERINGS, ProductFilter, products_by_ids, products_for
+from shop_common.auth import ServiceTokenAuthentication
+from shop_common.pagination import PageNumberPagination
+from shop_common.permissions import ADMIN, STAFF, HasRole, IsInternalService, is_staff
+
+StaffOnly = HasRole(STAFF, ADMIN)
+
+
+class ProductOutput(serializers.ModelSerializer):
+    quantity = serializers.IntegerField(source="stock_on_hand", help_text="stock on hand")
+    available = serializers.IntegerField(help_text="on hand minus reserved for placed orders")
+    category = serializers.IntegerField(source="category_id")
+
+    class Meta:
+        model = Product
+        fields = [
+            "id",
+            "title",
+            "slug",
+            "description",
+            "sku",
+            "price",
+            "currency",
+            "quantity",
+            "available",
+            "category",
+            "image_url",
+            "is_active",
+            "created_at",
+            "updated_at",
+        ]
+
+
+class CategoryOutput(serializers.ModelSerializer):
+    class Meta:
+        model = Category
+        fields = ["id", "name", "slug", "description", "parent", "created_at", "updated_at"]
+
+
+class ReadPublicWriteStaff(APIView):
+    """GET for everyone (a bad token is still a 401); every other method for STAFF and ADMIN."""
+
+    def get_permissions(self) -> list[BasePermission]:
+        return [AllowAny()] if self.request.method in ("GET", "HEAD", "OPTIONS") else [StaffOnly()]
+
+
+def cache_key(request: Request, *parts: object) -> str:
+    query = urlencode(sorted(request.query_params.lists()), doseq=True)
+    return ":".join(
+        str(part) for part in (*parts, int(is_staff(request.user)), request.get_host(), query)
+    )
+
+
+# --- products --------------------------------------------------------------------------------
+
+
+class ProductInput(serializers.Serializer):
+    title = serializers.CharField(max_length=200)
+    slug = serializers.SlugField(max_length=220, required=False, allow_blank=True)
+    sku = serializers.CharField(max_length=64)
+    description = serializers.CharField(required=False, allow_blank=True)
+    category = serializers.PrimaryKeyRelatedField(queryset=Category.objects.all())
+    price = serializers.DecimalField(max_digits=10, decimal_places=2, min_value=0)
+    currency = serializers.RegexField(
+        r"^[A-Za-z]{3}$", required=False, help_text="ISO 4217, e.g. USD"
+    )
+    image_url = serializers.URLField(max_length=500, required=False, allow_blank=True)
+    is_active = serializers.BooleanField(required=False)
+    quantity = serializers.IntegerField(min_value=0, source="stock_on_hand", required=False)
+
+
+class ProductListApi(ReadPublicWriteStaff):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("q", str, description="search in title and description; exact SKU"),
+            OpenApiParameter("category", int),
+            OpenApiParameter("min_price", str),
+            OpenApiParameter("max_price", str),
+            OpenApiParameter("in_stock", bool),
+            OpenApiParameter(
+                "is_active", bool, description="staff only; others see active products"
+            ),
+            OpenApiParameter("ordering", str, enum=list(ORDERINGS)),
+            OpenApiParameter("page", int),
+            OpenApiParameter("page_size", int, description="1 to 100, default 20"),
+        ],
+        responses=ProductOutput(many=True),
+    )
+    def get(self, request: Request) -> Response:
+        def page() -> dict:
+            filtered = ProductFilter(
+                request.query_params, queryset=products_for(staff=is_staff(request.user))
+            )
+            if not filtered.is_valid():
+                raise ValidationError(filtered.errors)
+            paginator = PageNumberPagination()
+            items = paginator.paginate_queryset(filtered.qs, request, view=self)
+            return paginator.get_paginated_response(ProductOutput(items, many=True).data).data
+
+        return Response(cache.cached(cache_key(request, "products"), page))
+
+    @extend_schema(request=ProductInput, responses={201: ProductOutput})
+    def post(self, request: Request) -> Response:
+        data = ProductInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        product = services.save_product(**data.validated_data)
+        return Response(ProductOutput(product).data, status=status.HTTP_201_CREATED)
+
+
+def visible_product(request: Request, product_id: int) -> Product:
+    product = products_for(staff=is_staff(request.user)).filter(pk=product_id).first()
+    if product is None:
+        raise ProductNotPresentException(product_id)
+    return product
+
+
+class ProductDetailApi(ReadPublicWriteStaff):
+    @extend_schema(responses=ProductOutput)
+    def get(self, request: Request, product_id: int) -> Response:
+        return Response(
+            cache.cached(
+                cache_key(request, "product", product_id),
+                lambda: ProductOutput(visible_product(request, product_id)).data,
+            )
+        )
+
+    def _update(self, request: Request, product_id: int, *, partial: bool) -> Response:
+        product = visible_product(request, product_id)
+        data = ProductInput(data=request.data, partial=partial)
+        data.is_valid(raise_exception=True)
+        product = services.save_product(product=product, **data.validated_data)
+        return Response(ProductOutput(product).data)
+
+    @extend_schema(request=ProductInput, responses=ProductOutput)
+    def put(self, request: Request, product_id: int) -> Response:
+        return self._update(request, product_id, partial=False)
+
+    @extend_schema(request=ProductInput, responses=ProductOutput)
+    def patch(self, request: Request, product_id: int) -> Response:
+        return self._update(request, product_id, partial=True)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, product_id: int) -> Response:
+        services.deactivate_product(product=visible_product(request, product_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- categories ------------------------------------------------------------------------------
+
+
+class CategoryInput(serializers.Serializer):
+    name = serializers.CharField(max_length=120)
+    slug = serializers.SlugField(max_length=140, required=False, allow_blank=True)
+    description = serializers.CharField(required=False, allow_blank=True)
+    parent = serializers.PrimaryKeyRelatedField(
+        queryset=Category.objects.all(), required=False, allow_null=True
+    )
+
+
+class CategoryListApi(ReadPublicWriteStaff):
+    @extend_schema(responses=CategoryOutput(many=True))
+    def get(self, request: Request) -> Response:
+        def page() -> dict:
+            paginator = PageNumberPagination()
+            items = paginator.paginate_queryset(
+                Category.objects.order_by("name"), request, view=self
+            )
+            return paginator.get_paginated_response(CategoryOutput(items, many=True).data).data
+
+        return Response(cache.cached(cache_key(request, "categories"), page))
+
+    @extend_schema(request=CategoryInput, responses={201: CategoryOutput})
+    def post(self, request: Request) -> Response:
+        data = CategoryInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        return Response(
+            CategoryOutput(services.save_category(**data.validated_data)).data, status=201
+        )
+
+
+def category_or_404(category_id: int) -> Category:
+    category = Category.objects.filter(pk=category_id).first()
+    if category is None:
+        raise CategoryNotFound(category_id)
+    return category
+
+
+class CategoryDetailApi(ReadPublicWriteStaff):
+    @extend_schema(responses=CategoryOutput)
+    def get(self, request: Request, category_id: int) -> Response:
+        return Response(CategoryOutput(category_or_404(category_id)).data)
+
+    def _update(self, request: Request, category_id: int, *, partial: bool) -> Response:
+        category = category_or_404(category_id)
+        data = CategoryInput(data=request.data, partial=partial)
+        data.is_valid(raise_exception=True)
+        return Response(
+            CategoryOutput(services.save_category(category=category, **data.validated_data)).data
+        )
+
+    @extend_schema(request=CategoryInput, responses=CategoryOutput)
+    def put(self, request: Request, category_id: int) -> Response:
+        return self._update(request, category_id, partial=False)
+
+    @extend_schema(request=CategoryInput, responses=CategoryOutput)
+    def patch(self, request: Request, category_id: int) -> Response:
+        return self._update(request, category_id, partial=True)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, category_id: int) -> Response:
+        services.delete_category(category=category_or_404(category_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- internal: stock and batch lookup (service token, scope internal) -------------------------
+
+
+class InternalApi(APIView):
+    authentication_classes = [ServiceTokenAuthentication]
+    permission_classes = [IsInternalService]
+
+
+class ReservationOutput(serializers.ModelSerializer):
+    lines = inline_serializer(
+        "ReservationLine",
+        {"product_id": serializers.IntegerField(), "quantity": serializers.IntegerField()},
+        many=True,
+    )
+
+    class Meta:
+        model = Reservation
+        fields = ["order_ref", "status", "expires_at", "closed_at", "release_reason", "lines"]
+
+    def to_representation(self, reservation: Reservation) -> dict:
+        answer = super().to_representation(reservation)
+        answer["lines"] = [
+            {"product_id": line.product_id, "quantity": line.quantity}
+            for line in reservation.lines.all()
+        ]
+        return answer
+
+
+class StockLineInput(serializers.Serializer):
+    product_id = serializers.IntegerField(min_value=1)
+    quantity = serializers.IntegerField(min_value=1, max_value=10_000)
+
+
+class OrderRefInput(serializers.Serializer):
+    order_ref = serializers.RegexField(r"^[A-Za-z0-9._:-]{1,64}$")
+
+
+class ReserveStockApi(InternalApi):
+    class InputSerializer(OrderRefInput):
+        lines = StockLineInput(many=True, allow_empty=False, max_length=100)
+
+    @extend_schema(
+        request=InputSerializer, responses={201: ReservationOutput, 200: ReservationOutput}
+    )
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        replay = Reservation.objects.filter(order_ref=data.validated_data["order_ref"]).exists()
+        reservation = services.reserve_stock(
+            order_ref=data.validated_data["order_ref"],
+            lines=[services.StockLine(**line) for line in data.validated_data["lines"]],
+        )
+        return Response(ReservationOutput(reservation).data, status=200 if replay else 201)
+
+
+class CommitStockApi(InternalApi):
+    @extend_schema(request=OrderRefInput, responses=ReservationOutput)
+    def post(self, request: Request) -> Response:
+        data = OrderRefInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        return Response(ReservationOutput(services.commit_stock(**data.validated_data)).data)
+
+
+class ReleaseStockApi(InternalApi):
+    @extend_schema(request=OrderRefInput, responses=ReservationOutput)
+    def post(self, request: Request) -> Response:
+        data = OrderRefInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        return Response(ReservationOutput(services.release_stock(**data.validated_data)).data)
+
+
+class BatchLookupOutput(serializers.ModelSerializer):
+    available = serializers.IntegerField()
+
+    class Meta:
+        model = Product
+        fields = ["id", "title", "sku", "price", "currency", "is_active", "available", "image_url"]
+
+
+class ProductBatchApi(InternalApi):
+    """Many products in one call, for the cart and order services to price their lines."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("ids", str, required=True, description="comma-separated, at most 100")
+        ],
+        responses=inline_serializer(
+            "ProductBatch",
+            {
+                "results": BatchLookupOutput(many=True),
+                "missing": serializers.ListField(child=serializers.IntegerField()),
+            },
+        ),
+    )
+    def get(self, request: Request) -> Response:
+        raw = request.query_params.get("ids", "")
+        try:
+            ids = sorted({int(part) for part in raw.split(",") if part.strip()})
+        except ValueError:
+            raise ValidationError({"ids": ["Comma-separated product ids are required."]}) from None
+        if not ids or len(ids) > 100:
+            raise ValidationError({"ids": ["Between 1 and 100 product ids are required."]})
+        found = products_by_ids(ids)
+        return Response(
+            {
+                "results": BatchLookupOutput(found, many=True).data,
+                "missing": sorted(set(ids) - {product.pk for product in found}),
+            }
+        )

@@ -1,0 +1,65 @@
+"""Reads of the catalog: filtered product lists, and the batch lookup other services price with."""
+
+import django_filters
+from django.db.models import F, Q, QuerySet
+
+from catalog.models import Category, Product
+
+ORDERINGS = {
+    "price": ("price", "id"),
+    "-price": ("-price", "-id"),
+    "title": ("title", "id"),
+    "-title": ("-title", "-id"),
+    "newest": ("-created_at", "-id"),
+    "oldest": ("created_at", "id"),
+}
+
+
+# "true"/"false" and nothing else: an unreadable value is a 400, not silently no filter.
+BOOLEAN_CHOICES = [("true", "true"), ("false", "false")]
+
+
+class ProductFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(
+        method="search", help_text="words in the title or description, or the SKU"
+    )
+    category = django_filters.ModelChoiceFilter(queryset=Category.objects.all())
+    min_price = django_filters.NumberFilter(field_name="price", lookup_expr="gte")
+    max_price = django_filters.NumberFilter(field_name="price", lookup_expr="lte")
+    in_stock = django_filters.ChoiceFilter(choices=BOOLEAN_CHOICES, method="filter_in_stock")
+    is_active = django_filters.ChoiceFilter(choices=BOOLEAN_CHOICES, method="filter_active")
+    ordering = django_filters.ChoiceFilter(
+        choices=[(name, name) for name in ORDERINGS], method="order", empty_label=None
+    )
+
+    class Meta:
+        model = Product
+        fields = ["q", "category", "min_price", "max_price", "in_stock", "is_active"]
+
+    def search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(
+            Q(title__icontains=value) | Q(description__icontains=value) | Q(sku__iexact=value)
+        )
+
+    def order(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.order_by(*ORDERINGS[value])
+
+    def filter_in_stock(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        in_stock = Q(stock_on_hand__gt=F("stock_reserved"))
+        return queryset.filter(in_stock if value == "true" else ~in_stock)
+
+    def filter_active(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(is_active=value == "true")
+
+
+def products_for(*, staff: bool) -> QuerySet[Product]:
+    """What a caller may see: staff see every product, everyone else only active ones."""
+    products = Product.objects.all()
+    return products if staff else products.filter(is_active=True)
+
+
+def products_by_ids(ids: list[int]) -> list[Product]:
+    return list(Product.objects.filter(pk__in=ids).order_by("pk"))

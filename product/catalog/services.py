@@ -1,0 +1,272 @@
+"""Every write of the catalog: categories, products, and the stock reservations of orders."""
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.text import slugify
+from rest_framework.exceptions import ValidationError
+
+from catalog import cache
+from catalog.exceptions import (
+    CategoryInUse,
+    CategoryNameTaken,
+    OutOfStock,
+    ReservationClosed,
+    ReservationMismatch,
+    ReservationNotFound,
+    SkuTaken,
+    StockBelowReserved,
+)
+from catalog.models import Category, Product, Reservation, ReservationLine
+
+logger = logging.getLogger("shop.catalog")
+
+# MySQL/MariaDB: deadlock found, lock wait timeout. Retried a few times, never shown to a client.
+_RETRYABLE_MYSQL_ERRORS = {1213, 1205}
+_RESERVE_ATTEMPTS = 4
+
+PRODUCT_FIELDS = (
+    "title",
+    "slug",
+    "sku",
+    "description",
+    "category",
+    "price",
+    "currency",
+    "image_url",
+    "is_active",
+    "stock_on_hand",
+)
+
+
+# --- categories ------------------------------------------------------------------------------
+
+
+def _check_parent(category: Category | None, parent: Category | None) -> None:
+    ancestor = parent
+    while ancestor is not None:
+        if category is not None and ancestor.pk == category.pk:
+            raise ValidationError({"parent": ["A category cannot be its own ancestor."]})
+        ancestor = ancestor.parent
+
+
+@transaction.atomic
+def save_category(*, category: Category | None = None, **fields: Any) -> Category:
+    category = category or Category()
+    if "parent" in fields:
+        _check_parent(category if category.pk else None, fields["parent"])
+    for name, value in fields.items():
+        setattr(category, name, value)
+    if not category.slug:
+        category.slug = slugify(category.name)[:140]
+    try:
+        with transaction.atomic():
+            category.save()
+    except IntegrityError:
+        raise CategoryNameTaken(details={"name": category.name, "slug": category.slug}) from None
+    cache.invalidate()
+    return category
+
+
+@transaction.atomic
+def delete_category(*, category: Category) -> None:
+    if category.products.exists() or category.children.exists():
+        raise CategoryInUse(details={"category_id": category.pk})
+    category.delete()
+    cache.invalidate()
+
+
+# --- products --------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def save_product(*, product: Product | None = None, **fields: Any) -> Product:
+    """Creates or changes a product. Stock on hand may not drop below what is reserved."""
+    if product is not None:
+        # Lock the row: a reservation running now must not slip between the check and the save.
+        product = Product.objects.select_for_update().get(pk=product.pk)
+    product = product or Product()
+    unknown = set(fields) - set(PRODUCT_FIELDS)
+    if unknown:
+        raise ValueError(f"not product fields: {sorted(unknown)}")
+    for name, value in fields.items():
+        setattr(product, name, value)
+    if product.stock_on_hand < product.stock_reserved:
+        raise StockBelowReserved(
+            details={"reserved": product.stock_reserved, "requested_on_hand": product.stock_on_hand}
+        )
+    if not product.slug:
+        product.slug = slugify(product.title)[:220] or slugify(product.sku)
+    product.currency = product.currency.upper()
+    try:
+        with transaction.atomic():
+            product.save()
+    except IntegrityError:
+        raise SkuTaken(details={"sku": product.sku}) from None
+    cache.invalidate()
+    return product
+
+
+@transaction.atomic
+def set_active(*, product_ids: list[int], active: bool) -> int:
+    count = Product.objects.filter(pk__in=product_ids).update(
+        is_active=active, updated_at=timezone.now()
+    )
+    cache.invalidate()
+    return count
+
+
+def deactivate_product(*, product: Product) -> None:
+    """DELETE /products/{id}/: the product leaves the shop; orders and carts that name it keep
+    working (they show it as unavailable), and staff can still see and restore it."""
+    set_active(product_ids=[product.pk], active=False)
+
+
+# --- stock reservations ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StockLine:
+    product_id: int
+    quantity: int
+
+
+def _merged(lines: list[StockLine]) -> dict[int, int]:
+    wanted: dict[int, int] = {}
+    for line in lines:
+        wanted[line.product_id] = wanted.get(line.product_id, 0) + line.quantity
+    return dict(sorted(wanted.items()))
+
+
+def _is_retryable(error: OperationalError) -> bool:
+    return connection.vendor == "mysql" and error.args and error.args[0] in _RETRYABLE_MYSQL_ERRORS
+
+
+def reserve_stock(*, order_ref: str, lines: list[StockLine]) -> Reservation:
+    """Reserves every line or none. The same ``order_ref`` again returns the first reservation."""
+    wanted = _merged(lines)
+    for attempt in range(1, _RESERVE_ATTEMPTS + 1):
+        try:
+            return _reserve_once(order_ref=order_ref, wanted=wanted)
+        except IntegrityError:
+            # Another request with the same order_ref committed first: answer with its reservation.
+            return _same_reservation(order_ref=order_ref, wanted=wanted)
+        except OperationalError as error:
+            if not _is_retryable(error) or attempt == _RESERVE_ATTEMPTS:
+                raise
+            logger.warning(
+                "Reservation %s retried after %s (attempt %d)", order_ref, error.args[0], attempt
+            )
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _same_reservation(*, order_ref: str, wanted: dict[int, int]) -> Reservation:
+    reservation = Reservation.objects.prefetch_related("lines").get(order_ref=order_ref)
+    if {line.product_id: line.quantity for line in reservation.lines.all()} != wanted:
+        raise ReservationMismatch(details={"order_ref": order_ref})
+    return reservation
+
+
+def _reserve_once(*, order_ref: str, wanted: dict[int, int]) -> Reservation:
+    with transaction.atomic():
+        if Reservation.objects.filter(order_ref=order_ref).exists():
+            return _same_reservation(order_ref=order_ref, wanted=wanted)
+        # Row locks in product-id order: two orders over the same products queue, never deadlock.
+        products = {
+            product.pk: product
+            for product in Product.objects.select_for_update().filter(pk__in=wanted).order_by("pk")
+        }
+        short = []
+        for product_id, quantity in wanted.items():
+            product = products.get(product_id)
+            available = product.available if product and product.is_active else 0
+            if available < quantity:
+                short.append(
+                    {
+                        "product_id": product_id,
+                        "requested": quantity,
+                        "available": max(available, 0),
+                    }
+                )
+        if short:
+            raise OutOfStock(details={"lines": short})
+        for product_id, quantity in wanted.items():
+            # Conditional too: even a code path that skipped the lock could not oversell.
+            updated = Product.objects.filter(
+                pk=product_id, stock_on_hand__gte=F("stock_reserved") + quantity
+            ).update(stock_reserved=F("stock_reserved") + quantity)
+            if updated != 1:
+                raise OutOfStock(
+                    details={"lines": [{"product_id": product_id, "requested": quantity}]}
+                )
+        reservation = Reservation.objects.create(
+            order_ref=order_ref,
+            expires_at=timezone.now() + timedelta(seconds=settings.RESERVATION_TTL_SECONDS),
+        )
+        ReservationLine.objects.bulk_create(
+            ReservationLine(reservation=reservation, product_id=product_id, quantity=quantity)
+            for product_id, quantity in wanted.items()
+        )
+        cache.invalidate()
+    return Reservation.objects.prefetch_related("lines").get(pk=reservation.pk)
+
+
+def _close(*, order_ref: str, to: str, reason: str = "") -> Reservation:
+    with transaction.atomic():
+        reservation = Reservation.objects.select_for_update().filter(order_ref=order_ref).first()
+        if reservation is None:
+            raise ReservationNotFound(order_ref)
+        if reservation.status == to:
+            return reservation
+        if reservation.status != Reservation.Status.RESERVED:
+            raise ReservationClosed(details={"order_ref": order_ref, "status": reservation.status})
+        lines = list(reservation.lines.order_by("product_id"))
+        list(
+            Product.objects.select_for_update()
+            .filter(pk__in=[line.product_id for line in lines])
+            .order_by("pk")
+        )
+        for line in lines:
+            changes: dict[str, Any] = {"stock_reserved": F("stock_reserved") - line.quantity}
+            if to == Reservation.Status.COMMITTED:
+                changes["stock_on_hand"] = F("stock_on_hand") - line.quantity
+            Product.objects.filter(pk=line.product_id).update(**changes)
+        reservation.status = to
+        reservation.closed_at = timezone.now()
+        reservation.release_reason = reason
+        reservation.save(update_fields=["status", "closed_at", "release_reason"])
+        cache.invalidate()
+    return reservation
+
+
+def commit_stock(*, order_ref: str) -> Reservation:
+    """Payment succeeded: the reserved units leave the shop. Idempotent."""
+    return _close(order_ref=order_ref, to=Reservation.Status.COMMITTED)
+
+
+def release_stock(*, order_ref: str, reason: str = "released") -> Reservation:
+    """Cancelled, payment failed or expired: the units are for sale again. Idempotent."""
+    return _close(order_ref=order_ref, to=Reservation.Status.RELEASED, reason=reason)
+
+
+def release_expired_reservations(*, now: Any = None) -> list[str]:
+    now = now or timezone.now()
+    expired = list(
+        Reservation.objects.filter(status=Reservation.Status.RESERVED, expires_at__lte=now)
+        .order_by("expires_at")
+        .values_list("order_ref", flat=True)
+    )
+    released = []
+    for order_ref in expired:
+        try:
+            release_stock(order_ref=order_ref, reason="expired")
+            released.append(order_ref)
+        except ReservationClosed:
+            continue  # committed or released meanwhile
+    return released

@@ -1,0 +1,135 @@
+"""Catalog staff in the Django admin: logging in through the user service, and editing the catalog."""
+
+import pytest
+from django.contrib.auth.models import User
+
+from catalog.models import Product
+from catalog.staff_login import CATALOG_STAFF_GROUP
+
+pytestmark = pytest.mark.django_db
+
+
+def log_in(client, email: str, password: str):
+    return client.post("/admin/login/?next=/admin/", {"username": email, "password": password})
+
+
+@pytest.fixture
+def staff_browser(client, user_service):
+    user_service.add_login("clerk@shop.test", "clerk-pass-123", "STAFF")
+    response = log_in(client, "clerk@shop.test", "clerk-pass-123")
+    assert response.status_code == 302
+    return client
+
+
+def test_staff_log_in_with_their_user_service_password(staff_browser, user_service):
+    user = User.objects.get(username="clerk@shop.test")
+
+    assert user.is_staff
+    assert not user.is_superuser
+    assert not user.has_usable_password()
+    assert user.groups.filter(name=CATALOG_STAFF_GROUP).exists()
+    assert user.has_perm("catalog.change_product")
+    assert not user.has_perm("auth.change_user")
+    assert staff_browser.get("/admin/catalog/product/").status_code == 200
+    assert user_service.logout.called, "the user-service session opened to check is closed again"
+
+
+def test_an_admin_becomes_superuser_of_this_admin(client, user_service):
+    user_service.add_login("boss@shop.test", "boss-pass-123", "ADMIN")
+
+    assert log_in(client, "boss@shop.test", "boss-pass-123").status_code == 302
+    assert User.objects.get(username="boss@shop.test").is_superuser
+
+
+@pytest.mark.parametrize("who", ["customer", "wrong password", "unknown"])
+def test_customers_and_wrong_logins_get_the_usual_admin_message(client, user_service, who):
+    user_service.add_login("shopper@shop.test", "shopper-pass-1", "CUSTOMER")
+    email, password = {
+        "customer": ("shopper@shop.test", "shopper-pass-1"),
+        "wrong password": ("shopper@shop.test", "nope"),
+        "unknown": ("ghost@shop.test", "nope"),
+    }[who]
+
+    response = log_in(client, email, password)
+
+    assert response.status_code == 200
+    assert b"Please enter the correct email and password for a staff account" in response.content
+    assert not User.objects.exists()
+
+
+def test_user_service_down_is_a_clear_message_not_a_500(client, user_service):
+    user_service.down = True
+
+    response = log_in(client, "clerk@shop.test", "clerk-pass-123")
+
+    assert response.status_code == 200
+    assert b"user service cannot be reached" in response.content
+
+
+def test_the_product_list_has_the_columns_a_catalog_team_needs(staff_browser, product):
+    page = staff_browser.get("/admin/catalog/product/?q=BOOK-1").content.decode()
+
+    for column in ("Title", "Sku", "Category", "Price", "Stock on hand", "Available", "Is active"):
+        assert column in page
+    assert "Refactoring" in page
+
+
+def test_a_price_changed_in_the_admin_is_served_by_the_api_at_once(
+    staff_browser, api_client, product, django_capture_on_commit_callbacks
+):
+    assert api_client.get(f"/products/{product.id}/").json()["price"] == "44.50"
+    form = {
+        "title": product.title,
+        "slug": product.slug,
+        "sku": product.sku,
+        "description": "",
+        "category": product.category_id,
+        "price": "19.99",
+        "currency": "USD",
+        "image_url": "",
+        "is_active": "on",
+        "stock_on_hand": 10,
+    }
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff_browser.post(f"/admin/catalog/product/{product.id}/change/", form)
+
+    assert response.status_code == 302
+    assert api_client.get(f"/products/{product.id}/").json()["price"] == "19.99"
+    assert api_client.get("/products/").json()["results"][0]["price"] == "19.99"
+
+
+def test_bulk_deactivate_hides_products_from_the_api(
+    staff_browser, api_client, product, django_capture_on_commit_callbacks
+):
+    assert api_client.get("/products/").json()["count"] == 1
+
+    with django_capture_on_commit_callbacks(execute=True):
+        staff_browser.post(
+            "/admin/catalog/product/", {"action": "deactivate", "_selected_action": [product.id]}
+        )
+
+    assert not Product.objects.get(pk=product.pk).is_active
+    assert api_client.get("/products/").json()["count"] == 0
+
+
+def test_the_admin_refuses_stock_below_what_is_reserved(staff_browser, product):
+    Product.objects.filter(pk=product.pk).update(stock_reserved=6)
+    form = {
+        "title": product.title,
+        "slug": product.slug,
+        "sku": product.sku,
+        "description": "",
+        "category": product.category_id,
+        "price": "44.50",
+        "currency": "USD",
+        "image_url": "",
+        "is_active": "on",
+        "stock_on_hand": 5,
+    }
+
+    response = staff_browser.post(f"/admin/catalog/product/{product.id}/change/", form)
+
+    assert response.status_code == 200
+    assert b"6 units are reserved" in response.content
+    assert Product.objects.get(pk=product.pk).stock_on_hand == 10
