@@ -12,6 +12,7 @@ MariaDB with DB_ENGINE=mysql). Results also go to bench/results/<time>.json.
 """
 
 import argparse
+import itertools
 import json
 import os
 import re
@@ -45,6 +46,8 @@ class Target:
     goal: float | None = None  # the smallest acceptable ratio to bare, where an issue sets one
     # Called with the running stack before the load; returns the target with what it needs (a token).
     prepare: Callable[["Target", Stack], "Target"] | None = None
+    # Extra environment for the services under test; targets with different ones get their own stack.
+    env: tuple[tuple[str, str], ...] = ()
 
 
 BENCH_PASSWORD = "a-long-enough-passphrase-7"  # noqa: S105 (a throwaway bench account)
@@ -69,6 +72,20 @@ TARGETS = {
     target.name: target
     for target in [
         Target("health", "product", "/health/", "product service GET /health/ (one SELECT 1)"),
+        Target(
+            "products",
+            "product",
+            "/products/",
+            "product service GET /products/, 20 items, cached",
+            goal=0.6,
+        ),
+        Target(
+            "products-uncached",
+            "product",
+            "/products/",
+            "product service GET /products/, 20 items, CATALOG_CACHE_TTL=0",
+            env=(("CATALOG_CACHE_TTL", "0"),),
+        ),
         Target(
             "validate",
             "user",
@@ -172,29 +189,44 @@ def main() -> int:
     workdir = Path(tempfile.mkdtemp(prefix="shop-bench-"))
     env = {**os.environ, "LOG_LEVEL": "WARNING"}
     bare = ServiceProcess(BARE, ROOT / BARE.folder, free_port(), env, ready_path="/products/")
-    services = tuple(SERVICES_BY_NAME[name] for name in dict.fromkeys(t.service for t in targets))
-    stack = Stack(ROOT, workdir, services, env, schema_prefix="bench_")
     measurements = []
     try:
         bare.start()
         bare.wait_until_healthy()
-        stack.start()
         baseline = measure("bare", BARE.owns, f"{bare.url}/products/", None, args, workdir)
         measurements.append(baseline)
-        for target in targets:
-            if target.prepare:
-                target = target.prepare(target, stack)
-            url = f"{stack.url(target.service)}{target.path}"
-            if httpx.request(
-                target.method, url, headers=target.headers, content=target.body
-            ).is_error:
-                sys.exit(f"{target.name}: {url} does not answer 2xx; nothing to measure")
-            result = measure(target.name, target.description, url, target, args, workdir)
-            result.ratio = result.requests_per_second / baseline.requests_per_second
-            result.goal = target.goal
-            measurements.append(result)
+        for extra_env, group in itertools.groupby(targets, key=lambda target: target.env):
+            group = list(group)
+            services = tuple(
+                SERVICES_BY_NAME[name]
+                for name in dict.fromkeys(["user", *(t.service for t in group)])
+            )
+            stack = Stack(
+                ROOT,
+                workdir / f"stack-{len(measurements)}",
+                services,
+                {**env, **dict(extra_env)},
+                schema_prefix="bench_",
+                demo_data=True,
+            )
+            stack.workdir.mkdir()
+            try:
+                stack.start()
+                for target in group:
+                    if target.prepare:
+                        target = target.prepare(target, stack)
+                    url = f"{stack.url(target.service)}{target.path}"
+                    if httpx.request(
+                        target.method, url, headers=target.headers, content=target.body
+                    ).is_error:
+                        sys.exit(f"{target.name}: {url} does not answer 2xx; nothing to measure")
+                    result = measure(target.name, target.description, url, target, args, workdir)
+                    result.ratio = result.requests_per_second / baseline.requests_per_second
+                    result.goal = target.goal
+                    measurements.append(result)
+            finally:
+                stack.stop()
     finally:
-        stack.stop()
         bare.stop()
 
     engine = env.get("DB_ENGINE", "sqlite")

@@ -2,6 +2,7 @@
 
 from urllib.parse import urlencode
 
+from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
@@ -101,7 +102,7 @@ class ProductListApi(ReadPublicWriteStaff):
         ],
         responses=ProductOutput(many=True),
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: Request) -> HttpResponse:
         def page() -> dict:
             filtered = ProductFilter(
                 request.query_params, queryset=products_for(staff=is_staff(request.user))
@@ -112,7 +113,7 @@ class ProductListApi(ReadPublicWriteStaff):
             items = paginator.paginate_queryset(filtered.qs, request, view=self)
             return paginator.get_paginated_response(ProductOutput(items, many=True).data).data
 
-        return Response(cache.cached(cache_key(request, "products"), page))
+        return cache.cached_json(cache_key(request, "products"), page)
 
     @extend_schema(request=ProductInput, responses={201: ProductOutput})
     def post(self, request: Request) -> Response:
@@ -131,12 +132,10 @@ def visible_product(request: Request, product_id: int) -> Product:
 
 class ProductDetailApi(ReadPublicWriteStaff):
     @extend_schema(responses=ProductOutput)
-    def get(self, request: Request, product_id: int) -> Response:
-        return Response(
-            cache.cached(
-                cache_key(request, "product", product_id),
-                lambda: ProductOutput(visible_product(request, product_id)).data,
-            )
+    def get(self, request: Request, product_id: int) -> HttpResponse:
+        return cache.cached_json(
+            cache_key(request, "product", product_id),
+            lambda: ProductOutput(visible_product(request, product_id)).data,
         )
 
     def _update(self, request: Request, product_id: int, *, partial: bool) -> Response:
@@ -182,7 +181,7 @@ class CategoryListApi(ReadPublicWriteStaff):
             )
             return paginator.get_paginated_response(CategoryOutput(items, many=True).data).data
 
-        return Response(cache.cached(cache_key(request, "categories"), page))
+        return cache.cached_json(cache_key(request, "categories"), page)
 
     @extend_schema(request=CategoryInput, responses={201: CategoryOutput})
     def post(self, request: Request) -> Response:
@@ -274,12 +273,11 @@ class ReserveStockApi(InternalApi):
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        replay = Reservation.objects.filter(order_ref=data.validated_data["order_ref"]).exists()
-        reservation = services.reserve_stock(
+        reservation, created = services.reserve_stock(
             order_ref=data.validated_data["order_ref"],
             lines=[services.StockLine(**line) for line in data.validated_data["lines"]],
         )
-        return Response(ReservationOutput(reservation).data, status=200 if replay else 201)
+        return Response(ReservationOutput(reservation).data, status=201 if created else 200)
 
 
 class CommitStockApi(InternalApi):

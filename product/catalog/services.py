@@ -148,15 +148,16 @@ def _is_retryable(error: OperationalError) -> bool:
     return connection.vendor == "mysql" and error.args and error.args[0] in _RETRYABLE_MYSQL_ERRORS
 
 
-def reserve_stock(*, order_ref: str, lines: list[StockLine]) -> Reservation:
-    """Reserves every line or none. The same ``order_ref`` again returns the first reservation."""
+def reserve_stock(*, order_ref: str, lines: list[StockLine]) -> tuple[Reservation, bool]:
+    """Reserves every line or none; True when this call made the reservation. The same
+    ``order_ref`` again returns the first reservation (and False)."""
     wanted = _merged(lines)
     for attempt in range(1, _RESERVE_ATTEMPTS + 1):
         try:
             return _reserve_once(order_ref=order_ref, wanted=wanted)
         except IntegrityError:
             # Another request with the same order_ref committed first: answer with its reservation.
-            return _same_reservation(order_ref=order_ref, wanted=wanted)
+            return _same_reservation(order_ref=order_ref, wanted=wanted), False
         except OperationalError as error:
             if not _is_retryable(error) or attempt == _RESERVE_ATTEMPTS:
                 raise
@@ -173,10 +174,10 @@ def _same_reservation(*, order_ref: str, wanted: dict[int, int]) -> Reservation:
     return reservation
 
 
-def _reserve_once(*, order_ref: str, wanted: dict[int, int]) -> Reservation:
+def _reserve_once(*, order_ref: str, wanted: dict[int, int]) -> tuple[Reservation, bool]:
     with transaction.atomic():
         if Reservation.objects.filter(order_ref=order_ref).exists():
-            return _same_reservation(order_ref=order_ref, wanted=wanted)
+            return _same_reservation(order_ref=order_ref, wanted=wanted), False
         # Row locks in product-id order: two orders over the same products queue, never deadlock.
         products = {
             product.pk: product
@@ -214,7 +215,7 @@ def _reserve_once(*, order_ref: str, wanted: dict[int, int]) -> Reservation:
             for product_id, quantity in wanted.items()
         )
         cache.invalidate()
-    return Reservation.objects.prefetch_related("lines").get(pk=reservation.pk)
+    return Reservation.objects.prefetch_related("lines").get(pk=reservation.pk), True
 
 
 def _close(*, order_ref: str, to: str, reason: str = "") -> Reservation:

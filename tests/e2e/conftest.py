@@ -1,4 +1,5 @@
-"""The whole shop under gunicorn, on free ports, wired together over real HTTP.
+"""The whole shop under gunicorn, on free ports, wired together over real HTTP, with the demo data
+(demo users, demo catalog) loaded.
 
 The database comes from the environment like everywhere else: SQLite files in a temporary folder by
 default; with DB_ENGINE=mysql, fresh `e2e_*` schemas on that server.
@@ -7,12 +8,19 @@ default; with DB_ENGINE=mysql, fresh `e2e_*` schemas on that server.
 import os
 from pathlib import Path
 
+import httpx
 import pytest
 
 from shop_common.processes import Stack
-from shop_common.topology import SERVICES
+from shop_common.topology import SERVICES, SERVICES_BY_NAME
+from tests.e2e.browser import browser  # noqa: F401 (a fixture)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+DEMO_LOGINS = {
+    "ADMIN": ("admin@shop.test", "admin-demo-pass-1"),
+    "STAFF": ("staff@shop.test", "staff-demo-pass-1"),
+    "CUSTOMER": ("customer@shop.test", "customer-demo-pass-1"),
+}
 
 
 @pytest.fixture(scope="session")
@@ -22,9 +30,45 @@ def stack(tmp_path_factory):
         workdir=tmp_path_factory.mktemp("stack"),
         services=SERVICES,
         base_env=dict(os.environ),
+        demo_data=True,
     )
     try:
         shop.start()
         yield shop
     finally:
         shop.stop()
+
+
+@pytest.fixture(scope="session")
+def token_of(stack):
+    """``token_of("STAFF")``: an access token of the demo user with that role (one login per role)."""
+    tokens: dict[str, str] = {}
+
+    def token(role: str) -> str:
+        if role not in tokens:
+            email, password = DEMO_LOGINS[role]
+            login = httpx.post(
+                f"{stack.url('user')}/auth/login/", json={"email": email, "password": password}
+            )
+            assert login.status_code == 200, login.text
+            tokens[role] = login.json()["access"]
+        return tokens[role]
+
+    return token
+
+
+@pytest.fixture(scope="session")
+def service_token_of(stack):
+    """``service_token_of("order")``: that service's client-credentials token (scope internal)."""
+
+    def token(service_name: str) -> str:
+        service = SERVICES_BY_NAME[service_name]
+        response = httpx.post(
+            f"{stack.url('user')}/o/token/",
+            data={"grant_type": "client_credentials", "scope": "internal"},
+            auth=(service.client_id, stack.secrets[service.client_secret_variable]),
+        )
+        assert response.status_code == 200, response.text
+        return response.json()["access_token"]
+
+    return token

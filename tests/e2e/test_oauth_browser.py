@@ -2,47 +2,15 @@
 makes the PKCE pair, the person logs in and approves, the page trades the code for a token.
 The screenshot of the result is kept in tests/e2e/artifacts/."""
 
-import shutil
 import uuid
-from pathlib import Path
 
 import httpx
-import pytest
 
-CHROMIUM = shutil.which("chromium")
-CHROMEDRIVER = shutil.which("chromedriver")
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+from tests.e2e.browser import ARTIFACTS, needs_chromium
+
 PASSWORD = "a-long-enough-passphrase-7"
 
-pytestmark = pytest.mark.skipif(
-    not (CHROMIUM and CHROMEDRIVER),
-    reason="chromium/chromedriver missing: run scripts/install-system-deps.sh browser",
-)
-
-
-@pytest.fixture
-def browser(tmp_path):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={tmp_path / 'profile'}",
-        "--window-size=1000,800",
-    ):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-    yield driver
-    driver.quit()
+pytestmark = needs_chromium
 
 
 def test_a_person_gets_a_token_on_the_oauth_page_in_chromium(stack, browser):
@@ -68,7 +36,6 @@ def test_a_person_gets_a_token_on_the_oauth_page_in_chromium(stack, browser):
     wait.until(shown.element_to_be_clickable((By.NAME, "allow"))).click()
     token_box = wait.until(shown.visibility_of_element_located((By.ID, "token")))
 
-    ARTIFACTS.mkdir(exist_ok=True)
     browser.save_screenshot(str(ARTIFACTS / "oauth-token.png"))
     token = token_box.text.strip()
     assert token

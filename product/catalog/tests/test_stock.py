@@ -300,8 +300,9 @@ def test_the_database_itself_refuses_more_reserved_than_on_hand(product):
 def test_reserve_service_merges_duplicate_lines(shelf):
     a, _ = shelf
 
-    reservation = services.reserve_stock(
+    reservation, created = services.reserve_stock(
         order_ref="MERGE", lines=[services.StockLine(a.id, 1), services.StockLine(a.id, 2)]
     )
 
+    assert created
     assert [(line.product_id, line.quantity) for line in reservation.lines.all()] == [(a.id, 3)]
