@@ -51,11 +51,17 @@ def test_staff_add_a_product_in_the_admin_and_the_api_serves_it(stack, browser):
 
 def test_a_customer_is_refused_by_the_admin_login(stack, browser):
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as shown
+    from selenium.webdriver.support.ui import WebDriverWait
 
     email, password = DEMO_LOGINS["CUSTOMER"]
     browser.get(f"{stack.url('product')}/admin/login/")
     browser.find_element(By.ID, "id_username").send_keys(email)
     browser.find_element(By.ID, "id_password").send_keys(password)
     browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+    note = WebDriverWait(browser, 20).until(
+        shown.presence_of_element_located((By.CSS_SELECTOR, ".errornote"))
+    )
 
-    assert "correct email and password for a staff account" in browser.page_source
+    assert "correct email and password for a staff account" in note.text
+    assert "/admin/login/" in browser.current_url
