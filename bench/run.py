@@ -48,6 +48,8 @@ class Target:
     prepare: Callable[["Target", Stack], "Target"] | None = None
     # Extra environment for the services under test; targets with different ones get their own stack.
     env: tuple[tuple[str, str], ...] = ()
+    # Other services the target's service calls (the user service is always there).
+    needs: tuple[str, ...] = ()
 
 
 BENCH_PASSWORD = "a-long-enough-passphrase-7"  # noqa: S105 (a throwaway bench account)
@@ -68,6 +70,24 @@ def with_fresh_access_token(target: Target, stack: Stack) -> Target:
     )
 
 
+def with_five_line_cart(target: Target, stack: Stack) -> Target:
+    """Logs in the demo customer, fills their cart with five products, and sends their token."""
+    login = httpx.post(
+        f"{stack.url('user')}/auth/login/",
+        json={"email": "customer@shop.test", "password": "customer-demo-pass-1"},
+    )
+    login.raise_for_status()
+    auth = {"Authorization": f"Bearer {login.json()['access']}"}
+    products = httpx.get(f"{stack.url('product')}/products/", params={"in_stock": "true"}).json()[
+        "results"
+    ]
+    for product in products[:5]:
+        httpx.post(
+            f"{stack.url('cart')}/api/cart/add/", json={"product_id": product["id"]}, headers=auth
+        ).raise_for_status()
+    return replace(target, headers={**target.headers, **auth})
+
+
 TARGETS = {
     target.name: target
     for target in [
@@ -85,6 +105,14 @@ TARGETS = {
             "/products/",
             "product service GET /products/, 20 items, CATALOG_CACHE_TTL=0",
             env=(("CATALOG_CACHE_TTL", "0"),),
+        ),
+        Target(
+            "cart",
+            "cart",
+            "/api/cart/",
+            "cart service GET /api/cart/, 5 lines (auth cache warm + one product batch call)",
+            needs=("product",),
+            prepare=with_five_line_cart,
         ),
         Target(
             "validate",
@@ -197,10 +225,8 @@ def main() -> int:
         measurements.append(baseline)
         for extra_env, group in itertools.groupby(targets, key=lambda target: target.env):
             group = list(group)
-            services = tuple(
-                SERVICES_BY_NAME[name]
-                for name in dict.fromkeys(["user", *(t.service for t in group)])
-            )
+            names = ["user", *(name for t in group for name in (*t.needs, t.service))]
+            services = tuple(SERVICES_BY_NAME[name] for name in dict.fromkeys(names))
             stack = Stack(
                 ROOT,
                 workdir / f"stack-{len(measurements)}",

@@ -1,5 +1,8 @@
+from django.urls import include, path
+
 from shop_common.urls import handler400, handler403, handler404, handler500, service_urlpatterns  # noqa: F401
 
 urlpatterns = [
     *service_urlpatterns(),
+    path("", include("carts.urls")),
 ]

@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 from catalog import cache, services
 from catalog.exceptions import CategoryNotFound, ProductNotPresentException
 from catalog.models import Category, Product, Reservation
-from catalog.selectors import ORDERINGS, ProductFilter, products_by_ids, products_for
+from catalog.selectors import ORDERINGS, ProductFilter, product_facts, products_for
 from shop_common.auth import ServiceTokenAuthentication
 from shop_common.pagination import PageNumberPagination
 from shop_common.permissions import ADMIN, STAFF, HasRole, IsInternalService, is_staff
@@ -327,10 +327,7 @@ class ProductBatchApi(InternalApi):
             raise ValidationError({"ids": ["Comma-separated product ids are required."]}) from None
         if not ids or len(ids) > 100:
             raise ValidationError({"ids": ["Between 1 and 100 product ids are required."]})
-        found = products_by_ids(ids)
+        found = product_facts(ids)
         return Response(
-            {
-                "results": BatchLookupOutput(found, many=True).data,
-                "missing": sorted(set(ids) - {product.pk for product in found}),
-            }
+            {"results": found, "missing": sorted(set(ids) - {row["id"] for row in found})}
         )

@@ -48,6 +48,7 @@ class FakeUserService:
         )
         self.login = router.post(f"{base_url}/auth/login/").mock(side_effect=self._login)
         self.logout = router.post(f"{base_url}/auth/logout/").mock(return_value=httpx.Response(204))
+        self.token = router.post(f"{base_url}/o/token/").mock(side_effect=self._client_credentials)
 
     def token_for(self, *roles: str, user_id: int | None = None, email: str | None = None) -> str:
         """A fresh access token of a user with ``roles`` (CUSTOMER when none are given)."""
@@ -117,6 +118,21 @@ class FakeUserService:
             },
         )
 
+    def _client_credentials(self, request: httpx.Request) -> httpx.Response:
+        """Any service asking for its own token gets one that this fake will also introspect."""
+        self._unavailable()
+        scope = httpx.QueryParams(request.content.decode()).get("scope") or "internal"
+        token = self.service_token(*scope.split(), client_id="shop-test-client")
+        return httpx.Response(
+            200,
+            json={
+                "access_token": token,
+                "token_type": "Bearer",
+                "expires_in": 3600,
+                "scope": scope,
+            },
+        )
+
     def _login(self, request: httpx.Request) -> httpx.Response:
         self._unavailable()
         body = json.loads(request.content or b"{}")
@@ -128,9 +144,66 @@ class FakeUserService:
         return httpx.Response(200, json=answer)
 
 
+class FakeProductService:
+    """The product service's internal batch lookup, as a cart's or an order's tests see it. It
+    accepts only service tokens that the fake user service issued."""
+
+    def __init__(self, router: respx.Router, base_url: str, users: FakeUserService) -> None:
+        self.products: dict[int, dict[str, Any]] = {}
+        self.users = users
+        self.down = False
+        self._ids = itertools.count(1)
+        self.lookup = router.get(f"{base_url}/internal/products/").mock(side_effect=self._lookup)
+
+    def add(
+        self, *, price: str = "10.00", available: int = 10, is_active: bool = True, **fields: Any
+    ) -> int:
+        product_id = fields.pop("id", None) or next(self._ids)
+        self.products[product_id] = {
+            "id": product_id,
+            "title": fields.get("title", f"Product {product_id}"),
+            "sku": fields.get("sku", f"SKU-{product_id}"),
+            "price": price,
+            "currency": fields.get("currency", "USD"),
+            "is_active": is_active,
+            "available": available,
+            "image_url": "",
+        }
+        return product_id
+
+    def _lookup(self, request: httpx.Request) -> httpx.Response:
+        if self.down:
+            raise httpx.ConnectError("the fake product service is down")
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        if token not in self.users.service_tokens:
+            return httpx.Response(
+                401, json={"error": {"code": "invalid_token", "message": "", "details": {}}}
+            )
+        ids = [int(part) for part in request.url.params["ids"].split(",")]
+        return httpx.Response(
+            200,
+            json={
+                "results": [self.products[i] for i in sorted(ids) if i in self.products],
+                "missing": sorted(i for i in ids if i not in self.products),
+            },
+        )
+
+
 @pytest.fixture
-def user_service(settings) -> FakeUserService:
-    """A fake user service at the configured USER_SERVICE_URL (see FakeUserService)."""
+def http_mock(settings) -> respx.Router:
+    """Every outgoing HTTP call of the test goes to a fake (an unmocked call fails the test)."""
     settings.SERVICE_HTTP_RETRY_BACKOFF = 0
     with respx.mock(assert_all_called=False, assert_all_mocked=True) as router:
-        yield FakeUserService(router, settings.SERVICE_URLS["user"])
+        yield router
+
+
+@pytest.fixture
+def user_service(http_mock, settings) -> FakeUserService:
+    """A fake user service at the configured USER_SERVICE_URL (see FakeUserService)."""
+    return FakeUserService(http_mock, settings.SERVICE_URLS["user"])
+
+
+@pytest.fixture
+def product_service(http_mock, settings, user_service) -> FakeProductService:
+    """A fake product service at the configured PRODUCT_SERVICE_URL (see FakeProductService)."""
+    return FakeProductService(http_mock, settings.SERVICE_URLS["product"], user_service)

@@ -1,0 +1,121 @@
+"""The cart service's HTTP API: every answer is the whole priced cart of the caller."""
+
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from carts import services
+from carts.selectors import cart_answer
+from shop_common.permissions import IsAuthenticatedUser
+
+CartOutput = inline_serializer(
+    "Cart",
+    {
+        "id": serializers.IntegerField(),
+        "items": inline_serializer(
+            "CartLine",
+            {
+                "id": serializers.IntegerField(),
+                "product_id": serializers.IntegerField(),
+                "title": serializers.CharField(allow_null=True),
+                "sku": serializers.CharField(allow_null=True),
+                "image_url": serializers.CharField(allow_null=True),
+                "quantity": serializers.IntegerField(),
+                "unit_price": serializers.DecimalField(
+                    max_digits=12, decimal_places=2, allow_null=True
+                ),
+                "subtotal": serializers.DecimalField(
+                    max_digits=12, decimal_places=2, allow_null=True
+                ),
+                "available": serializers.BooleanField(
+                    help_text="can be bought in this quantity now"
+                ),
+                "stock_available": serializers.IntegerField(),
+                "problem": serializers.CharField(
+                    allow_null=True,
+                    help_text="product_not_found, product_inactive or insufficient_stock",
+                ),
+            },
+            many=True,
+        ),
+        "item_count": serializers.IntegerField(),
+        "subtotal": serializers.DecimalField(max_digits=12, decimal_places=2),
+        "total": serializers.DecimalField(max_digits=12, decimal_places=2),
+        "currency": serializers.CharField(),
+        "has_unavailable_items": serializers.BooleanField(),
+    },
+)
+
+
+class CartApi(APIView):
+    permission_classes = [IsAuthenticatedUser]
+
+
+class LineInput(serializers.Serializer):
+    product_id = serializers.IntegerField(min_value=1)
+    quantity = serializers.IntegerField(min_value=1, default=1)
+
+
+class CartDetailApi(CartApi):
+    @extend_schema(responses=CartOutput)
+    def get(self, request: Request) -> Response:
+        return Response(cart_answer(services.cart_for(user_id=request.user.id)))
+
+
+class AddToCartApi(CartApi):
+    """``{product_id, quantity}``, or the first release's ``{items: [{product_id, quantity}]}``
+    (all lines or none). Prices, titles and totals in the body are ignored."""
+
+    class InputSerializer(serializers.Serializer):
+        product_id = serializers.IntegerField(min_value=1, required=False)
+        quantity = serializers.IntegerField(min_value=1, required=False)
+        items = LineInput(many=True, required=False, allow_empty=False, max_length=100)
+
+        def validate(self, attrs: dict) -> dict:
+            if ("items" in attrs) == ("product_id" in attrs):
+                raise ValidationError({"product_id": ["Send product_id (and quantity), or items."]})
+            return attrs
+
+    @extend_schema(request=InputSerializer, responses=CartOutput)
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        lines = data.validated_data.get("items") or [
+            {
+                "product_id": data.validated_data["product_id"],
+                "quantity": data.validated_data.get("quantity", 1),
+            }
+        ]
+        cart, products = services.add_items(
+            user_id=request.user.id, additions=[services.Addition(**line) for line in lines]
+        )
+        return Response(cart_answer(cart, products))
+
+
+class UpdateCartItemApi(CartApi):
+    class InputSerializer(serializers.Serializer):
+        quantity = serializers.IntegerField(min_value=0, help_text="0 removes the line")
+
+    @extend_schema(request=InputSerializer, responses=CartOutput)
+    def post(self, request: Request, item_id: int) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        cart, products = services.update_item(
+            user_id=request.user.id, item_id=item_id, quantity=data.validated_data["quantity"]
+        )
+        return Response(cart_answer(cart, products))
+
+
+class RemoveCartItemApi(CartApi):
+    @extend_schema(responses=CartOutput)
+    def delete(self, request: Request, item_id: int) -> Response:
+        return Response(cart_answer(services.remove_item(user_id=request.user.id, item_id=item_id)))
+
+
+class ClearCartApi(CartApi):
+    @extend_schema(request=None, responses=CartOutput)
+    def post(self, request: Request) -> Response:
+        return Response(cart_answer(services.clear_cart(user_id=request.user.id), products={}))

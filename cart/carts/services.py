@@ -1,0 +1,129 @@
+"""Every write of the cart service. Lines are checked against one batch answer of the product
+service before anything is written, so a failed call never changes a cart."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from rest_framework.exceptions import ValidationError
+
+from carts.exceptions import CartItemNotFound, CurrencyMismatch, InsufficientStock, ProductNotFound
+from carts.models import Cart, CartItem
+from shop_common.product_catalog import CatalogProduct, fetch_products
+
+
+@dataclass(frozen=True)
+class Addition:
+    product_id: int
+    quantity: int
+
+
+def cart_for(*, user_id: int) -> Cart:
+    existing = Cart.objects.filter(user_id=user_id).first()
+    if existing is not None:
+        return existing
+    try:
+        with transaction.atomic():
+            return Cart.objects.get_or_create(user_id=user_id)[0]
+    except IntegrityError:  # two first requests of one user at once
+        return Cart.objects.get(user_id=user_id)
+
+
+def _check_line(*, product: CatalogProduct | None, product_id: int, quantity: int) -> None:
+    if product is None or not product.is_active:
+        raise ProductNotFound(product_id)
+    maximum = settings.CART_MAX_LINE_QUANTITY
+    if quantity > maximum:
+        raise ValidationError({"quantity": [f"At most {maximum} of one product per cart."]})
+    if quantity > product.available:
+        raise InsufficientStock(
+            details={
+                "product_id": product_id,
+                "requested": quantity,
+                "available": product.available,
+            }
+        )
+
+
+def _check_currency(products: Iterable[CatalogProduct]) -> None:
+    currencies = {product.currency for product in products}
+    if len(currencies) > 1:
+        raise CurrencyMismatch(details={"currencies": sorted(currencies)})
+
+
+def add_items(*, user_id: int, additions: list[Addition]) -> tuple[Cart, dict[int, CatalogProduct]]:
+    """Adds every line or none; adding a product already in the cart adds to its quantity."""
+    cart = cart_for(user_id=user_id)
+    # Asked before the transaction: no lock is held while another service answers.
+    known_ids = set(cart.items.values_list("product_id", flat=True))
+    products = fetch_products(known_ids | {addition.product_id for addition in additions})
+    with transaction.atomic():
+        cart = Cart.objects.select_for_update().get(pk=cart.pk)  # one change to a cart at a time
+        current = {item.product_id: item for item in cart.items.all()}
+        products |= fetch_products(
+            set(current) - set(products) - known_ids
+        )  # lines added meanwhile
+        wanted: dict[int, int] = {}
+        for addition in additions:
+            wanted[addition.product_id] = wanted.get(addition.product_id, 0) + addition.quantity
+        for product_id, quantity in wanted.items():
+            existing = current[product_id].quantity if product_id in current else 0
+            _check_line(
+                product=products.get(product_id),
+                product_id=product_id,
+                quantity=existing + quantity,
+            )
+        _check_currency(
+            products[product_id]
+            for product_id in set(current) | set(wanted)
+            if product_id in products
+        )
+        for product_id, quantity in wanted.items():
+            if product_id in current:
+                current[product_id].quantity += quantity
+                current[product_id].save(update_fields=["quantity", "updated_at"])
+            else:
+                CartItem.objects.create(cart=cart, product_id=product_id, quantity=quantity)
+        cart.save(update_fields=["updated_at"])
+    return cart, products
+
+
+def _own_item(cart: Cart, item_id: int) -> CartItem:
+    item = cart.items.filter(pk=item_id).first()
+    if item is None:
+        raise CartItemNotFound(item_id)
+    return item
+
+
+def update_item(
+    *, user_id: int, item_id: int, quantity: int
+) -> tuple[Cart, dict[int, CatalogProduct] | None]:
+    """Sets a line's quantity; 0 removes it. Another user's line is a 404."""
+    cart = cart_for(user_id=user_id)
+    if quantity == 0:
+        return remove_item(user_id=user_id, item_id=item_id), None
+    _own_item(cart, item_id)  # a foreign or unknown line is a 404 before anything is asked
+    products = fetch_products(set(cart.items.values_list("product_id", flat=True)))
+    with transaction.atomic():
+        cart = Cart.objects.select_for_update().get(pk=cart.pk)
+        item = _own_item(cart, item_id)
+        _check_line(
+            product=products.get(item.product_id), product_id=item.product_id, quantity=quantity
+        )
+        item.quantity = quantity
+        item.save(update_fields=["quantity", "updated_at"])
+    return cart, products
+
+
+def remove_item(*, user_id: int, item_id: int) -> Cart:
+    cart = cart_for(user_id=user_id)
+    with transaction.atomic():
+        _own_item(cart, item_id).delete()
+    return cart
+
+
+def clear_cart(*, user_id: int) -> Cart:
+    cart = cart_for(user_id=user_id)
+    cart.items.all().delete()
+    return cart

@@ -1,0 +1,344 @@
+"""The cart over its API: live prices from one batch call, every denial, and failures that change nothing."""
+
+import pytest
+
+from carts.models import Cart, CartItem
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def shopper(api_client, user_service, product_service):
+    """A customer's API client; ``shopper.user_id`` is who they are."""
+    token = user_service.token_for("CUSTOMER", user_id=501)
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    api_client.user_id = 501
+    return api_client
+
+
+@pytest.fixture
+def stranger(user_service):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(
+        HTTP_AUTHORIZATION=f"Bearer {user_service.token_for('CUSTOMER', user_id=777)}"
+    )
+    return client
+
+
+def add(client, product_id, quantity=1, **extra):
+    return client.post(
+        "/api/cart/add/", {"product_id": product_id, "quantity": quantity, **extra}, format="json"
+    )
+
+
+def test_an_empty_cart(shopper):
+    body = shopper.get("/api/cart/").json()
+
+    assert body["items"] == []
+    assert (body["subtotal"], body["total"], body["currency"]) == ("0.00", "0.00", "USD")
+
+
+def test_adding_returns_the_whole_priced_cart(shopper, product_service):
+    kettle = product_service.add(title="Kettle", sku="KET-1", price="64.90", available=5)
+
+    response = add(shopper, kettle, 2)
+
+    assert response.status_code == 200
+    body = response.json()
+    (line,) = body["items"]
+    assert line == {
+        "id": line["id"],
+        "product_id": kettle,
+        "title": "Kettle",
+        "sku": "KET-1",
+        "image_url": "",
+        "quantity": 2,
+        "unit_price": "64.90",
+        "subtotal": "129.80",
+        "available": True,
+        "stock_available": 5,
+        "problem": None,
+    }
+    assert (body["subtotal"], body["total"], body["currency"], body["item_count"]) == (
+        "129.80",
+        "129.80",
+        "USD",
+        2,
+    )
+
+
+def test_adding_the_same_product_again_adds_to_its_line(shopper, product_service):
+    pen = product_service.add(price="3.00")
+
+    add(shopper, pen, 1)
+    body = add(shopper, pen, 2).json()
+
+    assert [(line["product_id"], line["quantity"]) for line in body["items"]] == [(pen, 3)]
+    assert CartItem.objects.count() == 1
+
+
+def test_prices_and_totals_sent_by_the_client_are_ignored(shopper, product_service):
+    pen = product_service.add(price="3.00")
+
+    body = add(shopper, pen, 1, price="0.01", unit_price="0.01", title="Free", total="0.00").json()
+
+    assert body["items"][0]["unit_price"] == "3.00"
+    assert body["items"][0]["title"] == "Product 1"
+    assert body["total"] == "3.00"
+
+
+def test_decimal_totals_are_exact(shopper, product_service):
+    dime = product_service.add(price="0.10", available=50)
+    fifth = product_service.add(price="0.20", available=50)
+    odd = product_service.add(price="33.33", available=50)
+
+    add(shopper, dime, 3)
+    add(shopper, fifth, 7)
+    body = add(shopper, odd, 3).json()
+
+    assert [line["subtotal"] for line in body["items"]] == ["0.30", "1.40", "99.99"]
+    assert body["subtotal"] == "101.69"
+    assert b"0.30000000000000004" not in shopper.get("/api/cart/").content
+
+
+def test_the_first_releases_items_body_adds_all_lines_or_none(shopper, product_service):
+    a = product_service.add(available=5)
+    b = product_service.add(available=1)
+
+    refused = shopper.post(
+        "/api/cart/add/",
+        {"items": [{"product_id": a, "quantity": 2}, {"product_id": b, "quantity": 2}]},
+        format="json",
+    )
+    accepted = shopper.post(
+        "/api/cart/add/",
+        {"items": [{"product_id": a, "quantity": 2}, {"product_id": b, "quantity": 1}]},
+        format="json",
+    )
+
+    assert refused.status_code == 409
+    assert accepted.status_code == 200
+    assert [(line["product_id"], line["quantity"]) for line in accepted.json()["items"]] == [
+        (a, 2),
+        (b, 1),
+    ]
+
+
+def test_a_cart_page_costs_one_batch_call_whatever_the_number_of_lines(shopper, product_service):
+    for _ in range(5):
+        add(shopper, product_service.add())
+    product_service.lookup.reset()
+
+    shopper.get("/api/cart/")
+
+    assert product_service.lookup.call_count == 1
+    assert product_service.lookup.calls.last.request.url.params["ids"] == "1,2,3,4,5"
+
+
+def test_a_mutation_costs_one_batch_call(shopper, product_service):
+    for _ in range(4):
+        add(shopper, product_service.add())
+    new = product_service.add()
+    product_service.lookup.reset()
+
+    add(shopper, new)
+
+    assert product_service.lookup.call_count == 1
+
+
+@pytest.mark.parametrize(("quantity", "status"), [(0, 400), (-1, 400), (100, 400), ("two", 400)])
+def test_bad_quantities_are_refused(shopper, product_service, quantity, status):
+    pen = product_service.add(available=500)
+
+    assert add(shopper, pen, quantity).status_code == status
+    assert not CartItem.objects.exists()
+
+
+def test_the_per_line_maximum_counts_what_is_already_in_the_cart(
+    shopper, product_service, settings
+):
+    settings.CART_MAX_LINE_QUANTITY = 5
+    pen = product_service.add(available=500)
+    add(shopper, pen, 4)
+
+    response = add(shopper, pen, 2)
+
+    assert response.status_code == 400
+    assert "quantity" in response.json()["error"]["details"]
+
+
+@pytest.mark.parametrize("kind", ["unknown", "inactive"])
+def test_unknown_or_inactive_products_are_product_not_found(shopper, product_service, kind):
+    product_id = 424242 if kind == "unknown" else product_service.add(is_active=False)
+
+    response = add(shopper, product_id)
+
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "product_not_found"
+
+
+def test_more_than_the_stock_is_insufficient_stock(shopper, product_service):
+    pen = product_service.add(available=2)
+    add(shopper, pen, 2)
+
+    response = add(shopper, pen, 1)
+
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "insufficient_stock"
+    assert response.json()["error"]["details"] == {
+        "product_id": pen,
+        "requested": 3,
+        "available": 2,
+    }
+
+
+def test_products_in_two_currencies_do_not_share_a_cart(shopper, product_service):
+    add(shopper, product_service.add(currency="USD"))
+
+    response = add(shopper, product_service.add(currency="EUR"))
+
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "currency_mismatch"
+
+
+def test_a_product_that_went_away_shows_as_unavailable_not_dropped(shopper, product_service):
+    kept = product_service.add(price="5.00")
+    retired = product_service.add(price="7.00")
+    deleted = product_service.add(price="9.00")
+    for product_id in (kept, retired, deleted):
+        add(shopper, product_id)
+    product_service.products[retired]["is_active"] = False
+    del product_service.products[deleted]
+
+    body = shopper.get("/api/cart/").json()
+
+    assert [(line["product_id"], line["available"], line["problem"]) for line in body["items"]] == [
+        (kept, True, None),
+        (retired, False, "product_inactive"),
+        (deleted, False, "product_not_found"),
+    ]
+    assert body["items"][2]["unit_price"] is None
+    assert body["subtotal"] == "5.00"
+    assert body["has_unavailable_items"] is True
+
+
+def test_update_sets_the_quantity_and_zero_removes(shopper, product_service):
+    pen = product_service.add(price="2.50", available=10)
+    item_id = add(shopper, pen, 1).json()["items"][0]["id"]
+
+    updated = shopper.post(f"/api/cart/update/{item_id}/", {"quantity": 4}, format="json")
+    removed = shopper.post(f"/api/cart/update/{item_id}/", {"quantity": 0}, format="json")
+
+    assert updated.json()["items"][0]["quantity"] == 4
+    assert updated.json()["total"] == "10.00"
+    assert removed.json()["items"] == []
+
+
+def test_update_above_the_stock_is_a_409_and_changes_nothing(shopper, product_service):
+    pen = product_service.add(available=3)
+    item_id = add(shopper, pen, 1).json()["items"][0]["id"]
+
+    response = shopper.post(f"/api/cart/update/{item_id}/", {"quantity": 4}, format="json")
+
+    assert response.status_code == 409
+    assert CartItem.objects.get(pk=item_id).quantity == 1
+
+
+def test_remove_and_clear(shopper, product_service):
+    a, b = product_service.add(), product_service.add()
+    first = add(shopper, a).json()["items"][0]["id"]
+    add(shopper, b)
+
+    after_remove = shopper.delete(f"/api/cart/remove/{first}/").json()
+    after_clear = shopper.post("/api/cart/clear/").json()
+
+    assert [line["product_id"] for line in after_remove["items"]] == [b]
+    assert after_clear["items"] == []
+    assert after_clear["total"] == "0.00"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("post", "/api/cart/update/{item}/", {"quantity": 2}),
+        ("delete", "/api/cart/remove/{item}/", None),
+    ],
+)
+def test_another_users_line_is_a_404_and_stays_as_it_was(
+    shopper, stranger, product_service, method, path, body
+):
+    item_id = add(shopper, product_service.add()).json()["items"][0]["id"]
+
+    response = getattr(stranger, method)(path.format(item=item_id), body, format="json")
+
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "cart_item_not_found"
+    assert CartItem.objects.get(pk=item_id).quantity == 1
+
+
+def test_each_user_sees_only_their_own_cart(shopper, stranger, product_service):
+    add(shopper, product_service.add())
+
+    assert stranger.get("/api/cart/").json()["items"] == []
+    assert Cart.objects.count() == 2
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "/api/cart/"),
+        ("post", "/api/cart/add/"),
+        ("post", "/api/cart/update/1/"),
+        ("delete", "/api/cart/remove/1/"),
+        ("post", "/api/cart/clear/"),
+    ],
+)
+def test_anonymous_callers_get_401(api_client, user_service, method, path):
+    response = getattr(api_client, method)(path)
+
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_paths_answer_without_the_trailing_slash(shopper, product_service):
+    assert (
+        shopper.post(
+            "/api/cart/add", {"product_id": product_service.add()}, format="json"
+        ).status_code
+        == 200
+    )
+    assert len(shopper.get("/api/cart").json()["items"]) == 1
+
+
+def test_product_service_down_is_a_503_naming_it_and_the_cart_is_untouched(
+    shopper, product_service
+):
+    pen = product_service.add()
+    add(shopper, pen, 1)
+    product_service.down = True
+
+    read = shopper.get("/api/cart/")
+    write = add(shopper, pen, 1)
+
+    assert read.status_code == write.status_code == 503
+    assert write.json()["error"]["details"]["service"] == "product"
+    assert CartItem.objects.get().quantity == 1
+
+
+def test_user_service_down_is_a_503_naming_it(shopper, user_service):
+    user_service.down = True
+
+    response = shopper.get("/api/cart/")
+
+    assert response.status_code == 503
+    assert response.json()["error"]["details"]["service"] == "user"
+
+
+def test_a_refused_service_token_is_replaced_once(shopper, product_service, user_service):
+    pen = product_service.add()
+    add(shopper, pen)
+    user_service.service_tokens.clear()  # the product service no longer accepts the cached token
+
+    assert shopper.get("/api/cart/").status_code == 200
