@@ -150,17 +150,27 @@ def validate_with_user_service(token: str) -> AuthenticatedUser:
     return user
 
 
-class BearerTokenAuthentication(BaseAuthentication):
-    """``Authorization: Bearer <access token>`` checked by the user service. No header: anonymous."""
+class _BearerAuthentication(BaseAuthentication):
+    """``Authorization: Bearer <token>``, checked by :meth:`caller`. No header: anonymous."""
 
-    def authenticate(self, request: Request) -> tuple[AuthenticatedUser, str] | None:
+    def caller(self, token: str) -> Any:
+        raise NotImplementedError
+
+    def authenticate(self, request: Request) -> tuple[Any, str] | None:
         token = bearer_token(request)
         if token is None:
             return None
-        return validate_with_user_service(token), token
+        return self.caller(token), token
 
     def authenticate_header(self, request: Request) -> str:
         return REALM
+
+
+class BearerTokenAuthentication(_BearerAuthentication):
+    """A person's access token, checked by the user service (cached briefly)."""
+
+    def caller(self, token: str) -> AuthenticatedUser:
+        return validate_with_user_service(token)
 
 
 def introspect_service_token(token: str) -> ServiceCaller:
@@ -196,17 +206,11 @@ def introspect_service_token(token: str) -> ServiceCaller:
     return ServiceCaller(client_id=caller["client_id"], scopes=frozenset(caller["scopes"]))
 
 
-class ServiceTokenAuthentication(BaseAuthentication):
+class ServiceTokenAuthentication(_BearerAuthentication):
     """For ``/internal/`` endpoints: a service's OAuth2 token, checked by introspection."""
 
-    def authenticate(self, request: Request) -> tuple[ServiceCaller, str] | None:
-        token = bearer_token(request)
-        if token is None:
-            return None
-        return introspect_service_token(token), token
-
-    def authenticate_header(self, request: Request) -> str:
-        return REALM
+    def caller(self, token: str) -> ServiceCaller:
+        return introspect_service_token(token)
 
 
 _own_token: dict[str, Any] = {}

@@ -214,13 +214,7 @@ class UserFilter(django_filters.FilterSet):
 class UserListApi(APIView):
     permission_classes = [HasRole(ADMIN)]
 
-    class InputSerializer(serializers.Serializer):
-        email = serializers.EmailField()
-        password = serializers.CharField(write_only=True, trim_whitespace=False)
-        username = serializers.CharField(required=False, allow_blank=True, max_length=150)
-        first_name = serializers.CharField(required=False, allow_blank=True, max_length=150)
-        last_name = serializers.CharField(required=False, allow_blank=True, max_length=150)
-        phone_number = serializers.CharField(required=False, allow_blank=True, max_length=32)
+    class InputSerializer(SignupApi.InputSerializer):
         roles = serializers.ListField(child=serializers.CharField(), required=False)
 
     @extend_schema(

@@ -9,6 +9,23 @@ from catalog.staff_login import CATALOG_STAFF_GROUP
 pytestmark = pytest.mark.django_db
 
 
+def change_form(product, **changes) -> dict:
+    """What the admin's change page posts for ``product``, with ``changes``."""
+    form = {
+        "title": product.title,
+        "slug": product.slug,
+        "sku": product.sku,
+        "description": "",
+        "category": product.category_id,
+        "price": str(product.price),
+        "currency": "USD",
+        "image_url": "",
+        "is_active": "on",
+        "stock_on_hand": product.stock_on_hand,
+    }
+    return form | changes
+
+
 def log_in(client, email: str, password: str):
     return client.post("/admin/login/?next=/admin/", {"username": email, "password": password})
 
@@ -78,18 +95,7 @@ def test_a_price_changed_in_the_admin_is_served_by_the_api_at_once(
     staff_browser, api_client, product, django_capture_on_commit_callbacks
 ):
     assert api_client.get(f"/products/{product.id}/").json()["price"] == "44.50"
-    form = {
-        "title": product.title,
-        "slug": product.slug,
-        "sku": product.sku,
-        "description": "",
-        "category": product.category_id,
-        "price": "19.99",
-        "currency": "USD",
-        "image_url": "",
-        "is_active": "on",
-        "stock_on_hand": 10,
-    }
+    form = change_form(product, price="19.99")
 
     with django_capture_on_commit_callbacks(execute=True):
         response = staff_browser.post(f"/admin/catalog/product/{product.id}/change/", form)
@@ -115,18 +121,7 @@ def test_bulk_deactivate_hides_products_from_the_api(
 
 def test_the_admin_refuses_stock_below_what_is_reserved(staff_browser, product):
     Product.objects.filter(pk=product.pk).update(stock_reserved=6)
-    form = {
-        "title": product.title,
-        "slug": product.slug,
-        "sku": product.sku,
-        "description": "",
-        "category": product.category_id,
-        "price": "44.50",
-        "currency": "USD",
-        "image_url": "",
-        "is_active": "on",
-        "stock_on_hand": 5,
-    }
+    form = change_form(product, stock_on_hand=5)
 
     response = staff_browser.post(f"/admin/catalog/product/{product.id}/change/", form)
 
