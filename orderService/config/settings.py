@@ -1,9 +1,18 @@
 """Settings of the order service: the shared defaults of shop_common.conf, then its own."""
 
+from decimal import Decimal
 from pathlib import Path
 
-from shop_common.conf import service_settings
+from shop_common.conf import environment, service_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 globals().update(service_settings(service="order", base_dir=BASE_DIR, apps=["orders"]))
+env = environment(BASE_DIR)
+
+# Tax on the subtotal (rounded half-up to cents) and flat shipping; the first release's 8 % and 10.00.
+ORDER_TAX_RATE = Decimal(env("ORDER_TAX_RATE", default="0.08"))
+ORDER_SHIPPING_FLAT = Decimal(env("ORDER_SHIPPING_FLAT", default="10.00"))
+# PENDING orders older than this are cancelled and their stock released (same TTL as the product
+# service's reservations, so both let go together).
+RESERVATION_TTL_SECONDS = env("RESERVATION_TTL_SECONDS", default=900, cast=int)

@@ -153,7 +153,17 @@ class FakeProductService:
         self.users = users
         self.down = False
         self._ids = itertools.count(1)
+        self.reservations: dict[str, dict[str, Any]] = {}
         self.lookup = router.get(f"{base_url}/internal/products/").mock(side_effect=self._lookup)
+        self.reserve = router.post(f"{base_url}/internal/stock/reserve/").mock(
+            side_effect=self._reserve
+        )
+        self.commit = router.post(f"{base_url}/internal/stock/commit/").mock(
+            side_effect=self._close
+        )
+        self.release = router.post(f"{base_url}/internal/stock/release/").mock(
+            side_effect=self._close
+        )
 
     def add(
         self, *, price: str = "10.00", available: int = 10, is_active: bool = True, **fields: Any
@@ -171,7 +181,7 @@ class FakeProductService:
         }
         return product_id
 
-    def _lookup(self, request: httpx.Request) -> httpx.Response:
+    def _refusal(self, request: httpx.Request) -> httpx.Response | None:
         if self.down:
             raise httpx.ConnectError("the fake product service is down")
         token = request.headers.get("Authorization", "").removeprefix("Bearer ")
@@ -179,6 +189,59 @@ class FakeProductService:
             return httpx.Response(
                 401, json={"error": {"code": "invalid_token", "message": "", "details": {}}}
             )
+        return None
+
+    def _reserve(self, request: httpx.Request) -> httpx.Response:
+        """All lines or none against ``available``; the same order_ref again answers the same."""
+        if refusal := self._refusal(request):
+            return refusal
+        body = json.loads(request.content)
+        ref = body["order_ref"]
+        if ref in self.reservations:
+            return httpx.Response(200, json=self.reservations[ref])
+        stock = {
+            pid: product["available"]
+            for pid, product in self.products.items()
+            if product["is_active"]
+        }
+        short = [
+            {
+                "product_id": line["product_id"],
+                "requested": line["quantity"],
+                "available": stock.get(line["product_id"], 0),
+            }
+            for line in body["lines"]
+            if stock.get(line["product_id"], 0) < line["quantity"]
+        ]
+        if short:
+            error = {"code": "out_of_stock", "message": "", "details": {"lines": short}}
+            return httpx.Response(409, json={"error": error})
+        for line in body["lines"]:
+            self.products[line["product_id"]]["available"] -= line["quantity"]
+        self.reservations[ref] = {"order_ref": ref, "status": "RESERVED", "lines": body["lines"]}
+        return httpx.Response(201, json=self.reservations[ref])
+
+    def _close(self, request: httpx.Request) -> httpx.Response:
+        """Commit or release; idempotent; crossing a closed reservation is a 409."""
+        if refusal := self._refusal(request):
+            return refusal
+        to = "COMMITTED" if request.url.path.endswith("/commit/") else "RELEASED"
+        reservation = self.reservations.get(json.loads(request.content)["order_ref"])
+        if reservation is None:
+            error = {"code": "reservation_not_found", "message": "", "details": {}}
+            return httpx.Response(404, json={"error": error})
+        if reservation["status"] not in ("RESERVED", to):
+            error = {"code": "reservation_closed", "message": "", "details": {}}
+            return httpx.Response(409, json={"error": error})
+        if reservation["status"] == "RESERVED" and to == "RELEASED":
+            for line in reservation["lines"]:
+                self.products[line["product_id"]]["available"] += line["quantity"]
+        reservation["status"] = to
+        return httpx.Response(200, json=reservation)
+
+    def _lookup(self, request: httpx.Request) -> httpx.Response:
+        if refusal := self._refusal(request):
+            return refusal
         ids = [int(part) for part in request.url.params["ids"].split(",")]
         return httpx.Response(
             200,

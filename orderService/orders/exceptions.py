@@ -1,0 +1,48 @@
+from rest_framework import status
+
+from shop_common.errors import ConflictError, ResourceNotFoundException, ServiceError
+
+
+class OrderNotFound(ResourceNotFoundException):
+    def __init__(self, order_id: object) -> None:
+        super().__init__("order", order_id)
+
+
+class ProductsNotFound(ResourceNotFoundException):
+    def __init__(self, product_ids: list[int]) -> None:
+        super().__init__(
+            "product",
+            details={"product_ids": product_ids},
+            message="Some products do not exist or are not for sale.",
+        )
+
+
+class OutOfStock(ConflictError):
+    default_code = "out_of_stock"
+    default_detail = "Not enough stock for some lines; no order was placed."
+
+
+class CurrencyMismatch(ConflictError):
+    default_code = "currency_mismatch"
+    default_detail = "An order holds products of one currency only."
+
+
+class IllegalTransition(ConflictError):
+    default_code = "illegal_transition"
+
+    def __init__(self, from_status: str, to_status: str) -> None:
+        super().__init__(
+            f"An order cannot go from {from_status} to {to_status}.",
+            details={"from": from_status, "to": to_status},
+        )
+
+
+class OrderNotPayable(ConflictError):
+    default_code = "order_not_payable"
+    default_detail = "The order can no longer be paid; the payment must be refunded."
+
+
+class IdempotencyKeyReused(ServiceError):
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_code = "idempotency_key_reused"
+    default_detail = "This Idempotency-Key was used with another request body."

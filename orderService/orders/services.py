@@ -1,0 +1,289 @@
+"""Every write of the order service: placing orders, and the one way they change state."""
+
+import base64
+import contextlib
+import hashlib
+import json
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from orders import clients
+from orders.exceptions import (
+    CurrencyMismatch,
+    IdempotencyKeyReused,
+    IllegalTransition,
+    OrderNotPayable,
+    ProductsNotFound,
+)
+from orders.models import TRANSITIONS, Order, OrderEvent, OrderLine, OrderStatus
+from shop_common.product_catalog import fetch_products
+
+logger = logging.getLogger("shop.orders")
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class LineRequest:
+    product_id: int
+    quantity: int
+
+
+def to_cents(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def _merged(lines: list[LineRequest]) -> dict[int, int]:
+    wanted: dict[int, int] = {}
+    for line in lines:
+        wanted[line.product_id] = wanted.get(line.product_id, 0) + line.quantity
+    return dict(sorted(wanted.items()))
+
+
+def request_hash(
+    *, wanted: dict[int, int], shipping_address: dict, billing_address: dict, payment_method: str
+) -> str:
+    canonical = json.dumps(
+        {
+            "lines": wanted,
+            "shipping": shipping_address,
+            "billing": billing_address,
+            "payment": payment_method,
+        },
+        sort_keys=True,
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def order_number_for(*, user_id: int, idempotency_key: str | None) -> str:
+    """Readable and unique. With an Idempotency-Key it is derived from it, so concurrent retries of
+    one request reserve stock under one reference and can only ever make one order."""
+    if idempotency_key:
+        digest = hashlib.sha256(f"{user_id}:{idempotency_key}".encode()).digest()
+    else:
+        digest = secrets.token_bytes(16)
+    return "ORD-" + base64.b32encode(digest).decode()[:12]
+
+
+def _existing(*, user_id: int, idempotency_key: str, fingerprint: str) -> Order | None:
+    order = Order.objects.filter(user_id=user_id, idempotency_key=idempotency_key).first()
+    if order is not None and order.request_hash != fingerprint:
+        raise IdempotencyKeyReused(details={"order_id": order.id})
+    return order
+
+
+def place_order(
+    *,
+    user_id: int,
+    lines: list[LineRequest],
+    shipping_address: dict[str, str],
+    billing_address: dict[str, str] | None = None,
+    payment_method: str = "card",
+    idempotency_key: str | None = None,
+) -> tuple[Order, bool]:
+    """Prices the lines from the catalog, reserves their stock, and saves a PENDING order. Returns
+    the order and whether this call created it (False: the same Idempotency-Key and body again)."""
+    wanted = _merged(lines)
+    billing_address = billing_address or shipping_address
+    fingerprint = request_hash(
+        wanted=wanted,
+        shipping_address=shipping_address,
+        billing_address=billing_address,
+        payment_method=payment_method,
+    )
+    if idempotency_key and (
+        found := _existing(
+            user_id=user_id, idempotency_key=idempotency_key, fingerprint=fingerprint
+        )
+    ):
+        return found, False
+
+    products = fetch_products(wanted)
+    missing = [pid for pid in wanted if pid not in products or not products[pid].is_active]
+    if missing:
+        raise ProductsNotFound(missing)
+    currencies = {products[pid].currency for pid in wanted}
+    if len(currencies) != 1:
+        raise CurrencyMismatch(details={"currencies": sorted(currencies)})
+    priced = [(products[pid], quantity) for pid, quantity in wanted.items()]
+    subtotal = sum(
+        (to_cents(product.price * quantity) for product, quantity in priced), Decimal("0.00")
+    )
+    tax = to_cents(subtotal * settings.ORDER_TAX_RATE)
+    shipping = settings.ORDER_SHIPPING_FLAT
+    order_number = order_number_for(user_id=user_id, idempotency_key=idempotency_key)
+
+    clients.reserve_stock(
+        order_ref=order_number,
+        lines=[{"product_id": pid, "quantity": q} for pid, q in wanted.items()],
+    )
+    try:
+        with transaction.atomic():
+            order = Order.objects.create(
+                order_number=order_number,
+                user_id=user_id,
+                currency=currencies.pop(),
+                subtotal=subtotal,
+                tax_amount=tax,
+                shipping_amount=shipping,
+                total_amount=subtotal + tax + shipping,
+                shipping_address=shipping_address,
+                billing_address=billing_address,
+                payment_method=payment_method,
+                idempotency_key=idempotency_key or None,
+                request_hash=fingerprint,
+            )
+            OrderLine.objects.bulk_create(
+                OrderLine(
+                    order=order,
+                    product_id=product.id,
+                    title=product.title,
+                    sku=product.sku,
+                    unit_price=product.price,
+                    quantity=quantity,
+                    line_total=to_cents(product.price * quantity),
+                )
+                for product, quantity in priced
+            )
+            OrderEvent.objects.create(
+                order=order, from_status=None, to_status=OrderStatus.PENDING, by=f"user:{user_id}"
+            )
+    except IntegrityError:
+        if idempotency_key:
+            # A concurrent retry of the same request saved it first; its reservation is this one.
+            found = _existing(
+                user_id=user_id, idempotency_key=idempotency_key, fingerprint=fingerprint
+            )
+            if found is not None:
+                return found, False
+        clients.release_stock(order_ref=order_number)
+        raise
+    except Exception:
+        clients.release_stock(order_ref=order_number)
+        raise
+    return order, True
+
+
+def _move(order: Order, to: str, *, by: str, notes: str = "", **fields: Any) -> Order:
+    """The one place an order changes state: checks the table, writes the order and its event."""
+    if to not in TRANSITIONS[order.status]:
+        raise IllegalTransition(order.status, to)
+    event = OrderEvent(
+        order=order, from_status=order.status, to_status=to, by=by, notes=notes[:500]
+    )
+    order.status = to
+    for name, value in fields.items():
+        setattr(order, name, value)
+    order.save()
+    event.save()
+    return order
+
+
+def transition(*, order_id: int, to: str, by: str, notes: str = "", **fields: Any) -> Order:
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order_id)
+        return _move(order, to, by=by, notes=notes, **fields)
+
+
+def cancel(*, order_id: int, by: str, reason: str) -> Order:
+    """PENDING → CANCELLED, then the stock goes back (if the product service is down now, the
+    reservation expires there by itself)."""
+    order = transition(order_id=order_id, to=OrderStatus.CANCELLED, by=by, notes=reason)
+    clients.release_stock(order_ref=order.order_number)
+    return order
+
+
+def set_status(
+    *,
+    order_id: int,
+    to: str,
+    by: str,
+    notes: str = "",
+    tracking_number: str = "",
+    carrier: str = "",
+) -> Order:
+    """Staff moves. PAID only comes from a payment; CANCELLED releases the stock."""
+    if to == OrderStatus.PAID:
+        current = Order.objects.get(pk=order_id).status
+        raise IllegalTransition(current, to)
+    if to == OrderStatus.CANCELLED:
+        return cancel(order_id=order_id, by=by, reason=notes or "cancelled by staff")
+    fields = {
+        name: value
+        for name, value in (("tracking_number", tracking_number), ("carrier", carrier))
+        if value
+    }
+    return transition(order_id=order_id, to=to, by=by, notes=notes, **fields)
+
+
+def payment_succeeded(*, order_id: int, payment_reference: str, by: str) -> tuple[Order, bool]:
+    """PENDING → PAID, committing the stock first. The same payment again changes nothing.
+    Returns the order and whether it changed."""
+    order = Order.objects.get(pk=order_id)
+    if order.status != OrderStatus.PENDING:
+        if order.payment_reference == payment_reference and order.status != OrderStatus.CANCELLED:
+            return order, False
+        if order.status == OrderStatus.CANCELLED:
+            Order.objects.filter(pk=order_id).update(needs_refund=True)
+        raise OrderNotPayable(details={"order_id": order_id, "status": order.status})
+    try:
+        clients.commit_stock(order_ref=order.order_number)
+    except clients.ReservationClosed:
+        # The reservation expired or was released: the units may be sold already.
+        Order.objects.filter(pk=order_id).update(needs_refund=True)
+        with contextlib.suppress(IllegalTransition):
+            transition(
+                order_id=order_id,
+                to=OrderStatus.CANCELLED,
+                by=by,
+                notes="paid after its reservation ended",
+            )
+        raise OrderNotPayable(
+            details={"order_id": order_id, "reason": "reservation_closed"}
+        ) from None
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order_id)
+        if order.status == OrderStatus.PAID and order.payment_reference == payment_reference:
+            return order, False
+        return _move(
+            order,
+            OrderStatus.PAID,
+            by=by,
+            notes=f"payment {payment_reference}",
+            payment_reference=payment_reference,
+        ), True
+
+
+def payment_failed(
+    *, order_id: int, payment_reference: str, by: str, reason: str = "payment failed"
+) -> tuple[Order, bool]:
+    """PENDING → CANCELLED and the stock released. Already cancelled: nothing changes."""
+    order = Order.objects.get(pk=order_id)
+    if order.status == OrderStatus.CANCELLED:
+        return order, False
+    if order.status != OrderStatus.PENDING:
+        raise IllegalTransition(order.status, OrderStatus.CANCELLED)
+    return cancel(order_id=order_id, by=by, reason=f"{reason} ({payment_reference})"), True
+
+
+def expire_pending_orders(*, now: Any = None) -> list[str]:
+    """Cancels PENDING orders older than the reservation TTL and releases their stock."""
+    cutoff = (now or timezone.now()) - timedelta(seconds=settings.RESERVATION_TTL_SECONDS)
+    expired = []
+    for order_id in Order.objects.filter(
+        status=OrderStatus.PENDING, created_at__lte=cutoff
+    ).values_list("pk", flat=True):
+        try:
+            expired.append(
+                cancel(order_id=order_id, by="system", reason="reservation expired").order_number
+            )
+        except IllegalTransition:
+            continue  # paid or cancelled meanwhile
+    return expired

@@ -1,0 +1,423 @@
+"""Orders: priced snapshots, reserved stock, the state machine, idempotency, and who may see what."""
+
+import itertools
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from orders import services
+from orders.exceptions import IllegalTransition
+from orders.models import TRANSITIONS, Order, OrderEvent, OrderStatus
+
+pytestmark = pytest.mark.django_db
+
+ADDRESS = {
+    "street": "1 Main St",
+    "city": "Springfield",
+    "state": "IL",
+    "zip_code": "62701",
+    "country": "US",
+}
+
+
+@pytest.fixture
+def client_of(user_service):
+    def make(*roles: str, user_id: int | None = None) -> APIClient:
+        client = APIClient()
+        client.default_format = "json"
+        client.credentials(
+            HTTP_AUTHORIZATION=f"Bearer {user_service.token_for(*roles, user_id=user_id)}"
+        )
+        return client
+
+    return make
+
+
+@pytest.fixture
+def customer(client_of):
+    return client_of("CUSTOMER", user_id=41)
+
+
+@pytest.fixture
+def staff(client_of):
+    return client_of("STAFF", user_id=7)
+
+
+@pytest.fixture
+def shelf(product_service):
+    return {
+        "kettle": product_service.add(title="Kettle", sku="KET-1", price="64.90", available=5),
+        "filters": product_service.add(title="Filters", sku="FIL-1", price="6.99", available=100),
+    }
+
+
+def place(client, *lines, key=None, **extra):
+    body = {
+        "items": [{"product_id": pid, "quantity": q} for pid, q in lines],
+        "shipping_address": ADDRESS,
+        **extra,
+    }
+    headers = {"HTTP_IDEMPOTENCY_KEY": key} if key else {}
+    return client.post("/orders/", body, **headers)
+
+
+# --- placing ---------------------------------------------------------------------------------
+
+
+def test_an_order_is_priced_by_the_server_and_reserves_its_stock(customer, shelf, product_service):
+    response = place(
+        customer, (shelf["kettle"], 2), (shelf["filters"], 3), total_amount="0.01", subtotal="1.00"
+    )
+
+    assert response.status_code == 201
+    order = response.json()
+    assert order["status"] == "PENDING"
+    assert order["order_number"].startswith("ORD-")
+    assert order["user_id"] == 41
+    assert [(i["sku"], i["price"], i["quantity"], i["subtotal"]) for i in order["items"]] == [
+        ("KET-1", "64.90", 2, "129.80"),
+        ("FIL-1", "6.99", 3, "20.97"),
+    ]
+    # 150.77 x 8 % = 12.0616 → 12.06; shipping 10.00
+    assert (
+        order["subtotal"],
+        order["tax_amount"],
+        order["shipping_amount"],
+        order["total_amount"],
+    ) == (
+        "150.77",
+        "12.06",
+        "10.00",
+        "172.83",
+    )
+    assert order["billing_address"] == order["shipping_address"] == ADDRESS
+    assert order["status_history"][0]["status"] == "PENDING"
+    assert product_service.reservations[order["order_number"]]["status"] == "RESERVED"
+    assert product_service.products[shelf["kettle"]]["available"] == 3
+
+
+def test_tax_is_rounded_half_up_to_cents(customer, product_service, settings):
+    settings.ORDER_TAX_RATE = Decimal("0.05")
+    dime = product_service.add(
+        price="0.10"
+    )  # 0.10 x 5 % = 0.005: half-up 0.01 (half-even would give 0.00)
+
+    order = place(customer, (dime, 1)).json()
+
+    assert (order["subtotal"], order["tax_amount"], order["total_amount"]) == (
+        "0.10",
+        "0.01",
+        "10.11",
+    )
+
+
+def test_the_snapshot_does_not_change_when_the_price_does(customer, shelf, product_service):
+    order_id = place(customer, (shelf["kettle"], 1)).json()["id"]
+
+    product_service.products[shelf["kettle"]]["price"] = "99.00"
+    product_service.products[shelf["kettle"]]["title"] = "Renamed"
+
+    order = customer.get(f"/orders/{order_id}/").json()
+    assert (order["items"][0]["title"], order["items"][0]["price"], order["total_amount"]) == (
+        "Kettle",
+        "64.90",
+        "80.09",
+    )
+
+
+def test_refused_reservation_is_a_409_with_the_short_lines_and_no_order(customer, shelf):
+    response = place(customer, (shelf["kettle"], 6), (shelf["filters"], 1))
+
+    assert response.status_code == 409
+    error = response.json()["error"]
+    assert error["code"] == "out_of_stock"
+    assert error["details"]["lines"] == [
+        {"product_id": shelf["kettle"], "requested": 6, "available": 5}
+    ]
+    assert not Order.objects.exists()
+
+
+def test_unknown_or_inactive_products_are_a_404_and_no_order(customer, shelf, product_service):
+    product_service.products[shelf["filters"]]["is_active"] = False
+
+    response = place(customer, (shelf["kettle"], 1), (shelf["filters"], 1), (999999, 1))
+
+    assert response.status_code == 404
+    assert response.json()["error"]["details"]["product_ids"] == [shelf["filters"], 999999]
+    assert not Order.objects.exists()
+    assert not product_service.reservations
+
+
+def test_product_service_down_is_a_503_and_no_order(customer, shelf, product_service):
+    product_service.down = True
+
+    response = place(customer, (shelf["kettle"], 1))
+
+    assert response.status_code == 503
+    assert response.json()["error"]["details"]["service"] == "product"
+    assert not Order.objects.exists()
+
+
+def test_a_save_that_fails_after_the_reservation_releases_it(
+    customer, shelf, product_service, monkeypatch
+):
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr("orders.models.OrderLine.objects.bulk_create", broken)
+
+    response = place(customer, (shelf["kettle"], 2))
+
+    assert response.status_code == 500
+    (reservation,) = product_service.reservations.values()
+    assert reservation["status"] == "RELEASED"
+    assert product_service.products[shelf["kettle"]]["available"] == 5
+    assert not Order.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"items": [], "shipping_address": ADDRESS},
+        {"items": [{"product_id": 1, "quantity": 0}], "shipping_address": ADDRESS},
+        {"items": [{"product_id": 1, "quantity": 1}]},
+        {"items": [{"product_id": 1, "quantity": 1}], "shipping_address": {"city": "x"}},
+        {
+            "items": [{"product_id": 1, "quantity": 1}],
+            "shipping_address": ADDRESS,
+            "payment_method": "cash",
+        },
+    ],
+)
+def test_bad_order_bodies_are_a_400(customer, shelf, body):
+    response = customer.post("/orders/", body)
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "validation_error"
+
+
+# --- idempotency -----------------------------------------------------------------------------
+
+
+def test_the_same_key_and_body_give_back_the_same_order(customer, shelf, product_service):
+    first = place(customer, (shelf["kettle"], 1), key="k-1")
+    second = place(customer, (shelf["kettle"], 1), key="k-1")
+
+    assert (first.status_code, second.status_code) == (201, 200)
+    assert first.json() == second.json()
+    assert Order.objects.count() == 1
+    assert len(product_service.reservations) == 1
+    assert product_service.products[shelf["kettle"]]["available"] == 4
+
+
+def test_the_same_key_with_another_body_is_a_422(customer, shelf):
+    place(customer, (shelf["kettle"], 1), key="k-2")
+
+    response = place(customer, (shelf["kettle"], 2), key="k-2")
+
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "idempotency_key_reused"
+
+
+def test_keys_belong_to_their_user(customer, client_of, shelf):
+    place(customer, (shelf["kettle"], 1), key="shared")
+
+    other = place(client_of("CUSTOMER", user_id=42), (shelf["kettle"], 1), key="shared")
+
+    assert other.status_code == 201
+    assert Order.objects.count() == 2
+
+
+def test_the_order_number_of_a_keyed_order_is_its_reservation_reference(shelf):
+    first = services.order_number_for(user_id=1, idempotency_key="abc")
+
+    assert first == services.order_number_for(user_id=1, idempotency_key="abc")
+    assert first != services.order_number_for(user_id=2, idempotency_key="abc")
+    assert services.order_number_for(user_id=1, idempotency_key=None) != services.order_number_for(
+        user_id=1, idempotency_key=None
+    )
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def test_history_is_own_orders_newest_first_with_filters(customer, client_of, shelf):
+    older = place(customer, (shelf["filters"], 1)).json()["id"]
+    newer = place(customer, (shelf["filters"], 2)).json()["id"]
+    place(client_of("CUSTOMER", user_id=99), (shelf["filters"], 1))
+    customer.post(f"/orders/{older}/cancel/")
+    today = timezone.now().date().isoformat()
+
+    everything = customer.get("/orders/history/").json()
+    cancelled = customer.get("/orders/history/?status=CANCELLED").json()
+    dated = customer.get(f"/orders/history/?date_from={today}&date_to={today}").json()
+
+    assert [order["id"] for order in everything["results"]] == [newer, older]
+    assert [order["id"] for order in cancelled["results"]] == [older]
+    assert dated["count"] == 2
+    assert customer.get("/orders/history/?status=LOST").status_code == 400
+    assert customer.get("/orders/history/?date_from=yesterday").status_code == 400
+
+
+def test_another_customers_order_is_404_everywhere(customer, client_of, shelf):
+    order_id = place(customer, (shelf["kettle"], 1)).json()["id"]
+    other = client_of("CUSTOMER", user_id=77)
+
+    for path in (f"/orders/{order_id}/", f"/orders/{order_id}/track/"):
+        response = other.get(path)
+        assert response.status_code == 404
+        assert response.json()["error"]["code"] == "order_not_found"
+    assert other.post(f"/orders/{order_id}/cancel/").status_code == 404
+    assert Order.objects.get(pk=order_id).status == "PENDING"
+
+
+def test_staff_see_any_order(customer, staff, shelf):
+    order_id = place(customer, (shelf["kettle"], 1)).json()["id"]
+
+    assert staff.get(f"/orders/{order_id}/").status_code == 200
+
+
+def test_track_shows_the_dated_history(customer, staff, shelf):
+    order = place(customer, (shelf["kettle"], 1)).json()
+    services.payment_succeeded(
+        order_id=order["id"], payment_reference="pay_1", by="service:shop-payment"
+    )
+    staff.put(f"/orders/{order['id']}/status/", {"status": "CONFIRMED"})
+    staff.put(
+        f"/orders/{order['id']}/status/",
+        {"status": "SHIPPED", "tracking_number": "1Z999", "carrier": "UPS"},
+    )
+
+    track = customer.get(f"/orders/{order['id']}/track/").json()
+
+    assert track["order_number"] == order["order_number"]
+    assert (track["current_status"], track["tracking_number"], track["carrier"]) == (
+        "SHIPPED",
+        "1Z999",
+        "UPS",
+    )
+    assert [(step["status"], step["by"]) for step in track["status_history"]] == [
+        ("PENDING", "user:41"),
+        ("PAID", "service:shop-payment"),
+        ("CONFIRMED", "staff:7"),
+        ("SHIPPED", "staff:7"),
+    ]
+    assert all(step["at"] for step in track["status_history"])
+
+
+def test_the_first_releases_api_prefix_serves_the_same_views(customer, shelf):
+    order_id = place(customer, (shelf["kettle"], 1)).json()["id"]
+
+    assert customer.get(f"/api/orders/{order_id}").json()["id"] == order_id
+    assert customer.get("/api/orders/history/").json()["count"] == 1
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("post", "/orders/"),
+        ("get", "/orders/history/"),
+        ("get", "/orders/1/"),
+        ("get", "/orders/1/track/"),
+        ("post", "/orders/1/cancel/"),
+        ("post", "/orders/1/confirm/"),
+        ("put", "/orders/1/status/"),
+    ],
+)
+def test_anonymous_callers_get_401(api_client, user_service, method, path):
+    assert getattr(api_client, method)(path).status_code == 401
+
+
+# --- the state machine -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("start", "end"), list(itertools.product(OrderStatus.values, repeat=2)))
+def test_every_pair_of_states(start, end, shelf):
+    order = Order.objects.create(
+        order_number=f"ORD-T-{start}-{end}",
+        user_id=1,
+        status=start,
+        currency="USD",
+        subtotal=0,
+        tax_amount=0,
+        shipping_amount=0,
+        total_amount=0,
+        shipping_address=ADDRESS,
+        billing_address=ADDRESS,
+    )
+
+    if end in TRANSITIONS[start]:
+        services.transition(order_id=order.id, to=end, by="test")
+        order.refresh_from_db()
+        assert order.status == end
+        assert OrderEvent.objects.filter(order=order, from_status=start, to_status=end).count() == 1
+    else:
+        with pytest.raises(IllegalTransition) as refused:
+            services.transition(order_id=order.id, to=end, by="test")
+        assert refused.value.details == {"from": start, "to": end}
+        order.refresh_from_db()
+        assert order.status == start
+        assert not OrderEvent.objects.filter(order=order).exists()
+
+
+def test_an_illegal_move_is_a_409_naming_both_states(customer, staff, shelf):
+    order_id = place(customer, (shelf["kettle"], 1)).json()["id"]
+
+    response = staff.put(f"/orders/{order_id}/status/", {"status": "SHIPPED"})
+
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "illegal_transition"
+    assert response.json()["error"]["details"] == {"from": "PENDING", "to": "SHIPPED"}
+
+
+def test_staff_cannot_mark_an_order_paid(customer, staff, shelf):
+    order_id = place(customer, (shelf["kettle"], 1)).json()["id"]
+
+    assert staff.put(f"/orders/{order_id}/status/", {"status": "PAID"}).status_code == 409
+
+
+def test_cancelling_releases_the_stock_and_only_pending_orders_cancel(
+    customer, shelf, product_service
+):
+    order = place(customer, (shelf["kettle"], 2)).json()
+
+    cancelled = customer.post(f"/orders/{order['id']}/cancel/")
+    again = customer.post(f"/orders/{order['id']}/cancel/")
+
+    assert cancelled.json()["status"] == "CANCELLED"
+    assert product_service.reservations[order["order_number"]]["status"] == "RELEASED"
+    assert product_service.products[shelf["kettle"]]["available"] == 5
+    assert again.status_code == 409
+
+
+@pytest.mark.parametrize(("role", "status"), [("CUSTOMER", 403), ("STAFF", 200), ("ADMIN", 200)])
+def test_only_staff_confirm(customer, client_of, shelf, role, status):
+    order_id = place(customer, (shelf["kettle"], 1)).json()["id"]
+    services.payment_succeeded(order_id=order_id, payment_reference="pay_9", by="test")
+
+    response = client_of(role, user_id=41).post(f"/orders/{order_id}/confirm/")
+
+    assert response.status_code == status
+    assert Order.objects.get(pk=order_id).status == ("CONFIRMED" if status == 200 else "PAID")
+
+
+# --- expiry ----------------------------------------------------------------------------------
+
+
+def test_pending_orders_past_the_ttl_are_cancelled_and_release_their_stock(
+    customer, shelf, product_service
+):
+    old = place(customer, (shelf["kettle"], 2)).json()
+    fresh = place(customer, (shelf["kettle"], 1)).json()
+    Order.objects.filter(pk=old["id"]).update(created_at=timezone.now() - timedelta(minutes=16))
+
+    call_command("expire_pending_orders")
+
+    assert Order.objects.get(pk=old["id"]).status == "CANCELLED"
+    assert Order.objects.get(pk=fresh["id"]).status == "PENDING"
+    assert product_service.reservations[old["order_number"]]["status"] == "RELEASED"
+    assert product_service.products[shelf["kettle"]]["available"] == 4
