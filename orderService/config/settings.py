@@ -16,3 +16,9 @@ ORDER_SHIPPING_FLAT = Decimal(env("ORDER_SHIPPING_FLAT", default="10.00"))
 # PENDING orders older than this are cancelled and their stock released (same TTL as the product
 # service's reservations, so both let go together).
 RESERVATION_TTL_SECONDS = env("RESERVATION_TTL_SECONDS", default=900, cast=int)
+
+# One name for the order states wherever they appear in the OpenAPI schema.
+SPECTACULAR_SETTINGS = {
+    **SPECTACULAR_SETTINGS,  # noqa: F821 (set by service_settings)
+    "ENUM_NAME_OVERRIDES": {"OrderStatusEnum": "orders.models.OrderStatus"},
+}
