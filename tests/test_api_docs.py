@@ -14,8 +14,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="module")
 def generated() -> dict[str, str]:
-    env = {**os.environ, "DEBUG": "True"}
+    # As `make schema` builds them: development mode, SQLite (integer bounds depend on the backend).
+    env = {**os.environ, "DEBUG": "True", "DB_ENGINE": "sqlite"}
     env.pop("DJANGO_SETTINGS_MODULE", None)
+    env.pop("DB_NAME", None)
     running = {
         service.folder: subprocess.Popen(
             [
