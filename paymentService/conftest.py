@@ -1,1 +1,51 @@
+import os
+import threading
+from socketserver import ThreadingMixIn
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+import pytest
+
+from shop_common.processes import free_port
+
 pytest_plugins = ["shop_common.testing.fixtures"]
+
+
+class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="session")
+def sandbox_server():
+    """The offline Stripe sandbox on a real socket, in this process (tests can read its state).
+    Its webhook deliveries go nowhere here (a closed port, one attempt): tests post events themselves."""
+    from stripe_sandbox.app import SANDBOX, application
+
+    os.environ["STRIPE_SANDBOX_WEBHOOK_URL"] = f"http://127.0.0.1:{free_port()}/webhook/stripe/"
+    os.environ["STRIPE_SANDBOX_RETRY_DELAYS"] = "0"
+    port = free_port()
+    os.environ["STRIPE_SANDBOX_PUBLIC_URL"] = f"http://127.0.0.1:{port}"
+    server = make_server(
+        "127.0.0.1",
+        port,
+        application,
+        server_class=_ThreadingWSGIServer,
+        handler_class=_QuietHandler,
+    )
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{port}", SANDBOX
+    server.shutdown()
+
+
+@pytest.fixture
+def sandbox(sandbox_server, settings, http_mock):
+    """The payment service pointed at the sandbox (calls to it pass the HTTP mock untouched)."""
+    url, state = sandbox_server
+    settings.STRIPE_API_BASE = url
+    settings.STRIPE_SECRET_KEY = "sk_test_suite"  # noqa: S105 (the sandbox takes any sk_test_)
+    http_mock.route(url__startswith=url).pass_through()
+    return state

@@ -112,6 +112,7 @@ def logging_settings(*, service_name: str, level: str) -> dict[str, Any]:
             # httpx logs every call at INFO; our service client logs the failures that matter.
             "httpx": {"handlers": ["console"], "level": "WARNING", "propagate": False},
             "httpcore": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+            "stripe": {"handlers": ["console"], "level": "WARNING", "propagate": False},
         },
     }
 

@@ -14,17 +14,24 @@ from pathlib import Path
 
 import httpx
 
-from shop_common.topology import Service
+from shop_common.topology import STRIPE_SANDBOX, Service
 
 
 def gunicorn_command(
-    service_dir: Path, *, port: int, host: str = "127.0.0.1", workers: int = 2
+    service_dir: Path,
+    *,
+    port: int,
+    host: str = "127.0.0.1",
+    workers: int = 2,
+    app: str = "config.wsgi:application",
+    threads: int = 0,
 ) -> list[str]:
+    """``threads`` > 0: one process with threads (the Stripe sandbox keeps its state in memory)."""
     return [
         sys.executable,
         "-m",
         "gunicorn",
-        "config.wsgi:application",
+        app,
         "--chdir",
         str(service_dir),
         "--bind",
@@ -32,7 +39,8 @@ def gunicorn_command(
         "--workers",
         str(workers),
         "--worker-class",
-        "sync",
+        "gthread" if threads else "sync",
+        *(["--threads", str(threads)] if threads else []),
         "--timeout",
         "30",
         "--graceful-timeout",
@@ -91,6 +99,8 @@ class ServiceProcess:
     workers: int = 2
     log_path: Path | None = None
     ready_path: str = "/health/"
+    app: str = "config.wsgi:application"
+    threads: int = 0
     process: subprocess.Popen | None = field(default=None, init=False)
 
     @property
@@ -100,7 +110,13 @@ class ServiceProcess:
     def start(self) -> None:
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
         self.process = subprocess.Popen(
-            gunicorn_command(self.service_dir, port=self.port, workers=self.workers),
+            gunicorn_command(
+                self.service_dir,
+                port=self.port,
+                workers=self.workers,
+                app=self.app,
+                threads=self.threads,
+            ),
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -129,6 +145,22 @@ class ServiceProcess:
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
+
+
+def stripe_sandbox_process(
+    repo_root: Path, *, port: int, env: Mapping[str, str], log_path: Path | None = None
+) -> ServiceProcess:
+    """The offline Stripe sandbox under gunicorn: one process (its state is in memory), threads."""
+    return ServiceProcess(
+        STRIPE_SANDBOX,
+        repo_root / STRIPE_SANDBOX.folder,
+        port,
+        dict(env),
+        workers=1,
+        log_path=log_path,
+        app="stripe_sandbox.app:application",
+        threads=8,
+    )
 
 
 def drop_and_create_mysql_schemas(names: Iterable[str], env: Mapping[str, str]) -> None:
@@ -177,6 +209,8 @@ class Stack:
         self.secrets = {
             "SECRET_KEY": secrets.token_urlsafe(32),
             "JWT_SIGNING_KEY": secrets.token_urlsafe(48),
+            "STRIPE_WEBHOOK_SECRET": f"whsec_{secrets.token_hex(16)}",
+            "STRIPE_SECRET_KEY": "sk_test_stack",
             **{
                 service.client_secret_variable: secrets.token_urlsafe(32)
                 for service in self.services
@@ -196,10 +230,16 @@ class Stack:
         )
         for other in self.services:
             env[other.url_variable] = f"http://127.0.0.1:{ports[other.name]}"
+        if STRIPE_SANDBOX.name in ports:
+            env["STRIPE_API_BASE"] = f"http://127.0.0.1:{ports[STRIPE_SANDBOX.name]}"
         return env
 
     def start(self) -> None:
         ports = {service.name: free_port() for service in self.services}
+        # A stack with the payment service gets the offline Stripe sandbox beside it.
+        with_sandbox = any(service.name == "payment" for service in self.services)
+        if with_sandbox:
+            ports[STRIPE_SANDBOX.name] = free_port()
         self.envs = envs = {
             service.name: self.service_env(service, ports) for service in self.services
         }
@@ -223,6 +263,19 @@ class Stack:
             )
             process.start()
             self.processes[service.name] = process
+        if with_sandbox:
+            self.processes[STRIPE_SANDBOX.name] = sandbox = stripe_sandbox_process(
+                self.repo_root,
+                port=ports[STRIPE_SANDBOX.name],
+                env={
+                    **self.base_env,
+                    **self.secrets,
+                    "STRIPE_SANDBOX_WEBHOOK_URL": f"http://127.0.0.1:{ports['payment']}/webhook/stripe/",
+                    "STRIPE_SANDBOX_PUBLIC_URL": f"http://127.0.0.1:{ports[STRIPE_SANDBOX.name]}",
+                },
+                log_path=self.workdir / "stripe-sandbox.log",
+            )
+            sandbox.start()
         for process in self.processes.values():
             process.wait_until_healthy()
 

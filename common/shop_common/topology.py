@@ -47,3 +47,12 @@ SERVICES: tuple[Service, ...] = (
 )
 
 SERVICES_BY_NAME: dict[str, Service] = {service.name: service for service in SERVICES}
+
+# The offline Stripe sandbox (development and tests only): no schema, state in memory.
+STRIPE_SANDBOX = Service(
+    "stripe-sandbox",
+    "paymentService",
+    12111,
+    "",
+    "offline Stripe Checkout API, hosted page, webhooks",
+)

@@ -1,7 +1,8 @@
-"""The test suite's settings: the real ones, with a throwaway secret when none is set."""
+"""The test suite's settings: the real ones, with throwaway secrets when none are set."""
 
 import os
 
 os.environ.setdefault("SECRET_KEY", "insecure-key-for-the-test-suite-only")
+os.environ.setdefault("STRIPE_WEBHOOK_SECRET", "whsec_test_suite_only")
 
 from config.settings import *  # noqa: F403

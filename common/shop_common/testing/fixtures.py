@@ -252,6 +252,75 @@ class FakeProductService:
         )
 
 
+class FakeOrderService:
+    """The order service's internal API as the payment service's tests see it."""
+
+    def __init__(self, router: respx.Router, base_url: str, users: FakeUserService) -> None:
+        self.orders: dict[int, dict[str, Any]] = {}
+        self.users = users
+        self.down = False
+        self._ids = itertools.count(1)
+        self.read = router.get(url__regex=rf"{base_url}/internal/orders/(?P<order_id>\d+)/$").mock(
+            side_effect=self._read
+        )
+        self.outcome = router.post(
+            url__regex=rf"{base_url}/internal/orders/(?P<order_id>\d+)/(?P<outcome>payment-succeeded|payment-failed)/$"
+        ).mock(side_effect=self._outcome)
+
+    def add(
+        self, *, user_id: int, total: str = "53.20", currency: str = "USD", status: str = "PENDING"
+    ) -> int:
+        order_id = next(self._ids)
+        self.orders[order_id] = {
+            "id": order_id,
+            "order_number": f"ORD-TEST{order_id:04d}",
+            "user_id": user_id,
+            "status": status,
+            "total_amount": total,
+            "currency": currency,
+            "payment_reference": "",
+            "needs_refund": False,
+        }
+        return order_id
+
+    def _refusal(self, request: httpx.Request) -> httpx.Response | None:
+        if self.down:
+            raise httpx.ConnectError("the fake order service is down")
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        if token not in self.users.service_tokens:
+            return httpx.Response(
+                401, json={"error": {"code": "invalid_token", "message": "", "details": {}}}
+            )
+        return None
+
+    def _read(self, request: httpx.Request, order_id: str) -> httpx.Response:
+        if refusal := self._refusal(request):
+            return refusal
+        order = self.orders.get(int(order_id))
+        if order is None:
+            return httpx.Response(
+                404, json={"error": {"code": "order_not_found", "message": "", "details": {}}}
+            )
+        return httpx.Response(200, json=order)
+
+    def _outcome(self, request: httpx.Request, order_id: str, outcome: str) -> httpx.Response:
+        if refusal := self._refusal(request):
+            return refusal
+        order = self.orders[int(order_id)]
+        reference = json.loads(request.content)["payment_reference"]
+        target = "PAID" if outcome == "payment-succeeded" else "CANCELLED"
+        if order["status"] == target and (
+            target == "CANCELLED" or order["payment_reference"] == reference
+        ):
+            return httpx.Response(200, json={**order, "changed": False})
+        if order["status"] != "PENDING":
+            code = "order_not_payable" if target == "PAID" else "illegal_transition"
+            return httpx.Response(409, json={"error": {"code": code, "message": "", "details": {}}})
+        order["status"] = target
+        order["payment_reference"] = reference
+        return httpx.Response(200, json={**order, "changed": True})
+
+
 @pytest.fixture
 def http_mock(settings) -> respx.Router:
     """Every outgoing HTTP call of the test goes to a fake (an unmocked call fails the test)."""
@@ -264,6 +333,12 @@ def http_mock(settings) -> respx.Router:
 def user_service(http_mock, settings) -> FakeUserService:
     """A fake user service at the configured USER_SERVICE_URL (see FakeUserService)."""
     return FakeUserService(http_mock, settings.SERVICE_URLS["user"])
+
+
+@pytest.fixture
+def order_service(http_mock, settings, user_service) -> FakeOrderService:
+    """A fake order service (internal API) at the configured ORDER_SERVICE_URL."""
+    return FakeOrderService(http_mock, settings.SERVICE_URLS["order"], user_service)
 
 
 @pytest.fixture

@@ -1,0 +1,130 @@
+"""The payment service's HTTP API (also under /payment/ for the first release's clients)."""
+
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from payments import services
+from payments.exceptions import PaymentNotFound
+from payments.models import Payment
+from shop_common.pagination import PageNumberPagination
+from shop_common.permissions import IsAuthenticatedUser, is_staff
+
+
+class PaymentOutput(serializers.ModelSerializer):
+    payment_id = serializers.IntegerField(source="id")
+    url = serializers.URLField(
+        source="checkout_url", help_text="the same as checkout_url (first release)"
+    )
+
+    class Meta:
+        model = Payment
+        fields = [
+            "payment_id",
+            "order_id",
+            "status",
+            "gateway",
+            "amount",
+            "currency",
+            "checkout_url",
+            "url",
+            "provider_reference",
+            "failure_reason",
+            "created_at",
+            "updated_at",
+        ]
+
+
+class InitiatePaymentApi(APIView):
+    """Starts (or returns) the checkout of the caller's PENDING order. A ``total_amount`` or any
+    other figure in the body is ignored: the amount comes from the order service."""
+
+    permission_classes = [IsAuthenticatedUser]
+
+    class InputSerializer(serializers.Serializer):
+        order_id = serializers.IntegerField(min_value=1)
+
+    @extend_schema(request=InputSerializer, responses={201: PaymentOutput, 200: PaymentOutput})
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        payment, created = services.initiate_payment(
+            order_id=data.validated_data["order_id"], user_id=request.user.id
+        )
+        return Response(
+            PaymentOutput(payment).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+
+class StripeWebhookApi(APIView):
+    """Stripe's events: the signature is checked against STRIPE_WEBHOOK_SECRET before anything."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(request=None, responses={200: None, 400: None, 503: None})
+    def post(self, request: Request) -> Response:
+        outcome = services.receive_event(
+            gateway_name="stripe",
+            payload=request.body,
+            signature=request.headers.get("Stripe-Signature"),
+        )
+        return Response({"received": True, "outcome": outcome})
+
+
+def visible_payments(request: Request) -> QuerySet[Payment]:
+    payments = Payment.objects.all()
+    return payments if is_staff(request.user) else payments.filter(user_id=request.user.id)
+
+
+class PaymentDetailApi(APIView):
+    permission_classes = [IsAuthenticatedUser]
+
+    @extend_schema(responses=PaymentOutput)
+    def get(self, request: Request, payment_id: int) -> Response:
+        payment = visible_payments(request).filter(pk=payment_id).first()
+        if payment is None:
+            raise PaymentNotFound(payment_id)
+        return Response(PaymentOutput(payment).data)
+
+
+class PaymentListApi(APIView):
+    permission_classes = [IsAuthenticatedUser]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("order_id", int)], responses=PaymentOutput(many=True)
+    )
+    def get(self, request: Request) -> Response:
+        payments = visible_payments(request)
+        order_id = request.query_params.get("order_id")
+        if order_id is not None:
+            if not order_id.isdigit():
+                raise ValidationError({"order_id": ["A whole number is required."]})
+            payments = payments.filter(order_id=int(order_id))
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(payments, request, view=self)
+        return paginator.get_paginated_response(PaymentOutput(page, many=True).data)
+
+
+def landing_page(request: HttpRequest, *, outcome: str) -> HttpResponse:
+    """Where the hosted checkout sends the person back. The webhook, not this page, moves money."""
+    payment = Payment.objects.filter(
+        provider_reference=request.GET.get("session_id", "")[:255]
+    ).first()
+    return render(request, "payments/landing.html", {"outcome": outcome, "payment": payment})
+
+
+def success_page(request: HttpRequest) -> HttpResponse:
+    return landing_page(request, outcome="success")
+
+
+def cancel_page(request: HttpRequest) -> HttpResponse:
+    return landing_page(request, outcome="cancel")

@@ -1,0 +1,65 @@
+"""What a payment gateway is, to the rest of the payment service (Saleor's payment interface idea):
+small typed values in, small typed values out. Views never touch a provider's SDK."""
+
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+from typing import Protocol
+
+
+class Outcome(StrEnum):
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    EXPIRED = "expired"
+    PENDING = "pending"  # e.g. a completed checkout whose asynchronous payment is not settled yet
+    IGNORED = "ignored"  # an event type we do not act on
+
+
+@dataclass(frozen=True)
+class CheckoutRequest:
+    payment_id: int
+    order_id: int
+    order_number: str
+    amount: Decimal
+    currency: str
+    description: str
+    success_url: str
+    cancel_url: str
+    idempotency_key: str
+
+
+@dataclass(frozen=True)
+class Checkout:
+    reference: str
+    url: str
+
+
+@dataclass(frozen=True)
+class ProviderEvent:
+    """A verified event, reduced to what the payment service acts on."""
+
+    event_id: str
+    type: str
+    outcome: Outcome
+    reference: str
+    payment_id: int | None
+    amount: Decimal | None
+    currency: str | None
+
+
+class InvalidSignature(Exception):
+    """The event did not come from the provider (or was changed, or is too old)."""
+
+
+class GatewayUnavailable(Exception):
+    """The provider could not be reached or refused to work; retry later."""
+
+
+class PaymentGateway(Protocol):
+    name: str
+
+    def create_checkout(self, request: CheckoutRequest) -> Checkout: ...
+
+    def verify_event(self, payload: bytes, signature: str | None) -> ProviderEvent: ...
+
+    def fetch_checkout(self, reference: str) -> ProviderEvent: ...

@@ -1,0 +1,126 @@
+"""Stripe Checkout Sessions through the official SDK. ``STRIPE_API_BASE`` points it at the offline
+sandbox; unset, it talks to Stripe itself."""
+
+import logging
+from decimal import Decimal
+
+import stripe
+from django.conf import settings
+
+from payments.gateways.interface import (
+    Checkout,
+    CheckoutRequest,
+    GatewayUnavailable,
+    InvalidSignature,
+    Outcome,
+    ProviderEvent,
+)
+
+logger = logging.getLogger("shop.payments")
+
+# Stripe counts in the currency's minor unit; the shop's currencies all have two decimals.
+MINOR_UNITS = Decimal("100")
+
+EVENT_OUTCOMES = {
+    "checkout.session.async_payment_succeeded": Outcome.SUCCEEDED,
+    "checkout.session.async_payment_failed": Outcome.FAILED,
+    "checkout.session.expired": Outcome.EXPIRED,
+}
+
+
+def to_minor_units(amount: Decimal) -> int:
+    return int((amount * MINOR_UNITS).to_integral_exact())
+
+
+def from_minor_units(amount: int | None) -> Decimal | None:
+    return None if amount is None else (Decimal(amount) / MINOR_UNITS).quantize(Decimal("0.01"))
+
+
+class StripeCheckoutGateway:
+    name = "stripe"
+
+    def __init__(self) -> None:
+        base = settings.STRIPE_API_BASE
+        self.client = stripe.StripeClient(
+            settings.STRIPE_SECRET_KEY or "sk_test_missing",
+            base_addresses={"api": base} if base else None,
+            max_network_retries=2,  # Stripe's own retries, with idempotency keys
+            http_client=stripe.HTTPXClient(
+                timeout=settings.STRIPE_TIMEOUT_SECONDS, allow_sync_methods=True
+            ),
+        )
+
+    def create_checkout(self, request: CheckoutRequest) -> Checkout:
+        if not settings.STRIPE_SECRET_KEY:
+            raise GatewayUnavailable("STRIPE_SECRET_KEY is not set")
+        params = {
+            "mode": "payment",
+            "client_reference_id": str(request.order_id),
+            "metadata": {
+                "payment_id": str(request.payment_id),
+                "order_number": request.order_number,
+            },
+            "line_items": [
+                {
+                    "quantity": 1,
+                    "price_data": {
+                        "currency": request.currency.lower(),
+                        "unit_amount": to_minor_units(request.amount),
+                        "product_data": {"name": request.description},
+                    },
+                }
+            ],
+            "success_url": request.success_url,
+            "cancel_url": request.cancel_url,
+        }
+        try:
+            session = self.client.v1.checkout.sessions.create(
+                params=params, options={"idempotency_key": request.idempotency_key}
+            )
+        except stripe.StripeError as error:
+            logger.error("Stripe refused the checkout of payment %s: %s", request.payment_id, error)
+            raise GatewayUnavailable(str(error)) from error
+        return Checkout(reference=session.id, url=session.url)
+
+    def verify_event(self, payload: bytes, signature: str | None) -> ProviderEvent:
+        try:
+            event = stripe.Webhook.construct_event(
+                payload,
+                signature,
+                settings.STRIPE_WEBHOOK_SECRET,
+                tolerance=settings.STRIPE_WEBHOOK_TOLERANCE,
+            )
+        except (ValueError, stripe.SignatureVerificationError) as error:
+            raise InvalidSignature(str(error)) from error
+        return self._reduce(event.id, event.type, event.data.object)
+
+    def fetch_checkout(self, reference: str) -> ProviderEvent:
+        try:
+            session = self.client.v1.checkout.sessions.retrieve(reference)
+        except stripe.StripeError as error:
+            raise GatewayUnavailable(str(error)) from error
+        if session.status == "complete" and session.payment_status == "paid":
+            kind = "checkout.session.completed"
+        elif session.status == "expired":
+            kind = "checkout.session.expired"
+        else:
+            kind = "checkout.session.open"
+        return self._reduce(f"reconcile:{session.id}:{session.status}", kind, session)
+
+    def _reduce(self, event_id: str, kind: str, session: object) -> ProviderEvent:
+        if kind == "checkout.session.completed":
+            paid = getattr(session, "payment_status", None) == "paid"
+            outcome = Outcome.SUCCEEDED if paid else Outcome.PENDING
+        else:
+            outcome = EVENT_OUTCOMES.get(kind, Outcome.IGNORED)
+        metadata = getattr(session, "metadata", None) or {}
+        payment_id = metadata.get("payment_id") if hasattr(metadata, "get") else None
+        return ProviderEvent(
+            event_id=event_id,
+            type=kind,
+            outcome=outcome,
+            reference=getattr(session, "id", "") or "",
+            payment_id=int(payment_id) if payment_id and str(payment_id).isdigit() else None,
+            amount=from_minor_units(getattr(session, "amount_total", None)),
+            currency=(getattr(session, "currency", None) or "").upper() or None,
+        )

@@ -1,0 +1,199 @@
+"""Every write of the payment service: starting a checkout and applying what the provider says."""
+
+import logging
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from payments import clients
+from payments.exceptions import InvalidWebhookSignature, OrderNotFound, OrderNotPayable
+from payments.gateways import get_gateway
+from payments.gateways.interface import (
+    CheckoutRequest,
+    GatewayUnavailable,
+    InvalidSignature,
+    Outcome,
+    ProviderEvent,
+)
+from payments.models import Payment, PaymentStatus, WebhookEvent
+from shop_common.errors import DependencyUnavailable
+
+logger = logging.getLogger("shop.payments")
+
+
+def initiate_payment(*, order_id: int, user_id: int) -> tuple[Payment, bool]:
+    """The open payment of the caller's PENDING order, creating its checkout when there is none.
+    The amount and currency come from the order service, never from the client."""
+    order = clients.get_order(order_id)
+    if order is None or order["user_id"] != user_id:
+        raise OrderNotFound(order_id)
+    open_payment = Payment.objects.filter(open_for_order=order_id).first()
+    if open_payment is not None and open_payment.checkout_url:
+        return open_payment, False
+    if order["status"] != "PENDING":
+        raise OrderNotPayable(details={"order_id": order_id, "status": order["status"]})
+    created = open_payment is None
+    if created:
+        try:
+            with transaction.atomic():
+                open_payment = Payment.objects.create(
+                    order_id=order_id,
+                    open_for_order=order_id,
+                    user_id=user_id,
+                    amount=Decimal(order["total_amount"]),
+                    currency=order["currency"],
+                    gateway=settings.PAYMENT_GATEWAY,
+                )
+        except IntegrityError:  # a concurrent initiation made it first
+            return initiate_payment(order_id=order_id, user_id=user_id)
+    _open_checkout(open_payment, order_number=order["order_number"])
+    return open_payment, created
+
+
+def _open_checkout(payment: Payment, *, order_number: str) -> None:
+    base = settings.SERVICE_URLS["payment"]
+    try:
+        checkout = get_gateway(payment.gateway).create_checkout(
+            CheckoutRequest(
+                payment_id=payment.id,
+                order_id=payment.order_id,
+                order_number=order_number,
+                amount=payment.amount,
+                currency=payment.currency,
+                description=f"Order {order_number}",
+                success_url=f"{base}/payments/success/?session_id={{CHECKOUT_SESSION_ID}}",
+                cancel_url=f"{base}/payments/cancel/?session_id={{CHECKOUT_SESSION_ID}}",
+                idempotency_key=f"shop-payment-{payment.checkout_key}",
+            )
+        )
+    except GatewayUnavailable as error:
+        # The payment stays CREATED; the next initiation tries again with the same idempotency key.
+        raise DependencyUnavailable(payment.gateway, reason=str(error)[:200]) from error
+    payment.provider_reference = checkout.reference
+    payment.checkout_url = checkout.url
+    payment.status = PaymentStatus.PENDING
+    payment.save(update_fields=["provider_reference", "checkout_url", "status", "updated_at"])
+
+
+def receive_event(*, gateway_name: str, payload: bytes, signature: str | None) -> str:
+    """A provider's webhook: verified, recorded once, applied once. Returns what happened."""
+    try:
+        event = get_gateway(gateway_name).verify_event(payload, signature)
+    except InvalidSignature as error:
+        logger.warning("Refused a %s webhook: %s", gateway_name, error)
+        raise InvalidWebhookSignature() from error
+    return apply_event(gateway_name=gateway_name, event=event)
+
+
+def apply_event(*, gateway_name: str, event: ProviderEvent) -> str:
+    """Applies ``event`` once. Deliveries of one event queue on its row; a failure (a dependency
+    down) rolls back, so the provider's retry applies it."""
+    with transaction.atomic():
+        record, _ = WebhookEvent.objects.get_or_create(
+            provider=gateway_name, event_id=event.event_id, defaults={"type": event.type}
+        )
+        record = WebhookEvent.objects.select_for_update().get(pk=record.pk)
+        if record.processed_at is not None:
+            return f"duplicate:{record.outcome}"
+        outcome = _apply(event)
+        record.processed_at = timezone.now()
+        record.outcome = outcome
+        record.save(update_fields=["processed_at", "outcome"])
+    logger.info(
+        "Applied %s %s: %s", gateway_name, event.event_id, outcome, extra={"event_type": event.type}
+    )
+    return outcome
+
+
+def _payment_of(event: ProviderEvent) -> Payment | None:
+    payments = Payment.objects.select_for_update()
+    if event.payment_id is not None:
+        return payments.filter(pk=event.payment_id).first()
+    return payments.filter(provider_reference=event.reference).first() if event.reference else None
+
+
+def _close(payment: Payment, status: str, reason: str = "") -> None:
+    payment.status = status
+    payment.open_for_order = None
+    payment.failure_reason = reason[:255]
+    payment.save(update_fields=["status", "open_for_order", "failure_reason", "updated_at"])
+
+
+def _apply(event: ProviderEvent) -> str:
+    if event.outcome in (Outcome.IGNORED, Outcome.PENDING):
+        return event.outcome.value
+    payment = _payment_of(event)
+    if payment is None:
+        logger.warning("Event %s names no payment of ours (%s)", event.event_id, event.reference)
+        return "unknown_payment"
+    if event.outcome == Outcome.SUCCEEDED:
+        return _succeeded(payment, event)
+    if payment.status in (PaymentStatus.SUCCEEDED, PaymentStatus.NEEDS_REFUND):
+        # Stripe does not promise order: a failure after a success changes nothing.
+        return "stale_event"
+    if payment.status in (PaymentStatus.FAILED, PaymentStatus.EXPIRED):
+        return "already_closed"
+    _close(
+        payment,
+        PaymentStatus.FAILED if event.outcome == Outcome.FAILED else PaymentStatus.EXPIRED,
+        event.type,
+    )
+    try:
+        clients.report_payment(
+            payment.order_id,
+            succeeded=False,
+            payment_reference=payment.provider_reference,
+            reason=event.type,
+        )
+    except clients.OrderRefused as refusal:
+        return f"order_refused:{refusal.code}"
+    return event.outcome.value
+
+
+def _succeeded(payment: Payment, event: ProviderEvent) -> str:
+    if payment.status == PaymentStatus.SUCCEEDED:
+        return "already_succeeded"
+    if event.amount != payment.amount or event.currency != payment.currency:
+        logger.error(
+            "Payment %s: the provider took %s %s but the order costs %s %s; flagged for refund",
+            payment.id,
+            event.amount,
+            event.currency,
+            payment.amount,
+            payment.currency,
+        )
+        _close(payment, PaymentStatus.NEEDS_REFUND, "amount or currency differs from the order")
+        return "amount_mismatch"
+    try:
+        clients.report_payment(
+            payment.order_id, succeeded=True, payment_reference=payment.provider_reference
+        )
+    except clients.OrderRefused as refusal:
+        _close(payment, PaymentStatus.NEEDS_REFUND, f"order refused the payment: {refusal.code}")
+        return f"needs_refund:{refusal.code}"
+    _close(payment, PaymentStatus.SUCCEEDED)
+    return "succeeded"
+
+
+def reconcile_open_payments(*, older_than_minutes: int) -> list[str]:
+    """Asks the provider about checkouts still open after a while and applies what a lost webhook
+    would have (the same code path and once-only rule as the webhook)."""
+    cutoff = timezone.now() - timezone.timedelta(minutes=older_than_minutes)
+    outcomes = []
+    for payment in Payment.objects.filter(
+        status=PaymentStatus.PENDING, updated_at__lte=cutoff
+    ).exclude(provider_reference=""):
+        try:
+            event = get_gateway(payment.gateway).fetch_checkout(payment.provider_reference)
+        except GatewayUnavailable:
+            logger.warning(
+                "Reconciliation could not reach %s for payment %s", payment.gateway, payment.id
+            )
+            continue
+        if event.outcome not in (Outcome.PENDING, Outcome.IGNORED):
+            outcomes.append(
+                f"{payment.id}:{apply_event(gateway_name=payment.gateway, event=event)}"
+            )
+    return outcomes

@@ -1,0 +1,428 @@
+"""Payments: checkouts through the official Stripe SDK (against the offline sandbox), and webhooks
+that are verified, recorded once and applied once."""
+
+import json
+import threading
+import time
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from rest_framework.test import APIClient
+from stripe_sandbox.app import sign
+
+from payments.models import Payment, PaymentStatus, WebhookEvent
+
+pytestmark = pytest.mark.django_db
+
+WEBHOOK_SECRET = "whsec_test_suite_only"
+
+
+@pytest.fixture
+def customer(user_service):
+    client = APIClient()
+    client.default_format = "json"
+    client.credentials(
+        HTTP_AUTHORIZATION=f"Bearer {user_service.token_for('CUSTOMER', user_id=41)}"
+    )
+    return client
+
+
+@pytest.fixture
+def order_id(order_service):
+    return order_service.add(user_id=41, total="53.20")
+
+
+@pytest.fixture
+def payment(customer, order_id, sandbox):
+    answer = customer.post("/service/", {"order_id": order_id}).json()
+    return Payment.objects.get(pk=answer["payment_id"])
+
+
+def event_for(
+    payment: Payment,
+    kind: str,
+    *,
+    amount_cents: int | None = None,
+    currency: str = "usd",
+    paid: bool = True,
+) -> dict:
+    return {
+        "id": f"evt_{kind.replace('.', '_')}_{payment.pk}_{time.monotonic_ns()}",
+        "object": "event",
+        "type": kind,
+        "created": int(time.time()),
+        "data": {
+            "object": {
+                "id": payment.provider_reference,
+                "object": "checkout.session",
+                "amount_total": int(payment.amount * 100) if amount_cents is None else amount_cents,
+                "currency": currency,
+                "payment_status": "paid" if paid else "unpaid",
+                "status": "complete",
+                "metadata": {"payment_id": str(payment.pk)},
+                "client_reference_id": str(payment.order_id),
+            }
+        },
+    }
+
+
+def deliver(
+    client,
+    event: dict,
+    *,
+    secret: str = WEBHOOK_SECRET,
+    timestamp: int | None = None,
+    path: str = "/webhook/stripe/",
+    header: str | None = None,
+):
+    payload = json.dumps(event).encode()
+    signature = header if header is not None else sign(payload, secret, timestamp)
+    extra = {"HTTP_STRIPE_SIGNATURE": signature} if signature else {}
+    return client.post(path, data=payload, content_type="application/json", **extra)
+
+
+# --- initiating ------------------------------------------------------------------------------
+
+
+def test_initiation_creates_a_checkout_session_through_the_sdk_at_the_orders_amount(
+    customer, order_id, sandbox, settings
+):
+    response = customer.post(
+        "/service/", {"order_id": order_id, "total_amount": "0.01", "amount": "0.01"}
+    )
+
+    assert response.status_code == 201
+    body = response.json()
+    assert (body["status"], body["gateway"], body["amount"], body["currency"]) == (
+        "PENDING",
+        "stripe",
+        "53.20",
+        "USD",
+    )
+    assert body["checkout_url"] == body["url"]
+    assert body["checkout_url"].startswith(f"{settings.STRIPE_API_BASE}/pay/cs_test_")
+    sent = sandbox.received[-1]
+    assert sent["line_items"][0]["price_data"]["unit_amount"] == "5320"
+    assert sent["line_items"][0]["price_data"]["currency"] == "usd"
+    assert sent["client_reference_id"] == str(order_id)
+    assert sent["metadata"]["payment_id"] == str(body["payment_id"])
+    assert "{CHECKOUT_SESSION_ID}" in sent["success_url"]
+
+
+def test_a_second_initiation_returns_the_open_payment(customer, order_id, sandbox):
+    first = customer.post("/service/", {"order_id": order_id})
+    created_before = len(sandbox.received)
+
+    second = customer.post("/payment/service/", {"order_id": order_id})
+
+    assert (first.status_code, second.status_code) == (201, 200)
+    assert second.json()["payment_id"] == first.json()["payment_id"]
+    assert len(sandbox.received) == created_before
+    assert Payment.objects.count() == 1
+
+
+def test_another_customers_order_is_404(user_service, order_service, sandbox):
+    theirs = order_service.add(user_id=99)
+    client = APIClient()
+    client.credentials(
+        HTTP_AUTHORIZATION=f"Bearer {user_service.token_for('CUSTOMER', user_id=41)}"
+    )
+
+    response = client.post("/service/", {"order_id": theirs}, format="json")
+
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "order_not_found"
+
+
+@pytest.mark.parametrize("status", ["PAID", "CANCELLED", "DELIVERED"])
+def test_only_a_pending_order_can_be_paid(customer, order_service, sandbox, status):
+    order_id = order_service.add(user_id=41, status=status)
+
+    response = customer.post("/service/", {"order_id": order_id})
+
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "order_not_payable"
+
+
+def test_order_service_down_at_initiation_is_a_503(customer, order_id, order_service, sandbox):
+    order_service.down = True
+
+    response = customer.post("/service/", {"order_id": order_id})
+
+    assert response.status_code == 503
+    assert response.json()["error"]["details"]["service"] == "order"
+
+
+def test_stripe_unreachable_is_a_503_and_the_next_try_opens_the_checkout(
+    customer, order_id, sandbox, settings
+):
+    real = settings.STRIPE_API_BASE
+    settings.STRIPE_API_BASE = "http://127.0.0.1:9"
+
+    down = customer.post("/service/", {"order_id": order_id})
+    settings.STRIPE_API_BASE = real
+    later = customer.post("/service/", {"order_id": order_id})
+
+    assert down.status_code == 503
+    assert down.json()["error"]["details"]["service"] == "stripe"
+    assert later.status_code == 200
+    assert later.json()["status"] == "PENDING"
+    assert Payment.objects.count() == 1
+
+
+def test_anonymous_callers_get_401(api_client, user_service):
+    assert api_client.post("/service/", {"order_id": 1}, format="json").status_code == 401
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def test_the_owner_and_staff_read_a_payment_others_get_404(customer, payment, user_service):
+    stranger = APIClient()
+    stranger.credentials(
+        HTTP_AUTHORIZATION=f"Bearer {user_service.token_for('CUSTOMER', user_id=77)}"
+    )
+    staff = APIClient()
+    staff.credentials(HTTP_AUTHORIZATION=f"Bearer {user_service.token_for('STAFF')}")
+
+    assert customer.get(f"/payments/{payment.pk}/").json()["payment_id"] == payment.pk
+    assert staff.get(f"/payments/{payment.pk}/").status_code == 200
+    assert stranger.get(f"/payments/{payment.pk}/").status_code == 404
+    assert customer.get(f"/payments/?order_id={payment.order_id}").json()["count"] == 1
+    assert stranger.get(f"/payments/?order_id={payment.order_id}").json()["count"] == 0
+
+
+# --- webhooks --------------------------------------------------------------------------------
+
+
+def test_a_completed_checkout_pays_the_order(api_client, payment, order_service):
+    response = deliver(api_client, event_for(payment, "checkout.session.completed"))
+
+    assert response.status_code == 200
+    assert response.json()["outcome"] == "succeeded"
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.SUCCEEDED
+    assert order_service.orders[payment.order_id]["status"] == "PAID"
+
+
+def test_the_first_releases_webhook_path_works_too(api_client, payment, order_service):
+    assert (
+        deliver(
+            api_client,
+            event_for(payment, "checkout.session.completed"),
+            path="/payment/webhook/stripe/",
+        ).status_code
+        == 200
+    )
+    assert order_service.orders[payment.order_id]["status"] == "PAID"
+
+
+@pytest.mark.parametrize(
+    "forgery",
+    [
+        "no header",
+        "wrong secret",
+        "tampered body",
+        "stale timestamp",
+        "wrong scheme",
+        "garbage header",
+    ],
+)
+def test_forged_webhooks_are_refused_and_change_nothing(
+    api_client, payment, order_service, forgery
+):
+    event = event_for(payment, "checkout.session.completed")
+    payload = json.dumps(event).encode()
+    if forgery == "no header":
+        response = deliver(api_client, event, header="")
+    elif forgery == "wrong secret":
+        response = deliver(api_client, event, secret="whsec_someone_else")
+    elif forgery == "tampered body":
+        header = sign(payload, WEBHOOK_SECRET)
+        event["data"]["object"]["amount_total"] = 1
+        response = deliver(api_client, event, header=header)
+    elif forgery == "stale timestamp":
+        response = deliver(api_client, event, timestamp=int(time.time()) - 301)
+    elif forgery == "wrong scheme":
+        good = sign(payload, WEBHOOK_SECRET)
+        response = deliver(api_client, event, header=good.replace("v1=", "v0="))
+    else:
+        response = deliver(api_client, event, header="not a signature")
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_signature"
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.PENDING
+    assert order_service.orders[payment.order_id]["status"] == "PENDING"
+    assert not WebhookEvent.objects.exists()
+
+
+def test_a_replayed_event_is_acknowledged_and_applied_once(api_client, payment, order_service):
+    event = event_for(payment, "checkout.session.completed")
+
+    first = deliver(api_client, event)
+    replay = deliver(api_client, event)
+
+    assert (first.status_code, replay.status_code) == (200, 200)
+    assert replay.json()["outcome"] == "duplicate:succeeded"
+    assert order_service.outcome.call_count == 1
+
+
+def test_order_service_down_answers_503_and_the_retry_applies_once(
+    api_client, payment, order_service
+):
+    event = event_for(payment, "checkout.session.completed")
+    order_service.down = True
+
+    failed = deliver(api_client, event)
+    order_service.down = False
+    retried = deliver(api_client, event)
+    again = deliver(api_client, event)
+
+    assert failed.status_code == 503
+    assert retried.json()["outcome"] == "succeeded"
+    assert again.json()["outcome"] == "duplicate:succeeded"
+    assert order_service.orders[payment.order_id]["status"] == "PAID"
+    assert WebhookEvent.objects.get().processed_at is not None
+
+
+def test_an_amount_that_differs_from_the_order_needs_a_refund(api_client, payment, order_service):
+    response = deliver(
+        api_client, event_for(payment, "checkout.session.completed", amount_cents=100)
+    )
+
+    assert response.json()["outcome"] == "amount_mismatch"
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.NEEDS_REFUND
+    assert order_service.orders[payment.order_id]["status"] == "PENDING"
+
+
+def test_a_currency_that_differs_needs_a_refund(api_client, payment):
+    deliver(api_client, event_for(payment, "checkout.session.completed", currency="eur"))
+
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.NEEDS_REFUND
+
+
+@pytest.mark.parametrize(
+    ("kind", "status"),
+    [
+        ("checkout.session.async_payment_failed", PaymentStatus.FAILED),
+        ("checkout.session.expired", PaymentStatus.EXPIRED),
+    ],
+)
+def test_failed_or_expired_checkouts_cancel_the_order(
+    api_client, payment, order_service, kind, status
+):
+    response = deliver(api_client, event_for(payment, kind, paid=False))
+
+    assert response.status_code == 200
+    payment.refresh_from_db()
+    assert payment.status == status
+    assert order_service.orders[payment.order_id]["status"] == "CANCELLED"
+
+
+@pytest.mark.parametrize(
+    "late", ["checkout.session.expired", "checkout.session.async_payment_failed"]
+)
+def test_a_late_failure_after_success_changes_nothing(api_client, payment, order_service, late):
+    deliver(api_client, event_for(payment, "checkout.session.completed"))
+
+    response = deliver(api_client, event_for(payment, late, paid=False))
+
+    assert response.status_code == 200
+    assert response.json()["outcome"] == "stale_event"
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.SUCCEEDED
+    assert order_service.orders[payment.order_id]["status"] == "PAID"
+
+
+def test_a_completed_but_unpaid_checkout_waits_for_the_async_result(
+    api_client, payment, order_service
+):
+    waiting = deliver(api_client, event_for(payment, "checkout.session.completed", paid=False))
+    settled = deliver(api_client, event_for(payment, "checkout.session.async_payment_succeeded"))
+
+    assert waiting.json()["outcome"] == "pending"
+    assert settled.json()["outcome"] == "succeeded"
+    assert order_service.orders[payment.order_id]["status"] == "PAID"
+
+
+def test_a_payment_the_order_refuses_is_flagged_for_refund(api_client, payment, order_service):
+    order_service.orders[payment.order_id]["status"] = "CANCELLED"  # expired meanwhile
+
+    response = deliver(api_client, event_for(payment, "checkout.session.completed"))
+
+    assert response.status_code == 200
+    assert response.json()["outcome"] == "needs_refund:order_not_payable"
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.NEEDS_REFUND
+
+
+def test_an_event_for_a_session_we_do_not_know_is_acknowledged(api_client, payment):
+    event = event_for(payment, "checkout.session.completed")
+    event["data"]["object"]["metadata"] = {}
+    event["data"]["object"]["id"] = "cs_test_someone_elses"
+
+    response = deliver(api_client, event)
+
+    assert response.status_code == 200
+    assert response.json()["outcome"] == "unknown_payment"
+
+
+@pytest.mark.skipif(
+    connection.vendor != "mysql", reason="concurrent deliveries need MariaDB's row locks"
+)
+@pytest.mark.django_db(transaction=True)
+def test_two_deliveries_racing_apply_the_event_once(payment, order_service):
+    event = event_for(payment, "checkout.session.completed")
+    answers = []
+
+    def post() -> None:
+        answers.append(deliver(APIClient(), event).json()["outcome"])
+
+    threads = [threading.Thread(target=post) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(answers) == ["duplicate:succeeded"] * 3 + ["succeeded"]
+    assert order_service.outcome.call_count == 1
+
+
+# --- reconciliation --------------------------------------------------------------------------
+
+
+def test_reconcile_applies_a_lost_completion_once(payment, sandbox, order_service):
+    sandbox.sessions[payment.provider_reference].update(status="complete", payment_status="paid")
+    Payment.objects.filter(pk=payment.pk).update(
+        updated_at=payment.updated_at - timedelta(minutes=11)
+    )
+
+    call_command("reconcile_payments")
+    call_command("reconcile_payments", "--older-than", "0")
+
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.SUCCEEDED
+    assert order_service.outcome.call_count == 1
+
+
+def test_reconcile_leaves_open_checkouts_alone(payment, sandbox, order_service):
+    call_command("reconcile_payments", "--older-than", "0")
+
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.PENDING
+    assert order_service.outcome.call_count == 0
+
+
+def test_landing_pages_show_the_payment(client, payment):
+    page = client.get(f"/payments/success/?session_id={payment.provider_reference}")
+
+    assert page.status_code == 200
+    assert b"Thank you" in page.content
+    assert str(Decimal(payment.amount)).encode() in page.content
+    assert b"Payment not completed" in client.get("/payments/cancel/").content

@@ -1,0 +1,306 @@
+"""An offline, Stripe-compatible sandbox for Checkout Sessions (the embedded default and the tests).
+
+It speaks enough of Stripe's API for the official SDK (``STRIPE_API_BASE`` points the payment
+service here): create, retrieve and expire Checkout Sessions, with Stripe's request encoding,
+response shapes, errors and idempotency keys. It serves the hosted checkout page where a person
+clicks Pay or Decline, and delivers the matching event to the payment service's webhook, signed
+with Stripe's ``t=...,v1=...`` scheme, retrying with back-off until it gets a 2xx.
+
+State lives in this process's memory (run it with one worker; threads are fine). Environment:
+``STRIPE_WEBHOOK_SECRET`` (signs events), ``STRIPE_SANDBOX_WEBHOOK_URL`` (where events go),
+``STRIPE_SANDBOX_PUBLIC_URL`` (its own address, for the hosted page's link),
+``STRIPE_SANDBOX_RETRY_DELAYS`` (seconds between delivery attempts, comma-separated).
+"""
+
+import hashlib
+import hmac
+import html
+import itertools
+import json
+import logging
+import os
+import re
+import secrets
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import parse_qsl
+
+logger = logging.getLogger("stripe_sandbox")
+
+Start = Callable[[str, list[tuple[str, str]]], Any]
+
+
+def _setting(name: str, default: str) -> str:
+    return os.environ.get(name, default)
+
+
+def _slot(node: list[Any], index: int) -> None:
+    while len(node) <= index:
+        node.append(None)
+
+
+def nested(pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
+    """Stripe's form encoding (``line_items[0][price_data][currency]=usd``) back into objects."""
+    root: dict[str, Any] = {}
+    for key, value in pairs:
+        parts = re.findall(r"[^\[\]]+", key)
+        node: Any = root
+        for part, following in itertools.pairwise(parts):
+            child: Any = [] if following.isdigit() else {}
+            if isinstance(node, list):
+                _slot(node, int(part))
+                if node[int(part)] is None:
+                    node[int(part)] = child
+                node = node[int(part)]
+            else:
+                node = node.setdefault(part, child)
+        if isinstance(node, list):
+            _slot(node, int(parts[-1]))
+            node[int(parts[-1])] = value
+        else:
+            node[parts[-1]] = value
+    return root
+
+
+def sign(payload: bytes, secret: str, timestamp: int | None = None) -> str:
+    """Stripe's webhook signature header for ``payload``."""
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    signed = f"{timestamp}.".encode() + payload
+    return f"t={timestamp},v1={hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()}"
+
+
+class Sandbox:
+    def __init__(self) -> None:
+        self.sessions: dict[str, dict[str, Any]] = {}
+        self.by_idempotency_key: dict[str, str] = {}
+        self.received: list[dict[str, Any]] = []  # create requests as the SDK sent them, for tests
+        self.deliveries: list[dict[str, Any]] = []
+        self.lock = threading.Lock()
+
+    # --- the API ------------------------------------------------------------------------------
+
+    def create_session(
+        self, params: dict[str, Any], idempotency_key: str | None
+    ) -> tuple[int, dict[str, Any]]:
+        with self.lock:
+            if idempotency_key and idempotency_key in self.by_idempotency_key:
+                return 200, self.sessions[self.by_idempotency_key[idempotency_key]]
+            self.received.append(params)
+            try:
+                items = params["line_items"]
+                amount = sum(
+                    int(item["price_data"]["unit_amount"]) * int(item.get("quantity", 1))
+                    for item in items
+                )
+                currency = items[0]["price_data"]["currency"].lower()
+            except (KeyError, ValueError, TypeError, IndexError):
+                return 400, stripe_error(
+                    "parameter_missing", "line_items with price_data are required."
+                )
+            if params.get("mode") != "payment" or not params.get("success_url"):
+                return 400, stripe_error(
+                    "parameter_invalid", "mode=payment and success_url are required."
+                )
+            session_id = f"cs_test_{secrets.token_hex(12)}"
+            now = int(time.time())
+            public = _setting("STRIPE_SANDBOX_PUBLIC_URL", "http://127.0.0.1:12111").rstrip("/")
+            session = {
+                "id": session_id,
+                "object": "checkout.session",
+                "amount_subtotal": amount,
+                "amount_total": amount,
+                "currency": currency,
+                "client_reference_id": params.get("client_reference_id"),
+                "metadata": params.get("metadata", {}),
+                "mode": "payment",
+                "payment_status": "unpaid",
+                "status": "open",
+                "payment_intent": None,
+                "success_url": params["success_url"],
+                "cancel_url": params.get("cancel_url"),
+                "url": f"{public}/pay/{session_id}",
+                "created": now,
+                "expires_at": int(params.get("expires_at") or now + 24 * 3600),
+                "livemode": False,
+            }
+            self.sessions[session_id] = session
+            if idempotency_key:
+                self.by_idempotency_key[idempotency_key] = session_id
+            return 200, session
+
+    def finish(self, session_id: str, outcome: str) -> dict[str, Any] | None:
+        """A person paid, declined, or the session expired: change it and send the event."""
+        with self.lock:
+            session = self.sessions.get(session_id)
+            if session is None or session["status"] != "open":
+                return session
+            if outcome == "pay":
+                session.update(
+                    status="complete",
+                    payment_status="paid",
+                    payment_intent=f"pi_test_{secrets.token_hex(8)}",
+                )
+                event_type = "checkout.session.completed"
+            elif outcome == "decline":
+                session.update(status="complete", payment_status="unpaid")
+                event_type = "checkout.session.async_payment_failed"
+            else:
+                session.update(status="expired")
+                event_type = "checkout.session.expired"
+            event = {
+                "id": f"evt_test_{secrets.token_hex(12)}",
+                "object": "event",
+                "api_version": "2025-01-01",
+                "created": int(time.time()),
+                "type": event_type,
+                "livemode": False,
+                "data": {"object": dict(session)},
+            }
+        threading.Thread(target=self.deliver, args=(event,), daemon=True).start()
+        return session
+
+    # --- webhook delivery ---------------------------------------------------------------------
+
+    def deliver(self, event: dict[str, Any]) -> None:
+        url = _setting("STRIPE_SANDBOX_WEBHOOK_URL", "http://127.0.0.1:8010/webhook/stripe/")
+        secret = _setting("STRIPE_WEBHOOK_SECRET", "")
+        delays = [
+            float(d)
+            for d in _setting("STRIPE_SANDBOX_RETRY_DELAYS", "0,1,2,4,8,16,30,60").split(",")
+        ]
+        payload = json.dumps(event).encode()
+        record = {
+            "event_id": event["id"],
+            "type": event["type"],
+            "attempts": [],
+            "delivered": False,
+        }
+        with self.lock:
+            self.deliveries.append(record)
+        for delay in delays:
+            time.sleep(delay)
+            request = urllib.request.Request(  # noqa: S310 (a configured http(s) URL)
+                url,
+                data=payload,
+                method="POST",
+                headers={
+                    "Content-Type": "application/json",
+                    "Stripe-Signature": sign(payload, secret),
+                },
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+                    status = response.status
+            except urllib.error.HTTPError as error:
+                status = error.code
+            except OSError:
+                status = 0
+            record["attempts"].append(status)
+            if 200 <= status < 300:
+                record["delivered"] = True
+                return
+            logger.warning("Webhook %s answered %s; retrying", event["id"], status)
+
+
+def stripe_error(code: str, message: str, kind: str = "invalid_request_error") -> dict[str, Any]:
+    return {"error": {"type": kind, "code": code, "message": message}}
+
+
+PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sandbox checkout</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem}}
+.amount{{font-size:2rem;margin:1rem 0}} button{{font-size:1rem;padding:.6rem 1.4rem;margin-right:1rem;cursor:pointer}}
+.note{{color:#666;font-size:.9rem}}</style></head><body>
+<h1>Sandbox checkout</h1><p class="note">An offline stand-in for Stripe Checkout. No card is charged.</p>
+<p class="amount" id="amount">{amount} {currency}</p><p>Order reference: <code>{reference}</code></p>
+{body}</body></html>"""
+
+
+def page(session: dict[str, Any]) -> str:
+    amount = f"{session['amount_total'] / 100:.2f}"
+    if session["status"] == "open":
+        body = (
+            f'<form method="post" action="/pay/{session["id"]}/pay" style="display:inline">'
+            '<button id="pay" type="submit">Pay</button></form>'
+            f'<form method="post" action="/pay/{session["id"]}/decline" style="display:inline">'
+            '<button id="decline" type="submit">Decline</button></form>'
+        )
+    else:
+        body = f'<p id="state">This checkout is {html.escape(session["status"])} ({html.escape(session["payment_status"])}).</p>'
+    return PAGE.format(
+        amount=amount,
+        currency=html.escape(session["currency"].upper()),
+        reference=html.escape(str(session.get("client_reference_id") or "")),
+        body=body,
+    )
+
+
+SANDBOX = Sandbox()
+
+
+def _json(start: Start, status: int, body: Any) -> list[bytes]:
+    start(f"{status} {'OK' if status < 400 else 'Error'}", [("Content-Type", "application/json")])
+    return [json.dumps(body).encode()]
+
+
+def _authorized(environ: dict[str, Any]) -> bool:
+    return environ.get("HTTP_AUTHORIZATION", "").startswith("Bearer sk_test_")
+
+
+def application(environ: dict[str, Any], start: Start) -> list[bytes]:
+    method, path = environ["REQUEST_METHOD"], environ.get("PATH_INFO", "")
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    body = environ["wsgi.input"].read(length) if length else b""
+
+    if path in ("/health", "/health/"):
+        return _json(start, 200, {"service": "stripe-sandbox", "status": "ok"})
+    if path == "/_sandbox/requests":  # what the SDK sent, for tests
+        return _json(start, 200, {"received": SANDBOX.received, "deliveries": SANDBOX.deliveries})
+
+    if path.startswith("/v1/"):
+        if not _authorized(environ):
+            return _json(
+                start,
+                401,
+                stripe_error("api_key_invalid", "Invalid API key.", "authentication_error"),
+            )
+        if method == "POST" and path == "/v1/checkout/sessions":
+            params = nested(parse_qsl(body.decode(), keep_blank_values=True))
+            status, answer = SANDBOX.create_session(params, environ.get("HTTP_IDEMPOTENCY_KEY"))
+            return _json(start, status, answer)
+        match = re.fullmatch(r"/v1/checkout/sessions/(cs_test_[0-9a-f]+)(/expire)?", path)
+        if match and match.group(1) in SANDBOX.sessions:
+            if method == "GET" and not match.group(2):
+                return _json(start, 200, SANDBOX.sessions[match.group(1)])
+            if method == "POST" and match.group(2):
+                session = SANDBOX.sessions[match.group(1)]
+                if session["status"] != "open":
+                    return _json(
+                        start,
+                        400,
+                        stripe_error("session_not_open", "Only an open session can expire."),
+                    )
+                return _json(start, 200, SANDBOX.finish(match.group(1), "expire"))
+        return _json(start, 404, stripe_error("resource_missing", f"No such resource: {path}"))
+
+    match = re.fullmatch(r"/pay/(cs_test_[0-9a-f]+)(?:/(pay|decline))?", path)
+    if match and match.group(1) in SANDBOX.sessions:
+        session_id, action = match.groups()
+        if method == "GET" and not action:
+            start("200 OK", [("Content-Type", "text/html; charset=utf-8")])
+            return [page(SANDBOX.sessions[session_id]).encode()]
+        if method == "POST" and action:
+            session = SANDBOX.finish(session_id, action)
+            target = (
+                session["success_url"]
+                if action == "pay"
+                else (session.get("cancel_url") or session["success_url"])
+            )
+            target = target.replace("{CHECKOUT_SESSION_ID}", session_id)
+            start("303 See Other", [("Location", target)])
+            return [b""]
+    start("404 Not Found", [("Content-Type", "application/json")])
+    return [json.dumps(stripe_error("resource_missing", "Not found.")).encode()]

@@ -1,0 +1,148 @@
+"""Paying for an order end to end: order service → payment service → official Stripe SDK → the
+offline sandbox's hosted page → signed webhook → payment service → order service → product stock."""
+
+import re
+import time
+import uuid
+
+import httpx
+import pytest
+
+from tests.e2e.browser import ARTIFACTS, needs_chromium
+
+ADDRESS = {
+    "street": "1 Main St",
+    "city": "Springfield",
+    "state": "IL",
+    "zip_code": "62701",
+    "country": "US",
+}
+
+
+@pytest.fixture
+def product(stack, token_of):
+    staff = httpx.Client(
+        base_url=stack.url("product"), headers={"Authorization": f"Bearer {token_of('STAFF')}"}
+    )
+    category = staff.get("/category/").json()["results"][0]["id"]
+    sku = f"PAY-{uuid.uuid4().hex[:8]}"
+    created = staff.post(
+        "/products/",
+        json={
+            "title": "Pay test",
+            "sku": sku,
+            "category": category,
+            "price": "20.00",
+            "quantity": 10,
+        },
+    )
+    assert created.status_code == 201, created.text
+    return created.json()
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def placed_order_with_checkout(
+    stack, token: str, product: dict, quantity: int
+) -> tuple[dict, dict]:
+    order = httpx.post(
+        f"{stack.url('order')}/orders/",
+        json={
+            "items": [{"product_id": product["id"], "quantity": quantity}],
+            "shipping_address": ADDRESS,
+        },
+        headers=auth(token),
+    ).json()
+    payment = httpx.post(
+        f"{stack.url('payment')}/service/",
+        json={"order_id": order["id"], "total_amount": "0.01"},
+        headers=auth(token),
+    )
+    assert payment.status_code == 201, payment.text
+    return order, payment.json()
+
+
+def wait_for_order_status(stack, token: str, order_id: int, wanted: str) -> dict:
+    deadline = time.monotonic() + 20
+    while True:
+        order = httpx.get(f"{stack.url('order')}/orders/{order_id}/", headers=auth(token)).json()
+        if order["status"] == wanted or time.monotonic() > deadline:
+            return order
+        time.sleep(0.2)
+
+
+def stock(stack, token: str, product_id: int) -> tuple[int, int]:
+    answer = httpx.get(f"{stack.url('product')}/products/{product_id}/", headers=auth(token)).json()
+    return answer["quantity"], answer["available"]
+
+
+def test_paying_on_the_hosted_page_marks_the_order_paid_and_commits_the_stock(
+    stack, token_of, product
+):
+    customer = token_of("CUSTOMER")
+    order, payment = placed_order_with_checkout(stack, customer, product, 3)
+    assert payment["amount"] == order["total_amount"] == "74.80"  # 60.00 + 4.80 tax + 10.00
+
+    page = httpx.get(payment["checkout_url"])
+    assert page.status_code == 200
+    assert "74.80 USD" in page.text
+    paid = httpx.post(f"{payment['checkout_url']}/pay")
+    assert paid.status_code == 303
+    assert paid.headers["location"].startswith(f"{stack.url('payment')}/payments/success/")
+
+    assert wait_for_order_status(stack, customer, order["id"], "PAID")["status"] == "PAID"
+    assert stock(stack, token_of("STAFF"), product["id"]) == (7, 7)
+    settled = httpx.get(
+        f"{stack.url('payment')}/payments/{payment['payment_id']}/", headers=auth(customer)
+    ).json()
+    assert settled["status"] == "SUCCEEDED"
+    sent = httpx.get(f"{stack.url('stripe-sandbox')}/_sandbox/requests").json()
+    assert any(r["line_items"][0]["price_data"]["unit_amount"] == "7480" for r in sent["received"])
+
+
+def test_declining_cancels_the_order_and_releases_the_stock(stack, token_of, product):
+    customer = token_of("CUSTOMER")
+    order, payment = placed_order_with_checkout(stack, customer, product, 4)
+    assert stock(stack, token_of("STAFF"), product["id"]) == (10, 6)
+
+    httpx.post(f"{payment['checkout_url']}/decline")
+
+    assert wait_for_order_status(stack, customer, order["id"], "CANCELLED")["status"] == "CANCELLED"
+    assert stock(stack, token_of("STAFF"), product["id"]) == (10, 10)
+
+
+def test_a_second_initiation_returns_the_same_checkout(stack, token_of, product):
+    customer = token_of("CUSTOMER")
+    order, payment = placed_order_with_checkout(stack, customer, product, 1)
+
+    again = httpx.post(
+        f"{stack.url('payment')}/payment/service/",
+        json={"order_id": order["id"]},
+        headers=auth(customer),
+    )
+
+    assert again.status_code == 200
+    assert again.json()["checkout_url"] == payment["checkout_url"]
+
+
+@needs_chromium
+def test_a_person_pays_in_chromium_on_the_sandbox_page(stack, token_of, product, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as shown
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    customer = token_of("CUSTOMER")
+    order, payment = placed_order_with_checkout(stack, customer, product, 1)
+
+    browser.get(payment["checkout_url"])
+    browser.find_element(By.ID, "pay").click()
+    heading = WebDriverWait(browser, 20).until(
+        shown.presence_of_element_located((By.ID, "outcome"))
+    )
+    browser.save_screenshot(str(ARTIFACTS / "payment-success.png"))
+
+    assert heading.text == "Thank you"
+    assert re.search(r"/payments/success/\?session_id=cs_test_", browser.current_url)
+    assert wait_for_order_status(stack, customer, order["id"], "PAID")["status"] == "PAID"
