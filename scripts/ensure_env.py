@@ -1,6 +1,7 @@
 #!/usr/bin/env python
-"""`make run`'s first step: writes .env from .env.example with fresh random secrets, and adds any
-secret a newer version needs to an existing .env. Never changes a value that is already there."""
+"""`make run`'s first step: writes .env from .env.example with fresh random secrets. On an existing
+.env it adds what a newer .env.example has and .env lacks (new secrets generated, other variables
+with their example values). It never changes a value that is already there."""
 
 import re
 import secrets
@@ -13,6 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 GENERATED = (
     "SECRET_KEY",
     "JWT_SIGNING_KEY",
+    "STRIPE_WEBHOOK_SECRET",
     *(service.client_secret_variable for service in SERVICES),
 )
 
@@ -21,17 +23,38 @@ def fresh_secret() -> str:
     return secrets.token_urlsafe(48)
 
 
+def _example_lines(root: Path) -> list[tuple[str, str]]:
+    """(name, value) of every variable .env.example sets, secrets generated where marked."""
+    pairs = []
+    for line in (root / ".env.example").read_text().splitlines():
+        name, sep, value = line.partition("=")
+        if sep and not line.startswith("#"):
+            pairs.append((name, fresh_secret() if name in GENERATED and not value else value))
+    return pairs
+
+
 def ensure_env(root: Path) -> list[str]:
-    """Creates or completes ``root/.env``; returns the names of the secrets it generated."""
+    """Creates or completes ``root/.env``; returns the names of the variables it wrote."""
     target = root / ".env"
     if target.exists():
         text = target.read_text()
-        present = set(re.findall(r"^([A-Z][A-Z0-9_]*)=\S", text, re.MULTILINE))
-        missing = [name for name in GENERATED if name not in present]
+        present = set(re.findall(r"^([A-Z][A-Z0-9_]*)=", text, re.MULTILINE))
+        secrets_set = set(re.findall(r"^([A-Z][A-Z0-9_]*)=\S", text, re.MULTILINE))
+        missing = [
+            (name, value)
+            for name, value in _example_lines(root)
+            if name not in present or (name in GENERATED and name not in secrets_set)
+        ]
         if missing:
-            lines = [f"{name}={fresh_secret()}" for name in missing]
-            target.write_text(text.rstrip("\n") + "\n" + "\n".join(lines) + "\n")
-        return missing
+            kept = [
+                line
+                for line in text.splitlines()
+                if line.partition("=")[0] not in {n for n, _ in missing}
+            ]
+            target.write_text(
+                "\n".join([*kept, *(f"{name}={value}" for name, value in missing)]) + "\n"
+            )
+        return [name for name, _ in missing]
     lines, generated = [], []
     for line in (root / ".env.example").read_text().splitlines():
         name, sep, value = line.partition("=")
@@ -47,4 +70,4 @@ def ensure_env(root: Path) -> list[str]:
 if __name__ == "__main__":
     written = ensure_env(ROOT)
     if written:
-        sys.stdout.write(f".env: generated {', '.join(written)}\n")
+        sys.stdout.write(f".env: wrote {', '.join(written)}\n")

@@ -1,6 +1,13 @@
 import importlib.util
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
+
+from shop_common.topology import SERVICES
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -26,17 +33,25 @@ def test_first_run_writes_env_with_a_fresh_secret_and_private_mode(tmp_path):
     assert (tmp_path / ".env").stat().st_mode & 0o077 == 0
 
 
-def test_a_later_run_keeps_every_value_and_adds_only_missing_secrets(tmp_path):
+def test_a_later_run_keeps_every_value_and_adds_what_is_missing(tmp_path):
     shutil.copy(ROOT / ".env.example", tmp_path / ".env.example")
-    (tmp_path / ".env").write_text("SECRET_KEY=mine\nDEBUG=True\n")
+    (tmp_path / ".env").write_text(
+        "SECRET_KEY=mine\nDEBUG=True\nSTRIPE_API_BASE=\nJWT_SIGNING_KEY=\n"
+    )
     ensure_env = load_script("ensure_env").ensure_env
 
     added = ensure_env(tmp_path)
     after_first = (tmp_path / ".env").read_text()
 
+    assert {"JWT_SIGNING_KEY", "STRIPE_WEBHOOK_SECRET", "STRIPE_SECRET_KEY"} <= set(added)
     assert "SECRET_KEY" not in added
-    assert "JWT_SIGNING_KEY" in added
-    assert after_first.startswith("SECRET_KEY=mine\nDEBUG=True\n")
+    assert "STRIPE_API_BASE" not in added  # set (to empty: real Stripe) on purpose
+    assert after_first.startswith("SECRET_KEY=mine\nDEBUG=True\nSTRIPE_API_BASE=\n")
+    assert "STRIPE_SECRET_KEY=sk_test_sandbox\n" in after_first
+    assert (
+        len(next(line for line in after_first.splitlines() if line.startswith("JWT_SIGNING_KEY=")))
+        > 40
+    )
     assert ensure_env(tmp_path) == []
     assert (tmp_path / ".env").read_text() == after_first
 
@@ -50,3 +65,22 @@ def test_two_first_runs_get_different_secrets(tmp_path):
         ensure_env(tmp_path / name)
         secrets.add((tmp_path / name / ".env").read_text())
     assert len(secrets) == 2
+
+
+@pytest.mark.parametrize("service", SERVICES, ids=lambda service: service.name)
+def test_every_service_starts_with_debug_off_on_the_env_make_run_writes(tmp_path, service):
+    """What `make run` does on a clean clone: .env from .env.example, then each service's settings."""
+    shutil.copy(ROOT / ".env.example", tmp_path / ".env.example")
+    load_script("ensure_env").ensure_env(tmp_path)
+    own = {"DOTENV_DIR": str(tmp_path), "PATH": os.environ["PATH"]}
+
+    result = subprocess.run(
+        [sys.executable, "-c", "import config.settings"],
+        cwd=ROOT / service.folder,
+        env=own,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr[-2000:]

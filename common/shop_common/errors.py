@@ -77,7 +77,7 @@ class DependencyUnavailable(ServiceError):
 
     def __init__(self, service: str, *, reason: str | None = None) -> None:
         known = SERVICES_BY_NAME.get(service)
-        display = known.display_name if known else service
+        display = known.display_name if known else f"{service} service"
         details: dict[str, Any] = {"service": service}
         if reason:
             details["reason"] = reason
