@@ -110,6 +110,11 @@ def test_declining_cancels_the_order_and_releases_the_stock(stack, token_of, pro
     httpx.post(f"{payment['checkout_url']}/decline")
 
     assert wait_for_order_status(stack, customer, order["id"], "CANCELLED")["status"] == "CANCELLED"
+    deadline = time.monotonic() + 20  # the order is cancelled first, its stock released right after
+    while (
+        stock(stack, token_of("STAFF"), product["id"]) != (10, 10) and time.monotonic() < deadline
+    ):
+        time.sleep(0.2)
     assert stock(stack, token_of("STAFF"), product["id"]) == (10, 10)
 
 

@@ -1,0 +1,129 @@
+"""The integration service's HTTP API (also under /api/ for the first release's clients)."""
+
+import json
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from checkout import clients, services
+from checkout.exceptions import Downstream
+from shop_common.permissions import IsAuthenticatedUser
+
+KEY_HEADER = OpenApiParameter(
+    "Idempotency-Key", str, location=OpenApiParameter.HEADER, required=False
+)
+
+
+class AddressSerializer(serializers.Serializer):
+    street = serializers.CharField(max_length=200)
+    city = serializers.CharField(max_length=100)
+    state = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    zip_code = serializers.CharField(max_length=20)
+    country = serializers.CharField(max_length=60)
+
+
+class PlaceInput(serializers.Serializer):
+    shipping_address = AddressSerializer()
+    billing_address = AddressSerializer(required=False, allow_null=True)
+    payment_method = serializers.ChoiceField(choices=["card"], default="card")
+
+
+def idempotency_key(request: Request) -> str | None:
+    key = request.headers.get("Idempotency-Key", "").strip() or None
+    if key and len(key) > 128:
+        raise ValidationError({"Idempotency-Key": ["At most 128 characters."]})
+    return key
+
+
+def place_body(request: Request) -> dict:
+    data = PlaceInput(data=request.data)
+    data.is_valid(raise_exception=True)
+    # Plain JSON types (serializers give ordered dicts): the body is hashed and forwarded as it is.
+    return json.loads(
+        json.dumps({key: value for key, value in data.validated_data.items() if value is not None})
+    )
+
+
+class IntegrationApi(APIView):
+    permission_classes = [IsAuthenticatedUser]
+
+
+class AddToCartApi(IntegrationApi):
+    """The cart service's add, for the caller (their token is forwarded)."""
+
+    @extend_schema(
+        request=inline_serializer(
+            "AddToCart",
+            {"product_id": serializers.IntegerField(), "quantity": serializers.IntegerField()},
+        )
+    )
+    def post(self, request: Request) -> Response:
+        answer = clients.add_to_cart(
+            request.auth, request.data if isinstance(request.data, dict) else {}
+        )
+        if not answer.ok:
+            raise Downstream(answer.status, answer.body)
+        return Response(answer.body, status=answer.status)
+
+
+class PlaceOrderApi(IntegrationApi):
+    @extend_schema(request=PlaceInput, parameters=[KEY_HEADER])
+    def post(self, request: Request) -> Response:
+        body = place_body(request)
+
+        def run() -> tuple[int, dict]:
+            return 201, services.place_order(
+                user_id=request.user.id,
+                token=request.auth,
+                body=body,
+                client_key=idempotency_key(request),
+            )
+
+        status, answer = services.remembered(
+            user_id=request.user.id,
+            endpoint="orders.place",
+            key=idempotency_key(request),
+            body=body,
+            run=run,
+        )
+        return Response(answer, status=status)
+
+
+class InitiatePaymentApi(IntegrationApi):
+    class InputSerializer(serializers.Serializer):
+        order_id = serializers.IntegerField(
+            min_value=1, required=False, help_text="default: your newest PENDING order"
+        )
+
+    @extend_schema(request=InputSerializer)
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data or {})
+        data.is_valid(raise_exception=True)
+        status, answer = services.initiate_payment(
+            token=request.auth, order_id=data.validated_data.get("order_id")
+        )
+        return Response(answer, status=status)
+
+
+class CheckoutApi(IntegrationApi):
+    """Place the cart's order and start its payment in one call: 201 ``{order, payment}``; if the
+    payment cannot be started, 201 ``{order, payment: null, payment_error}`` (the order stands)."""
+
+    @extend_schema(request=PlaceInput, parameters=[KEY_HEADER])
+    def post(self, request: Request) -> Response:
+        body = place_body(request)
+        key = idempotency_key(request)
+        status, answer = services.remembered(
+            user_id=request.user.id,
+            endpoint="checkout",
+            key=key,
+            body=body,
+            run=lambda: services.checkout(
+                user_id=request.user.id, token=request.auth, body=body, client_key=key
+            ),
+        )
+        return Response(answer, status=status)

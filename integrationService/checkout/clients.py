@@ -1,0 +1,87 @@
+"""Calls to the other services on the caller's behalf: their bearer token and request id go along,
+every call has the shared client's timeouts, and a service that is down is a 503 naming it."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from shop_common.service_client import service_client
+
+
+@dataclass(frozen=True)
+class Answer:
+    """Another service's answer, kept as it is (status and body) so errors pass through unchanged."""
+
+    status: int
+    body: Any
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+
+def call(
+    service: str,
+    method: str,
+    path: str,
+    *,
+    token: str,
+    idempotent: bool | None = None,
+    **kwargs: Any,
+) -> Answer:
+    headers = {**kwargs.pop("headers", {}), "Authorization": f"Bearer {token}"}
+    response = service_client(service).request(
+        method, path, headers=headers, idempotent=idempotent, **kwargs
+    )
+    try:
+        body = response.json()
+    except ValueError:
+        body = {
+            "error": {
+                "code": "bad_gateway",
+                "message": f"The {service} service answered without JSON.",
+                "details": {},
+            }
+        }
+    return Answer(response.status_code, body)
+
+
+def read_cart(token: str) -> Answer:
+    return call("cart", "GET", "/api/cart/", token=token)
+
+
+def add_to_cart(token: str, body: dict) -> Answer:
+    return call("cart", "POST", "/api/cart/add/", token=token, json=body)
+
+
+def clear_cart(token: str) -> Answer:
+    return call("cart", "POST", "/api/cart/clear/", token=token, idempotent=True)
+
+
+def place_order(token: str, body: dict, *, idempotency_key: str) -> Answer:
+    # Safe to retry: the order service answers a repeated key with the same order.
+    return call(
+        "order",
+        "POST",
+        "/orders/",
+        token=token,
+        json=body,
+        idempotent=True,
+        headers={"Idempotency-Key": idempotency_key},
+    )
+
+
+def newest_pending_order(token: str) -> Answer:
+    return call(
+        "order",
+        "GET",
+        "/orders/history/",
+        token=token,
+        params={"status": "PENDING", "page_size": 1},
+    )
+
+
+def initiate_payment(token: str, order_id: int) -> Answer:
+    # Safe to retry: a second initiation returns the open payment.
+    return call(
+        "payment", "POST", "/service/", token=token, json={"order_id": order_id}, idempotent=True
+    )

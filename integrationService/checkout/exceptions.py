@@ -1,0 +1,36 @@
+from typing import Any
+
+from rest_framework import status
+
+from shop_common.errors import ServiceError
+
+
+class CartEmpty(ServiceError):
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "cart_empty"
+    default_detail = "The cart is empty: add products before placing an order."
+
+
+class NoPendingOrder(ServiceError):
+    status_code = status.HTTP_404_NOT_FOUND
+    default_code = "order_not_found"
+    default_detail = "You have no order waiting for payment."
+
+
+class IdempotencyKeyReused(ServiceError):
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_code = "idempotency_key_reused"
+    default_detail = "This Idempotency-Key was used with another request body."
+
+
+class Downstream(ServiceError):
+    """Another service's refusal, passed on with its own status and error (404, 409, 400...)."""
+
+    def __init__(self, status_code: int, body: Any) -> None:
+        error = body.get("error", {}) if isinstance(body, dict) else {}
+        self.status_code = status_code
+        super().__init__(
+            error.get("message") or "Another service refused the request.",
+            code=error.get("code") or "downstream_error",
+            details=error.get("details") or {},
+        )

@@ -1,0 +1,126 @@
+"""The integration service's flows. It keeps no shop data: only the first answer to keyed requests."""
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from django.db import IntegrityError
+
+from checkout import clients
+from checkout.exceptions import CartEmpty, Downstream, IdempotencyKeyReused, NoPendingOrder
+from checkout.models import IdempotencyRecord
+from shop_common.error_handlers import error_body
+from shop_common.errors import DependencyUnavailable
+
+logger = logging.getLogger("shop.checkout")
+
+
+def _fingerprint(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def remembered(
+    *, user_id: int, endpoint: str, key: str | None, body: dict, run: Callable[[], tuple[int, dict]]
+) -> tuple[int, dict]:
+    """Runs ``run`` once per (user, endpoint, key): a retry with the same key and body gets the
+    first answer; the same key with another body is a 422. Without a key, just runs it."""
+    if not key:
+        return run()
+    fingerprint = _fingerprint(body)
+    record = IdempotencyRecord.objects.filter(user_id=user_id, endpoint=endpoint, key=key).first()
+    if record is not None:
+        if record.request_hash != fingerprint:
+            raise IdempotencyKeyReused(details={"endpoint": endpoint})
+        return record.status_code, record.response_body
+    status_code, answer = run()
+    try:
+        IdempotencyRecord.objects.create(
+            user_id=user_id,
+            endpoint=endpoint,
+            key=key,
+            request_hash=fingerprint,
+            status_code=status_code,
+            response_body=answer,
+        )
+    except IntegrityError:  # a concurrent retry stored its answer first; both come from one order
+        pass
+    return status_code, answer
+
+
+def cart_key(*, user_id: int, cart: dict, body: dict) -> str:
+    """The order's Idempotency-Key when the client sends none: the same cart placed again with the
+    same details is the same order, so a retried call cannot make a second one."""
+    lines = sorted((line["product_id"], line["quantity"]) for line in cart["items"])
+    return (
+        "cart-"
+        + _fingerprint({"user": user_id, "cart": cart["id"], "lines": lines, "body": body})[:40]
+    )
+
+
+def place_order(*, user_id: int, token: str, body: dict, client_key: str | None) -> dict:
+    """Reads the caller's cart, places the order with its lines, then empties the cart. Answers the
+    order, with ``cart_cleared: false`` if the cart could not be emptied (the order stands)."""
+    cart = clients.read_cart(token)
+    if not cart.ok:
+        raise Downstream(cart.status, cart.body)
+    if not cart.body["items"]:
+        raise CartEmpty()
+    order_body = {
+        "items": [
+            {"product_id": line["product_id"], "quantity": line["quantity"]}
+            for line in cart.body["items"]
+        ],
+        **body,
+    }
+    key = client_key or cart_key(user_id=user_id, cart=cart.body, body=body)
+    placed = clients.place_order(token, order_body, idempotency_key=key)
+    if not placed.ok:
+        raise Downstream(placed.status, placed.body)  # the cart is untouched
+    order = dict(placed.body)
+    try:
+        cleared = clients.clear_cart(token).ok
+    except DependencyUnavailable:
+        cleared = False
+    if not cleared:
+        logger.warning(
+            "Order %s was placed but the cart could not be emptied", order.get("order_number")
+        )
+    order["cart_cleared"] = cleared
+    return order
+
+
+def initiate_payment(*, token: str, order_id: int | None) -> tuple[int, dict]:
+    """Starts the payment of ``order_id``, or of the caller's newest PENDING order."""
+    if order_id is None:
+        pending = clients.newest_pending_order(token)
+        if not pending.ok:
+            raise Downstream(pending.status, pending.body)
+        if not pending.body["results"]:
+            raise NoPendingOrder()
+        order_id = pending.body["results"][0]["id"]
+    payment = clients.initiate_payment(token, order_id)
+    if not payment.ok:
+        raise Downstream(payment.status, payment.body)
+    return payment.status, payment.body
+
+
+def checkout(*, user_id: int, token: str, body: dict, client_key: str | None) -> tuple[int, dict]:
+    """Place, then pay. If the payment cannot be started, the order stands (PENDING) and the answer
+    says why under ``payment_error``; POST /payment/initiate/ pays it later."""
+    order = place_order(user_id=user_id, token=token, body=body, client_key=client_key)
+    try:
+        _, payment = initiate_payment(token=token, order_id=order["id"])
+        return 201, {"order": order, "payment": payment}
+    except (DependencyUnavailable, Downstream) as failure:
+        logger.warning(
+            "Order %s placed; its payment could not be started: %s",
+            order.get("order_number"),
+            failure.code,
+        )
+        problem = {
+            "status": failure.status_code,
+            **error_body(failure.code, failure.message, failure.details),
+        }
+        return 201, {"order": order, "payment": None, "payment_error": problem}
