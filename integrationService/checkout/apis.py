@@ -2,6 +2,7 @@
 
 import json
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
@@ -71,7 +72,12 @@ class AddToCartApi(IntegrationApi):
 
 
 class PlaceOrderApi(IntegrationApi):
-    @extend_schema(request=PlaceInput, parameters=[KEY_HEADER])
+    @extend_schema(
+        request=PlaceInput,
+        parameters=[KEY_HEADER],
+        responses={201: OpenApiTypes.OBJECT},
+        description="Places the cart's order; answers the order service's order plus `cart_cleared`.",
+    )
     def post(self, request: Request) -> Response:
         body = place_body(request)
 
@@ -99,7 +105,9 @@ class InitiatePaymentApi(IntegrationApi):
             min_value=1, required=False, help_text="default: your newest PENDING order"
         )
 
-    @extend_schema(request=InputSerializer)
+    @extend_schema(
+        request=InputSerializer, responses={201: OpenApiTypes.OBJECT, 200: OpenApiTypes.OBJECT}
+    )
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data or {})
         data.is_valid(raise_exception=True)
@@ -113,7 +121,20 @@ class CheckoutApi(IntegrationApi):
     """Place the cart's order and start its payment in one call: 201 ``{order, payment}``; if the
     payment cannot be started, 201 ``{order, payment: null, payment_error}`` (the order stands)."""
 
-    @extend_schema(request=PlaceInput, parameters=[KEY_HEADER])
+    @extend_schema(
+        request=PlaceInput,
+        parameters=[KEY_HEADER],
+        responses={
+            201: inline_serializer(
+                "CheckoutAnswer",
+                {
+                    "order": serializers.JSONField(),
+                    "payment": serializers.JSONField(allow_null=True),
+                    "payment_error": serializers.JSONField(required=False),
+                },
+            )
+        },
+    )
     def post(self, request: Request) -> Response:
         body = place_body(request)
         key = idempotency_key(request)

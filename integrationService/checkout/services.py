@@ -1,5 +1,6 @@
 """The integration service's flows. It keeps no shop data: only the first answer to keyed requests."""
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -35,7 +36,8 @@ def remembered(
             raise IdempotencyKeyReused(details={"endpoint": endpoint})
         return record.status_code, record.response_body
     status_code, answer = run()
-    try:
+    # A concurrent retry may have stored its answer first; both answers come from one order.
+    with contextlib.suppress(IntegrityError):
         IdempotencyRecord.objects.create(
             user_id=user_id,
             endpoint=endpoint,
@@ -44,8 +46,6 @@ def remembered(
             status_code=status_code,
             response_body=answer,
         )
-    except IntegrityError:  # a concurrent retry stored its answer first; both come from one order
-        pass
     return status_code, answer
 
 
