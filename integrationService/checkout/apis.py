@@ -60,7 +60,9 @@ class AddToCartApi(IntegrationApi):
         request=inline_serializer(
             "AddToCart",
             {"product_id": serializers.IntegerField(), "quantity": serializers.IntegerField()},
-        )
+        ),
+        responses={200: OpenApiTypes.OBJECT},
+        description="Answers the cart service's priced cart.",
     )
     def post(self, request: Request) -> Response:
         answer = clients.add_to_cart(
