@@ -52,7 +52,9 @@ def remembered(
 def cart_key(*, user_id: int, cart: dict, body: dict) -> str:
     """The order's Idempotency-Key when the client sends none: the same cart placed again with the
     same details is the same order, so a retried call cannot make a second one."""
-    lines = sorted((line["product_id"], line["quantity"]) for line in cart["items"])
+    # Line ids change when a cart is emptied and filled again, so buying the same thing twice is two
+    # orders, while retrying with the same (uncleared) cart is one.
+    lines = sorted((line["id"], line["product_id"], line["quantity"]) for line in cart["items"])
     return (
         "cart-"
         + _fingerprint({"user": user_id, "cart": cart["id"], "lines": lines, "body": body})[:40]

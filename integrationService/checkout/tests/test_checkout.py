@@ -220,3 +220,20 @@ def test_a_bad_address_is_a_400_before_any_call(shop, services):
 
     assert response.status_code == 400
     assert services.cart.call_count == 0
+
+
+def test_the_same_products_bought_again_after_the_cart_emptied_are_a_new_order(shop, services):
+    shop.post("/orders/place/", {"shipping_address": ADDRESS})
+    refilled = {
+        "id": 5,
+        "items": [
+            {"id": 3, "product_id": 7, "quantity": 2},
+            {"id": 4, "product_id": 9, "quantity": 1},
+        ],
+    }
+    services.cart.respond(200, json=refilled)
+
+    shop.post("/orders/place/", {"shipping_address": ADDRESS})
+
+    keys = [call.request.headers["Idempotency-Key"] for call in services.place.calls]
+    assert len(set(keys)) == 2

@@ -1,0 +1,115 @@
+"""The whole checkout flow as customers do it, for `make bench`: add to cart → checkout (place +
+initiate) → pay on the sandbox's hosted page → webhook → order PAID. N customers at once."""
+
+import statistics
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import httpx
+
+from shop_common.processes import Stack
+
+PASSWORD = "a-long-enough-passphrase-7"  # noqa: S105 (throwaway bench accounts)
+ADDRESS = {
+    "street": "1 Main St",
+    "city": "Springfield",
+    "state": "IL",
+    "zip_code": "62701",
+    "country": "US",
+}
+
+
+@dataclass
+class FlowResult:
+    flows: int
+    seconds: float
+    p50_ms: float
+    p95_ms: float
+    failures: int
+
+    @property
+    def flows_per_second(self) -> float:
+        return self.flows / self.seconds
+
+
+def _customer(stack: Stack) -> str:
+    email = f"bench-flow-{uuid.uuid4().hex[:10]}@shop.test"
+    users = stack.url("user")
+    httpx.post(
+        f"{users}/auth/signup/", json={"email": email, "password": PASSWORD}
+    ).raise_for_status()
+    return httpx.post(f"{users}/auth/login/", json={"email": email, "password": PASSWORD}).json()[
+        "access"
+    ]
+
+
+def _stocked_product(stack: Stack) -> int:
+    admin = httpx.post(
+        f"{stack.url('user')}/auth/login/",
+        json={"email": "staff@shop.test", "password": "staff-demo-pass-1"},
+    ).json()["access"]
+    staff = httpx.Client(
+        base_url=stack.url("product"), headers={"Authorization": f"Bearer {admin}"}
+    )
+    category = staff.get("/category/").json()["results"][0]["id"]
+    created = staff.post(
+        "/products/",
+        json={
+            "title": "Bench item",
+            "sku": f"BENCH-{uuid.uuid4().hex[:8]}",
+            "category": category,
+            "price": "9.99",
+            "quantity": 100000,
+        },
+    )
+    created.raise_for_status()
+    return created.json()["id"]
+
+
+def _one_flow(stack: Stack, token: str, product_id: int) -> float:
+    started = time.perf_counter()
+    headers = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=stack.url("integration"), headers=headers, timeout=30) as shop:
+        shop.post("/cart/add/", json={"product_id": product_id, "quantity": 1}).raise_for_status()
+        answer = shop.post("/checkout/", json={"shipping_address": ADDRESS})
+        answer.raise_for_status()
+        body = answer.json()
+    httpx.post(f"{body['payment']['checkout_url']}/pay", timeout=30)
+    order_url = f"{stack.url('order')}/orders/{body['order']['id']}/"
+    deadline = time.monotonic() + 60
+    while httpx.get(order_url, headers=headers, timeout=30).json()["status"] != "PAID":
+        if time.monotonic() > deadline:
+            raise TimeoutError("the order was not paid within 60 s")
+        time.sleep(0.05)
+    return (time.perf_counter() - started) * 1000
+
+
+def run_flows(stack: Stack, *, customers: int, flows_each: int) -> FlowResult:
+    product_id = _stocked_product(stack)
+    tokens = [_customer(stack) for _ in range(customers)]
+    _one_flow(stack, tokens[0], product_id)  # warm the caches and connections
+
+    def customer_run(token: str) -> list[float | None]:
+        latencies: list[float | None] = []
+        for _ in range(flows_each):
+            try:
+                latencies.append(_one_flow(stack, token, product_id))
+            except (httpx.HTTPError, TimeoutError, KeyError):
+                latencies.append(None)
+        return latencies
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=customers) as pool:
+        results = [latency for run in pool.map(customer_run, tokens) for latency in run]
+    seconds = time.perf_counter() - started
+    done = sorted(latency for latency in results if latency is not None)
+    quantiles = statistics.quantiles(done, n=100) if len(done) > 1 else [done[0]] * 99
+    return FlowResult(
+        flows=len(done),
+        seconds=seconds,
+        p50_ms=quantiles[49],
+        p95_ms=quantiles[94],
+        failures=len(results) - len(done),
+    )
