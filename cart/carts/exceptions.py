@@ -16,8 +16,3 @@ class ProductNotFound(ResourceNotFoundException):
 class InsufficientStock(ConflictError):
     default_code = "insufficient_stock"
     default_detail = "Not enough stock for this quantity."
-
-
-class CurrencyMismatch(ConflictError):
-    default_code = "currency_mismatch"
-    default_detail = "A cart holds products of one currency only."

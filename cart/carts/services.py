@@ -8,8 +8,9 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from rest_framework.exceptions import ValidationError
 
-from carts.exceptions import CartItemNotFound, CurrencyMismatch, InsufficientStock, ProductNotFound
+from carts.exceptions import CartItemNotFound, InsufficientStock, ProductNotFound
 from carts.models import Cart, CartItem
+from shop_common.errors import CurrencyMismatch
 from shop_common.product_catalog import CatalogProduct, fetch_products
 
 

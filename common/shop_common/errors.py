@@ -83,3 +83,15 @@ class DependencyUnavailable(ServiceError):
             details["reason"] = reason
         super().__init__(f"The {display} is unavailable; try again shortly.", details=details)
         self.service = service
+
+
+# Domain errors more than one service raises (the product service's reservation, the order service
+# passing it on; the cart and the order refusing mixed currencies).
+class OutOfStock(ConflictError):
+    default_code = "out_of_stock"
+    default_detail = "Not enough stock for some lines; nothing was reserved."
+
+
+class CurrencyMismatch(ConflictError):
+    default_code = "currency_mismatch"
+    default_detail = "One cart or order holds products of one currency only."

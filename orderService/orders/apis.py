@@ -295,30 +295,33 @@ class PaymentOutcomeInput(serializers.Serializer):
     reason = serializers.CharField(max_length=200, required=False, default="payment failed")
 
 
-class PaymentSucceededApi(InternalApi):
+class PaymentOutcomeApi(InternalApi):
+    """What the payment service learned from the provider; idempotent by payment reference."""
+
+    succeeded: bool
+
     @extend_schema(request=PaymentOutcomeInput, responses=InternalOrderOutput)
     def post(self, request: Request, order_id: int) -> Response:
         data = PaymentOutcomeInput(data=request.data)
         data.is_valid(raise_exception=True)
         internal_order(order_id)
-        order, changed = services.payment_succeeded(
-            order_id=order_id,
-            payment_reference=data.validated_data["payment_reference"],
-            by=f"service:{request.user.client_id}",
-        )
+        outcome = {
+            "order_id": order_id,
+            "payment_reference": data.validated_data["payment_reference"],
+            "by": f"service:{request.user.client_id}",
+        }
+        if self.succeeded:
+            order, changed = services.payment_succeeded(**outcome)
+        else:
+            order, changed = services.payment_failed(
+                **outcome, reason=data.validated_data["reason"]
+            )
         return Response(internal_answer(order, changed=changed))
 
 
-class PaymentFailedApi(InternalApi):
-    @extend_schema(request=PaymentOutcomeInput, responses=InternalOrderOutput)
-    def post(self, request: Request, order_id: int) -> Response:
-        data = PaymentOutcomeInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        internal_order(order_id)
-        order, changed = services.payment_failed(
-            order_id=order_id,
-            payment_reference=data.validated_data["payment_reference"],
-            reason=data.validated_data["reason"],
-            by=f"service:{request.user.client_id}",
-        )
-        return Response(internal_answer(order, changed=changed))
+class PaymentSucceededApi(PaymentOutcomeApi):
+    succeeded = True
+
+
+class PaymentFailedApi(PaymentOutcomeApi):
+    succeeded = False

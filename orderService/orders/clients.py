@@ -4,9 +4,8 @@ Each is idempotent by order number, so transport failures are retried."""
 import logging
 from typing import Any
 
-from orders.exceptions import OutOfStock
 from shop_common.auth import internal_request
-from shop_common.errors import DependencyUnavailable
+from shop_common.errors import DependencyUnavailable, OutOfStock
 
 logger = logging.getLogger("shop.orders")
 

@@ -17,16 +17,6 @@ class ProductsNotFound(ResourceNotFoundException):
         )
 
 
-class OutOfStock(ConflictError):
-    default_code = "out_of_stock"
-    default_detail = "Not enough stock for some lines; no order was placed."
-
-
-class CurrencyMismatch(ConflictError):
-    default_code = "currency_mismatch"
-    default_detail = "An order holds products of one currency only."
-
-
 class IllegalTransition(ConflictError):
     default_code = "illegal_transition"
 

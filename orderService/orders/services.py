@@ -17,13 +17,13 @@ from django.utils import timezone
 
 from orders import clients
 from orders.exceptions import (
-    CurrencyMismatch,
     IdempotencyKeyReused,
     IllegalTransition,
     OrderNotPayable,
     ProductsNotFound,
 )
 from orders.models import TRANSITIONS, Order, OrderEvent, OrderLine, OrderStatus
+from shop_common.errors import CurrencyMismatch
 from shop_common.product_catalog import fetch_products
 
 logger = logging.getLogger("shop.orders")

@@ -35,11 +35,6 @@ class CategoryInUse(ConflictError):
     default_detail = "The category still has products or subcategories."
 
 
-class OutOfStock(ConflictError):
-    default_code = "out_of_stock"
-    default_detail = "Not enough stock for some lines; nothing was reserved."
-
-
 class StockBelowReserved(ConflictError):
     default_code = "stock_below_reserved"
     default_detail = "Stock on hand cannot go below what is reserved for placed orders."

@@ -16,7 +16,6 @@ from catalog import cache
 from catalog.exceptions import (
     CategoryInUse,
     CategoryNameTaken,
-    OutOfStock,
     ReservationClosed,
     ReservationMismatch,
     ReservationNotFound,
@@ -24,6 +23,7 @@ from catalog.exceptions import (
     StockBelowReserved,
 )
 from catalog.models import Category, Product, Reservation, ReservationLine
+from shop_common.errors import OutOfStock
 
 logger = logging.getLogger("shop.catalog")
 

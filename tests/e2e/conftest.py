@@ -6,6 +6,7 @@ default; with DB_ENGINE=mysql, fresh `e2e_*` schemas on that server.
 """
 
 import os
+import uuid
 from pathlib import Path
 
 import httpx
@@ -72,3 +73,29 @@ def service_token_of(stack):
         return response.json()["access_token"]
 
     return token
+
+
+@pytest.fixture
+def new_product(stack, token_of):
+    """``new_product(price="5.00", quantity=20)``: a product of its own for a test, made by staff."""
+
+    def make(*, price: str = "10.00", quantity: int = 10) -> dict:
+        staff = httpx.Client(
+            base_url=stack.url("product"), headers={"Authorization": f"Bearer {token_of('STAFF')}"}
+        )
+        category = staff.get("/category/").json()["results"][0]["id"]
+        sku = f"E2E-{uuid.uuid4().hex[:10]}"
+        created = staff.post(
+            "/products/",
+            json={
+                "title": f"Test {sku}",
+                "sku": sku,
+                "category": category,
+                "price": price,
+                "quantity": quantity,
+            },
+        )
+        assert created.status_code == 201, created.text
+        return created.json()
+
+    return make

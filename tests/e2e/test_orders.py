@@ -32,22 +32,8 @@ def staff_orders(stack, token_of):
 
 
 @pytest.fixture
-def product(stack, token_of):
-    staff = client(stack, "product", token_of("STAFF"))
-    category = staff.get("/category/").json()["results"][0]["id"]
-    sku = f"ORD-E2E-{uuid.uuid4().hex[:8]}"
-    created = staff.post(
-        "/products/",
-        json={
-            "title": "Order test",
-            "sku": sku,
-            "category": category,
-            "price": "12.50",
-            "quantity": 20,
-        },
-    )
-    assert created.status_code == 201, created.text
-    return created.json()
+def product(new_product):
+    return new_product(price="12.50", quantity=20)
 
 
 def stock_of(stack, product_id: int, token: str) -> tuple[int, int]:

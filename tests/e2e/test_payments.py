@@ -3,7 +3,6 @@ offline sandbox's hosted page → signed webhook → payment service → order s
 
 import re
 import time
-import uuid
 
 import httpx
 import pytest
@@ -20,24 +19,8 @@ ADDRESS = {
 
 
 @pytest.fixture
-def product(stack, token_of):
-    staff = httpx.Client(
-        base_url=stack.url("product"), headers={"Authorization": f"Bearer {token_of('STAFF')}"}
-    )
-    category = staff.get("/category/").json()["results"][0]["id"]
-    sku = f"PAY-{uuid.uuid4().hex[:8]}"
-    created = staff.post(
-        "/products/",
-        json={
-            "title": "Pay test",
-            "sku": sku,
-            "category": category,
-            "price": "20.00",
-            "quantity": 10,
-        },
-    )
-    assert created.status_code == 201, created.text
-    return created.json()
+def product(new_product):
+    return new_product(price="20.00", quantity=10)
 
 
 def auth(token: str) -> dict[str, str]:

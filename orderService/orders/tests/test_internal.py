@@ -4,16 +4,9 @@ import pytest
 from rest_framework.test import APIClient
 
 from orders.models import Order
+from orders.tests.conftest import ADDRESS
 
 pytestmark = pytest.mark.django_db
-
-ADDRESS = {
-    "street": "1 Main St",
-    "city": "Springfield",
-    "state": "IL",
-    "zip_code": "62701",
-    "country": "US",
-}
 
 
 @pytest.fixture

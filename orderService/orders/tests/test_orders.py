@@ -12,16 +12,9 @@ from rest_framework.test import APIClient
 from orders import services
 from orders.exceptions import IllegalTransition
 from orders.models import TRANSITIONS, Order, OrderEvent, OrderStatus
+from orders.tests.conftest import ADDRESS
 
 pytestmark = pytest.mark.django_db
-
-ADDRESS = {
-    "street": "1 Main St",
-    "city": "Springfield",
-    "state": "IL",
-    "zip_code": "62701",
-    "country": "US",
-}
 
 
 @pytest.fixture
