@@ -60,10 +60,21 @@ def test_compose_runs_each_service_on_its_port_with_its_own_schema(service):
         assert environment[other.url_variable] == f"http://{other.name}:{other.port}"
 
 
-def test_compose_has_mysql_8_and_redis():
+def test_compose_has_mysql_8_redis_and_the_periodic_jobs():
     assert COMPOSE["services"]["mysql"]["image"].startswith("mysql:8")
     assert COMPOSE["services"]["redis"]["image"].startswith("redis:")
-    assert set(COMPOSE["services"]) == {"mysql", "redis", *(service.name for service in SERVICES)}
+    jobs = {"expire-reservations", "expire-orders", "reconcile-payments"}
+    assert set(COMPOSE["services"]) == {"mysql", "redis", *jobs, *(service.name for service in SERVICES)}
+    procfile = (ROOT / "Procfile").read_text()
+    for job in jobs:
+        command = " ".join(COMPOSE["services"][job]["entrypoint"][1:])
+        assert f"python {command}" in procfile, job
+
+
+def test_compose_gives_every_service_the_secrets_its_settings_require():
+    environment = COMPOSE["services"]["user"]["environment"]
+    required = {"SECRET_KEY", "JWT_SIGNING_KEY", "STRIPE_WEBHOOK_SECRET", "STRIPE_SECRET_KEY"}
+    assert required | {service.client_secret_variable for service in SERVICES} <= set(environment)
 
 
 def test_every_gunicorn_runs_without_the_shared_control_socket():
