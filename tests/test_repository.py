@@ -64,7 +64,12 @@ def test_compose_has_mysql_8_redis_and_the_periodic_jobs():
     assert COMPOSE["services"]["mysql"]["image"].startswith("mysql:8")
     assert COMPOSE["services"]["redis"]["image"].startswith("redis:")
     jobs = {"expire-reservations", "expire-orders", "reconcile-payments"}
-    assert set(COMPOSE["services"]) == {"mysql", "redis", *jobs, *(service.name for service in SERVICES)}
+    assert set(COMPOSE["services"]) == {
+        "mysql",
+        "redis",
+        *jobs,
+        *(service.name for service in SERVICES),
+    }
     procfile = (ROOT / "Procfile").read_text()
     for job in jobs:
         command = " ".join(COMPOSE["services"][job]["entrypoint"][1:])
