@@ -80,14 +80,17 @@ def run(suite: Suite) -> Outcome:
 
 
 def lint() -> bool:
-    sys.stdout.write("== lint: ruff check\n")
-    sys.stdout.flush()
-    return (
-        subprocess.run(
-            [sys.executable, "-m", "ruff", "check", "."], cwd=ROOT, check=False
-        ).returncode
-        == 0
-    )
+    ok = True
+    for command in (["check", "."], ["format", "--check", "."]):
+        sys.stdout.write(f"== lint: ruff {' '.join(command)}\n")
+        sys.stdout.flush()
+        ok &= (
+            subprocess.run(
+                [sys.executable, "-m", "ruff", *command], cwd=ROOT, check=False
+            ).returncode
+            == 0
+        )
+    return ok
 
 
 def report(outcome: Outcome) -> None:
