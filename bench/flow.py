@@ -11,7 +11,6 @@ import httpx
 
 from shop_common.processes import Stack
 
-PASSWORD = "a-long-enough-passphrase-7"  # noqa: S105 (throwaway bench accounts)
 ADDRESS = {
     "street": "1 Main St",
     "city": "Springfield",
@@ -32,17 +31,6 @@ class FlowResult:
     @property
     def flows_per_second(self) -> float:
         return self.flows / self.seconds
-
-
-def _customer(stack: Stack) -> str:
-    email = f"bench-flow-{uuid.uuid4().hex[:10]}@shop.test"
-    users = stack.url("user")
-    httpx.post(
-        f"{users}/auth/signup/", json={"email": email, "password": PASSWORD}
-    ).raise_for_status()
-    return httpx.post(f"{users}/auth/login/", json={"email": email, "password": PASSWORD}).json()[
-        "access"
-    ]
 
 
 def _stocked_product(stack: Stack) -> int:
@@ -88,7 +76,7 @@ def _one_flow(stack: Stack, token: str, product_id: int) -> float:
 
 def run_flows(stack: Stack, *, customers: int, flows_each: int) -> FlowResult:
     product_id = _stocked_product(stack)
-    tokens = [_customer(stack) for _ in range(customers)]
+    tokens = [stack.new_customer_token() for _ in range(customers)]
     _one_flow(stack, tokens[0], product_id)  # warm the caches and connections
 
     def customer_run(token: str) -> list[float | None]:

@@ -53,19 +53,9 @@ class Target:
     needs: tuple[str, ...] = ()
 
 
-BENCH_PASSWORD = "a-long-enough-passphrase-7"  # noqa: S105 (a throwaway bench account)
-
-
 def with_fresh_access_token(target: Target, stack: Stack) -> Target:
-    """Signs up and logs in a user on the stack; the target's body carries the access token."""
-    user = stack.url("user")
-    email = f"bench-{int(time.time() * 1000)}@shop.test"
-    httpx.post(
-        f"{user}/auth/signup/", json={"email": email, "password": BENCH_PASSWORD}
-    ).raise_for_status()
-    login = httpx.post(f"{user}/auth/login/", json={"email": email, "password": BENCH_PASSWORD})
-    login.raise_for_status()
-    body = json.dumps({"token": login.json()["access"]})
+    """Signs up a customer on the stack; the target's body carries their access token."""
+    body = json.dumps({"token": stack.new_customer_token()})
     return replace(
         target, body=body, headers={**target.headers, "Content-Type": "application/json"}
     )

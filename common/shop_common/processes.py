@@ -286,6 +286,18 @@ class Stack:
     def url(self, service_name: str) -> str:
         return self.processes[service_name].url
 
+    def new_customer_token(self, password: str = "a-long-enough-passphrase-7") -> str:  # noqa: S107
+        """Signs up a new customer on this stack's user service and returns their access token
+        (one no service has validated yet, so it is in no cache)."""
+        users = self.url("user")
+        email = f"customer-{secrets.token_hex(6)}@shop.test"
+        httpx.post(
+            f"{users}/auth/signup/", json={"email": email, "password": password}
+        ).raise_for_status()
+        login = httpx.post(f"{users}/auth/login/", json={"email": email, "password": password})
+        login.raise_for_status()
+        return login.json()["access"]
+
     def manage(self, service_name: str, *args: str) -> str:
         """Runs a management command of one service with that service's environment."""
         service = next(service for service in self.services if service.name == service_name)

@@ -8,69 +8,22 @@ import uuid
 import httpx
 import pytest
 
-PASSWORD = "a-long-enough-passphrase-7"
-ADDRESS = {
-    "street": "1 Main St",
-    "city": "Springfield",
-    "state": "IL",
-    "zip_code": "62701",
-    "country": "US",
-}
-
-
-def auth(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
+from tests.e2e.helpers import ADDRESS, bearer, wait_for_order_status
 
 
 @pytest.fixture
 def shopper(stack) -> str:
     """A new customer's access token (never validated before, so in no service's cache)."""
-    email = f"flow-{uuid.uuid4().hex[:10]}@shop.test"
-    users = stack.url("user")
-    assert (
-        httpx.post(f"{users}/auth/signup/", json={"email": email, "password": PASSWORD}).status_code
-        == 201
-    )
-    return httpx.post(f"{users}/auth/login/", json={"email": email, "password": PASSWORD}).json()[
-        "access"
-    ]
+    return stack.new_customer_token()
 
 
 @pytest.fixture
-def two_products(stack, token_of) -> list[dict]:
-    staff = httpx.Client(base_url=stack.url("product"), headers=auth(token_of("STAFF")))
-    category = staff.get("/category/").json()["results"][0]["id"]
-    made = []
-    for price, quantity in (("15.00", 10), ("4.50", 10)):
-        sku = f"FLOW-{uuid.uuid4().hex[:8]}"
-        response = staff.post(
-            "/products/",
-            json={
-                "title": f"Flow {sku}",
-                "sku": sku,
-                "category": category,
-                "price": price,
-                "quantity": quantity,
-            },
-        )
-        assert response.status_code == 201, response.text
-        made.append(response.json())
-    return made
+def two_products(new_product) -> list[dict]:
+    return [new_product(price="15.00", quantity=10), new_product(price="4.50", quantity=10)]
 
 
 def integration(stack, token: str) -> httpx.Client:
-    return httpx.Client(base_url=stack.url("integration"), headers=auth(token), timeout=30)
-
-
-def order_status(stack, token: str, order_id: int, wanted: str) -> str:
-    deadline = time.monotonic() + 20
-    while True:
-        status = httpx.get(f"{stack.url('order')}/orders/{order_id}/", headers=auth(token)).json()[
-            "status"
-        ]
-        if status == wanted or time.monotonic() > deadline:
-            return status
-        time.sleep(0.2)
+    return httpx.Client(base_url=stack.url("integration"), headers=bearer(token), timeout=30)
 
 
 def stock(stack, product_id: int, *, expect: int | None = None) -> int:
@@ -85,7 +38,7 @@ def stock(stack, product_id: int, *, expect: int | None = None) -> int:
 
 
 def cart_items(stack, token: str) -> list:
-    return httpx.get(f"{stack.url('cart')}/api/cart/", headers=auth(token)).json()["items"]
+    return httpx.get(f"{stack.url('cart')}/api/cart/", headers=bearer(token)).json()["items"]
 
 
 def test_1_signup_to_paid_order_with_stock_committed_and_an_empty_cart(
@@ -108,15 +61,15 @@ def test_1_signup_to_paid_order_with_stock_committed_and_an_empty_cart(
     assert order["cart_cleared"] is True
     assert payment["amount"] == "47.26"
     assert httpx.post(f"{payment['checkout_url']}/pay").status_code == 303
-    assert order_status(stack, shopper, order["id"], "PAID") == "PAID"
-    staff = auth(token_of("STAFF"))
+    assert wait_for_order_status(stack, shopper, order["id"], "PAID")["status"] == "PAID"
+    staff = bearer(token_of("STAFF"))
     committed = httpx.get(f"{stack.url('product')}/products/{first['id']}/", headers=staff).json()
     assert (committed["quantity"], committed["available"]) == (8, 8)
     assert cart_items(stack, shopper) == []
-    history = httpx.get(f"{stack.url('order')}/orders/history/", headers=auth(shopper)).json()
+    history = httpx.get(f"{stack.url('order')}/orders/history/", headers=bearer(shopper)).json()
     assert [o["id"] for o in history["results"]] == [order["id"]]
     track = httpx.get(
-        f"{stack.url('order')}/orders/{order['id']}/track/", headers=auth(shopper)
+        f"{stack.url('order')}/orders/{order['id']}/track/", headers=bearer(shopper)
     ).json()
     assert [step["status"] for step in track["status_history"]] == ["PENDING", "PAID"]
 
@@ -132,7 +85,10 @@ def test_2_a_declined_payment_cancels_the_order_and_releases_the_stock(
 
     httpx.post(f"{body['payment']['checkout_url']}/decline")
 
-    assert order_status(stack, shopper, body["order"]["id"], "CANCELLED") == "CANCELLED"
+    assert (
+        wait_for_order_status(stack, shopper, body["order"]["id"], "CANCELLED")["status"]
+        == "CANCELLED"
+    )
     assert stock(stack, product["id"], expect=10) == 10
 
 
@@ -143,7 +99,7 @@ def test_3_out_of_stock_at_placement_is_a_409_and_leaves_the_cart_alone(
     product = two_products[1]
     shop.post("/cart/add/", json={"product_id": product["id"], "quantity": 5})
     # Someone else buys most of it meanwhile.
-    staff = httpx.Client(base_url=stack.url("product"), headers=auth(token_of("STAFF")))
+    staff = httpx.Client(base_url=stack.url("product"), headers=bearer(token_of("STAFF")))
     staff.patch(f"/products/{product['id']}/", json={"quantity": 2})
 
     response = shop.post("/orders/place/", json={"shipping_address": ADDRESS})
@@ -154,7 +110,7 @@ def test_3_out_of_stock_at_placement_is_a_409_and_leaves_the_cart_alone(
         (product["id"], 5)
     ]
     assert (
-        httpx.get(f"{stack.url('order')}/orders/history/", headers=auth(shopper)).json()["count"]
+        httpx.get(f"{stack.url('order')}/orders/history/", headers=bearer(shopper)).json()["count"]
         == 0
     )
 
@@ -174,7 +130,7 @@ def test_4_with_the_user_service_stopped_every_service_answers_503_quickly_then_
         for service, method, path in calls:
             started = time.monotonic()
             response = httpx.request(
-                method, f"{stack.url(service)}{path}", headers=auth(shopper), json={}, timeout=10
+                method, f"{stack.url(service)}{path}", headers=bearer(shopper), json={}, timeout=10
             )
             assert response.status_code == 503, (service, response.text)
             assert response.json()["error"]["details"]["service"] == "user"
@@ -182,7 +138,7 @@ def test_4_with_the_user_service_stopped_every_service_answers_503_quickly_then_
     finally:
         stack.processes["user"].start()
         stack.processes["user"].wait_until_healthy()
-    assert httpx.get(f"{stack.url('cart')}/api/cart/", headers=auth(shopper)).status_code == 200
+    assert httpx.get(f"{stack.url('cart')}/api/cart/", headers=bearer(shopper)).status_code == 200
 
 
 def test_5_payment_service_down_at_checkout_leaves_a_pending_order_paid_later(
@@ -221,10 +177,10 @@ def test_6_the_same_checkout_sent_twice_with_one_key_makes_one_order_and_one_pay
     assert first.status_code == second.status_code == 201
     assert first.json() == second.json()
     assert (
-        httpx.get(f"{stack.url('order')}/orders/history/", headers=auth(shopper)).json()["count"]
+        httpx.get(f"{stack.url('order')}/orders/history/", headers=bearer(shopper)).json()["count"]
         == 1
     )
-    payments = httpx.get(f"{stack.url('payment')}/payments/", headers=auth(shopper)).json()
+    payments = httpx.get(f"{stack.url('payment')}/payments/", headers=bearer(shopper)).json()
     assert payments["count"] == 1
 
 

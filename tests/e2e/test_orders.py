@@ -6,13 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-ADDRESS = {
-    "street": "1 Main St",
-    "city": "Springfield",
-    "state": "IL",
-    "zip_code": "62701",
-    "country": "US",
-}
+from tests.e2e.helpers import ADDRESS
 
 
 def client(stack, service: str, token: str) -> httpx.Client:
@@ -100,14 +94,7 @@ def test_paid_order_commits_its_stock_and_staff_move_it_to_delivered(
 def test_ten_concurrent_identical_requests_make_one_order_and_one_reservation(
     stack, token_of, product
 ):
-    email = f"idem-{uuid.uuid4().hex[:8]}@shop.test"
-    users = stack.url("user")
-    httpx.post(
-        f"{users}/auth/signup/", json={"email": email, "password": "a-long-enough-passphrase-7"}
-    ).raise_for_status()
-    token = httpx.post(
-        f"{users}/auth/login/", json={"email": email, "password": "a-long-enough-passphrase-7"}
-    ).json()["access"]
+    token = stack.new_customer_token()
     orders = client(stack, "order", token)
     body = {"items": [{"product_id": product["id"], "quantity": 4}], "shipping_address": ADDRESS}
     key = f"checkout-{uuid.uuid4().hex}"

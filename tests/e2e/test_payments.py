@@ -8,23 +8,12 @@ import httpx
 import pytest
 
 from tests.e2e.browser import ARTIFACTS, needs_chromium
-
-ADDRESS = {
-    "street": "1 Main St",
-    "city": "Springfield",
-    "state": "IL",
-    "zip_code": "62701",
-    "country": "US",
-}
+from tests.e2e.helpers import ADDRESS, bearer, wait_for_order_status
 
 
 @pytest.fixture
 def product(new_product):
     return new_product(price="20.00", quantity=10)
-
-
-def auth(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def placed_order_with_checkout(
@@ -36,28 +25,21 @@ def placed_order_with_checkout(
             "items": [{"product_id": product["id"], "quantity": quantity}],
             "shipping_address": ADDRESS,
         },
-        headers=auth(token),
+        headers=bearer(token),
     ).json()
     payment = httpx.post(
         f"{stack.url('payment')}/service/",
         json={"order_id": order["id"], "total_amount": "0.01"},
-        headers=auth(token),
+        headers=bearer(token),
     )
     assert payment.status_code == 201, payment.text
     return order, payment.json()
 
 
-def wait_for_order_status(stack, token: str, order_id: int, wanted: str) -> dict:
-    deadline = time.monotonic() + 20
-    while True:
-        order = httpx.get(f"{stack.url('order')}/orders/{order_id}/", headers=auth(token)).json()
-        if order["status"] == wanted or time.monotonic() > deadline:
-            return order
-        time.sleep(0.2)
-
-
 def stock(stack, token: str, product_id: int) -> tuple[int, int]:
-    answer = httpx.get(f"{stack.url('product')}/products/{product_id}/", headers=auth(token)).json()
+    answer = httpx.get(
+        f"{stack.url('product')}/products/{product_id}/", headers=bearer(token)
+    ).json()
     return answer["quantity"], answer["available"]
 
 
@@ -78,7 +60,7 @@ def test_paying_on_the_hosted_page_marks_the_order_paid_and_commits_the_stock(
     assert wait_for_order_status(stack, customer, order["id"], "PAID")["status"] == "PAID"
     assert stock(stack, token_of("STAFF"), product["id"]) == (7, 7)
     settled = httpx.get(
-        f"{stack.url('payment')}/payments/{payment['payment_id']}/", headers=auth(customer)
+        f"{stack.url('payment')}/payments/{payment['payment_id']}/", headers=bearer(customer)
     ).json()
     assert settled["status"] == "SUCCEEDED"
     sent = httpx.get(f"{stack.url('stripe-sandbox')}/_sandbox/requests").json()
@@ -108,7 +90,7 @@ def test_a_second_initiation_returns_the_same_checkout(stack, token_of, product)
     again = httpx.post(
         f"{stack.url('payment')}/payment/service/",
         json={"order_id": order["id"]},
-        headers=auth(customer),
+        headers=bearer(customer),
     )
 
     assert again.status_code == 200

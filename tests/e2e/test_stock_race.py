@@ -29,25 +29,8 @@ def stock_api(stack, service_token_of):
     )
 
 
-def new_product(staff_api: httpx.Client, quantity: int) -> dict:
-    category = staff_api.get("/category/").json()["results"][0]["id"]
-    sku = f"RACE-{uuid.uuid4().hex[:10]}"
-    response = staff_api.post(
-        "/products/",
-        json={
-            "title": f"Race {sku}",
-            "sku": sku,
-            "category": category,
-            "price": "5.00",
-            "quantity": quantity,
-        },
-    )
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-def test_200_buyers_of_the_last_50_units(staff_api, stock_api):
-    product = new_product(staff_api, quantity=50)
+def test_200_buyers_of_the_last_50_units(staff_api, stock_api, new_product):
+    product = new_product(price="5.00", quantity=50)
 
     def buy(n: int) -> int:
         body = {
@@ -65,9 +48,9 @@ def test_200_buyers_of_the_last_50_units(staff_api, stock_api):
 
 
 def test_multi_line_orders_over_overlapping_products_never_deadlock_or_oversell(
-    staff_api, stock_api
+    staff_api, stock_api, new_product
 ):
-    products = [new_product(staff_api, quantity=20) for _ in range(3)]
+    products = [new_product(price="5.00", quantity=20) for _ in range(3)]
     ids = [product["id"] for product in products]
     rng = random.Random(7)  # noqa: S311 (a repeatable test shuffle, not a secret)
     orders = []
@@ -102,8 +85,8 @@ def test_multi_line_orders_over_overlapping_products_never_deadlock_or_oversell(
     assert statuses.count(201) > 0
 
 
-def test_the_same_order_ref_sent_ten_times_at_once_reserves_once(staff_api, stock_api):
-    product = new_product(staff_api, quantity=10)
+def test_the_same_order_ref_sent_ten_times_at_once_reserves_once(staff_api, stock_api, new_product):
+    product = new_product(price="5.00", quantity=10)
     body = {
         "order_ref": f"dup-{uuid.uuid4().hex}",
         "lines": [{"product_id": product["id"], "quantity": 3}],
