@@ -25,14 +25,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.service == STRIPE_SANDBOX.name:
         sandbox = stripe_sandbox_process(ROOT, port=args.port or STRIPE_SANDBOX.port, env={})
-        command = gunicorn_command(
-            sandbox.service_dir,
-            port=sandbox.port,
-            host=args.host,
-            workers=1,
-            app=sandbox.app,
-            threads=sandbox.threads,
-        )
+        command = sandbox.command(host=args.host)
     else:
         service = SERVICES_BY_NAME[args.service]
         command = gunicorn_command(

@@ -1,3 +1,4 @@
+from collections.abc import Iterable
 from typing import Any
 
 
@@ -5,33 +6,65 @@ class DatabaseServerUnreachable(Exception):
     pass
 
 
-def create_mysql_schema(settings_dict: dict[str, Any]) -> bool:
-    """Creates the schema named by a Django MySQL ``settings_dict`` (utf8mb4); False if it existed."""
+def _server(
+    *, host: str, port: int, user: str, password: str, purpose: str, connect_timeout: int = 5
+) -> Any:
     import MySQLdb
 
-    name = settings_dict["NAME"]
     try:
-        server = MySQLdb.connect(
-            host=settings_dict["HOST"] or "127.0.0.1",
-            port=int(settings_dict["PORT"] or 3306),
-            user=settings_dict["USER"],
-            password=settings_dict["PASSWORD"],
-            connect_timeout=int(settings_dict.get("OPTIONS", {}).get("connect_timeout", 5)),
+        return MySQLdb.connect(
+            host=host or "127.0.0.1",
+            port=int(port or 3306),
+            user=user,
+            password=password,
+            connect_timeout=connect_timeout,
             charset="utf8mb4",
         )
     except MySQLdb.OperationalError as exc:
         raise DatabaseServerUnreachable(
-            f"Cannot reach the database server for {name}: {exc}"
+            f"Cannot reach the database server for {purpose}: {exc}"
         ) from exc
+
+
+def _create(cursor: Any, name: str) -> None:
+    quoted = name.replace("`", "``")
+    cursor.execute(
+        f"CREATE DATABASE IF NOT EXISTS `{quoted}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+    )
+
+
+def create_mysql_schema(settings_dict: dict[str, Any]) -> bool:
+    """Creates the schema named by a Django MySQL ``settings_dict`` (utf8mb4); False if it existed."""
+    name = settings_dict["NAME"]
+    server = _server(
+        host=settings_dict["HOST"],
+        port=settings_dict["PORT"],
+        user=settings_dict["USER"],
+        password=settings_dict["PASSWORD"],
+        purpose=name,
+        connect_timeout=int(settings_dict.get("OPTIONS", {}).get("connect_timeout", 5)),
+    )
     try:
         cursor = server.cursor()
         cursor.execute("SELECT 1 FROM information_schema.schemata WHERE schema_name = %s", [name])
         if cursor.fetchone():
             return False
-        quoted = name.replace("`", "``")
-        cursor.execute(
-            f"CREATE DATABASE IF NOT EXISTS `{quoted}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
-        )
+        _create(cursor, name)
         return True
+    finally:
+        server.close()
+
+
+def recreate_mysql_schemas(
+    names: Iterable[str], *, host: str, port: int, user: str, password: str
+) -> None:
+    """Fresh, empty schemas (dropped first if they exist), for throwaway stacks."""
+    names = list(names)
+    server = _server(host=host, port=port, user=user, password=password, purpose=", ".join(names))
+    try:
+        cursor = server.cursor()
+        for name in names:
+            cursor.execute(f"DROP DATABASE IF EXISTS `{name.replace('`', '``')}`")
+            _create(cursor, name)
     finally:
         server.close()

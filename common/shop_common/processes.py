@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 
+from shop_common.databases import recreate_mysql_schemas
 from shop_common.topology import STRIPE_SANDBOX, Service
 
 
@@ -107,16 +108,20 @@ class ServiceProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    def command(self, host: str = "127.0.0.1") -> list[str]:
+        return gunicorn_command(
+            self.service_dir,
+            port=self.port,
+            host=host,
+            workers=self.workers,
+            app=self.app,
+            threads=self.threads,
+        )
+
     def start(self) -> None:
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
         self.process = subprocess.Popen(
-            gunicorn_command(
-                self.service_dir,
-                port=self.port,
-                workers=self.workers,
-                app=self.app,
-                threads=self.threads,
-            ),
+            self.command(),
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -161,29 +166,6 @@ def stripe_sandbox_process(
         app="stripe_sandbox.app:application",
         threads=8,
     )
-
-
-def drop_and_create_mysql_schemas(names: Iterable[str], env: Mapping[str, str]) -> None:
-    """Fresh, empty schemas for a throwaway stack (end-to-end tests, benchmarks)."""
-    import MySQLdb
-
-    server = MySQLdb.connect(
-        host=env.get("DB_HOST", "127.0.0.1"),
-        port=int(env.get("DB_PORT", "3306")),
-        user=env.get("DB_USER", "root"),
-        password=env.get("DB_PASSWORD", ""),
-        charset="utf8mb4",
-    )
-    try:
-        cursor = server.cursor()
-        for name in names:
-            quoted = name.replace("`", "``")
-            cursor.execute(f"DROP DATABASE IF EXISTS `{quoted}`")
-            cursor.execute(
-                f"CREATE DATABASE `{quoted}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
-            )
-    finally:
-        server.close()
 
 
 @dataclass
@@ -244,9 +226,12 @@ class Stack:
             service.name: self.service_env(service, ports) for service in self.services
         }
         if self.base_env.get("DB_ENGINE", "sqlite") == "mysql":
-            drop_and_create_mysql_schemas(
+            recreate_mysql_schemas(
                 [f"{self.schema_prefix}{service.schema}" for service in self.services],
-                self.base_env,
+                host=self.base_env.get("DB_HOST", "127.0.0.1"),
+                port=int(self.base_env.get("DB_PORT", "3306")),
+                user=self.base_env.get("DB_USER", "root"),
+                password=self.base_env.get("DB_PASSWORD", ""),
             )
         prepare_databases(
             [(self.repo_root / service.folder, envs[service.name]) for service in self.services],
