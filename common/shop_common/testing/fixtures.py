@@ -31,6 +31,32 @@ def _empty_cache():
     cache.clear()
 
 
+def error_response(status: int, code: str, details: dict[str, Any] | None = None) -> httpx.Response:
+    """An answer in the shop's error shape, as the real services give it."""
+    return httpx.Response(
+        status, json={"error": {"code": code, "message": "", "details": details or {}}}
+    )
+
+
+class _InternalFake:
+    """A fake service's internal API: it answers only service tokens the fake user service issued,
+    and can be "down"."""
+
+    name = "service"
+
+    def __init__(self, users: "FakeUserService") -> None:
+        self.users = users
+        self.down = False
+
+    def _refusal(self, request: httpx.Request) -> httpx.Response | None:
+        if self.down:
+            raise httpx.ConnectError(f"the fake {self.name} service is down")
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        if token not in self.users.service_tokens:
+            return error_response(401, "invalid_token")
+        return None
+
+
 class FakeUserService:
     """The user service as another service's unit tests see it, at the HTTP level (respx): it knows
     the tokens the test made, answers /auth/validate/ and /o/introspect/ like the real one, and can
@@ -96,9 +122,7 @@ class FakeUserService:
         token = json.loads(request.content or b"{}").get("token")
         answer = self.user_tokens.get(token)
         if answer is None:
-            return httpx.Response(
-                401, json={"error": {"code": "invalid_token", "message": "", "details": {}}}
-            )
+            return error_response(401, "invalid_token")
         return httpx.Response(200, json=answer)
 
     def _introspect(self, request: httpx.Request) -> httpx.Response:
@@ -138,20 +162,19 @@ class FakeUserService:
         body = json.loads(request.content or b"{}")
         answer = self.logins.get((body.get("email"), body.get("password")))
         if answer is None:
-            return httpx.Response(
-                401, json={"error": {"code": "invalid_credentials", "message": "", "details": {}}}
-            )
+            return error_response(401, "invalid_credentials")
         return httpx.Response(200, json=answer)
 
 
-class FakeProductService:
+class FakeProductService(_InternalFake):
     """The product service's internal batch lookup, as a cart's or an order's tests see it. It
     accepts only service tokens that the fake user service issued."""
 
+    name = "product"
+
     def __init__(self, router: respx.Router, base_url: str, users: FakeUserService) -> None:
+        super().__init__(users)
         self.products: dict[int, dict[str, Any]] = {}
-        self.users = users
-        self.down = False
         self._ids = itertools.count(1)
         self.reservations: dict[str, dict[str, Any]] = {}
         self.lookup = router.get(f"{base_url}/internal/products/").mock(side_effect=self._lookup)
@@ -181,16 +204,6 @@ class FakeProductService:
         }
         return product_id
 
-    def _refusal(self, request: httpx.Request) -> httpx.Response | None:
-        if self.down:
-            raise httpx.ConnectError("the fake product service is down")
-        token = request.headers.get("Authorization", "").removeprefix("Bearer ")
-        if token not in self.users.service_tokens:
-            return httpx.Response(
-                401, json={"error": {"code": "invalid_token", "message": "", "details": {}}}
-            )
-        return None
-
     def _reserve(self, request: httpx.Request) -> httpx.Response:
         """All lines or none against ``available``; the same order_ref again answers the same."""
         if refusal := self._refusal(request):
@@ -214,8 +227,7 @@ class FakeProductService:
             if stock.get(line["product_id"], 0) < line["quantity"]
         ]
         if short:
-            error = {"code": "out_of_stock", "message": "", "details": {"lines": short}}
-            return httpx.Response(409, json={"error": error})
+            return error_response(409, "out_of_stock", {"lines": short})
         for line in body["lines"]:
             self.products[line["product_id"]]["available"] -= line["quantity"]
         self.reservations[ref] = {"order_ref": ref, "status": "RESERVED", "lines": body["lines"]}
@@ -228,11 +240,9 @@ class FakeProductService:
         to = "COMMITTED" if request.url.path.endswith("/commit/") else "RELEASED"
         reservation = self.reservations.get(json.loads(request.content)["order_ref"])
         if reservation is None:
-            error = {"code": "reservation_not_found", "message": "", "details": {}}
-            return httpx.Response(404, json={"error": error})
+            return error_response(404, "reservation_not_found")
         if reservation["status"] not in ("RESERVED", to):
-            error = {"code": "reservation_closed", "message": "", "details": {}}
-            return httpx.Response(409, json={"error": error})
+            return error_response(409, "reservation_closed")
         if reservation["status"] == "RESERVED" and to == "RELEASED":
             for line in reservation["lines"]:
                 self.products[line["product_id"]]["available"] += line["quantity"]
@@ -252,13 +262,14 @@ class FakeProductService:
         )
 
 
-class FakeOrderService:
+class FakeOrderService(_InternalFake):
     """The order service's internal API as the payment service's tests see it."""
 
+    name = "order"
+
     def __init__(self, router: respx.Router, base_url: str, users: FakeUserService) -> None:
+        super().__init__(users)
         self.orders: dict[int, dict[str, Any]] = {}
-        self.users = users
-        self.down = False
         self._ids = itertools.count(1)
         self.read = router.get(url__regex=rf"{base_url}/internal/orders/(?P<order_id>\d+)/$").mock(
             side_effect=self._read
@@ -283,24 +294,12 @@ class FakeOrderService:
         }
         return order_id
 
-    def _refusal(self, request: httpx.Request) -> httpx.Response | None:
-        if self.down:
-            raise httpx.ConnectError("the fake order service is down")
-        token = request.headers.get("Authorization", "").removeprefix("Bearer ")
-        if token not in self.users.service_tokens:
-            return httpx.Response(
-                401, json={"error": {"code": "invalid_token", "message": "", "details": {}}}
-            )
-        return None
-
     def _read(self, request: httpx.Request, order_id: str) -> httpx.Response:
         if refusal := self._refusal(request):
             return refusal
         order = self.orders.get(int(order_id))
         if order is None:
-            return httpx.Response(
-                404, json={"error": {"code": "order_not_found", "message": "", "details": {}}}
-            )
+            return error_response(404, "order_not_found")
         return httpx.Response(200, json=order)
 
     def _outcome(self, request: httpx.Request, order_id: str, outcome: str) -> httpx.Response:
@@ -315,7 +314,7 @@ class FakeOrderService:
             return httpx.Response(200, json={**order, "changed": False})
         if order["status"] != "PENDING":
             code = "order_not_payable" if target == "PAID" else "illegal_transition"
-            return httpx.Response(409, json={"error": {"code": code, "message": "", "details": {}}})
+            return error_response(409, code)
         order["status"] = target
         order["payment_reference"] = reference
         return httpx.Response(200, json={**order, "changed": True})
