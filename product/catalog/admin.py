@@ -43,18 +43,7 @@ class ProductAdminForm(forms.ModelForm):
 
     class Meta:
         model = Product
-        fields = [
-            "title",
-            "slug",
-            "sku",
-            "description",
-            "category",
-            "price",
-            "currency",
-            "image_url",
-            "is_active",
-            "stock_on_hand",
-        ]
+        fields = list(services.PRODUCT_FIELDS)
 
     def clean_stock_on_hand(self) -> int:
         on_hand = self.cleaned_data["stock_on_hand"]
