@@ -82,21 +82,15 @@ class PlaceOrderApi(IntegrationApi):
     )
     def post(self, request: Request) -> Response:
         body = place_body(request)
+        key = idempotency_key(request)
 
         def run() -> tuple[int, dict]:
             return 201, services.place_order(
-                user_id=request.user.id,
-                token=request.auth,
-                body=body,
-                client_key=idempotency_key(request),
+                user_id=request.user.id, token=request.auth, body=body, client_key=key
             )
 
         status, answer = services.remembered(
-            user_id=request.user.id,
-            endpoint="orders.place",
-            key=idempotency_key(request),
-            body=body,
-            run=run,
+            user_id=request.user.id, endpoint="orders.place", key=key, body=body, run=run
         )
         return Response(answer, status=status)
 
