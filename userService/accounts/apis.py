@@ -241,11 +241,7 @@ class UserListApi(APIView):
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
         roles = fields.pop("roles", [Role.CUSTOMER])
-        services.check_password_strength(
-            password=fields["password"], user=User(email=fields["email"])
-        )
-        services.resolve_roles(role_names=roles)
-        user = services.create_user(**fields, roles=roles)
+        user = services.add_user(**fields, roles=roles)
         return Response(UserOutput(user).data, status=status.HTTP_201_CREATED)
 
 

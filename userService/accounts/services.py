@@ -61,31 +61,39 @@ def create_user(
     return user
 
 
-def signup(
+def add_user(
     *,
     email: str,
     password: str,
+    roles: Iterable[str],
     username: str = "",
     first_name: str = "",
     last_name: str = "",
     phone_number: str = "",
 ) -> User:
-    """A new customer. Whatever role the client asks for, they start as CUSTOMER."""
+    """A new account with a password that passes Django's validators; all or nothing (an unknown
+    role rolls the account back)."""
     email = normalize_email(email)
-    if User.objects.filter(email=email).exists():
-        raise EmailTaken(details={"email": email})
     check_password_strength(
         password=password, user=User(email=email, username=username, first_name=first_name)
     )
     return create_user(
         email=email,
         password=password,
-        roles=[Role.CUSTOMER],
+        roles=roles,
         username=username,
         first_name=first_name,
         last_name=last_name,
         phone_number=phone_number,
     )
+
+
+def signup(*, email: str, **fields: str) -> User:
+    """A new customer. Whatever role the client asks for, they start as CUSTOMER."""
+    email = normalize_email(email)
+    if User.objects.filter(email=email).exists():
+        raise EmailTaken(details={"email": email})
+    return add_user(email=email, roles=[Role.CUSTOMER], **fields)
 
 
 def resolve_roles(*, role_ids: Iterable[int] = (), role_names: Iterable[str] = ()) -> list[Role]:
