@@ -7,7 +7,12 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
+from django.core.exceptions import (
+    BadRequest,
+    DisallowedHost,
+    PermissionDenied,
+    SuspiciousOperation,
+)
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from rest_framework import exceptions as drf_exceptions
@@ -50,6 +55,41 @@ def internal_error_details() -> dict[str, Any]:
     return {"request_id": current_request_id()}
 
 
+def malformed_request(exc: Exception | None, *, log: bool = True) -> errors.ServiceError:
+    """A request Django refuses (``SuspiciousOperation``: a Host not in ALLOWED_HOSTS, a body over
+    DATA_UPLOAD_MAX_MEMORY_SIZE, ...; or ``BadRequest``) is the client's error: 400, never a 500.
+    Logged as one warning line without a traceback (Django's own handler would log it as an
+    ERROR with one, and a scanner sends such requests all day)."""
+    if log and exc is not None:
+        logger.warning("Refused a malformed request: %s", exc)
+    if isinstance(exc, DisallowedHost):
+        return errors.ServiceError(
+            "The Host header names a host this service does not serve.",
+            code=errors.DISALLOWED_HOST,
+        )
+    return errors.ServiceError("The request is malformed.", code=errors.BAD_REQUEST)
+
+
+def _bad_request_response(exc: Exception | None) -> JsonResponse:
+    error = malformed_request(exc)
+    return JsonResponse(_drf_error_body(error), status=error.status_code)
+
+
+def reject_disallowed_host(request: HttpRequest) -> JsonResponse | None:
+    """The 400 for a request whose Host is not in ALLOWED_HOSTS, or None when the Host is fine.
+
+    Django itself checks the Host only when something calls ``request.get_host()`` (a redirect,
+    ``build_absolute_uri``, a cache key), so without this /health/ answered any Host and
+    /products/ a 500. ``RequestIdMiddleware``, the outermost middleware, calls this first on every
+    request, before the SSL redirect or any view can ask for the host.
+    """
+    try:
+        request.get_host()
+    except DisallowedHost as exc:
+        return _bad_request_response(exc)
+    return None
+
+
 def _drf_error_body(exc: drf_exceptions.APIException) -> dict[str, Any]:
     if isinstance(exc, errors.ServiceError):
         return error_body(exc.code, exc.message, exc.details)
@@ -82,6 +122,8 @@ def drf_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         exc = drf_exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = drf_exceptions.PermissionDenied()
+    elif isinstance(exc, BadRequest | SuspiciousOperation):
+        exc = malformed_request(exc)
 
     if isinstance(exc, drf_exceptions.APIException):
         headers: dict[str, str] = {}
@@ -130,7 +172,7 @@ class ErrorShapeMiddleware:
         if isinstance(exception, PermissionDenied):
             return error_response(403, errors.PERMISSION_DENIED, "You may not do this.")
         if isinstance(exception, BadRequest | SuspiciousOperation):
-            return error_response(400, errors.BAD_REQUEST, "The request is malformed.")
+            return _bad_request_response(exception)
         logger.error(
             "Unhandled exception in %s %s", request.method, request.path, exc_info=exception
         )
@@ -139,7 +181,9 @@ class ErrorShapeMiddleware:
 
 # Django's own handlers (for errors raised outside views, e.g. in middleware); set in each urls.py.
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
-    return error_response(400, errors.BAD_REQUEST, "The request is malformed.")
+    # Django has logged the exception already (logger django.security.*) before calling this.
+    error = malformed_request(exception, log=False)
+    return JsonResponse(_drf_error_body(error), status=error.status_code)
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:

@@ -22,6 +22,8 @@ NOT_ACCEPTABLE = "not_acceptable"
 UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
 THROTTLED = "throttled"
 BAD_REQUEST = "bad_request"
+# A Host header that is not in ALLOWED_HOSTS.
+DISALLOWED_HOST = "disallowed_host"
 CONFLICT = "conflict"
 DEPENDENCY_UNAVAILABLE = "dependency_unavailable"
 INTERNAL_ERROR = "internal_error"

@@ -28,10 +28,18 @@ def accept_or_create(candidate: str | None) -> str:
 
 
 class RequestIdMiddleware:
-    """Outermost middleware: binds the id for the request's lifetime and writes one access line."""
+    """Outermost middleware: binds the id for the request's lifetime and writes one access line.
+
+    Being first, it also refuses a Host that is not in ALLOWED_HOSTS (a 400 in the error shape)
+    before any other middleware or view runs: see ``error_handlers.reject_disallowed_host``.
+    """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        # Imported here: error_handlers imports this module (for the current request id).
+        from shop_common.error_handlers import reject_disallowed_host
+
         self.get_response = get_response
+        self.reject_disallowed_host = reject_disallowed_host
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request_id = accept_or_create(request.headers.get(HEADER))
@@ -39,7 +47,7 @@ class RequestIdMiddleware:
         binding = _current.set(request_id)
         started = time.perf_counter()
         try:
-            response = self.get_response(request)
+            response = self.reject_disallowed_host(request) or self.get_response(request)
             response[HEADER] = request_id
             # The path only: a query string may carry a token (GET /auth/validate_token?token=).
             access_log.info(

@@ -1,9 +1,13 @@
 """Every failure, whoever raises it, answers in the one error shape with the right status."""
 
+import json
 import logging
 
 import pytest
+from django.core.exceptions import DisallowedHost, SuspiciousOperation
 from django.test import Client, override_settings
+
+from shop_common.error_handlers import bad_request
 
 
 def error_of(response):
@@ -146,3 +150,50 @@ def test_a_domain_error_raised_in_a_plain_django_view_keeps_its_shape():
 
     assert response.status_code == 409
     assert error_of(response)["code"] == "out_of_stock"
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("get", "/health/"), ("post", "/echo/"), ("get", "/plain-404/"), ("get", "/no/such/path/")],
+)
+def test_a_host_not_in_allowed_hosts_is_a_400_before_anything_runs(method, path, caplog):
+    client = Client(raise_request_exception=False)
+    with caplog.at_level(logging.INFO):
+        response = getattr(client, method)(
+            path, HTTP_HOST="evil.example", HTTP_X_REQUEST_ID="req-host"
+        )
+
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert response["X-Request-ID"] == "req-host"
+    assert error_of(response)["code"] == "disallowed_host"
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+
+
+@pytest.mark.parametrize(
+    ("path", "code"),
+    [
+        ("/suspicious/", "bad_request"),
+        ("/absolute-uri/", "disallowed_host"),
+        ("/plain-suspicious/", "bad_request"),
+    ],
+)
+def test_a_suspicious_operation_raised_in_a_view_is_a_400_not_a_500(path, code, caplog):
+    client = Client(raise_request_exception=False)
+    with caplog.at_level(logging.INFO):
+        response = client.get(path)
+
+    assert response.status_code == 400
+    assert error_of(response)["code"] == code
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+
+
+def test_djangos_400_handler_names_a_disallowed_host(rf):
+    """handler400: what Django answers for a SuspiciousOperation raised in a middleware."""
+    request = rf.get("/")
+    host = bad_request(request, DisallowedHost("Invalid HTTP_HOST header"))
+    other = bad_request(request, SuspiciousOperation("odd"))
+
+    assert host.status_code == other.status_code == 400
+    assert json.loads(host.content)["error"]["code"] == "disallowed_host"
+    assert json.loads(other.content)["error"]["code"] == "bad_request"

@@ -2,6 +2,7 @@
 
 import logging
 
+from django.core.exceptions import DisallowedHost, SuspiciousOperation
 from django.db import OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import serializers
@@ -82,6 +83,22 @@ class CrashingApiView(PublicView):
 class DatabaseDownView(PublicView):
     def get(self, request: Request) -> Response:
         raise OperationalError("(2002, \"Can't connect to server on '127.0.0.1'\")")
+
+
+class SuspiciousApiView(PublicView):
+    def get(self, request: Request) -> Response:
+        raise SuspiciousOperation("a request Django would refuse")
+
+
+class AbsoluteUriApiView(PublicView):
+    """Asks for the host like a cache key or ``build_absolute_uri`` does."""
+
+    def get(self, request: Request) -> Response:
+        raise DisallowedHost("Invalid HTTP_HOST header: 'evil.example'.")
+
+
+def plain_suspicious_view(request: HttpRequest) -> JsonResponse:
+    raise SuspiciousOperation("a request Django would refuse, in a plain view")
 
 
 def plain_database_down_view(request: HttpRequest) -> JsonResponse:
