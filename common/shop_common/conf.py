@@ -136,6 +136,61 @@ def secret_key(env: AutoConfig, *, debug: bool) -> str:
     return "django-insecure-development-only-key"
 
 
+def https_settings(env: AutoConfig, *, service: Service, admin: bool) -> dict[str, Any]:
+    """Production posture: ``HTTPS_ONLY=True`` where the shop is served over HTTPS (a TLS proxy in
+    front of it), so that ``manage.py check --deploy`` is clean. Off by default: ``make run``
+    serves plain http://127.0.0.1. See README.md ("Production") and docs/decisions.md.
+
+    ``TRUSTED_PROXIES`` is the same variable (and setting) that says whose X-Forwarded-For to
+    believe; with one or more proxies, their X-Forwarded-Proto says whether the client used HTTPS.
+    """
+    https_only = env("HTTPS_ONLY", default=False, cast=bool)
+    # Plain HTTP is still answered, not redirected, where the caller cannot follow a redirect to
+    # https: inside the deployment the services call each other over plain HTTP by their compose
+    # names (http://user:8001, ...), and health probes use HTTP. A redirected POST loses its body
+    # and the https port does not exist there. Exempt: health, every /internal/ endpoint, and each
+    # public path another service calls (the tokens they carry never leave the private network;
+    # Django matches these against the path without its leading slash).
+    exempt = [r"^health/?$", r"^internal/"]
+    exempt += {
+        # every service validates user tokens and gets/introspects service tokens here; the
+        # product admin's staff login (catalog.staff_login) logs in and out here.
+        "user": [
+            r"^auth/validate/?$",
+            r"^o/token/?$",
+            r"^o/introspect/?$",
+            r"^auth/login/?$",
+            r"^auth/logout/?$",
+        ],
+        # the integration service acts for the customer here (checkout.clients).
+        "cart": [r"^api/cart(/|$)"],
+        "order": [r"^orders/?$", r"^orders/history/?$"],
+        "payment": [r"^service/?$"],
+    }.get(service.name, [])
+    settings: dict[str, Any] = {
+        "SECURE_SSL_REDIRECT": https_only,
+        "SECURE_REDIRECT_EXEMPT": exempt,
+        # HSTS (sent on HTTPS answers only): a year, subdomains included, preload-ready.
+        "SECURE_HSTS_SECONDS": (
+            env("SECURE_HSTS_SECONDS", default=31536000, cast=int) if https_only else 0
+        ),
+        "SECURE_HSTS_INCLUDE_SUBDOMAINS": https_only,
+        "SECURE_HSTS_PRELOAD": https_only and env("SECURE_HSTS_PRELOAD", default=True, cast=bool),
+        "SESSION_COOKIE_SECURE": https_only,
+        "CSRF_COOKIE_SECURE": https_only,
+        "SESSION_COOKIE_HTTPONLY": True,
+        # The admin's and the login page's forms carry the token in the page; no script reads it.
+        "CSRF_COOKIE_HTTPONLY": True,
+        # security.W003 (no CsrfViewMiddleware) does not apply to the services without the admin:
+        # they have no session or cookie, only Authorization headers, which no browser sends by
+        # itself. The services with the admin keep the CSRF middleware.
+        "SILENCED_SYSTEM_CHECKS": [] if admin else ["security.W003"],
+    }
+    if env("TRUSTED_PROXIES", default=0, cast=int) > 0:
+        settings["SECURE_PROXY_SSL_HEADER"] = ("HTTP_X_FORWARDED_PROTO", "https")
+    return settings
+
+
 def service_settings(
     *, service: Service | str, base_dir: Path, apps: list[str], admin: bool = False
 ) -> dict[str, Any]:
@@ -222,6 +277,7 @@ def service_settings(
         "APPEND_SLASH": False,
         "SECURE_CONTENT_TYPE_NOSNIFF": True,
         "X_FRAME_OPTIONS": "DENY",
+        **https_settings(env, service=service, admin=admin),
         "CORS_ALLOWED_ORIGINS": env("CORS_ALLOWED_ORIGINS", default="", cast=Csv()),
         "CORS_EXPOSE_HEADERS": ["X-Request-ID"],
         "LOGGING": logging_settings(
