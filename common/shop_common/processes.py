@@ -214,6 +214,8 @@ class Stack:
             env[other.url_variable] = f"http://127.0.0.1:{ports[other.name]}"
         if STRIPE_SANDBOX.name in ports:
             env["STRIPE_API_BASE"] = f"http://127.0.0.1:{ports[STRIPE_SANDBOX.name]}"
+            # DEBUG is off here like in production; the sandbox is allowed by name.
+            env["STRIPE_SANDBOX_ALLOWED"] = "True"
         return env
 
     def start(self) -> None:
@@ -257,6 +259,8 @@ class Stack:
                     **self.secrets,
                     "STRIPE_SANDBOX_WEBHOOK_URL": f"http://127.0.0.1:{ports['payment']}/webhook/stripe/",
                     "STRIPE_SANDBOX_PUBLIC_URL": f"http://127.0.0.1:{ports[STRIPE_SANDBOX.name]}",
+                    # /_sandbox/requests: what the SDK sent, for the end-to-end tests.
+                    "STRIPE_SANDBOX_DEBUG_ROUTES": "True",
                 },
                 log_path=self.workdir / "stripe-sandbox.log",
             )

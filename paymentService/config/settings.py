@@ -20,6 +20,22 @@ STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="")
 STRIPE_API_BASE = env("STRIPE_API_BASE", default="")
 STRIPE_TIMEOUT_SECONDS = env("STRIPE_TIMEOUT_SECONDS", default=10.0, cast=float)
 STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="")
+# A STRIPE_API_BASE other than Stripe's own is the offline sandbox (or another stand-in): no money
+# moves. With DEBUG off that must be asked for (make run's .env and the test stacks do), so that a
+# production deployment that kept a sandbox URL refuses to start instead of taking no payments.
+STRIPE_SANDBOX_ALLOWED = env("STRIPE_SANDBOX_ALLOWED", default=False, cast=bool)
+STRIPE_REAL_API_BASE = "https://api.stripe.com"
+if (
+    STRIPE_API_BASE
+    and STRIPE_API_BASE.rstrip("/") != STRIPE_REAL_API_BASE
+    and not DEBUG  # noqa: F821 (set by service_settings)
+    and not STRIPE_SANDBOX_ALLOWED
+):
+    raise ImproperlyConfigured(
+        f"STRIPE_API_BASE is {STRIPE_API_BASE!r}, not Stripe ({STRIPE_REAL_API_BASE}): payments "
+        "would go to a sandbox. In production remove STRIPE_API_BASE (and set real keys); for "
+        "development or tests with DEBUG off, set STRIPE_SANDBOX_ALLOWED=True."
+    )
 # Seconds a webhook's signature timestamp may be old (Stripe's default, 5 minutes).
 STRIPE_WEBHOOK_TOLERANCE = env("STRIPE_WEBHOOK_TOLERANCE", default=300, cast=int)
 if not STRIPE_WEBHOOK_SECRET:

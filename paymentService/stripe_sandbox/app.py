@@ -9,7 +9,9 @@ with Stripe's ``t=...,v1=...`` scheme, retrying with back-off until it gets a 2x
 State lives in this process's memory (run it with one worker; threads are fine). Environment:
 ``STRIPE_WEBHOOK_SECRET`` (signs events), ``STRIPE_SANDBOX_WEBHOOK_URL`` (where events go),
 ``STRIPE_SANDBOX_PUBLIC_URL`` (its own address, for the hosted page's link),
-``STRIPE_SANDBOX_RETRY_DELAYS`` (seconds between delivery attempts, comma-separated).
+``STRIPE_SANDBOX_RETRY_DELAYS`` (seconds between delivery attempts, comma-separated),
+``STRIPE_SANDBOX_DEBUG_ROUTES`` (``True``: the unauthenticated ``/_sandbox/`` helper routes answer;
+otherwise they are 404. make run's .env and the test stacks turn them on).
 """
 
 import hashlib
@@ -246,6 +248,13 @@ def _json(start: Start, status: int, body: Any) -> list[bytes]:
     return [json.dumps(body).encode()]
 
 
+def debug_routes_enabled() -> bool:
+    """The ``/_sandbox/`` routes show every request and delivery to anyone who asks: development
+    and tests only, by an explicit variable (read on each request, like the other settings)."""
+    flag = _setting("STRIPE_SANDBOX_DEBUG_ROUTES", "False").strip().lower()
+    return flag in ("true", "1", "yes", "on")
+
+
 def _authorized(environ: dict[str, Any]) -> bool:
     return environ.get("HTTP_AUTHORIZATION", "").startswith("Bearer sk_test_")
 
@@ -257,8 +266,12 @@ def application(environ: dict[str, Any], start: Start) -> list[bytes]:
 
     if path in ("/health", "/health/"):
         return _json(start, 200, {"service": "stripe-sandbox", "status": "ok"})
-    if path == "/_sandbox/requests":  # what the SDK sent, for tests
-        return _json(start, 200, {"received": SANDBOX.received, "deliveries": SANDBOX.deliveries})
+    if path.startswith("/_sandbox/"):
+        if debug_routes_enabled() and path == "/_sandbox/requests":  # what the SDK sent, for tests
+            return _json(
+                start, 200, {"received": SANDBOX.received, "deliveries": SANDBOX.deliveries}
+            )
+        return _json(start, 404, stripe_error("resource_missing", "Not found."))
 
     if path.startswith("/v1/"):
         if not _authorized(environ):
