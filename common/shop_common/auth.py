@@ -3,19 +3,26 @@
 - :class:`BearerTokenAuthentication` — ``Authorization: Bearer <access token>``, validated by the
   user service (``POST /auth/validate/``), the answer cached for ``AUTH_CACHE_TTL`` seconds (never
   past the token's expiry; 0 disables). ``request.user`` becomes an :class:`AuthenticatedUser`.
-- :class:`ServiceTokenAuthentication` — an OAuth2 client-credentials token, introspected at the
-  user service (``/o/introspect/``) with this service's own client credentials, cached briefly.
+- :class:`ServiceTokenAuthentication` — an OAuth2 client-credentials token of one of the shop's six
+  services, introspected at the user service (``/o/introspect/``, authenticated with this service's
+  own ``introspection`` token, so no client secret is hashed per call), cached briefly.
 - :func:`service_token` — this service's own client-credentials token, for calling ``/internal/``.
 
+A string that cannot be a token of the kind asked for is refused without asking anybody, and a
+refused token is remembered for ``REFUSED_TOKEN_CACHE_TTL`` seconds: junk tokens cost the user
+service nothing (docs/auth.md, "Service identities").
+
 The user service answers 503 ``dependency_unavailable`` (never 500, never a false 401) when it
-cannot be reached. With a shared Redis the user service marks a revoked session in the cache, and a
-cached validation of that session is refused at once; with a local-memory cache the revocation
-reaches other services within ``AUTH_CACHE_TTL`` seconds.
+cannot be reached. With a shared Redis the user service stamps a session in the cache when it is
+revoked or its user's roles change, and a cached validation older than the stamp is asked again at
+once; with a local-memory cache the change reaches other services within ``AUTH_CACHE_TTL`` seconds.
 """
 
 import hashlib
+import re
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -30,12 +37,23 @@ from rest_framework.request import Request
 
 from shop_common.errors import DependencyUnavailable, ServiceError
 from shop_common.service_client import service_client
+from shop_common.topology import SERVICES
 
 INVALID_TOKEN = "invalid_token"  # noqa: S105 (an error code, not a secret)
 REALM = 'Bearer realm="shop"'
 _VALIDATION_KEY = "auth:validation:{digest}"
-_REVOKED_SESSION_KEY = "auth:revoked-session:{session_id}"
+_SESSION_STAMP_KEY = "auth:session-stamp:{session_id}"
 _INTROSPECTION_KEY = "auth:introspection:{digest}"
+_REFUSED_KEY = "auth:refused:{digest}"
+
+# What the user service issues: its JWTs (header.payload.signature, base64url) and
+# django-oauth-toolkit's access tokens (oauthlib's generator: 30 letters and digits; a test of the
+# user service checks that the tokens it mints still have this shape).
+JWT_SHAPE = re.compile(r"[A-Za-z0-9_-]{4,2048}\.[A-Za-z0-9_-]{4,2048}\.[A-Za-z0-9_-]{4,2048}")
+OAUTH_TOKEN_SHAPE = re.compile(r"[A-Za-z0-9]{30}")
+
+# The shop's own OAuth2 clients, one per service: the only holders of the ``internal`` scope.
+SERVICE_CLIENTS: dict[str, str] = {service.client_id: service.name for service in SERVICES}
 
 
 class InvalidToken(ServiceError):
@@ -56,6 +74,9 @@ class AuthenticatedUser:
     expires_at: datetime
     session_id: str = ""
     phone_number: str = ""
+    # The OAuth2 scopes of a token a person gave an application (``read``, ``write``); None for
+    # the shop's own login tokens, which carry every right of their user.
+    scopes: frozenset[str] | None = None
 
     is_authenticated = True
     is_anonymous = False
@@ -68,6 +89,9 @@ class AuthenticatedUser:
     def has_role(self, *roles: str) -> bool:
         return not self.roles.isdisjoint(roles)
 
+    def has_scope(self, scope: str) -> bool:
+        return self.scopes is None or scope in self.scopes
+
     @classmethod
     def from_validation(cls, answer: dict[str, Any]) -> "AuthenticatedUser":
         return cls(
@@ -78,6 +102,7 @@ class AuthenticatedUser:
             expires_at=parse_datetime(answer["expires_at"]),
             session_id=answer.get("session_id") or "",
             phone_number=answer.get("phone_number") or "",
+            scopes=None if answer.get("scopes") is None else frozenset(answer["scopes"]),
         )
 
 
@@ -96,6 +121,11 @@ class ServiceCaller:
     def has_scope(self, scope: str) -> bool:
         return scope in self.scopes
 
+    @property
+    def service(self) -> str:
+        """The shop service this token belongs to, or "" for any other application."""
+        return SERVICE_CLIENTS.get(self.client_id, "")
+
 
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
@@ -113,32 +143,58 @@ def bearer_token(request: Request) -> str | None:
         raise InvalidToken() from None
 
 
-def revoked_session_key(session_id: str) -> str:
-    return _REVOKED_SESSION_KEY.format(session_id=session_id)
+def session_stamp_key(session_id: str) -> str:
+    return _SESSION_STAMP_KEY.format(session_id=session_id)
 
 
-def mark_sessions_revoked(session_ids: list[str], *, for_seconds: int) -> None:
-    """Called by the user service when sessions end, so that cached validations die at once."""
+def session_stamp(session_id: str) -> str | None:
+    """The session's current stamp: a new one each time the session is revoked or its user's roles
+    change. An answer cached under an older stamp is stale."""
+    return cache.get(session_stamp_key(session_id)) if session_id else None
+
+
+def mark_sessions_changed(session_ids: list[str], *, for_seconds: int) -> None:
+    """Called by the user service when sessions end or their roles change: every cached answer
+    about them (in this cache: shared by all services with Redis) is asked again."""
     if session_ids:
-        cache.set_many({revoked_session_key(sid): True for sid in session_ids}, timeout=for_seconds)
+        stamp = uuid.uuid4().hex
+        cache.set_many({session_stamp_key(sid): stamp for sid in session_ids}, timeout=for_seconds)
+
+
+def _refused(token: str) -> bool:
+    return cache.get(_REFUSED_KEY.format(digest=_digest(token))) is not None
+
+
+def _remember_refusal(token: str) -> None:
+    if settings.REFUSED_TOKEN_CACHE_TTL > 0:
+        cache.set(_REFUSED_KEY.format(digest=_digest(token)), 1, settings.REFUSED_TOKEN_CACHE_TTL)
+
+
+def looks_like_user_token(token: str) -> bool:
+    return bool(JWT_SHAPE.fullmatch(token) or OAUTH_TOKEN_SHAPE.fullmatch(token))
 
 
 def validate_with_user_service(token: str) -> AuthenticatedUser:
     """The user service's answer for ``token``, from the short cache when it has one."""
+    if not looks_like_user_token(token):
+        raise InvalidToken()
     ttl = settings.AUTH_CACHE_TTL
     key = _VALIDATION_KEY.format(digest=_digest(token))
     if ttl > 0:
-        answer = cache.get(key)
-        if answer is not None:
+        cached = cache.get(key)
+        if cached is not None:
+            answer, stamp = cached
             user = AuthenticatedUser.from_validation(answer)
-            revoked = user.session_id and cache.get(revoked_session_key(user.session_id))
-            if user.expires_at > timezone.now() and not revoked:
+            if user.expires_at > timezone.now() and session_stamp(user.session_id) == stamp:
                 return user
             cache.delete(key)
+    if _refused(token):
+        raise InvalidToken()
     response = service_client("user").post(
         "/auth/validate/", json={"token": token}, idempotent=True
     )
     if response.status_code in (400, 401):
+        _remember_refusal(token)
         raise InvalidToken()
     if response.status_code != 200:
         raise DependencyUnavailable("user", reason=f"validate answered {response.status_code}")
@@ -146,7 +202,9 @@ def validate_with_user_service(token: str) -> AuthenticatedUser:
     user = AuthenticatedUser.from_validation(answer)
     lifetime = int((user.expires_at - timezone.now()).total_seconds())
     if ttl > 0 and lifetime > 0:
-        cache.set(key, answer, timeout=min(ttl, lifetime))
+        # The stamp read after the answer: a change that lands in between makes the entry stale
+        # on its first use, never the other way round.
+        cache.set(key, (answer, session_stamp(user.session_id)), timeout=min(ttl, lifetime))
     return user
 
 
@@ -174,26 +232,22 @@ class BearerTokenAuthentication(_BearerAuthentication):
 
 
 def introspect_service_token(token: str) -> ServiceCaller:
-    """An active client-credentials token and its scopes, per the user service's introspection."""
+    """An active client-credentials token and its scopes, per the user service's introspection.
+
+    This service authenticates to ``/o/introspect/`` with its own ``introspection`` token (a
+    lookup by checksum there), not with its client secret, whose hash would cost the user service
+    a fifth of a second on every call."""
+    if not OAUTH_TOKEN_SHAPE.fullmatch(token) or _refused(token):
+        raise InvalidToken("The service token is invalid or expired.")
     key = _INTROSPECTION_KEY.format(digest=_digest(token))
     cached = cache.get(key)
     if cached is not None:
         return ServiceCaller(client_id=cached["client_id"], scopes=frozenset(cached["scopes"]))
-    response = service_client("user").post(
-        "/o/introspect/",
-        data={"token": token},
-        auth=(settings.SERVICE_CLIENT_ID, settings.SERVICE_CLIENT_SECRET),
-        idempotent=True,
-    )
-    if response.status_code in (401, 403):
-        raise DependencyUnavailable(
-            "user", reason="this service's client credentials were refused by introspection"
-        )
-    if response.status_code != 200:
-        raise DependencyUnavailable("user", reason=f"introspection answered {response.status_code}")
+    response = _introspect(token)
     answer = response.json()
     # A user's token (one with a username) is never a service credential.
     if not answer.get("active") or answer.get("username"):
+        _remember_refusal(token)
         raise InvalidToken("The service token is invalid or expired.")
     caller = {
         "client_id": answer.get("client_id", ""),
@@ -204,6 +258,23 @@ def introspect_service_token(token: str) -> ServiceCaller:
     if ttl > 0:
         cache.set(key, caller, timeout=ttl)
     return ServiceCaller(client_id=caller["client_id"], scopes=frozenset(caller["scopes"]))
+
+
+def _introspect(token: str) -> Any:
+    users = service_client("user")
+    for attempt in (1, 2):
+        response = users.post(
+            "/o/introspect/",
+            data={"token": token},
+            headers={"Authorization": f"Bearer {service_token('introspection')}"},
+            idempotent=True,
+        )
+        if response.status_code == 200:
+            return response
+        if response.status_code not in (401, 403) or attempt == 2:
+            break
+        forget_service_tokens()  # this service's own token expired or was revoked: get a new one
+    raise DependencyUnavailable("user", reason=f"introspection answered {response.status_code}")
 
 
 class ServiceTokenAuthentication(_BearerAuthentication):

@@ -192,11 +192,17 @@ def https_settings(env: AutoConfig, *, service: Service, admin: bool) -> dict[st
 
 
 def service_settings(
-    *, service: Service | str, base_dir: Path, apps: list[str], admin: bool = False
+    *,
+    service: Service | str,
+    base_dir: Path,
+    apps: list[str],
+    admin: bool = False,
+    middleware: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """Django settings shared by every service; the caller puts them in its module globals.
 
-    ``service`` is a name from the topology (``"product"``) or a :class:`Service` of its own.
+    ``service`` is a name from the topology (``"product"``) or a :class:`Service` of its own;
+    ``middleware`` of its own runs after authentication and inside the error-shape middleware.
     """
     if isinstance(service, str):
         service = SERVICES_BY_NAME[service]
@@ -236,9 +242,13 @@ def service_settings(
             "corsheaders.middleware.CorsMiddleware",
             "shop_common.routing.OptionalTrailingSlashMiddleware",
             *(admin_middleware if admin else []),
+            *middleware,
             "django.middleware.clickjacking.XFrameOptionsMiddleware",
             "shop_common.error_handlers.ErrorShapeMiddleware",
         ],
+        # Django admin sessions (seconds): short, since the admin can change anything. The
+        # product admin also re-checks its user with the user service (catalog.staff_login).
+        "SESSION_COOKIE_AGE": env("ADMIN_SESSION_SECONDS", default=8 * 3600, cast=int),
         # The default (cookie, then session) builds a signer on every request, admin or not;
         # session storage costs nothing until the admin writes a message.
         "MESSAGE_STORAGE": "django.contrib.messages.storage.session.SessionStorage",
@@ -300,10 +310,15 @@ def service_settings(
             "SERVICE_CLIENT_SECRET", default=env(service.client_secret_variable, default="")
         ),
         "SERVICE_TOKEN_CACHE_TTL": env("SERVICE_TOKEN_CACHE_TTL", default=30, cast=int),
+        # Seconds a refused token is remembered, so junk tokens cost no introspection each time.
+        "REFUSED_TOKEN_CACHE_TTL": env("REFUSED_TOKEN_CACHE_TTL", default=10, cast=int),
+        # How many proxies in front of the service append to X-Forwarded-For (0: believe only the
+        # socket peer). Throttles count by this address (shop_common.client_address).
+        "TRUSTED_PROXIES": env("TRUSTED_PROXIES", default=0, cast=int),
         "REST_FRAMEWORK": {
             "DEFAULT_AUTHENTICATION_CLASSES": ["shop_common.auth.BearerTokenAuthentication"],
             # Deny by default: a view that is public says so itself.
-            "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+            "DEFAULT_PERMISSION_CLASSES": ["shop_common.permissions.IsAuthenticatedUser"],
             "DEFAULT_RENDERER_CLASSES": ["shop_common.renderers.JSONRenderer"],
             "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
             "DEFAULT_PAGINATION_CLASS": "shop_common.pagination.PageNumberPagination",
@@ -312,6 +327,9 @@ def service_settings(
             "EXCEPTION_HANDLER": "shop_common.error_handlers.drf_exception_handler",
             "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
             "COERCE_DECIMAL_TO_STRING": True,
+            # DRF's throttles read X-Forwarded-For only for this many proxies (None would take any
+            # client's header at its word).
+            "NUM_PROXIES": env("TRUSTED_PROXIES", default=0, cast=int),
         },
         "SPECTACULAR_SETTINGS": {
             "TITLE": f"{service.display_name.capitalize()} API",

@@ -17,7 +17,11 @@ from shop_common.processes import Stack, free_port
 from shop_common.topology import SERVICES_BY_NAME
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-LIBRARY_CLIENT = ("shop-library", "library-client-secret-0123456789")
+# This test project calls and is called as the cart service; the order service is another shop
+# service, and "shop-library" an application that is none of the six.
+CART_CLIENT = ("shop-cart", "cart-client-secret-0123456789")
+ORDER_CLIENT = ("shop-order", "order-client-secret-0123456789")
+FOREIGN_CLIENT = ("shop-library", "library-client-secret-0123456789")
 DEMO = {
     "ADMIN": ("admin@shop.test", "admin-demo-pass-1"),
     "STAFF": ("staff@shop.test", "staff-demo-pass-1"),
@@ -36,7 +40,12 @@ def start_user_service(tmp_path_factory, **extra_env: str) -> Stack:
         demo_data=True,
     )
     stack.start()
-    stack.manage("user", "create_service_client", "library", "--client-secret", LIBRARY_CLIENT[1])
+    for name, (_, secret) in (
+        ("cart", CART_CLIENT),
+        ("order", ORDER_CLIENT),
+        ("library", FOREIGN_CLIENT),
+    ):
+        stack.manage("user", "create_service_client", name, "--client-secret", secret)
     return stack
 
 
@@ -51,7 +60,7 @@ def user_service(tmp_path_factory):
 def live(settings, user_service):
     """This test project, pointed at the live user service."""
     settings.SERVICE_URLS = {**settings.SERVICE_URLS, "user": user_service.url("user")}
-    settings.SERVICE_CLIENT_ID, settings.SERVICE_CLIENT_SECRET = LIBRARY_CLIENT
+    settings.SERVICE_CLIENT_ID, settings.SERVICE_CLIENT_SECRET = CART_CLIENT
     settings.AUTH_CACHE_TTL = 30
     cache.clear()
     forget_service_tokens()
@@ -178,11 +187,70 @@ def test_has_role_lets_only_the_named_roles_in(live, client, role, status):
     assert response.status_code == status
 
 
+def client_token(stack: Stack, credentials: tuple[str, str], scope: str = "") -> httpx.Response:
+    return httpx.post(
+        f"{stack.url('user')}/o/token/",
+        data={"grant_type": "client_credentials", **({"scope": scope} if scope else {})},
+        auth=credentials,
+    )
+
+
+def introspections(stack: Stack) -> int:
+    return (stack.workdir / "user.log").read_text().count('"path": "/o/introspect/"')
+
+
 def test_a_service_token_opens_internal_endpoints(live, client):
     response = client.get("/internal/ping/", **bearer(service_token()))
 
     assert response.status_code == 200
-    assert response.json() == {"client_id": "shop-library"}
+    assert response.json() == {"client_id": "shop-cart"}
+
+
+def test_another_shop_service_is_not_a_caller_of_this_endpoint(live, client):
+    order_token = client_token(live, ORDER_CLIENT, "internal").json()["access_token"]
+
+    response = client.get("/internal/ping/", **bearer(order_token))
+
+    assert response.status_code == 403
+    assert "cart service only" in response.json()["error"]["message"]
+
+
+def test_an_application_that_is_not_a_shop_service_never_gets_the_internal_scope(live, client):
+    asked = client_token(live, FOREIGN_CLIENT, "internal")
+    default = client_token(live, FOREIGN_CLIENT)
+
+    assert asked.status_code == 400
+    assert asked.json()["error"] == "invalid_scope"
+    assert default.status_code == 200
+    assert "internal" not in default.json()["scope"].split()
+    response = client.get("/internal/ping/", **bearer(default.json()["access_token"]))
+    assert response.status_code == 403
+
+
+@pytest.mark.parametrize(
+    "junk", ["not-a-token", "a" * 29, "a" * 31, "eyJhbGciOiJIUzI1NiJ9.e30.sig", "x" * 5000]
+)
+def test_a_token_of_the_wrong_shape_is_a_401_without_asking_the_user_service(live, client, junk):
+    service_token()  # this service's own tokens, fetched before counting
+    client.get("/internal/ping/", **bearer(service_token()))
+    before = introspections(live)
+
+    response = client.get("/internal/ping/", HTTP_AUTHORIZATION=f"Bearer {junk}")
+
+    assert response.status_code == 401
+    assert introspections(live) == before
+
+
+def test_a_refused_token_is_remembered_briefly(live, client):
+    client.get("/internal/ping/", **bearer(service_token()))
+    unknown = "A" * 30
+    assert client.get("/internal/ping/", **bearer(unknown)).status_code == 401
+    before = introspections(live)
+
+    answers = {client.get("/internal/ping/", **bearer(unknown)).status_code for _ in range(5)}
+
+    assert answers == {401}
+    assert introspections(live) == before
 
 
 def test_a_user_token_does_not_open_internal_endpoints(live, client):

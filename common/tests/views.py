@@ -12,10 +12,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from shop_common.auth import ServiceTokenAuthentication
 from shop_common.errors import ConflictError, DependencyUnavailable, ResourceNotFoundException
+from shop_common.internal_api import InternalApi
 from shop_common.pagination import PageNumberPagination
-from shop_common.permissions import ADMIN, STAFF, HasRole, IsAuthenticatedUser, IsInternalService
+from shop_common.permissions import ADMIN, STAFF, HasRole, IsAuthenticatedUser
 
 logger = logging.getLogger("tests.views")
 
@@ -143,9 +143,8 @@ class StaffOnlyView(APIView):
         return Response({"ok": True})
 
 
-class InternalPingView(APIView):
-    authentication_classes = [ServiceTokenAuthentication]
-    permission_classes = [IsInternalService]
+class InternalPingView(InternalApi):
+    callers = ("cart",)
 
     def get(self, request: Request) -> Response:
         return Response({"client_id": request.user.client_id})

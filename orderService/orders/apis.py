@@ -11,14 +11,13 @@ from orders import services
 from orders.exceptions import OrderNotFound
 from orders.models import Order, OrderEvent, OrderLine, OrderStatus
 from orders.selectors import OrderHistoryFilter, order_with_details, orders_of
-from shop_common.auth import ServiceTokenAuthentication
+from shop_common.internal_api import InternalApi
 from shop_common.pagination import PageNumberPagination
 from shop_common.permissions import (
     ADMIN,
     STAFF,
     HasRole,
     IsAuthenticatedUser,
-    IsInternalService,
     is_staff,
 )
 
@@ -241,11 +240,6 @@ class OrderStatusApi(APIView):
 # --- internal (service token, scope internal): for the payment service ------------------------
 
 
-class InternalApi(APIView):
-    authentication_classes = [ServiceTokenAuthentication]
-    permission_classes = [IsInternalService]
-
-
 def internal_order(order_id: int) -> Order:
     order = Order.objects.filter(pk=order_id).first()
     if order is None:
@@ -285,6 +279,8 @@ def internal_answer(order: Order, *, changed: bool | None = None) -> dict:
 
 
 class InternalOrderApi(InternalApi):
+    callers = ("payment",)
+
     @extend_schema(responses=InternalOrderOutput)
     def get(self, request: Request, order_id: int) -> Response:
         return Response(internal_answer(internal_order(order_id)))
@@ -297,6 +293,8 @@ class PaymentOutcomeInput(serializers.Serializer):
 
 class PaymentOutcomeApi(InternalApi):
     """What the payment service learned from the provider; idempotent by payment reference."""
+
+    callers = ("payment",)
 
     succeeded: bool
 

@@ -15,9 +15,9 @@ from catalog import cache, services
 from catalog.exceptions import CategoryNotFound, ProductNotPresentException
 from catalog.models import Category, Product, Reservation
 from catalog.selectors import ORDERINGS, ProductFilter, product_facts, products_for
-from shop_common.auth import ServiceTokenAuthentication
+from shop_common.internal_api import InternalApi
 from shop_common.pagination import PageNumberPagination
-from shop_common.permissions import ADMIN, STAFF, HasRole, IsInternalService, is_staff
+from shop_common.permissions import ADMIN, STAFF, HasRole, is_staff
 
 StaffOnly = HasRole(STAFF, ADMIN)
 
@@ -229,11 +229,6 @@ class CategoryDetailApi(ReadPublicWriteStaff):
 # --- internal: stock and batch lookup (service token, scope internal) -------------------------
 
 
-class InternalApi(APIView):
-    authentication_classes = [ServiceTokenAuthentication]
-    permission_classes = [IsInternalService]
-
-
 class ReservationOutput(serializers.ModelSerializer):
     lines = inline_serializer(
         "ReservationLine",
@@ -264,6 +259,8 @@ class OrderRefInput(serializers.Serializer):
 
 
 class ReserveStockApi(InternalApi):
+    callers = ("order",)
+
     class InputSerializer(OrderRefInput):
         lines = StockLineInput(many=True, allow_empty=False, max_length=100)
 
@@ -281,6 +278,8 @@ class ReserveStockApi(InternalApi):
 
 
 class CommitStockApi(InternalApi):
+    callers = ("order",)
+
     @extend_schema(request=OrderRefInput, responses=ReservationOutput)
     def post(self, request: Request) -> Response:
         data = OrderRefInput(data=request.data)
@@ -289,6 +288,8 @@ class CommitStockApi(InternalApi):
 
 
 class ReleaseStockApi(InternalApi):
+    callers = ("order",)
+
     @extend_schema(request=OrderRefInput, responses=ReservationOutput)
     def post(self, request: Request) -> Response:
         data = OrderRefInput(data=request.data)
@@ -306,6 +307,8 @@ class BatchLookupOutput(serializers.ModelSerializer):
 
 class ProductBatchApi(InternalApi):
     """Many products in one call, for the cart and order services to price their lines."""
+
+    callers = ("cart", "order")
 
     @extend_schema(
         parameters=[

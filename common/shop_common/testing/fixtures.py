@@ -1,5 +1,7 @@
+import base64
 import itertools
 import json
+import secrets
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -66,6 +68,8 @@ class FakeUserService:
         self.user_tokens: dict[str, dict[str, Any]] = {}
         self.service_tokens: dict[str, dict[str, Any]] = {}
         self.logins: dict[tuple[str, str], dict[str, Any]] = {}
+        self.sessions: dict[str, dict[str, Any]] = {}
+        self.throttled = False
         self.down = False
         self._ids = itertools.count(1000)
         self.validate = router.post(f"{base_url}/auth/validate/").mock(side_effect=self._validate)
@@ -73,13 +77,21 @@ class FakeUserService:
             side_effect=self._introspect
         )
         self.login = router.post(f"{base_url}/auth/login/").mock(side_effect=self._login)
-        self.logout = router.post(f"{base_url}/auth/logout/").mock(return_value=httpx.Response(204))
         self.token = router.post(f"{base_url}/o/token/").mock(side_effect=self._client_credentials)
+        self.staff_login = router.post(f"{base_url}/internal/staff-sessions/").mock(
+            side_effect=self._staff_login
+        )
+        self.session_check = router.get(
+            url__regex=rf"{base_url}/internal/sessions/(?P<session_id>[0-9a-f-]+)/"
+        ).mock(side_effect=self._session_state)
+        self.session_end = router.delete(
+            url__regex=rf"{base_url}/internal/sessions/(?P<session_id>[0-9a-f-]+)/"
+        ).mock(side_effect=self._end_session)
 
     def token_for(self, *roles: str, user_id: int | None = None, email: str | None = None) -> str:
         """A fresh access token of a user with ``roles`` (CUSTOMER when none are given)."""
         user_id = user_id or next(self._ids)
-        token = f"user-token-{uuid.uuid4().hex}"
+        token = f"fake.{uuid.uuid4().hex}.user-token"  # shaped like the user service's JWTs
         self.user_tokens[token] = {
             "user_id": user_id,
             "email": email or f"user{user_id}@shop.test",
@@ -92,7 +104,7 @@ class FakeUserService:
         return token
 
     def service_token(self, *scopes: str, client_id: str = "shop-order") -> str:
-        token = f"service-token-{uuid.uuid4().hex}"
+        token = secrets.token_hex(15)  # 30 letters and digits, like django-oauth-toolkit's
         self.service_tokens[token] = {
             "client_id": client_id,
             "scopes": list(scopes or ("internal",)),
@@ -126,7 +138,13 @@ class FakeUserService:
         return httpx.Response(200, json=answer)
 
     def _introspect(self, request: httpx.Request) -> httpx.Response:
+        """Like the real one: only a service's bearer token with the scope introspection."""
         self._unavailable()
+        caller = self.service_tokens.get(
+            request.headers.get("Authorization", "").removeprefix("Bearer ")
+        )
+        if caller is None or "introspection" not in caller["scopes"]:
+            return error_response(401, "invalid_client")
         token = httpx.QueryParams(request.content.decode()).get("token")
         known = self.service_tokens.get(token)
         if known is None:
@@ -143,10 +161,13 @@ class FakeUserService:
         )
 
     def _client_credentials(self, request: httpx.Request) -> httpx.Response:
-        """Any service asking for its own token gets one that this fake will also introspect."""
+        """A service asking for its own token gets one, in its own name, that this fake will also
+        introspect."""
         self._unavailable()
         scope = httpx.QueryParams(request.content.decode()).get("scope") or "internal"
-        token = self.service_token(*scope.split(), client_id="shop-test-client")
+        basic = request.headers.get("Authorization", "").removeprefix("Basic ")
+        client_id = base64.b64decode(basic).decode().partition(":")[0]
+        token = self.service_token(*scope.split(), client_id=client_id)
         return httpx.Response(
             200,
             json={
@@ -156,6 +177,31 @@ class FakeUserService:
                 "scope": scope,
             },
         )
+
+    def _staff_login(self, request: httpx.Request) -> httpx.Response:
+        self._unavailable()
+        if self.throttled:
+            return error_response(429, "throttled")
+        body = json.loads(request.content or b"{}")
+        answer = self.logins.get((body.get("email"), body.get("password")))
+        if answer is None:
+            return error_response(401, "invalid_credentials")
+        session_id = str(uuid.uuid4())
+        self.sessions[session_id] = {"active": True, "user": dict(answer["user"])}
+        return httpx.Response(201, json={"session_id": session_id, "user": answer["user"]})
+
+    def _session_state(self, request: httpx.Request, session_id: str) -> httpx.Response:
+        self._unavailable()
+        session = self.sessions.get(session_id)
+        if session is None:
+            return error_response(404, "session_not_found")
+        return httpx.Response(200, json={"session_id": session_id, **session})
+
+    def _end_session(self, request: httpx.Request, session_id: str) -> httpx.Response:
+        self._unavailable()
+        if session_id in self.sessions:
+            self.sessions[session_id]["active"] = False
+        return httpx.Response(204)
 
     def _login(self, request: httpx.Request) -> httpx.Response:
         self._unavailable()
