@@ -4,7 +4,11 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from accounts import services
+from accounts.forms import ThrottledAdminLoginForm
 from accounts.models import LoginSession, Role, User
+
+# The admin's password check is throttled like every other (accounts.backends).
+admin.site.login_form = ThrottledAdminLoginForm
 
 
 @admin.register(User)

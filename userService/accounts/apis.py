@@ -10,11 +10,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import services
+from accounts.authentication import LocalServiceTokenAuthentication
 from accounts.models import Role, User
-from accounts.selectors import users_with_roles, validate_access_token
-from accounts.throttles import LoginEmailThrottle, LoginIpThrottle, SignupIpThrottle
+from accounts.selectors import staff_session_state, users_with_roles, validate_access_token
+from accounts.throttles import SignupAddressThrottle
 from shop_common.auth import InvalidToken, bearer_token
+from shop_common.client_address import client_address
 from shop_common.errors import ResourceNotFoundException
+from shop_common.internal_api import InternalApi
 from shop_common.pagination import PageNumberPagination
 from shop_common.permissions import ADMIN, HasRole, IsAuthenticatedUser
 
@@ -54,10 +57,6 @@ class TokenPairOutput(serializers.Serializer):
     token_type = serializers.CharField(default="Bearer")
 
 
-def client_ip(request: Request) -> str | None:
-    return request.META.get("REMOTE_ADDR")
-
-
 def token_pair_answer(pair) -> dict:
     return {
         "access": pair.access,
@@ -75,8 +74,22 @@ class PublicApi(APIView):
 # --- /auth/ -----------------------------------------------------------------------------------
 
 
+SignupOutput = inline_serializer(
+    "Signup",
+    {
+        "email": serializers.EmailField(),
+        "username": serializers.CharField(),
+        "roles": serializers.ListField(child=serializers.CharField()),
+        "message": serializers.CharField(),
+    },
+)
+
+
 class SignupApi(PublicApi):
-    throttle_classes = [SignupIpThrottle]
+    """The same 201 whether or not the email had an account (its owner is told by email), so
+    signup tells nobody which emails exist; the new account's id comes with the login."""
+
+    throttle_classes = [SignupAddressThrottle]
 
     class InputSerializer(serializers.Serializer):
         email = serializers.EmailField()
@@ -86,16 +99,25 @@ class SignupApi(PublicApi):
         last_name = serializers.CharField(required=False, allow_blank=True, max_length=150)
         phone_number = serializers.CharField(required=False, allow_blank=True, max_length=32)
 
-    @extend_schema(request=InputSerializer, responses={201: UserOutput})
+    @extend_schema(request=InputSerializer, responses={201: SignupOutput})
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = services.signup(**data.validated_data)
-        return Response(UserOutput(user).data, status=status.HTTP_201_CREATED)
+        services.signup(**data.validated_data)
+        email = data.validated_data["email"].strip().lower()
+        answer = {
+            "email": email,
+            "username": data.validated_data.get("username") or email.split("@", 1)[0],
+            "roles": [Role.CUSTOMER],
+            "message": "Signed up: log in with this email and password. If the email had an "
+            "account already, nothing changed and its owner has been told.",
+        }
+        return Response(answer, status=status.HTTP_201_CREATED)
 
 
 class LoginApi(PublicApi):
-    throttle_classes = [LoginIpThrottle, LoginEmailThrottle]
+    """Throttled per account and per client address by the password check itself
+    (accounts.backends): 429 once either failed too often."""
 
     class InputSerializer(serializers.Serializer):
         email = serializers.EmailField()
@@ -112,7 +134,7 @@ class LoginApi(PublicApi):
         data.is_valid(raise_exception=True)
         user, pair = services.login(
             **data.validated_data,
-            ip_address=client_ip(request),
+            ip_address=client_address(request),
             user_agent=request.headers.get("User-Agent", ""),
         )
         return Response({**token_pair_answer(pair), "user": UserOutput(user).data})
@@ -153,6 +175,11 @@ ValidateOutput = inline_serializer(
         "roles": serializers.ListField(child=serializers.CharField()),
         "expires_at": serializers.DateTimeField(),
         "session_id": serializers.CharField(),
+        "scopes": serializers.ListField(
+            child=serializers.CharField(),
+            allow_null=True,
+            help_text="An OAuth2 token's scopes; null for a login token (all rights of its user).",
+        ),
     },
 )
 
@@ -349,3 +376,72 @@ class RoleListApi(APIView):
         data.is_valid(raise_exception=True)
         role = services.create_role(**data.validated_data)
         return Response(RoleOutput(role).data, status=status.HTTP_201_CREATED)
+
+
+# --- internal: the product admin's staff sessions (service token of the product service) -------
+
+
+class UserServiceInternalApi(InternalApi):
+    authentication_classes = [LocalServiceTokenAuthentication]
+
+
+class StaffSessionApi(UserServiceInternalApi):
+    """A staff member logging in to the product service's admin: the password checked here, with
+    the throttle counting the person's own address (sent by the product service), and a login
+    session the admin re-checks and ends (``/internal/sessions/{id}/``)."""
+
+    callers = ("product",)
+
+    class InputSerializer(serializers.Serializer):
+        email = serializers.EmailField()
+        password = serializers.CharField(trim_whitespace=False)
+        client_address = serializers.IPAddressField()
+        user_agent = serializers.CharField(required=False, allow_blank=True, max_length=255)
+
+    OutputSerializer = inline_serializer(
+        "StaffSession", {"session_id": serializers.CharField(), "user": UserOutput()}
+    )
+
+    @extend_schema(request=InputSerializer, responses={201: OutputSerializer})
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user, pair = services.login(
+            email=data.validated_data["email"],
+            password=data.validated_data["password"],
+            ip_address=data.validated_data["client_address"],
+            user_agent=data.validated_data.get("user_agent", ""),
+        )
+        return Response(
+            {"session_id": pair.session_id, "user": UserOutput(user).data},
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class SessionStateApi(UserServiceInternalApi):
+    callers = ("product",)
+
+    OutputSerializer = inline_serializer(
+        "SessionState",
+        {
+            "session_id": serializers.CharField(),
+            "active": serializers.BooleanField(),
+            "user": UserOutput(),
+        },
+    )
+
+    @extend_schema(responses=OutputSerializer)
+    def get(self, request: Request, session_id: str) -> Response:
+        state = staff_session_state(session_id=str(session_id))
+        return Response(
+            {
+                "session_id": state.session_id,
+                "active": state.active,
+                "user": UserOutput(state.user).data,
+            }
+        )
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, session_id: str) -> Response:
+        services.revoke_sessions(session_ids=[str(session_id)], reason="logout")
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,5 +1,17 @@
+import hashlib
+
+from django.utils import timezone
+from oauth2_provider.models import get_access_token_model
+
 from accounts.selectors import validate_access_token
-from shop_common.auth import AuthenticatedUser, BearerTokenAuthentication
+from shop_common.auth import (
+    OAUTH_TOKEN_SHAPE,
+    AuthenticatedUser,
+    BearerTokenAuthentication,
+    InvalidToken,
+    ServiceCaller,
+    ServiceTokenAuthentication,
+)
 
 
 class LocalBearerTokenAuthentication(BearerTokenAuthentication):
@@ -8,3 +20,27 @@ class LocalBearerTokenAuthentication(BearerTokenAuthentication):
 
     def caller(self, token: str) -> AuthenticatedUser:
         return AuthenticatedUser.from_validation(validate_access_token(token).as_answer())
+
+
+class LocalServiceTokenAuthentication(ServiceTokenAuthentication):
+    """For this service's own ``/internal/`` endpoints: the token looked up where it was issued,
+    as introspection would (an active client-credentials token, no user)."""
+
+    def caller(self, token: str) -> ServiceCaller:
+        if not OAUTH_TOKEN_SHAPE.fullmatch(token):
+            raise InvalidToken("The service token is invalid or expired.")
+        found = (
+            get_access_token_model()
+            .objects.filter(
+                token_checksum=hashlib.sha256(token.encode()).hexdigest(),
+                expires__gt=timezone.now(),
+                user__isnull=True,
+                application__isnull=False,
+            )
+            .values_list("application__client_id", "scope")
+            .first()
+        )
+        if found is None:
+            raise InvalidToken("The service token is invalid or expired.")
+        client_id, scope = found
+        return ServiceCaller(client_id=client_id, scopes=frozenset(scope.split()))

@@ -104,3 +104,15 @@ class LoginSession(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None and self.expires_at > timezone.now()
+
+
+class AttemptCounter(models.Model):
+    """One fixed window of a throttle (password failures of an account or an address, signups of
+    an address) when there is no shared Redis: every worker of the service counts in one row."""
+
+    key = models.CharField(max_length=160, primary_key=True)
+    count = models.PositiveIntegerField(default=0)
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.count}"

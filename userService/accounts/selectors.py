@@ -6,6 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -14,6 +15,7 @@ from oauth2_provider.models import get_access_token_model
 from accounts.models import LoginSession, User
 from accounts.tokens import decode_access
 from shop_common.auth import InvalidToken
+from shop_common.errors import ResourceNotFoundException
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,8 @@ class ValidatedToken:
     roles: list[str]
     expires_at: datetime
     session_id: str
+    # An OAuth2 token's scopes; None for the shop's login tokens (every right of their user).
+    scopes: list[str] | None = None
 
     def as_answer(self) -> dict:
         """The flat answer of POST /auth/validate/ (the first release's field names)."""
@@ -36,6 +40,7 @@ class ValidatedToken:
             "roles": self.roles,
             "expires_at": self.expires_at.isoformat().replace("+00:00", "Z"),
             "session_id": self.session_id,
+            "scopes": self.scopes,
         }
 
 
@@ -100,10 +105,13 @@ def _validate_oauth_token(token: str) -> ValidatedToken:
             expires__gt=timezone.now(),
             user__isnull=False,
             user__is_active=True,
+            # Only first-party applications act for a person (accounts.oauth).
+            application__client_id__in=settings.OAUTH_FIRST_PARTY_CLIENTS,
         )
         .values_list(
             "id",
             "expires",
+            "scope",
             "user_id",
             "user__email",
             "user__username",
@@ -113,17 +121,40 @@ def _validate_oauth_token(token: str) -> ValidatedToken:
     )
     if not rows:
         raise InvalidToken()
-    token_id, expires, user_id, email, username, phone_number, _ = rows[0]
+    token_id, expires, scope, user_id, email, username, phone_number, _ = rows[0]
     return ValidatedToken(
         user_id=user_id,
         email=email,
         username=username,
         phone_number=phone_number,
-        roles=sorted({row[6] for row in rows if row[6]}),
+        roles=sorted({row[7] for row in rows if row[7]}),
         expires_at=expires,
         session_id=f"oauth-{token_id}",
+        scopes=sorted(scope.split()),
     )
 
 
 def users_with_roles() -> QuerySet[User]:
     return User.objects.prefetch_related("roles").order_by("id")
+
+
+@dataclass(frozen=True)
+class StaffSessionState:
+    session_id: str
+    active: bool
+    user: User
+
+
+def staff_session_state(*, session_id: str) -> StaffSessionState:
+    """Whether a login session still stands (not revoked, not expired, its user active), and its
+    user with their current roles: what the product admin re-checks.
+
+    :raises ResourceNotFoundException: no such session (404 ``session_not_found``)."""
+    session = LoginSession.objects.select_related("user").filter(pk=session_id).first()
+    if session is None:
+        raise ResourceNotFoundException("session", session_id)
+    return StaffSessionState(
+        session_id=str(session.pk),
+        active=session.is_active and session.user.is_active,
+        user=users_with_roles().get(pk=session.user_id),
+    )

@@ -1,12 +1,15 @@
 """Every write of the user service: accounts, roles, login sessions and their tokens."""
 
+import ipaddress
 import uuid
 from collections.abc import Iterable
 
 from django.conf import settings
 from django.contrib.auth import authenticate
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from oauth2_provider.models import AbstractApplication, get_application_model
@@ -15,7 +18,7 @@ from rest_framework.exceptions import ValidationError
 from accounts.exceptions import EmailTaken, InvalidCredentials, RoleExists, UnknownRoles
 from accounts.models import LoginSession, Role, User, normalize_email
 from accounts.tokens import TokenPair, decode_access, decode_refresh, issue_pair
-from shop_common.auth import InvalidToken, mark_sessions_revoked
+from shop_common.auth import InvalidToken, mark_sessions_changed
 
 PROFILE_FIELDS = ("username", "first_name", "last_name", "phone_number")
 
@@ -88,12 +91,45 @@ def add_user(
     )
 
 
-def signup(*, email: str, **fields: str) -> User:
-    """A new customer. Whatever role the client asks for, they start as CUSTOMER."""
+def signup(*, email: str, password: str, **fields: str) -> None:
+    """A new customer; whatever role the client asks for, they start as CUSTOMER.
+
+    The caller learns nothing about whether the email had an account already: the answer is the
+    same, and so is the work (a password hash either way). The owner of an existing account is
+    told by email instead (docs/auth.md, "Signup")."""
     email = normalize_email(email)
-    if User.objects.filter(email=email).exists():
-        raise EmailTaken(details={"email": email})
-    return add_user(email=email, roles=[Role.CUSTOMER], **fields)
+    check_password_strength(
+        password=password,
+        user=User(
+            email=email,
+            username=fields.get("username", ""),
+            first_name=fields.get("first_name", ""),
+        ),
+    )
+    existing = User.objects.filter(email=email).first()
+    if existing is None:
+        try:
+            add_user(email=email, password=password, roles=[Role.CUSTOMER], **fields)
+            return
+        except EmailTaken:  # signed up a moment ago by a concurrent request
+            existing = User.objects.filter(email=email).first()
+    make_password(password)  # the time a new account's hash would have taken
+    if existing is not None:
+        notify_signup_attempt(user=existing)
+
+
+def notify_signup_attempt(*, user: User) -> None:
+    send_mail(
+        subject="Somebody tried to sign up with your email",
+        message=(
+            "An attempt was made to open a new shop account with this email address, which "
+            "already has one. Nothing changed. If it was you, log in with your password; if "
+            "not, you can ignore this message."
+        ),
+        from_email=None,
+        recipient_list=[user.email],
+        fail_silently=True,
+    )
 
 
 def resolve_roles(*, role_ids: Iterable[int] = (), role_names: Iterable[str] = ()) -> list[Role]:
@@ -113,14 +149,30 @@ def resolve_roles(*, role_ids: Iterable[int] = (), role_names: Iterable[str] = (
 
 @transaction.atomic
 def set_roles(*, user: User, role_names: Iterable[str] = (), role_ids: Iterable[int] = ()) -> User:
-    """Replaces the user's roles. ADMIN also opens this service's Django admin."""
+    """Replaces the user's roles. ADMIN also opens this service's Django admin. Every service
+    holding a cached answer about the user's sessions asks again (at once with a shared Redis)."""
     roles = resolve_roles(role_ids=role_ids, role_names=role_names)
+    before = set(user.roles.values_list("name", flat=True)) if user.pk else set()
     user.roles.set(roles)
     is_admin = any(role.name == Role.ADMIN for role in roles)
     if user.is_staff != is_admin or user.is_superuser != is_admin:
         user.is_staff = user.is_superuser = is_admin
         user.save(update_fields=["is_staff", "is_superuser", "updated_at"])
+    if before and before != {role.name for role in roles}:
+        live = [
+            str(pk)
+            for pk in user.login_sessions.filter(revoked_at__isnull=True).values_list(
+                "pk", flat=True
+            )
+        ]
+        _announce_session_change(live)
     return user
+
+
+def _announce_session_change(session_ids: list[str]) -> None:
+    # Cached answers live AUTH_CACHE_TTL seconds at most, never past an access token's expiry.
+    lifetime = int(settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"].total_seconds()) + 60
+    transaction.on_commit(lambda: mark_sessions_changed(session_ids, for_seconds=lifetime))
 
 
 def create_role(*, name: str, description: str = "") -> Role:
@@ -159,6 +211,13 @@ def deactivate_user(*, user: User) -> None:
     revoke_sessions(user_id=user.id, reason="deactivated")
 
 
+def _ip_or_none(address: str | None) -> str | None:
+    try:
+        return str(ipaddress.ip_address(address)) if address else None
+    except ValueError:
+        return None
+
+
 def _start_session(*, user: User, ip_address: str | None, user_agent: str) -> TokenPair:
     session_id = uuid.uuid4()
     pair = issue_pair(user_id=user.id, session_id=str(session_id))
@@ -167,7 +226,7 @@ def _start_session(*, user: User, ip_address: str | None, user_agent: str) -> To
         user=user,
         refresh_jti=pair.refresh_jti,
         expires_at=pair.refresh_expires_at,
-        ip_address=ip_address,
+        ip_address=_ip_or_none(ip_address),
         user_agent=user_agent[:255],
     )
     User.objects.filter(pk=user.pk).update(last_login=timezone.now())
@@ -177,9 +236,14 @@ def _start_session(*, user: User, ip_address: str | None, user_agent: str) -> To
 def login(
     *, email: str, password: str, ip_address: str | None, user_agent: str
 ) -> tuple[User, TokenPair]:
-    # Django's backend runs the password hasher for unknown emails too, so timing tells nothing,
-    # and it refuses inactive users; every refusal is the same 401.
-    user = authenticate(email=normalize_email(email), password=password)
+    """A new login session. The password check goes through the throttle (accounts.backends);
+    Django's backend runs the password hasher for unknown emails too, so timing tells nothing,
+    and it refuses inactive users; every refusal is the same 401.
+
+    :raises TooManyAttempts: the account or the address failed too often (429)."""
+    user = authenticate(
+        email=normalize_email(email), password=password, client_address=ip_address or "unknown"
+    )
     if user is None:
         raise InvalidCredentials()
     return user, _start_session(user=user, ip_address=ip_address, user_agent=user_agent)
@@ -239,8 +303,7 @@ def revoke_sessions(
     count = LoginSession.objects.filter(pk__in=revoked).update(
         revoked_at=timezone.now(), revoked_reason=reason
     )
-    lifetime = int(settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"].total_seconds())
-    transaction.on_commit(lambda: mark_sessions_revoked(revoked, for_seconds=lifetime + 60))
+    _announce_session_change(revoked)
     return count
 
 

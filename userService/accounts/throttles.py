@@ -1,33 +1,150 @@
-"""Login and signup throttles. Counts live in the cache: per process with the local-memory default
-(so each gunicorn worker counts on its own), shared by all workers with REDIS_URL."""
+"""Throttles of everything that checks a password or opens an account, with one counter shared by
+every gunicorn worker: Redis when ``REDIS_URL`` is set (the cache), this service's database
+otherwise, so the limits hold with the embedded default too. Every password check of the shop
+comes here: the API login, the HTML login, both Django admins (the product admin through
+``/internal/staff-sessions/``) and the OAuth2 endpoints that check a client secret.
+
+Password checks count failures, per account and per client address (shop_common.client_address);
+once either is over its limit, the check is refused before the password is looked at, so the right
+password is refused too until the window ends. See docs/auth.md ("Brute force").
+"""
 
 import hashlib
+import math
+import re
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
+from django.conf import settings
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from rest_framework import status
 from rest_framework.request import Request
-from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.throttling import BaseThrottle
 
-from accounts.models import normalize_email
+from accounts.models import AttemptCounter, normalize_email
+from shop_common.client_address import client_address
+from shop_common.errors import THROTTLED, ServiceError
 
-
-class LoginIpThrottle(SimpleRateThrottle):
-    scope = "login_ip"
-
-    def get_cache_key(self, request: Request, view: object) -> str:
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_RATE = re.compile(r"\s*(\d+)\s*/\s*(\d*)\s*([smhd])[a-z]*\s*")
 
 
-class LoginEmailThrottle(SimpleRateThrottle):
-    """Guessing one account's password from many addresses is throttled too."""
+@dataclass(frozen=True)
+class Rate:
+    """``"10/15m"``: ten in any window of fifteen minutes. ``"30/min"`` and ``"20/hour"`` (DRF's
+    spelling) work too."""
 
-    scope = "login_email"
+    limit: int
+    seconds: int
 
-    def get_cache_key(self, request: Request, view: object) -> str | None:
-        email = request.data.get("email") if isinstance(request.data, dict) else None
-        if not isinstance(email, str) or not email:
-            return None
-        ident = hashlib.sha256(normalize_email(email).encode()).hexdigest()
-        return self.cache_format % {"scope": self.scope, "ident": ident}
+    @classmethod
+    def parse(cls, text: str) -> "Rate":
+        match = _RATE.fullmatch(text)
+        if not match:
+            raise ValueError(f"A rate looks like '10/15m' or '30/min', not {text!r}.")
+        count, span, unit = match.groups()
+        return cls(limit=int(count), seconds=int(span or 1) * _UNITS[unit])
 
 
-class SignupIpThrottle(LoginIpThrottle):
-    scope = "signup_ip"
+class TooManyAttempts(ServiceError):
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    default_code = THROTTLED
+    default_detail = "Too many failed attempts. Try again later."
+
+    def __init__(self, wait: int) -> None:
+        super().__init__(
+            f"Too many failed attempts. Try again in {wait} seconds.",
+            details={"retry_after_seconds": wait},
+        )
+        self.wait = wait
+
+
+def _shared_cache() -> bool:
+    return "redis" in settings.CACHES["default"]["BACKEND"].lower()
+
+
+@dataclass(frozen=True)
+class Window:
+    key: str
+    ends: float
+
+    @classmethod
+    def current(cls, scope: str, ident: str, rate: Rate) -> "Window":
+        index = int(time.time() // rate.seconds)
+        return cls(key=f"throttle:{scope}:{ident}:{index}", ends=(index + 1) * rate.seconds)
+
+    @property
+    def wait(self) -> int:
+        return max(1, math.ceil(self.ends - time.time()))
+
+    def count(self) -> int:
+        if _shared_cache():
+            return int(cache.get(self.key) or 0)
+        return (
+            AttemptCounter.objects.filter(key=self.key).values_list("count", flat=True).first() or 0
+        )
+
+    def hit(self) -> int:
+        if _shared_cache():
+            cache.add(self.key, 0, timeout=self.wait + 1)
+            return cache.incr(self.key)
+        expires_at = datetime.fromtimestamp(self.ends, tz=UTC)
+        with transaction.atomic():
+            if not AttemptCounter.objects.filter(key=self.key).update(count=F("count") + 1):
+                try:
+                    with transaction.atomic():
+                        AttemptCounter.objects.create(key=self.key, count=1, expires_at=expires_at)
+                except IntegrityError:  # another worker made the row first
+                    AttemptCounter.objects.filter(key=self.key).update(count=F("count") + 1)
+                AttemptCounter.objects.filter(expires_at__lt=datetime.now(tz=UTC)).delete()
+        return self.count()
+
+
+def _hashed(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()[:40]
+
+
+@dataclass(frozen=True)
+class PasswordGuard:
+    """Failed password checks of one account (an email, or an OAuth2 client id) and of one client
+    address. ``check`` before looking at the password, ``failed`` after a wrong one."""
+
+    account: str
+    address: str
+
+    def _windows(self) -> list[tuple[Window, Rate]]:
+        per_account = Rate.parse(settings.PASSWORD_FAILURES_PER_ACCOUNT)
+        per_address = Rate.parse(settings.PASSWORD_FAILURES_PER_ADDRESS)
+        return [
+            (
+                Window.current(
+                    "password-account", _hashed(normalize_email(self.account)), per_account
+                ),
+                per_account,
+            ),
+            (Window.current("password-address", _hashed(self.address), per_address), per_address),
+        ]
+
+    def check(self) -> None:
+        for window, rate in self._windows():
+            if window.count() >= rate.limit:
+                raise TooManyAttempts(window.wait)
+
+    def failed(self) -> None:
+        for window, _ in self._windows():
+            window.hit()
+
+
+class SignupAddressThrottle(BaseThrottle):
+    """Signups per client address (``SIGNUP_RATE_PER_IP``), counted in the shared store."""
+
+    def allow_request(self, request: Request, view: object) -> bool:
+        rate = Rate.parse(settings.SIGNUP_RATE_PER_IP)
+        self.window = Window.current("signup-address", _hashed(client_address(request)), rate)
+        return self.window.hit() <= rate.limit
+
+    def wait(self) -> float | None:
+        return self.window.wait

@@ -16,6 +16,7 @@ SESSION_CLAIM = "sid"
 
 @dataclass(frozen=True)
 class TokenPair:
+    session_id: str
     access: str
     refresh: str
     refresh_jti: str
@@ -41,6 +42,7 @@ def issue_pair(*, user_id: int, session_id: str) -> TokenPair:
     refresh[SESSION_CLAIM] = session_id
     access = refresh.access_token
     return TokenPair(
+        session_id=session_id,
         access=str(access),
         refresh=str(refresh),
         refresh_jti=refresh[api_settings.JTI_CLAIM],

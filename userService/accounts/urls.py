@@ -14,4 +14,6 @@ urlpatterns = [
     path("users/<int:user_id>/roles/", apis.UserRolesApi.as_view(), name="user-roles"),
     path("roles/", apis.RoleListApi.as_view(), name="roles"),
     path("oauth/", oauth_demo.OAuthDemoPage.as_view(), name="oauth-demo"),
+    path("internal/staff-sessions/", apis.StaffSessionApi.as_view(), name="staff-sessions"),
+    path("internal/sessions/<uuid:session_id>/", apis.SessionStateApi.as_view(), name="session"),
 ]

@@ -3,6 +3,7 @@
 from datetime import timedelta
 from pathlib import Path
 
+from decouple import Csv
 from django.core.exceptions import ImproperlyConfigured
 
 from shop_common.conf import environment, service_settings
@@ -22,6 +23,22 @@ env = environment(BASE_DIR)
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/oauth/"
+# Every password check goes through the throttle (accounts.backends, accounts.throttles).
+AUTHENTICATION_BACKENDS = ["accounts.backends.ThrottledEmailBackend"]
+# Failed password checks allowed per account and per client address in a window ("N/15m"); the
+# counters are shared by all workers (Redis with REDIS_URL, this service's database otherwise).
+PASSWORD_FAILURES_PER_ACCOUNT = env("PASSWORD_FAILURES_PER_ACCOUNT", default="10/15m")
+PASSWORD_FAILURES_PER_ADDRESS = env("PASSWORD_FAILURES_PER_ADDRESS", default="30/15m")
+SIGNUP_RATE_PER_IP = env("SIGNUP_RATE_PER_IP", default="20/hour")
+# Where the owner of an email hears of a signup attempt for it (accounts.services.signup); the
+# console backend writes the message to the service's log. Production: an SMTP backend and EMAIL_*.
+EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env("EMAIL_PORT", default=25, cast=int)
+EMAIL_HOST_USER = env("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env("EMAIL_USE_TLS", default=False, cast=bool)
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="shop@localhost")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -57,12 +74,17 @@ SIMPLE_JWT = {
 REST_FRAMEWORK = {
     **REST_FRAMEWORK,  # noqa: F821 (set by service_settings)
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.LocalBearerTokenAuthentication"],
-    "DEFAULT_THROTTLE_RATES": {
-        "login_ip": env("LOGIN_RATE_PER_IP", default="30/min"),
-        "login_email": env("LOGIN_RATE_PER_EMAIL", default="10/min"),
-        "signup_ip": env("SIGNUP_RATE_PER_IP", default="20/hour"),
-    },
 }
+
+# Applications that may act for a person (authorization code); every other application gets
+# client-credentials tokens at most. The shop's own page (/oauth/) is the one there is.
+OAUTH_FIRST_PARTY_CLIENTS = env("OAUTH_FIRST_PARTY_CLIENTS", default="shop-oauth-demo", cast=Csv())
+# Where the /oauth/ page may be served, exactly (manage.py setup_service writes them to its client).
+OAUTH_DEMO_REDIRECT_URIS = env(
+    "OAUTH_DEMO_REDIRECT_URIS",
+    default=f"{SERVICE_URLS['user']}/oauth/",  # noqa: F821 (set by service_settings)
+    cast=Csv(),
+)
 
 OAUTH2_PROVIDER = {
     "SCOPES": {
@@ -73,7 +95,24 @@ OAUTH2_PROVIDER = {
     },
     "DEFAULT_SCOPES": ["read"],
     "SCOPES_BACKEND_CLASS": "accounts.oauth.ShopScopes",
+    "OAUTH2_VALIDATOR_CLASS": "accounts.oauth.ShopOAuth2Validator",
     "PKCE_REQUIRED": True,
     "ACCESS_TOKEN_EXPIRE_SECONDS": env("OAUTH_ACCESS_TOKEN_SECONDS", default=3600, cast=int),
-    "ALLOWED_REDIRECT_URI_SCHEMES": ["http", "https"],
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    # Plain-http redirect URIs only for a shop served over plain http (make run, tests).
+    "ALLOWED_REDIRECT_URI_SCHEMES": (
+        ["https"] if env("HTTPS_ONLY", default=False, cast=bool) else ["http", "https"]
+    ),
+    # RFC 9700 (OAuth 2.0 Security Best Current Practice), enforced now rather than at the
+    # library's 4.0: no implicit or password grant, S256 PKCE only, no token in a query string,
+    # `iss` in authorization responses, tokens stored as checksums only.
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
 }

@@ -1,3 +1,4 @@
+from accounts.forms import ThrottledLoginForm
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -7,10 +8,13 @@ from shop_common.urls import handler400, handler403, handler404, handler500, ser
 urlpatterns = [
     *service_urlpatterns(),
     path("admin/", admin.site.urls),
-    path("o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
+    # Only what the shop uses of django-oauth-toolkit (accounts.oauth); no application management.
+    path("o/", include("accounts.oauth", namespace="oauth2_provider")),
     path(
         "login/",
-        auth_views.LoginView.as_view(template_name="accounts/login.html"),
+        auth_views.LoginView.as_view(
+            template_name="accounts/login.html", authentication_form=ThrottledLoginForm
+        ),
         name="web-login",
     ),
     path("", include("accounts.urls")),

@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlencode, urlparse
 import pytest
 from django.core.management import call_command
 
-from accounts.oauth_demo import DEMO_CLIENT_ID
+from accounts.oauth_demo import DEMO_CLIENT_ID, register_demo_application
 
 pytestmark = pytest.mark.django_db
 
@@ -50,11 +50,11 @@ def test_a_wrong_client_secret_gets_no_token(client, order_client):
 def test_a_service_introspects_another_services_token(client, order_client):
     call_command("create_service_client", "product", "--client-secret", "product-client-secret-1")
     token = service_token(client, order_client).json()["access_token"]
+    product = ("shop-product", "product-client-secret-1")
+    introspector = service_token(client, product, scope="introspection").json()["access_token"]
 
     answer = client.post(
-        "/o/introspect/",
-        {"token": token},
-        HTTP_AUTHORIZATION=basic("shop-product", "product-client-secret-1"),
+        "/o/introspect/", {"token": token}, HTTP_AUTHORIZATION=f"Bearer {introspector}"
     ).json()
 
     assert answer["active"] is True
@@ -100,6 +100,13 @@ def approve(client, query: dict) -> dict:
     response = client.post("/o/authorize/", {**query, "allow": "Authorize"})
     assert response.status_code == 302
     return parse_qs(urlparse(response["Location"]).query)
+
+
+@pytest.fixture(autouse=True)
+def demo_client(settings):
+    """The /oauth/ page's client as `manage.py setup_service` registers it, for the test server."""
+    settings.OAUTH_DEMO_REDIRECT_URIS = [REDIRECT_URI]
+    return register_demo_application([REDIRECT_URI])
 
 
 @pytest.fixture

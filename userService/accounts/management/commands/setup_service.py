@@ -5,6 +5,7 @@ from django.contrib.auth.hashers import check_password
 from django.core.management.base import BaseCommand
 from oauth2_provider.models import get_application_model
 
+from accounts.oauth_demo import register_demo_application
 from accounts.services import register_service_client
 from shop_common.conf import environment
 from shop_common.topology import SERVICES
@@ -14,7 +15,8 @@ class Command(BaseCommand):
     help = (
         "Registers the OAuth2 client of every shop service whose secret is in the environment "
         "(<NAME>_CLIENT_SECRET), so that services can call each other's /internal/ endpoints. "
-        "`make run` and the test stacks run it through prepare_service."
+        "`make run` and the test stacks run it through prepare_service. Also sets the redirect "
+        "URIs of the /oauth/ page's client to OAUTH_DEMO_REDIRECT_URIS."
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -30,3 +32,4 @@ class Command(BaseCommand):
                     name=service.name, client_id=service.client_id, secret=secret
                 )
                 self.stdout.write(f"service client {service.client_id} registered")
+        register_demo_application(settings.OAUTH_DEMO_REDIRECT_URIS)
