@@ -1,22 +1,39 @@
 """Catalog staff log in to this service's Django admin with their user-service email and password.
 
-There is no second password store: the backend asks the user service (POST /auth/login/), lets in
-STAFF and ADMIN, and keeps a local admin user without a usable password for Django's sessions and
-permissions. A CUSTOMER gets the admin's usual "correct email and password for a staff account".
+There is no second password store: the backend asks the user service to open a staff session
+(``POST /internal/staff-sessions/``, this service's token; the password check there is throttled
+per account and per the person's own address, which this service sends), lets in STAFF and ADMIN,
+and keeps a local admin user without a usable password for Django's sessions and permissions.
+
+The admin session follows the user-service session: :class:`StaffSessionMiddleware` asks the user
+service about it at least every ``AUTH_CACHE_TTL`` seconds (at once after a change, with a shared
+Redis) and ends the admin session when the user was deactivated, logged out or lost STAFF/ADMIN.
+Logging out of the admin ends the user-service session. See docs/catalog.md ("Staff admin").
 """
 
+import contextlib
+from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth import logout
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group, Permission, User
+from django.contrib.auth.signals import user_logged_in, user_logged_out
+from django.contrib.auth.views import redirect_to_login
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.http import HttpRequest
+from django.dispatch import receiver
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 
-from shop_common.errors import DependencyUnavailable
+from shop_common.auth import internal_request, session_stamp
+from shop_common.client_address import client_address
+from shop_common.error_handlers import error_response
+from shop_common.errors import DEPENDENCY_UNAVAILABLE, DependencyUnavailable, ServiceError
 from shop_common.permissions import ADMIN, STAFF
-from shop_common.service_client import service_client
 
 CATALOG_STAFF_GROUP = "Catalog staff"
 CATALOG_PERMISSIONS = {
@@ -25,6 +42,12 @@ CATALOG_PERMISSIONS = {
     "reservation": ("view",),
     "reservationline": ("view",),
 }
+SESSION_KEY = "user_service_session_id"
+_STATE_KEY = "staff-session:{session_id}"
+
+
+class StaffLoginThrottled(ServiceError):
+    """The user service refused to check the password: too many failures (429)."""
 
 
 @transaction.atomic
@@ -51,6 +74,14 @@ def sync_staff_user(*, email: str, roles: set[str]) -> User:
     return user
 
 
+def _is_staff(roles: set[str]) -> bool:
+    return bool(roles & {STAFF, ADMIN})
+
+
+def end_user_service_session(session_id: str) -> None:
+    internal_request("user", "DELETE", f"/internal/sessions/{session_id}/")
+
+
 class UserServiceBackend(ModelBackend):
     """Checks the password at the user service; permissions and sessions are Django's own."""
 
@@ -61,21 +92,110 @@ class UserServiceBackend(ModelBackend):
         password: str | None = None,
         **kwargs: Any,
     ) -> User | None:
-        if not username or not password:
+        if not username or not password or request is None:
             return None
-        users = service_client("user")
-        response = users.post("/auth/login/", json={"email": username, "password": password})
-        if response.status_code >= 500:
-            raise DependencyUnavailable("user", reason=f"login answered {response.status_code}")
-        if response.status_code != 200:
+        response = internal_request(
+            "user",
+            "POST",
+            "/internal/staff-sessions/",
+            json={
+                "email": username,
+                "password": password,
+                "client_address": client_address(request),
+                "user_agent": request.headers.get("User-Agent", "")[:255],
+            },
+        )
+        if response.status_code == 429:
+            wait = response.headers.get("Retry-After", "a few")
+            raise StaffLoginThrottled(
+                f"Too many failed attempts for this account or address. Try again in {wait} seconds."
+            )
+        if response.status_code in (400, 401):
             return None
+        if response.status_code != 201:
+            raise DependencyUnavailable(
+                "user", reason=f"staff login answered {response.status_code}"
+            )
         answer = response.json()
-        # The admin keeps its own session; the user-service session opened to check is closed again.
-        users.post("/auth/logout/", headers={"Authorization": f"Bearer {answer['access']}"})
         roles = set(answer["user"]["roles"])
-        if not roles & {STAFF, ADMIN}:
+        if not _is_staff(roles):
+            end_user_service_session(answer["session_id"])
             return None
-        return sync_staff_user(email=answer["user"]["email"], roles=roles)
+        user = sync_staff_user(email=answer["user"]["email"], roles=roles)
+        user.user_service_session_id = answer["session_id"]
+        return user
+
+
+@receiver(user_logged_in)
+def _remember_user_service_session(sender: Any, request: HttpRequest, user: Any, **kwargs: Any):
+    session_id = getattr(user, "user_service_session_id", None)
+    if session_id and request is not None:
+        request.session[SESSION_KEY] = session_id
+
+
+@receiver(user_logged_out)
+def _end_user_service_session(sender: Any, request: HttpRequest, user: Any, **kwargs: Any):
+    session_id = request.session.get(SESSION_KEY) if request is not None else None
+    if session_id:
+        # If the user service is down the session ends by itself; the admin session is gone.
+        with contextlib.suppress(DependencyUnavailable):
+            end_user_service_session(session_id)
+
+
+def staff_session_state(session_id: str) -> dict[str, Any] | None:
+    """The user service's word on a staff session (None: it does not exist), cached for
+    ``AUTH_CACHE_TTL`` seconds and asked again at once when the session's stamp changed."""
+    key = _STATE_KEY.format(session_id=session_id)
+    ttl = settings.AUTH_CACHE_TTL
+    if ttl > 0:
+        cached = cache.get(key)
+        if cached is not None and cached[1] == session_stamp(session_id):
+            return cached[0]
+    response = internal_request("user", "GET", f"/internal/sessions/{session_id}/")
+    if response.status_code == 404:
+        state = None
+    elif response.status_code == 200:
+        state = response.json()
+    else:
+        raise DependencyUnavailable("user", reason=f"session check answered {response.status_code}")
+    if ttl > 0:
+        cache.set(key, (state, session_stamp(session_id)), timeout=ttl)
+    return state
+
+
+def staff_session_holds(request: HttpRequest) -> bool:
+    """The admin's user still has a live user-service session and STAFF or ADMIN."""
+    session_id = request.session.get(SESSION_KEY)
+    if not session_id:
+        return False
+    state = staff_session_state(session_id)
+    if state is None or not state["active"]:
+        return False
+    roles = set(state["user"]["roles"])
+    if not _is_staff(roles) or state["user"]["email"] != request.user.username:
+        return False
+    if request.user.is_superuser != (ADMIN in roles):
+        sync_staff_user(email=request.user.username, roles=roles)
+    return True
+
+
+class StaffSessionMiddleware:
+    """Ends an admin session whose user-service session no longer stands (after Django's
+    AuthenticationMiddleware; only admin paths, the API does not use sessions)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path.startswith("/admin/") and request.user.is_authenticated:
+            try:
+                holds = staff_session_holds(request)
+            except DependencyUnavailable as exc:
+                return error_response(503, DEPENDENCY_UNAVAILABLE, exc.message, exc.details)
+            if not holds:
+                logout(request)
+                return redirect_to_login(request.get_full_path(), reverse("admin:login"))
+        return self.get_response(request)
 
 
 class CatalogAdminLoginForm(AdminAuthenticationForm):
@@ -91,6 +211,8 @@ class CatalogAdminLoginForm(AdminAuthenticationForm):
     def clean(self) -> dict[str, Any]:
         try:
             return super().clean()
+        except StaffLoginThrottled as exc:
+            raise ValidationError(exc.message, code="throttled") from None
         except DependencyUnavailable:
             raise ValidationError(
                 "The user service cannot be reached, so nobody can log in right now. Try again in a moment.",

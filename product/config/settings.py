@@ -7,11 +7,19 @@ from shop_common.conf import environment, service_settings
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 globals().update(
-    service_settings(service="product", base_dir=BASE_DIR, apps=["catalog"], admin=True)
+    service_settings(
+        service="product",
+        base_dir=BASE_DIR,
+        apps=["catalog"],
+        admin=True,
+        # The admin session ends when the user-service session does (catalog.staff_login).
+        middleware=("catalog.staff_login.StaffSessionMiddleware",),
+    )
 )
 env = environment(BASE_DIR)
 
-# Staff log in to the admin with their user-service email and password (catalog.staff_login).
+# Staff log in to the admin with their user-service email and password (catalog.staff_login);
+# the admin session ends when the user-service session does (checked every AUTH_CACHE_TTL).
 AUTHENTICATION_BACKENDS = ["catalog.staff_login.UserServiceBackend"]
 
 # Seconds a cached catalog answer may be served (every write makes it stale at once); 0 disables.

@@ -1,10 +1,14 @@
 """Catalog staff in the Django admin: logging in through the user service, and editing the catalog."""
 
+import json
+
 import pytest
 from django.contrib.auth.models import User
+from django.core.cache import cache
 
 from catalog.models import Product
-from catalog.staff_login import CATALOG_STAFF_GROUP
+from catalog.staff_login import CATALOG_STAFF_GROUP, SESSION_KEY
+from shop_common.auth import mark_sessions_changed
 
 pytestmark = pytest.mark.django_db
 
@@ -48,7 +52,92 @@ def test_staff_log_in_with_their_user_service_password(staff_browser, user_servi
     assert user.has_perm("catalog.change_product")
     assert not user.has_perm("auth.change_user")
     assert staff_browser.get("/admin/catalog/product/").status_code == 200
-    assert user_service.logout.called, "the user-service session opened to check is closed again"
+    session_id = staff_browser.session[SESSION_KEY]
+    assert user_service.sessions[session_id]["active"], "the admin keeps a user-service session"
+
+
+def test_the_password_check_counts_the_persons_own_address(client, user_service, settings):
+    settings.TRUSTED_PROXIES = 0
+    user_service.add_login("clerk@shop.test", "clerk-pass-123", "STAFF")
+
+    client.post(
+        "/admin/login/?next=/admin/",
+        {"username": "clerk@shop.test", "password": "clerk-pass-123"},
+        REMOTE_ADDR="203.0.113.7",
+        HTTP_X_FORWARDED_FOR="198.51.100.1",
+    )
+
+    sent = json.loads(user_service.staff_login.calls.last.request.content)
+    assert sent["client_address"] == "203.0.113.7", "X-Forwarded-For of an untrusted client"
+
+
+def test_a_throttled_login_says_so(client, user_service):
+    user_service.add_login("clerk@shop.test", "clerk-pass-123", "STAFF")
+    user_service.throttled = True
+
+    response = log_in(client, "clerk@shop.test", "clerk-pass-123")
+
+    assert response.status_code == 200
+    assert b"Too many failed attempts" in response.content
+    assert not User.objects.exists()
+
+
+def end(user_service, browser, **changes) -> str:
+    session_id = browser.session[SESSION_KEY]
+    state = user_service.sessions[session_id]
+    state["active"] = changes.get("active", True)
+    state["user"]["roles"] = changes.get("roles", state["user"]["roles"])
+    return session_id
+
+
+@pytest.mark.parametrize(
+    "change", [{"active": False}, {"roles": ["CUSTOMER"]}], ids=["deactivated", "lost STAFF"]
+)
+def test_the_admin_session_ends_with_a_shared_cache_at_once(staff_browser, user_service, change):
+    assert staff_browser.get("/admin/catalog/product/").status_code == 200  # the state is cached
+    session_id = end(user_service, staff_browser, **change)
+    mark_sessions_changed([session_id], for_seconds=60)  # what the user service writes to Redis
+
+    response = staff_browser.get("/admin/catalog/product/")
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/admin/login/")
+    assert SESSION_KEY not in staff_browser.session
+
+
+def test_without_a_shared_cache_the_admin_session_ends_within_the_ttl(
+    staff_browser, user_service, settings
+):
+    assert staff_browser.get("/admin/catalog/product/").status_code == 200
+    end(user_service, staff_browser, active=False)
+    assert staff_browser.get("/admin/catalog/product/").status_code == 200, "cached for the TTL"
+
+    cache.clear()  # what the passing of AUTH_CACHE_TTL seconds does
+
+    assert staff_browser.get("/admin/catalog/product/").status_code == 302
+
+
+def test_an_admin_session_of_a_user_service_session_that_is_gone_ends(staff_browser, user_service):
+    user_service.sessions.clear()
+    cache.clear()
+
+    assert staff_browser.get("/admin/").status_code == 302
+
+
+def test_logging_out_of_the_admin_ends_the_user_service_session(staff_browser, user_service):
+    session_id = staff_browser.session[SESSION_KEY]
+
+    staff_browser.post("/admin/logout/")
+
+    assert not user_service.sessions[session_id]["active"]
+
+
+def test_a_customer_gets_no_admin_session_and_no_user_service_session(client, user_service):
+    user_service.add_login("shopper@shop.test", "shopper-pass-1", "CUSTOMER")
+
+    log_in(client, "shopper@shop.test", "shopper-pass-1")
+
+    assert [state["active"] for state in user_service.sessions.values()] == [False]
 
 
 def test_an_admin_becomes_superuser_of_this_admin(client, user_service):
