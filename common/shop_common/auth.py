@@ -44,7 +44,7 @@ REALM = 'Bearer realm="shop"'
 _VALIDATION_KEY = "auth:validation:{digest}"
 _SESSION_STAMP_KEY = "auth:session-stamp:{session_id}"
 _INTROSPECTION_KEY = "auth:introspection:{digest}"
-_REFUSED_KEY = "auth:refused:{digest}"
+_REFUSED_KEY = "auth:refused:{kind}:{digest}"
 
 # What the user service issues: its JWTs (header.payload.signature, base64url) and
 # django-oauth-toolkit's access tokens (oauthlib's generator: 30 letters and digits; a test of the
@@ -161,13 +161,15 @@ def mark_sessions_changed(session_ids: list[str], *, for_seconds: int) -> None:
         cache.set_many({session_stamp_key(sid): stamp for sid in session_ids}, timeout=for_seconds)
 
 
-def _refused(token: str) -> bool:
-    return cache.get(_REFUSED_KEY.format(digest=_digest(token))) is not None
+def _refused(token: str, *, kind: str) -> bool:
+    """``kind``: "user" or "service"; a service token is refused as a user token and the reverse."""
+    return cache.get(_REFUSED_KEY.format(kind=kind, digest=_digest(token))) is not None
 
 
-def _remember_refusal(token: str) -> None:
+def _remember_refusal(token: str, *, kind: str) -> None:
     if settings.REFUSED_TOKEN_CACHE_TTL > 0:
-        cache.set(_REFUSED_KEY.format(digest=_digest(token)), 1, settings.REFUSED_TOKEN_CACHE_TTL)
+        key = _REFUSED_KEY.format(kind=kind, digest=_digest(token))
+        cache.set(key, 1, settings.REFUSED_TOKEN_CACHE_TTL)
 
 
 def looks_like_user_token(token: str) -> bool:
@@ -188,13 +190,13 @@ def validate_with_user_service(token: str) -> AuthenticatedUser:
             if user.expires_at > timezone.now() and session_stamp(user.session_id) == stamp:
                 return user
             cache.delete(key)
-    if _refused(token):
+    if _refused(token, kind="user"):
         raise InvalidToken()
     response = service_client("user").post(
         "/auth/validate/", json={"token": token}, idempotent=True
     )
     if response.status_code in (400, 401):
-        _remember_refusal(token)
+        _remember_refusal(token, kind="user")
         raise InvalidToken()
     if response.status_code != 200:
         raise DependencyUnavailable("user", reason=f"validate answered {response.status_code}")
@@ -237,7 +239,7 @@ def introspect_service_token(token: str) -> ServiceCaller:
     This service authenticates to ``/o/introspect/`` with its own ``introspection`` token (a
     lookup by checksum there), not with its client secret, whose hash would cost the user service
     a fifth of a second on every call."""
-    if not OAUTH_TOKEN_SHAPE.fullmatch(token) or _refused(token):
+    if not OAUTH_TOKEN_SHAPE.fullmatch(token) or _refused(token, kind="service"):
         raise InvalidToken("The service token is invalid or expired.")
     key = _INTROSPECTION_KEY.format(digest=_digest(token))
     cached = cache.get(key)
@@ -247,7 +249,7 @@ def introspect_service_token(token: str) -> ServiceCaller:
     answer = response.json()
     # A user's token (one with a username) is never a service credential.
     if not answer.get("active") or answer.get("username"):
-        _remember_refusal(token)
+        _remember_refusal(token, kind="service")
         raise InvalidToken("The service token is invalid or expired.")
     caller = {
         "client_id": answer.get("client_id", ""),

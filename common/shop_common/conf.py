@@ -153,15 +153,9 @@ def https_settings(env: AutoConfig, *, service: Service, admin: bool) -> dict[st
     # Django matches these against the path without its leading slash).
     exempt = [r"^health/?$", r"^internal/"]
     exempt += {
-        # every service validates user tokens and gets/introspects service tokens here; the
-        # product admin's staff login (catalog.staff_login) logs in and out here.
-        "user": [
-            r"^auth/validate/?$",
-            r"^o/token/?$",
-            r"^o/introspect/?$",
-            r"^auth/login/?$",
-            r"^auth/logout/?$",
-        ],
+        # every service validates user tokens and gets/introspects service tokens here (the
+        # product admin's staff login is under /internal/).
+        "user": [r"^auth/validate/?$", r"^o/token/?$", r"^o/introspect/?$"],
         # the integration service acts for the customer here (checkout.clients).
         "cart": [r"^api/cart(/|$)"],
         "order": [r"^orders/?$", r"^orders/history/?$"],

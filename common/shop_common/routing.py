@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.signals import setting_changed
 from django.http import HttpRequest, HttpResponse
-from django.urls import get_urlconf, is_valid_path
+from django.urls import Resolver404, get_urlconf, resolve
 
 from shop_common import errors
 from shop_common.error_handlers import error_response
@@ -20,7 +20,13 @@ def _other_spelling(path: str) -> str:
 def _routed(path: str, urlconf: Any) -> bool:
     # Django resolves the path again for the view; remembering the answer spares one resolution
     # per request on the hot paths (a fixed set of URLs; ids make the rest, bounded by maxsize).
-    return is_valid_path(path, urlconf)
+    try:
+        match = resolve(path, urlconf)
+    except Resolver404:
+        return False
+    # The Django admin's catch-all matches any path under admin/ (and sends it to the login page):
+    # it is not a route of its own, so /admin/login still finds /admin/login/.
+    return getattr(match.func, "__name__", "") != "catch_all_view"
 
 
 def _forget_routes(*, setting: str, **kwargs: Any) -> None:

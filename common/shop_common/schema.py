@@ -38,6 +38,7 @@ class UserTokenScheme(OpenApiAuthenticationExtension):
 
 class ServiceTokenScheme(OpenApiAuthenticationExtension):
     target_class = "shop_common.auth.ServiceTokenAuthentication"
+    match_subclasses = True
     name = "serviceToken"
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:

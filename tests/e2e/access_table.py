@@ -87,6 +87,12 @@ def everyone(value: Expected = OK) -> dict[str, Expected]:
     return {identity: value for identity in IDENTITIES}
 
 
+def public_read() -> dict[str, Expected]:
+    """Public, and a person's token changes nothing; a token that is no person's (a foreign
+    client's, a shop service's) is refused as any invalid token is: 401 ``invalid_token``."""
+    return {**everyone(), "foreign_client": 401, **{name: 401 for name in SERVICE_IDENTITIES}}
+
+
 def people_only(
     *,
     customer_a: Expected = OK,
@@ -262,9 +268,9 @@ USER = [
 PRODUCT = [
     *common_rows("product"),
     admin_row("product", "admin/catalog/product/", "admin/catalog/category/"),
-    Row("product", "products/", "GET", everyone()),
+    Row("product", "products/", "GET", public_read()),
     Row("product", "products/", "POST", staff_role(), json={}),
-    Row("product", "products/<int:product_id>/", "GET", everyone(), path="products/{product}/"),
+    Row("product", "products/<int:product_id>/", "GET", public_read(), path="products/{product}/"),
     Row(
         "product",
         "products/<int:product_id>/",
@@ -289,9 +295,11 @@ PRODUCT = [
         path="products/{deleted_product}/",
         note="a product made to be deactivated (deactivating twice is fine)",
     ),
-    Row("product", "category/", "GET", everyone()),
+    Row("product", "category/", "GET", public_read()),
     Row("product", "category/", "POST", staff_role(), json={}),
-    Row("product", "category/<int:category_id>/", "GET", everyone(), path="category/{category}/"),
+    Row(
+        "product", "category/<int:category_id>/", "GET", public_read(), path="category/{category}/"
+    ),
     Row(
         "product",
         "category/<int:category_id>/",

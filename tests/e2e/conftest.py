@@ -30,7 +30,9 @@ def stack(tmp_path_factory):
         repo_root=REPO_ROOT,
         workdir=tmp_path_factory.mktemp("stack"),
         services=SERVICES,
-        base_env=dict(os.environ),
+        # Every test connects from 127.0.0.1: one address, for the signup limit, is the whole
+        # suite. The limits themselves are tested on a stack of their own (test_trust_boundaries).
+        base_env={**os.environ, "SIGNUP_RATE_PER_IP": "10000/hour"},
         demo_data=True,
     )
     try:

@@ -1,6 +1,12 @@
 """Small helpers the end-to-end tests share."""
 
+import base64
+import hashlib
+import json
+import re
+import secrets
 import time
+from urllib.parse import parse_qs, urlencode, urlparse
 
 import httpx
 
@@ -30,3 +36,74 @@ def wait_for_order_status(
         if order["status"] == wanted or time.monotonic() > deadline:
             return order
         time.sleep(0.2)
+
+
+def csrf_token(html: str) -> str:
+    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
+
+
+def hidden_fields(html: str) -> dict[str, str]:
+    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', html))
+
+
+def oauth_user_token(user_url: str, email: str, password: str, *, scope: str) -> str:
+    """An OAuth2 access token for a person, by the requests the /oauth/ page's JavaScript and a
+    browser make: authorize (log in at /login/, approve), then the code and PKCE verifier."""
+    browser = httpx.Client(base_url=user_url)
+    page = browser.get("/oauth/")
+    assert page.status_code == 200
+    # The page writes it as a JavaScript string literal (escapejs): read it as one.
+    client_id = json.loads(re.search(r'const clientId = ("[^"]+")', page.text).group(1))
+    redirect_uri = f"{user_url}/oauth/"
+    verifier = secrets.token_urlsafe(48)
+    challenge = (
+        base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    )
+    authorize = "/o/authorize/?" + urlencode(
+        {
+            "response_type": "code",
+            "client_id": client_id,
+            "redirect_uri": redirect_uri,
+            "scope": scope,
+            "state": "s1",
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+        }
+    )
+    to_login = browser.get(authorize)
+    assert to_login.status_code == 302
+    login_page = browser.get(to_login.headers["location"])
+    logged_in = browser.post(
+        "/login/",
+        data={
+            "csrfmiddlewaretoken": csrf_token(login_page.text),
+            "username": email,
+            "password": password,
+            "next": authorize,
+        },
+    )
+    assert logged_in.status_code == 302, logged_in.text[-500:]
+    consent = browser.get(logged_in.headers["location"])
+    assert consent.status_code == 200, consent.text[-1500:]
+    approved = browser.post(
+        "/o/authorize/",
+        data={
+            **hidden_fields(consent.text),
+            "csrfmiddlewaretoken": csrf_token(consent.text),
+            "allow": "Authorize",
+        },
+    )
+    assert approved.status_code == 302
+    code = parse_qs(urlparse(approved.headers["location"]).query)["code"][0]
+    token = browser.post(
+        "/o/token/",
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": redirect_uri,
+            "client_id": client_id,
+            "code_verifier": verifier,
+        },
+    )
+    assert token.status_code == 200, token.text
+    return token.json()["access_token"]

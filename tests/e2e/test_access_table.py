@@ -171,7 +171,9 @@ def world(stack, tokens) -> World:
 
     def new_product() -> int:
         sku = f"ACCESS-{secrets.token_hex(5)}"
-        body = {"title": sku, "sku": sku, "category": category, "price": "3.00", "quantity": 500}
+        # Dearer than the demo catalog and stocked within a cart line's maximum (99), so that
+        # tests picking the cheapest demo product never pick one of these.
+        body = {"title": sku, "sku": sku, "category": category, "price": "999.00", "quantity": 90}
         return ok(httpx.post(f"{url('product')}/products/", json=body, headers=as_staff))["id"]
 
     def new_category() -> int:
