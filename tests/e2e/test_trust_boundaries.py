@@ -383,13 +383,21 @@ def test_the_product_admin_session_ends_at_once_with_the_user_service_session(
     assert httpx.get(f"{guarded.url('product')}/products/{product_id}/").json()["is_active"] is True
 
 
-def test_a_logged_out_token_is_refused_by_another_service_at_once(guarded, admin_api):
-    _, email = new_staff(admin_api)
-    token = httpx.post(
+def staff_writing_products(guarded, admin_api) -> tuple[int, str, str]:
+    """A new STAFF member's user id and access token, and the product service's write path,
+    which the token has opened once (so the product service holds a cached "valid" answer)."""
+    user_id, email = new_staff(admin_api)
+    login = httpx.post(
         f"{guarded.url('user')}/auth/login/", json={"email": email, "password": PASSWORD}
-    ).json()["access"]
+    )
+    token = login.json()["access"]
     products = f"{guarded.url('product')}/products/"
-    assert httpx.post(products, json={}, headers=bearer(token)).status_code == 400  # cached: valid
+    assert httpx.post(products, json={}, headers=bearer(token)).status_code == 400
+    return user_id, token, products
+
+
+def test_a_logged_out_token_is_refused_by_another_service_at_once(guarded, admin_api):
+    _, token, products = staff_writing_products(guarded, admin_api)
 
     httpx.post(f"{guarded.url('user')}/auth/logout/", headers=bearer(token))
 
@@ -397,12 +405,7 @@ def test_a_logged_out_token_is_refused_by_another_service_at_once(guarded, admin
 
 
 def test_a_role_taken_away_is_refused_by_another_service_at_once(guarded, admin_api):
-    user_id, email = new_staff(admin_api)
-    token = httpx.post(
-        f"{guarded.url('user')}/auth/login/", json={"email": email, "password": PASSWORD}
-    ).json()["access"]
-    products = f"{guarded.url('product')}/products/"
-    assert httpx.post(products, json={}, headers=bearer(token)).status_code == 400
+    user_id, token, products = staff_writing_products(guarded, admin_api)
 
     admin_api.post(f"/users/{user_id}/roles/", json={"roles": ["CUSTOMER"]})
 

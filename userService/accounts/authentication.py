@@ -1,9 +1,4 @@
-import hashlib
-
-from django.utils import timezone
-from oauth2_provider.models import get_access_token_model
-
-from accounts.selectors import validate_access_token
+from accounts.selectors import live_oauth_tokens, validate_access_token
 from shop_common.auth import (
     OAUTH_TOKEN_SHAPE,
     AuthenticatedUser,
@@ -30,13 +25,8 @@ class LocalServiceTokenAuthentication(ServiceTokenAuthentication):
         if not OAUTH_TOKEN_SHAPE.fullmatch(token):
             raise InvalidToken("The service token is invalid or expired.")
         found = (
-            get_access_token_model()
-            .objects.filter(
-                token_checksum=hashlib.sha256(token.encode()).hexdigest(),
-                expires__gt=timezone.now(),
-                user__isnull=True,
-                application__isnull=False,
-            )
+            live_oauth_tokens(token)
+            .filter(user__isnull=True, application__isnull=False)
             .values_list("application__client_id", "scope")
             .first()
         )

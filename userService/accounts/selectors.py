@@ -97,12 +97,17 @@ def _validate_jwt(token: str) -> ValidatedToken:
     )
 
 
+def live_oauth_tokens(token: str) -> QuerySet:
+    """django-oauth-toolkit's unexpired access tokens with this value (kept as a checksum only)."""
+    return get_access_token_model().objects.filter(
+        token_checksum=hashlib.sha256(token.encode()).hexdigest(), expires__gt=timezone.now()
+    )
+
+
 def _validate_oauth_token(token: str) -> ValidatedToken:
     rows = list(
-        get_access_token_model()
-        .objects.filter(
-            token_checksum=hashlib.sha256(token.encode()).hexdigest(),
-            expires__gt=timezone.now(),
+        live_oauth_tokens(token)
+        .filter(
             user__isnull=False,
             user__is_active=True,
             # Only first-party applications act for a person (accounts.oauth).
