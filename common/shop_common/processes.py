@@ -46,7 +46,7 @@ def gunicorn_command(
         "30",
         "--graceful-timeout",
         "10",
-        # Without it every gunicorn on the machine shares ~/.gunicorn/gunicorn.ctl (SPEC.md).
+        # Without it every gunicorn on the machine shares ~/.gunicorn/gunicorn.ctl (docs/development.md).
         "--no-control-socket",
         # No access log: our request-id middleware writes one line per request, without the query
         # string (which may carry a token); gunicorn's would print it whole.

@@ -10,7 +10,7 @@ class OrderStatus(models.TextChoices):
     CANCELLED = "CANCELLED"
 
 
-# The only moves there are (SPEC.md, Orders). Everything else is 409 illegal_transition.
+# The only moves there are (docs/orders.md, "The state machine"). Everything else is 409 illegal_transition.
 TRANSITIONS: dict[str, frozenset[str]] = {
     OrderStatus.PENDING: frozenset({OrderStatus.PAID, OrderStatus.CANCELLED}),
     OrderStatus.PAID: frozenset({OrderStatus.CONFIRMED}),
