@@ -1,14 +1,74 @@
-"""OpenAPI (drf-spectacular) for the shared pieces: the bearer schemes and component names."""
+"""OpenAPI (drf-spectacular) for the shared pieces: the bearer schemes, component names, the error
+answers every operation can give, and paginated lists as pages (docs/architecture.md, "Errors")."""
 
 from typing import Any
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
+from drf_spectacular.plumbing import ResolvedComponent
+from rest_framework.permissions import AllowAny
+from rest_framework.settings import api_settings
+
+ERROR_COMPONENT = "Error"
+
+# The one error shape (shop_common.error_handlers.error_body), as a component.
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "Every error answer of every service has this shape.",
+    "properties": {
+        "error": {
+            "type": "object",
+            "properties": {
+                "code": {
+                    "type": "string",
+                    "description": "snake_case, stable: validation_error, not_found, ...",
+                },
+                "message": {"type": "string", "description": "A sentence for people."},
+                "details": {
+                    "type": "object",
+                    "additionalProperties": {},
+                    "description": "Field messages for validation_error; otherwise the "
+                    "error's own facts (resource, service, retry_after_seconds, request_id).",
+                },
+            },
+            "required": ["code", "message", "details"],
+        },
+    },
+    "required": ["error"],
+}
+
+ERROR_DESCRIPTIONS = {
+    400: "Invalid fields, parameters or JSON (validation_error, malformed_json, bad_request).",
+    401: "No credentials, or bad, expired or revoked ones.",
+    403: "The caller may not do this (permission_denied).",
+    404: "Nothing here, or not the caller's to see.",
+    405: "This method is not allowed here.",
+    409: "The request conflicts with the current state.",
+    413: "The request body is too large (payload_too_large).",
+    415: "The body is not application/json (unsupported_media_type).",
+    422: "The request is well formed but cannot be processed as it stands.",
+    429: "Too many requests; retry after Retry-After seconds (throttled).",
+    503: "The service's database or a service it depends on is down (dependency_unavailable).",
+}
 
 
 class AutoSchema(SpectacularAutoSchema):
     """Names a view's nested ``InputSerializer`` after the view (``LoginApi.InputSerializer`` →
-    ``LoginInput``), so the one-serializer-per-API-class habit gives distinct components."""
+    ``LoginInput``), so the one-serializer-per-API-class habit gives distinct components.
+
+    Declares every operation's error answers, derived from the view rather than listed by hand:
+    400 with a body or query parameters; 401 with authentication classes; 403 with a permission
+    class other than AllowAny; 404 with path parameters or a paginated list (a page past the end);
+    413 and 415 with a body; 429 with throttle classes; 503 always (the database or another
+    service down). What a view raises itself (a 409, a 422, the login's own 401 and 429) it
+    declares in its ``extend_schema(responses={..., 409: OpenApiResponse(description=...)})``:
+    any error status given without a body gets the error shape here.
+
+    A GET whose response is ``Serializer(many=True)`` is documented as a page of the shared
+    paginator, unless the view sets ``pagination_class`` itself (``None``: a bare array). The
+    list APIs are plain APIViews that page by hand, and drf-spectacular pages only views with a
+    ``pagination_class`` attribute, so without this they were documented as bare arrays.
+    """
 
     def _get_serializer_name(
         self, serializer: Any, direction: str, bypass_extensions: bool = False
@@ -20,6 +80,59 @@ class AutoSchema(SpectacularAutoSchema):
             if not name.startswith(owner):
                 name = f"{owner}{name}"
         return name
+
+    def _get_paginator(self) -> Any:
+        if self.method == "GET" and not hasattr(self.view, "pagination_class"):
+            pagination_class = api_settings.DEFAULT_PAGINATION_CLASS
+            return pagination_class() if pagination_class else None
+        return super()._get_paginator()
+
+    def get_operation(self, *args: Any, **kwargs: Any) -> dict[str, Any] | None:
+        operation = super().get_operation(*args, **kwargs)
+        if operation is None:
+            return None
+        responses = operation["responses"]
+        error = self._error_content()
+        for status in self._error_statuses(operation):
+            responses.setdefault(str(status), {"description": ERROR_DESCRIPTIONS[status]})
+        for code, response in responses.items():
+            if code[0] in "45" and "content" not in response:
+                response["content"] = error
+                if response.get("description") in ("", "No response body"):
+                    response["description"] = ERROR_DESCRIPTIONS.get(int(code), "An error.")
+        operation["responses"] = dict(sorted(responses.items()))
+        return operation
+
+    def _error_content(self) -> dict[str, Any]:
+        component = ResolvedComponent(
+            name=ERROR_COMPONENT,
+            type=ResolvedComponent.SCHEMA,
+            schema=ERROR_SCHEMA,
+            object=ERROR_COMPONENT,
+        )
+        self.registry.register_on_missing(component)
+        return {
+            media_type: {"schema": component.ref} for media_type in self.map_renderers("media_type")
+        }
+
+    def _error_statuses(self, operation: dict[str, Any]) -> list[int]:
+        parameters = operation.get("parameters", [])
+        has_body = "requestBody" in operation
+        paginated = self.method == "GET" and self._is_list_view() and self._get_paginator()
+        statuses = {503}
+        if has_body or any(parameter["in"] == "query" for parameter in parameters):
+            statuses.add(400)
+        if has_body:
+            statuses |= {413, 415}
+        if self.view.get_authenticators():
+            statuses.add(401)
+        if any(not isinstance(permission, AllowAny) for permission in self.view.get_permissions()):
+            statuses.add(403)
+        if paginated or any(parameter["in"] == "path" for parameter in parameters):
+            statuses.add(404)
+        if self.view.get_throttles():
+            statuses.add(429)
+        return sorted(statuses)
 
 
 class UserTokenScheme(OpenApiAuthenticationExtension):
