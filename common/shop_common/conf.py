@@ -231,6 +231,7 @@ def service_settings(
         ],
         "MIDDLEWARE": [
             "shop_common.request_id.RequestIdMiddleware",
+            "shop_common.request_limits.RequestBodyLimitMiddleware",
             "django.middleware.security.SecurityMiddleware",
             "whitenoise.middleware.WhiteNoiseMiddleware",
             "corsheaders.middleware.CorsMiddleware",
@@ -304,6 +305,12 @@ def service_settings(
             "SERVICE_CLIENT_SECRET", default=env(service.client_secret_variable, default="")
         ),
         "SERVICE_TOKEN_CACHE_TTL": env("SERVICE_TOKEN_CACHE_TTL", default=30, cast=int),
+        # Limits enforced before any work (shop_common.request_limits, shop_common.parsers): a body
+        # over the size is a 413, JSON deeper or larger than these a 400.
+        "MAX_REQUEST_BODY_BYTES": env("MAX_REQUEST_BODY_BYTES", default=1024 * 1024, cast=int),
+        "DATA_UPLOAD_MAX_MEMORY_SIZE": env("MAX_REQUEST_BODY_BYTES", default=1024 * 1024, cast=int),
+        "JSON_MAX_DEPTH": env("JSON_MAX_DEPTH", default=32, cast=int),
+        "JSON_MAX_ITEMS": env("JSON_MAX_ITEMS", default=10_000, cast=int),
         # Seconds a refused token is remembered, so junk tokens cost no introspection each time.
         "REFUSED_TOKEN_CACHE_TTL": env("REFUSED_TOKEN_CACHE_TTL", default=10, cast=int),
         # How many proxies in front of the service append to X-Forwarded-For (0: believe only the
@@ -314,7 +321,7 @@ def service_settings(
             # Deny by default: a view that is public says so itself.
             "DEFAULT_PERMISSION_CLASSES": ["shop_common.permissions.IsAuthenticatedUser"],
             "DEFAULT_RENDERER_CLASSES": ["shop_common.renderers.JSONRenderer"],
-            "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+            "DEFAULT_PARSER_CLASSES": ["shop_common.parsers.JSONParser"],
             "DEFAULT_PAGINATION_CLASS": "shop_common.pagination.PageNumberPagination",
             "PAGE_SIZE": 20,
             "DEFAULT_SCHEMA_CLASS": "shop_common.schema.AutoSchema",

@@ -7,10 +7,12 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import (
     BadRequest,
     DisallowedHost,
     PermissionDenied,
+    RequestDataTooBig,
     SuspiciousOperation,
 )
 from django.db import InterfaceError, OperationalError
@@ -62,6 +64,8 @@ def malformed_request(exc: Exception | None, *, log: bool = True) -> errors.Serv
     ERROR with one, and a scanner sends such requests all day)."""
     if log and exc is not None:
         logger.warning("Refused a malformed request: %s", exc)
+    if isinstance(exc, RequestDataTooBig):
+        return errors.PayloadTooLarge(settings.MAX_REQUEST_BODY_BYTES)
     if isinstance(exc, DisallowedHost):
         return errors.ServiceError(
             "The Host header names a host this service does not serve.",
@@ -70,9 +74,13 @@ def malformed_request(exc: Exception | None, *, log: bool = True) -> errors.Serv
     return errors.ServiceError("The request is malformed.", code=errors.BAD_REQUEST)
 
 
-def _bad_request_response(exc: Exception | None) -> JsonResponse:
-    error = malformed_request(exc)
+def service_error_response(error: errors.ServiceError) -> JsonResponse:
+    """A domain error as a plain Django response, for code that runs outside DRF views."""
     return JsonResponse(_drf_error_body(error), status=error.status_code)
+
+
+def _bad_request_response(exc: Exception | None) -> JsonResponse:
+    return service_error_response(malformed_request(exc))
 
 
 def reject_disallowed_host(request: HttpRequest) -> JsonResponse | None:

@@ -24,6 +24,8 @@ THROTTLED = "throttled"
 BAD_REQUEST = "bad_request"
 # A Host header that is not in ALLOWED_HOSTS.
 DISALLOWED_HOST = "disallowed_host"
+PAYLOAD_TOO_LARGE = "payload_too_large"
+JSON_TOO_COMPLEX = "json_too_complex"
 CONFLICT = "conflict"
 DEPENDENCY_UNAVAILABLE = "dependency_unavailable"
 INTERNAL_ERROR = "internal_error"
@@ -97,3 +99,22 @@ class OutOfStock(ConflictError):
 class CurrencyMismatch(ConflictError):
     default_code = "currency_mismatch"
     default_detail = "One cart or order holds products of one currency only."
+
+
+class PayloadTooLarge(ServiceError):
+    """A request body over ``MAX_REQUEST_BODY_BYTES``: refused before it is read or parsed."""
+
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = PAYLOAD_TOO_LARGE
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"The request body is larger than {limit} bytes.", details={"max_bytes": limit}
+        )
+
+
+class JsonTooComplex(ServiceError):
+    """JSON nested deeper than ``JSON_MAX_DEPTH`` or with more than ``JSON_MAX_ITEMS`` values."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = JSON_TOO_COMPLEX

@@ -22,3 +22,11 @@ class InvalidWebhookSignature(ServiceError):
     status_code = status.HTTP_400_BAD_REQUEST
     default_code = "invalid_signature"
     default_detail = "The webhook signature is missing, wrong or too old."
+
+
+class InvalidWebhookEvent(ServiceError):
+    """Signed by the provider but not of the shape it documents: recorded as rejected, not applied."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "invalid_event"
+    default_detail = "The webhook event is not of a shape this service can apply."

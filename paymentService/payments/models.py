@@ -51,6 +51,8 @@ class WebhookEvent(models.Model):
     received_at = models.DateTimeField(auto_now_add=True)
     processed_at = models.DateTimeField(null=True, blank=True)
     outcome = models.CharField(max_length=64, blank=True)
+    # Why a signed event was rejected (outcome "rejected"): for the person who looks into it.
+    rejection_reason = models.CharField(max_length=255, blank=True)
 
     class Meta:
         ordering = ["-received_at"]

@@ -1,5 +1,6 @@
 """Every write of the payment service: starting a checkout and applying what the provider says."""
 
+import hashlib
 import logging
 from decimal import Decimal
 
@@ -8,12 +9,18 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from payments import clients
-from payments.exceptions import InvalidWebhookSignature, OrderNotFound, OrderNotPayable
+from payments.exceptions import (
+    InvalidWebhookEvent,
+    InvalidWebhookSignature,
+    OrderNotFound,
+    OrderNotPayable,
+)
 from payments.gateways import get_gateway
 from payments.gateways.interface import (
     CheckoutRequest,
     GatewayUnavailable,
     InvalidSignature,
+    MalformedEvent,
     Outcome,
     ProviderEvent,
 )
@@ -84,7 +91,27 @@ def receive_event(*, gateway_name: str, payload: bytes, signature: str | None) -
     except InvalidSignature as error:
         logger.warning("Refused a %s webhook: %s", gateway_name, error)
         raise InvalidWebhookSignature() from error
+    except MalformedEvent as error:
+        reject_event(gateway_name=gateway_name, payload=payload, error=error)
+        raise InvalidWebhookEvent(details={"reason": error.reason}) from error
     return apply_event(gateway_name=gateway_name, event=event)
+
+
+def reject_event(*, gateway_name: str, payload: bytes, error: MalformedEvent) -> None:
+    """Records a signed event that cannot be applied, so that a person can see it; it is never
+    applied, and a redelivery finds it rejected already."""
+    event_id = error.event_id or f"malformed:{hashlib.sha256(payload).hexdigest()[:32]}"
+    WebhookEvent.objects.get_or_create(
+        provider=gateway_name,
+        event_id=event_id[:255],
+        defaults={
+            "type": error.type[:100],
+            "processed_at": timezone.now(),
+            "outcome": "rejected",
+            "rejection_reason": error.reason[:255],
+        },
+    )
+    logger.warning("Rejected a signed %s event %s: %s", gateway_name, event_id, error.reason)
 
 
 def apply_event(*, gateway_name: str, event: ProviderEvent) -> str:

@@ -51,6 +51,17 @@ class InvalidSignature(Exception):
     """The event did not come from the provider (or was changed, or is too old)."""
 
 
+class MalformedEvent(Exception):
+    """A correctly signed event whose content is not what the provider documents (no object,
+    wrong types): the client's fault, recorded as rejected, never applied."""
+
+    def __init__(self, event_id: str, type: str, reason: str) -> None:
+        super().__init__(reason)
+        self.event_id = event_id
+        self.type = type
+        self.reason = reason
+
+
 class GatewayUnavailable(Exception):
     """The provider could not be reached or refused to work; retry later."""
 

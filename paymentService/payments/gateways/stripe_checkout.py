@@ -12,6 +12,7 @@ from payments.gateways.interface import (
     CheckoutRequest,
     GatewayUnavailable,
     InvalidSignature,
+    MalformedEvent,
     Outcome,
     ProviderEvent,
 )
@@ -34,6 +35,31 @@ def to_minor_units(amount: Decimal) -> int:
 
 def from_minor_units(amount: int | None) -> Decimal | None:
     return None if amount is None else (Decimal(amount) / MINOR_UNITS).quantize(Decimal("0.01"))
+
+
+def checked_checkout_event(event: dict) -> tuple[str, str]:
+    """The id and type of a verified event whose object has the types the rest relies on.
+
+    :raises MalformedEvent: signed, but not the shape Stripe documents."""
+    event_id, kind = event.get("id"), event.get("type")
+    if not isinstance(event_id, str) or not event_id or not isinstance(kind, str) or not kind:
+        raise MalformedEvent(str(event_id or ""), str(kind or ""), "the event has no id or type")
+    data = event.get("data")
+    session = data.get("object") if isinstance(data, dict) else None
+    if not isinstance(session, dict):
+        raise MalformedEvent(event_id, kind, "the event has no data.object")
+    expected = {
+        "id": (str,),
+        "amount_total": (int, type(None)),
+        "currency": (str, type(None)),
+        "payment_status": (str, type(None)),
+        "metadata": (dict, type(None)),
+    }
+    for field, types in expected.items():
+        value = session.get(field)
+        if isinstance(value, bool) or not isinstance(value, types):
+            raise MalformedEvent(event_id, kind, f"data.object.{field} has the wrong type")
+    return event_id, kind
 
 
 class StripeCheckoutGateway:
@@ -92,7 +118,8 @@ class StripeCheckoutGateway:
             )
         except (ValueError, stripe.SignatureVerificationError) as error:
             raise InvalidSignature(str(error)) from error
-        return self._reduce(event.id, event.type, event.data.object)
+        event_id, kind = checked_checkout_event(event.to_dict())
+        return self._reduce(event_id, kind, event.data.object)
 
     def fetch_checkout(self, reference: str) -> ProviderEvent:
         try:

@@ -426,3 +426,41 @@ def test_landing_pages_show_the_payment(client, payment):
     assert b"Thank you" in page.content
     assert str(Decimal(payment.amount)).encode() in page.content
     assert b"Payment not completed" in client.get("/payments/cancel/").content
+
+
+# --- signed events of the wrong shape ---------------------------------------------------------
+
+
+def without_object(event: dict) -> dict:
+    return {**event, "data": {}}
+
+
+def amount_as_text(event: dict) -> dict:
+    return {**event, "data": {"object": {**event["data"]["object"], "amount_total": "abc"}}}
+
+
+def metadata_as_list(event: dict) -> dict:
+    return {**event, "data": {"object": {**event["data"]["object"], "metadata": ["x"]}}}
+
+
+def without_id(event: dict) -> dict:
+    return {key: value for key, value in event.items() if key != "id"}
+
+
+@pytest.mark.parametrize("spoil", [without_object, amount_as_text, metadata_as_list, without_id])
+def test_a_signed_event_of_the_wrong_shape_is_a_400_recorded_as_rejected(
+    api_client, payment, order_service, spoil
+):
+    event = spoil(event_for(payment, "checkout.session.completed"))
+
+    first = deliver(api_client, event)
+    again = deliver(api_client, event)
+
+    assert first.status_code == again.status_code == 400
+    assert first.json()["error"]["code"] == "invalid_event"
+    rejected = WebhookEvent.objects.get(outcome="rejected")
+    assert rejected.rejection_reason
+    assert WebhookEvent.objects.count() == 1, "a redelivery finds it rejected already"
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.PENDING
+    assert order_service.orders[payment.order_id]["status"] == "PENDING"
