@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 
 from carts import services
 from carts.selectors import cart_answer
+from shop_common.fields import STOCK_LINE_MAX_QUANTITY, IdField
 from shop_common.permissions import IsAuthenticatedUser
 
 CartOutput = inline_serializer(
@@ -55,8 +56,8 @@ class CartApi(APIView):
 
 
 class LineInput(serializers.Serializer):
-    product_id = serializers.IntegerField(min_value=1)
-    quantity = serializers.IntegerField(min_value=1, default=1)
+    product_id = IdField()
+    quantity = serializers.IntegerField(min_value=1, max_value=STOCK_LINE_MAX_QUANTITY, default=1)
 
 
 class CartDetailApi(CartApi):
@@ -70,8 +71,10 @@ class AddToCartApi(CartApi):
     (all lines or none). Prices, titles and totals in the body are ignored."""
 
     class InputSerializer(serializers.Serializer):
-        product_id = serializers.IntegerField(min_value=1, required=False)
-        quantity = serializers.IntegerField(min_value=1, required=False)
+        product_id = IdField(required=False)
+        quantity = serializers.IntegerField(
+            min_value=1, max_value=STOCK_LINE_MAX_QUANTITY, required=False
+        )
         items = LineInput(many=True, required=False, allow_empty=False, max_length=100)
 
         def validate(self, attrs: dict) -> dict:
@@ -97,7 +100,9 @@ class AddToCartApi(CartApi):
 
 class UpdateCartItemApi(CartApi):
     class InputSerializer(serializers.Serializer):
-        quantity = serializers.IntegerField(min_value=0, help_text="0 removes the line")
+        quantity = serializers.IntegerField(
+            min_value=0, max_value=STOCK_LINE_MAX_QUANTITY, help_text="0 removes the line"
+        )
 
     @extend_schema(request=InputSerializer, responses=CartOutput)
     def post(self, request: Request, item_id: int) -> Response:

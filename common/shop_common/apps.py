@@ -2,6 +2,7 @@ from typing import Any
 
 from django.apps import AppConfig
 from django.core.signals import setting_changed
+from django.urls import register_converter
 
 
 def _forget_clients_on_setting_change(*, setting: str, **kwargs: Any) -> None:
@@ -19,3 +20,8 @@ class ShopCommonConfig(AppConfig):
         from shop_common import schema  # noqa: F401 (registers the OpenAPI extensions)
 
         setting_changed.connect(_forget_clients_on_setting_change)
+        # ``<id:...>`` in every service's URLs (shop_common.fields.IdConverter); apps are ready
+        # before any URLconf is imported.
+        from shop_common.fields import IdConverter
+
+        register_converter(IdConverter, "id")

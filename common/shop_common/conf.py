@@ -340,5 +340,8 @@ def service_settings(
             "SWAGGER_UI_DIST": "SIDECAR",
             "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
             "REDOC_DIST": "SIDECAR",
+            "PATH_CONVERTER_OVERRIDES": {
+                "id": {"type": "integer", "minimum": 1, "maximum": 10**18 - 1}
+            },
         },
     }

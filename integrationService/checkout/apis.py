@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from checkout import clients, services
 from checkout.exceptions import Downstream
+from shop_common.fields import IdField
 from shop_common.permissions import IsAuthenticatedUser
 
 KEY_HEADER = OpenApiParameter(
@@ -97,9 +98,7 @@ class PlaceOrderApi(IntegrationApi):
 
 class InitiatePaymentApi(IntegrationApi):
     class InputSerializer(serializers.Serializer):
-        order_id = serializers.IntegerField(
-            min_value=1, required=False, help_text="default: your newest PENDING order"
-        )
+        order_id = IdField(required=False, help_text="default: your newest PENDING order")
 
     @extend_schema(
         request=InputSerializer, responses={201: OpenApiTypes.OBJECT, 200: OpenApiTypes.OBJECT}

@@ -11,6 +11,7 @@ from orders import services
 from orders.exceptions import OrderNotFound
 from orders.models import Order, OrderEvent, OrderLine, OrderStatus
 from orders.selectors import OrderHistoryFilter, order_with_details, orders_of
+from shop_common.fields import IdField
 from shop_common.internal_api import InternalApi
 from shop_common.pagination import PageNumberPagination
 from shop_common.permissions import (
@@ -87,6 +88,11 @@ def who(request: Request) -> str:
     return f"{'staff' if is_staff(request.user) else 'user'}:{request.user.id}"
 
 
+# The most of one product an order holds (merged over its lines); under the product service's
+# per-line cap (shop_common.fields.STOCK_LINE_MAX_QUANTITY).
+MAX_LINE_QUANTITY = 999
+
+
 class PlaceOrderApi(APIView):
     """POST /orders/. With an ``Idempotency-Key`` header, the same key and body give the same order
     (201 first, then 200); the same key with another body is a 422."""
@@ -95,10 +101,24 @@ class PlaceOrderApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         class LineInput(serializers.Serializer):
-            product_id = serializers.IntegerField(min_value=1)
-            quantity = serializers.IntegerField(min_value=1, max_value=999)
+            product_id = IdField()
+            quantity = serializers.IntegerField(min_value=1, max_value=MAX_LINE_QUANTITY)
 
         items = LineInput(many=True, allow_empty=False, max_length=100)
+
+        def validate_items(self, items: list[dict]) -> list[dict]:
+            # Lines of one product are merged into one reservation line, which must stay under
+            # the order's cap too (and so under the product service's): a 400 here, not a 503.
+            merged: dict[int, int] = {}
+            for line in items:
+                merged[line["product_id"]] = merged.get(line["product_id"], 0) + line["quantity"]
+            over = sorted(pid for pid, quantity in merged.items() if quantity > MAX_LINE_QUANTITY)
+            if over:
+                raise ValidationError(
+                    f"At most {MAX_LINE_QUANTITY} of one product per order (products {over})."
+                )
+            return items
+
         shipping_address = AddressSerializer()
         billing_address = AddressSerializer(required=False, allow_null=True)
         payment_method = serializers.ChoiceField(choices=["card"], default="card")

@@ -6,15 +6,15 @@ from orders import apis
 urlpatterns = [
     path("orders/", apis.PlaceOrderApi.as_view()),
     path("orders/history/", apis.OrderHistoryApi.as_view()),
-    path("orders/<int:order_id>/", apis.OrderDetailApi.as_view()),
-    path("orders/<int:order_id>/track/", apis.TrackOrderApi.as_view()),
-    path("orders/<int:order_id>/cancel/", apis.CancelOrderApi.as_view()),
-    path("orders/<int:order_id>/confirm/", apis.ConfirmOrderApi.as_view()),
-    path("orders/<int:order_id>/status/", apis.OrderStatusApi.as_view()),
+    path("orders/<id:order_id>/", apis.OrderDetailApi.as_view()),
+    path("orders/<id:order_id>/track/", apis.TrackOrderApi.as_view()),
+    path("orders/<id:order_id>/cancel/", apis.CancelOrderApi.as_view()),
+    path("orders/<id:order_id>/confirm/", apis.ConfirmOrderApi.as_view()),
+    path("orders/<id:order_id>/status/", apis.OrderStatusApi.as_view()),
 ]
 
 internal_urlpatterns = [
-    path("internal/orders/<int:order_id>/", apis.InternalOrderApi.as_view()),
-    path("internal/orders/<int:order_id>/payment-succeeded/", apis.PaymentSucceededApi.as_view()),
-    path("internal/orders/<int:order_id>/payment-failed/", apis.PaymentFailedApi.as_view()),
+    path("internal/orders/<id:order_id>/", apis.InternalOrderApi.as_view()),
+    path("internal/orders/<id:order_id>/payment-succeeded/", apis.PaymentSucceededApi.as_view()),
+    path("internal/orders/<id:order_id>/payment-failed/", apis.PaymentFailedApi.as_view()),
 ]

@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 from payments import services
 from payments.exceptions import PaymentNotFound
 from payments.models import Payment
+from shop_common.fields import IdField
 from shop_common.pagination import PageNumberPagination
 from shop_common.permissions import IsAuthenticatedUser, is_staff
 
@@ -49,7 +50,7 @@ class InitiatePaymentApi(APIView):
     permission_classes = [IsAuthenticatedUser]
 
     class InputSerializer(serializers.Serializer):
-        order_id = serializers.IntegerField(min_value=1)
+        order_id = IdField()
 
     @extend_schema(request=InputSerializer, responses={201: PaymentOutput, 200: PaymentOutput})
     def post(self, request: Request) -> Response:

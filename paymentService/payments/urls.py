@@ -6,7 +6,7 @@ urlpatterns = [
     path("service/", apis.InitiatePaymentApi.as_view()),
     path("webhook/stripe/", apis.StripeWebhookApi.as_view()),
     path("payments/", apis.PaymentListApi.as_view()),
-    path("payments/<int:payment_id>/", apis.PaymentDetailApi.as_view()),
+    path("payments/<id:payment_id>/", apis.PaymentDetailApi.as_view()),
     path("payments/success/", apis.success_page, name="payment-success"),
     path("payments/cancel/", apis.cancel_page, name="payment-cancel"),
 ]

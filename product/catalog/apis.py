@@ -15,6 +15,7 @@ from catalog import cache, services
 from catalog.exceptions import CategoryNotFound, ProductNotPresentException
 from catalog.models import Category, Product, Reservation
 from catalog.selectors import ORDERINGS, ProductFilter, product_facts, products_for
+from shop_common.fields import STOCK_LINE_MAX_QUANTITY, STOCK_MAX, IdField
 from shop_common.internal_api import InternalApi
 from shop_common.pagination import PageNumberPagination
 from shop_common.permissions import ADMIN, STAFF, HasRole, is_staff
@@ -75,14 +76,18 @@ class ProductInput(serializers.Serializer):
     slug = serializers.SlugField(max_length=220, required=False, allow_blank=True)
     sku = serializers.CharField(max_length=64)
     description = serializers.CharField(required=False, allow_blank=True)
-    category = serializers.PrimaryKeyRelatedField(queryset=Category.objects.all())
+    category = serializers.PrimaryKeyRelatedField(
+        queryset=Category.objects.all(), pk_field=IdField()
+    )
     price = serializers.DecimalField(max_digits=10, decimal_places=2, min_value=0)
     currency = serializers.RegexField(
         r"^[A-Za-z]{3}$", required=False, help_text="ISO 4217, e.g. USD"
     )
     image_url = serializers.URLField(max_length=500, required=False, allow_blank=True)
     is_active = serializers.BooleanField(required=False)
-    quantity = serializers.IntegerField(min_value=0, source="stock_on_hand", required=False)
+    quantity = serializers.IntegerField(
+        min_value=0, max_value=STOCK_MAX, source="stock_on_hand", required=False
+    )
 
 
 class ProductListApi(ReadPublicWriteStaff):
@@ -250,8 +255,8 @@ class ReservationOutput(serializers.ModelSerializer):
 
 
 class StockLineInput(serializers.Serializer):
-    product_id = serializers.IntegerField(min_value=1)
-    quantity = serializers.IntegerField(min_value=1, max_value=10_000)
+    product_id = IdField()
+    quantity = serializers.IntegerField(min_value=1, max_value=STOCK_LINE_MAX_QUANTITY)
 
 
 class OrderRefInput(serializers.Serializer):
@@ -325,8 +330,10 @@ class ProductBatchApi(InternalApi):
     def get(self, request: Request) -> Response:
         raw = request.query_params.get("ids", "")
         try:
-            ids = sorted({int(part) for part in raw.split(",") if part.strip()})
-        except ValueError:
+            ids = sorted(
+                {IdField().run_validation(part) for part in raw.split(",") if part.strip()}
+            )
+        except ValidationError:
             raise ValidationError({"ids": ["Comma-separated product ids are required."]}) from None
         if not ids or len(ids) > 100:
             raise ValidationError({"ids": ["Between 1 and 100 product ids are required."]})

@@ -1,7 +1,7 @@
 """The access table: for every route each service mounts, who may call it.
 
 One row per (service, route pattern, method). The route is the pattern exactly as
-``manage.py list_routes`` prints it (``"orders/<int:order_id>/"``); the Django admin is one prefix
+``manage.py list_routes`` prints it (``"orders/<id:order_id>/"``); the Django admin is one prefix
 row ``"admin/*"`` per service that mounts it, checked on a few concrete admin URLs. Each row names,
 for each of the 13 identities in :data:`IDENTITIES`, the expected answer:
 
@@ -199,21 +199,21 @@ USER = [
     ),
     Row("user", "users/", "GET", admin_role()),
     Row("user", "users/", "POST", admin_role(), json={}),
-    Row("user", "users/<int:user_id>/", "GET", owner_or_admin(), path="users/{user_a}/"),
-    Row("user", "users/<int:user_id>/", "PUT", owner_or_admin(), path="users/{user_a}/", json={}),
-    Row("user", "users/<int:user_id>/", "PATCH", owner_or_admin(), path="users/{user_a}/", json={}),
+    Row("user", "users/<id:user_id>/", "GET", owner_or_admin(), path="users/{user_a}/"),
+    Row("user", "users/<id:user_id>/", "PUT", owner_or_admin(), path="users/{user_a}/", json={}),
+    Row("user", "users/<id:user_id>/", "PATCH", owner_or_admin(), path="users/{user_a}/", json={}),
     Row(
         "user",
-        "users/<int:user_id>/",
+        "users/<id:user_id>/",
         "DELETE",
         people_only(customer_a=404, customer_b=404, staff=404),
         path="users/{victim_user}/",
         note="an account made to be deleted",
     ),
-    Row("user", "users/<int:user_id>/roles/", "GET", admin_role(), path="users/{user_a}/roles/"),
+    Row("user", "users/<id:user_id>/roles/", "GET", admin_role(), path="users/{user_a}/roles/"),
     Row(
         "user",
-        "users/<int:user_id>/roles/",
+        "users/<id:user_id>/roles/",
         "POST",
         admin_role(),
         path="users/{user_a}/roles/",
@@ -270,10 +270,10 @@ PRODUCT = [
     admin_row("product", "admin/catalog/product/", "admin/catalog/category/"),
     Row("product", "products/", "GET", public_read()),
     Row("product", "products/", "POST", staff_role(), json={}),
-    Row("product", "products/<int:product_id>/", "GET", public_read(), path="products/{product}/"),
+    Row("product", "products/<id:product_id>/", "GET", public_read(), path="products/{product}/"),
     Row(
         "product",
-        "products/<int:product_id>/",
+        "products/<id:product_id>/",
         "PUT",
         staff_role(),
         path="products/{edit_product}/",
@@ -281,7 +281,7 @@ PRODUCT = [
     ),
     Row(
         "product",
-        "products/<int:product_id>/",
+        "products/<id:product_id>/",
         "PATCH",
         staff_role(),
         path="products/{edit_product}/",
@@ -289,7 +289,7 @@ PRODUCT = [
     ),
     Row(
         "product",
-        "products/<int:product_id>/",
+        "products/<id:product_id>/",
         "DELETE",
         staff_role(),
         path="products/{deleted_product}/",
@@ -297,12 +297,10 @@ PRODUCT = [
     ),
     Row("product", "category/", "GET", public_read()),
     Row("product", "category/", "POST", staff_role(), json={}),
-    Row(
-        "product", "category/<int:category_id>/", "GET", public_read(), path="category/{category}/"
-    ),
+    Row("product", "category/<id:category_id>/", "GET", public_read(), path="category/{category}/"),
     Row(
         "product",
-        "category/<int:category_id>/",
+        "category/<id:category_id>/",
         "PUT",
         staff_role(),
         path="category/{edit_category}/",
@@ -310,7 +308,7 @@ PRODUCT = [
     ),
     Row(
         "product",
-        "category/<int:category_id>/",
+        "category/<id:category_id>/",
         "PATCH",
         staff_role(),
         path="category/{edit_category}/",
@@ -318,7 +316,7 @@ PRODUCT = [
     ),
     Row(
         "product",
-        "category/<int:category_id>/",
+        "category/<id:category_id>/",
         "DELETE",
         staff_role(),
         path="category/{deleted_category}/",
@@ -361,7 +359,7 @@ CART = [
     Row("cart", "api/cart/add/", "POST", people_only(), json={}),
     Row(
         "cart",
-        "api/cart/update/<int:item_id>/",
+        "api/cart/update/<id:item_id>/",
         "POST",
         people_only(customer_b=404, staff=404, admin=404),
         path="api/cart/update/{cart_item}/",
@@ -371,7 +369,7 @@ CART = [
     ),
     Row(
         "cart",
-        "api/cart/remove/<int:item_id>/",
+        "api/cart/remove/<id:item_id>/",
         "DELETE",
         people_only(customer_b=404, staff=404, admin=404),
         path="api/cart/remove/{cart_item}/",
@@ -382,7 +380,7 @@ CART = [
 
 
 def order_rows(prefix: str) -> list[Row]:
-    route = f"{prefix}orders/<int:order_id>/"
+    route = f"{prefix}orders/<id:order_id>/"
     return [
         Row("order", f"{prefix}orders/", "POST", people_only(), json={}),
         Row("order", f"{prefix}orders/history/", "GET", people_only()),
@@ -427,14 +425,14 @@ ORDER = [
     *order_rows("api/"),
     Row(
         "order",
-        "internal/orders/<int:order_id>/",
+        "internal/orders/<id:order_id>/",
         "GET",
         internal("payment"),
         path="internal/orders/{order}/",
     ),
     Row(
         "order",
-        "internal/orders/<int:order_id>/payment-succeeded/",
+        "internal/orders/<id:order_id>/payment-succeeded/",
         "POST",
         internal("payment"),
         path="internal/orders/{order}/payment-succeeded/",
@@ -443,7 +441,7 @@ ORDER = [
     ),
     Row(
         "order",
-        "internal/orders/<int:order_id>/payment-failed/",
+        "internal/orders/<id:order_id>/payment-failed/",
         "POST",
         internal("payment"),
         path="internal/orders/{order}/payment-failed/",
@@ -469,7 +467,7 @@ PAYMENT = [
     Row("payment", "payments/", "GET", people_only()),
     Row(
         "payment",
-        "payments/<int:payment_id>/",
+        "payments/<id:payment_id>/",
         "GET",
         owner_or_staff(),
         path="payments/{payment}/",

@@ -17,6 +17,7 @@ from accounts.throttles import SignupAddressThrottle
 from shop_common.auth import InvalidToken, bearer_token
 from shop_common.client_address import client_address
 from shop_common.errors import ResourceNotFoundException
+from shop_common.fields import IdField
 from shop_common.internal_api import InternalApi
 from shop_common.pagination import PageNumberPagination
 from shop_common.permissions import ADMIN, HasRole, IsAuthenticatedUser
@@ -324,7 +325,7 @@ class UserRolesApi(APIView):
     permission_classes = [HasRole(ADMIN)]
 
     class InputSerializer(serializers.Serializer):
-        role_ids = serializers.ListField(child=serializers.IntegerField(), required=False)
+        role_ids = serializers.ListField(child=IdField(), required=False, max_length=100)
         roles = serializers.ListField(child=serializers.CharField(), required=False)
 
         def validate(self, attrs: dict) -> dict:

@@ -148,7 +148,9 @@ def test_a_mutation_costs_one_batch_call(shopper, product_service):
     assert product_service.lookup.call_count == 1
 
 
-@pytest.mark.parametrize(("quantity", "status"), [(0, 400), (-1, 400), (100, 400), ("two", 400)])
+@pytest.mark.parametrize(
+    ("quantity", "status"), [(0, 400), (-1, 400), (100, 400), ("two", 400), (2**63, 400)]
+)
 def test_bad_quantities_are_refused(shopper, product_service, quantity, status):
     pen = product_service.add(available=500)
 
@@ -342,3 +344,17 @@ def test_a_refused_service_token_is_replaced_once(shopper, product_service, user
     user_service.service_tokens.clear()  # the product service no longer accepts the cached token
 
     assert shopper.get("/api/cart/").status_code == 200
+
+
+def test_a_product_id_out_of_range_is_a_400_naming_it(shopper, product_service):
+    response = shopper.post("/api/cart/add/", {"product_id": 2**63, "quantity": 1})
+
+    assert response.status_code == 400
+    assert "product_id" in response.json()["error"]["details"]
+    assert not product_service.lookup.called, "refused before asking the product service"
+
+
+def test_an_item_id_too_long_for_any_row_is_no_route(shopper):
+    assert (
+        shopper.post("/api/cart/update/99999999999999999999/", {"quantity": 1}).status_code == 404
+    )

@@ -184,6 +184,19 @@ def test_a_save_that_fails_after_the_reservation_releases_it(
             "shipping_address": ADDRESS,
             "payment_method": "cash",
         },
+        {"items": [{"product_id": 2**63, "quantity": 1}], "shipping_address": ADDRESS},
+        {"items": [{"product_id": 1, "quantity": 2**63}], "shipping_address": ADDRESS},
+        {"items": [{"product_id": 1, "quantity": 999}] * 2, "shipping_address": ADDRESS},
+    ],
+    ids=[
+        "no items",
+        "zero",
+        "no address",
+        "bad address",
+        "cash",
+        "huge id",
+        "huge quantity",
+        "merged over the cap",
     ],
 )
 def test_bad_order_bodies_are_a_400(customer, shelf, body):

@@ -177,6 +177,14 @@ def test_anonymous_callers_get_401(api_client, user_service):
     assert api_client.post("/service/", {"order_id": 1}, format="json").status_code == 401
 
 
+@pytest.mark.parametrize("order_id", [2**63, 0, "x"])
+def test_an_order_id_out_of_range_is_a_400_naming_it(customer, order_service, order_id):
+    response = customer.post("/service/", {"order_id": order_id})
+
+    assert response.status_code == 400
+    assert "order_id" in response.json()["error"]["details"]
+
+
 # --- reading ---------------------------------------------------------------------------------
 
 

@@ -276,7 +276,9 @@ def test_batch_lookup_prices_many_products_in_one_call(
     }
 
 
-@pytest.mark.parametrize("ids", ["", "a,b", ",".join(str(n) for n in range(1, 102))])
+@pytest.mark.parametrize(
+    "ids", ["", "a,b", ",".join(str(n) for n in range(1, 102)), str(2**63), "0", "-5"]
+)
 def test_batch_lookup_needs_1_to_100_numeric_ids(as_service, db, ids):
     assert as_service().get(f"/internal/products/?ids={ids}").status_code == 400
 
@@ -306,3 +308,20 @@ def test_reserve_service_merges_duplicate_lines(shelf):
 
     assert created
     assert [(line.product_id, line.quantity) for line in reservation.lines.all()] == [(a.id, 3)]
+
+
+@pytest.mark.parametrize(
+    "line", [{"product_id": 2**63, "quantity": 1}, {"product_id": 1, "quantity": 10_001}]
+)
+def test_a_reservation_line_out_of_range_is_a_400_naming_the_field(as_service, shelf, line):
+    response = as_service().post(
+        "/internal/stock/reserve/", {"order_ref": "ORD-BOUNDS", "lines": [line]}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert "lines" in response.json()["error"]["details"]
+
+
+def test_an_id_too_long_for_any_row_is_no_route(api_client, db):
+    assert api_client.get("/products/99999999999999999999/").status_code == 404
+    assert api_client.get("/category/99999999999999999999/").status_code == 404

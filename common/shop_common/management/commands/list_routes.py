@@ -1,7 +1,7 @@
 """``manage.py list_routes``: every route this service mounts, as JSON, for the access-table test.
 
 Walks the whole URL resolver (includes too: the Django admin's, django-oauth-toolkit's) and prints
-one entry per route: the full pattern as Django shows it (``"products/<int:product_id>/"``,
+one entry per route: the full pattern as Django shows it (``"products/<id:product_id>/"``,
 ``"admin/catalog/product/<path:object_id>/change/"``), its view's dotted name and its URL name.
 """
 
