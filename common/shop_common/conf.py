@@ -231,6 +231,7 @@ def service_settings(
         ],
         "MIDDLEWARE": [
             "shop_common.request_id.RequestIdMiddleware",
+            "shop_common.deadlines.DeadlineMiddleware",
             "shop_common.request_limits.RequestBodyLimitMiddleware",
             "django.middleware.security.SecurityMiddleware",
             "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -295,6 +296,15 @@ def service_settings(
         "SERVICE_HTTP_READ_TIMEOUT": env("SERVICE_HTTP_READ_TIMEOUT", default=5.0, cast=float),
         "SERVICE_HTTP_RETRIES": env("SERVICE_HTTP_RETRIES", default=2, cast=int),
         "SERVICE_HTTP_RETRY_BACKOFF": env("SERVICE_HTTP_RETRY_BACKOFF", default=0.1, cast=float),
+        # Seconds an inbound request may take, its calls to other services included; an earlier
+        # X-Request-Deadline from the caller wins (0: only the caller's). shop_common.deadlines.
+        "REQUEST_BUDGET_SECONDS": env("REQUEST_BUDGET_SECONDS", default=5.0, cast=float),
+        # Connection failures or timeouts in a row that open a dependency's circuit breaker, and
+        # seconds it stays open before one trial call (shop_common.breaker).
+        "SERVICE_BREAKER_FAILURES": env("SERVICE_BREAKER_FAILURES", default=5, cast=int),
+        "SERVICE_BREAKER_RESET_SECONDS": env(
+            "SERVICE_BREAKER_RESET_SECONDS", default=10.0, cast=float
+        ),
         # Seconds another service trusts a validated user token without asking again (0: never).
         "AUTH_CACHE_TTL": env("AUTH_CACHE_TTL", default=30, cast=int),
         # This service's OAuth2 client (client credentials, scope "internal"): for calling other

@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from shop_common import errors
 from shop_common.error_handlers import error_body
+from shop_common.service_client import breaker_states
 
 logger = logging.getLogger("shop.health")
 
@@ -27,7 +28,12 @@ def database_is_reachable() -> bool:
 
 
 class HealthView(APIView):
-    """Liveness and the service's own database; 503 when the database does not answer."""
+    """Liveness and the service's own database; 503 when the database does not answer.
+
+    ``breakers`` lists the circuit breaker of each service this worker process has called
+    (``closed``, ``open``, ``half_open``). An open breaker does not make this a 503: the service
+    itself is alive, and restarting it would not bring the other one back.
+    """
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
@@ -40,6 +46,7 @@ class HealthView(APIView):
                 "version": serializers.CharField(),
                 "status": serializers.CharField(),
                 "database": serializers.DictField(),
+                "breakers": serializers.DictField(),
             },
         )
     )
@@ -53,6 +60,7 @@ class HealthView(APIView):
                 "status": "ok" if database_ok else "unavailable",
                 "vendor": connection.vendor,
             },
+            "breakers": breaker_states(),
         }
         if database_ok:
             return Response(body)

@@ -1,12 +1,16 @@
-"""HTTP calls from one service to another: timeouts, the request id, bounded retries, 503 on failure.
+"""HTTP calls from one service to another: timeouts within the request's deadline, the request id,
+bounded retries, a circuit breaker, 503 on failure.
 
     from shop_common.service_client import service_client
     response = service_client("product").get("/products/", params={"ids": "1,2"})
 
 Connection errors and timeouts become :class:`DependencyUnavailable` (503 naming the service).
 Only idempotent methods are retried, unless the caller states that a POST is idempotent
-(``idempotent=True``, e.g. a stock reservation keyed by order reference). An HTTP error status
-from the other service is returned as it is: what it means is the caller's business.
+(``idempotent=True``, e.g. a stock reservation keyed by order reference), and only while the
+request's deadline leaves time (``shop_common.deadlines``): each attempt's timeouts are cut to the
+time left, and the deadline goes along as ``X-Request-Deadline``. After repeated failures the
+service's circuit breaker opens and calls fail at once until it lets a trial call through. An HTTP
+error status from the other service is returned as it is: what it means is the caller's business.
 """
 
 import logging
@@ -17,6 +21,8 @@ from typing import Any
 import httpx
 from django.conf import settings
 
+from shop_common import deadlines
+from shop_common.breaker import CircuitBreaker
 from shop_common.errors import DependencyUnavailable
 from shop_common.request_id import HEADER as REQUEST_ID_HEADER
 from shop_common.request_id import current_request_id
@@ -36,11 +42,18 @@ class ServiceClient:
         read_timeout: float,
         retries: int,
         retry_backoff: float,
+        breaker_failures: int,
+        breaker_reset: float,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.service = service
         self.retries = retries
         self.retry_backoff = retry_backoff
+        self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
+        self.breaker = CircuitBreaker(
+            service, failure_threshold=breaker_failures, reset_timeout=breaker_reset
+        )
         self._http = httpx.Client(
             base_url=base_url,
             timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
@@ -65,9 +78,18 @@ class ServiceClient:
         if request_id:
             outgoing.setdefault(REQUEST_ID_HEADER, request_id)
         for attempt in range(1, attempts + 1):
+            timeout = self._timeout_within_deadline()
+            if not self.breaker.allow():
+                raise DependencyUnavailable(self.service, reason="circuit_open")
+            deadline = deadlines.current_deadline()
+            if deadline is not None:
+                outgoing[deadlines.HEADER] = deadlines.format_deadline(deadline)
             try:
-                return self._http.request(method, path, headers=outgoing, **kwargs)
+                response = self._http.request(
+                    method, path, headers=outgoing, timeout=timeout, **kwargs
+                )
             except httpx.TransportError as exc:
+                self.breaker.failed()
                 logger.warning(
                     "Call to the %s service failed (%s %s, attempt %d of %d): %s",
                     self.service,
@@ -80,8 +102,25 @@ class ServiceClient:
                 if attempt == attempts:
                     reason = "timeout" if isinstance(exc, httpx.TimeoutException) else "unreachable"
                     raise DependencyUnavailable(self.service, reason=reason) from exc
-                time.sleep(self.retry_backoff * attempt)
+                pause = self.retry_backoff * attempt
+                left = deadlines.time_left()
+                if left is not None and left <= pause:
+                    raise DependencyUnavailable(self.service, reason="deadline") from exc
+                time.sleep(pause)
+            else:
+                self.breaker.succeeded()
+                return response
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _timeout_within_deadline(self) -> httpx.Timeout:
+        """The configured timeouts, cut to the time the request's deadline leaves; none left is a
+        503 at once, without a call the caller could no longer wait for."""
+        left = deadlines.time_left()
+        if left is None:
+            return httpx.Timeout(self.read_timeout, connect=self.connect_timeout)
+        if left <= 0:
+            raise DependencyUnavailable(self.service, reason="deadline")
+        return httpx.Timeout(min(self.read_timeout, left), connect=min(self.connect_timeout, left))
 
     def get(self, path: str, **kwargs: Any) -> httpx.Response:
         return self.request("GET", path, **kwargs)
@@ -114,6 +153,8 @@ def build_service_client(service: str, **overrides: Any) -> ServiceClient:
         "read_timeout": settings.SERVICE_HTTP_READ_TIMEOUT,
         "retries": settings.SERVICE_HTTP_RETRIES,
         "retry_backoff": settings.SERVICE_HTTP_RETRY_BACKOFF,
+        "breaker_failures": settings.SERVICE_BREAKER_FAILURES,
+        "breaker_reset": settings.SERVICE_BREAKER_RESET_SECONDS,
     }
     options.update(overrides)
     return ServiceClient(service, **options)
@@ -128,6 +169,13 @@ def service_client(service: str) -> ServiceClient:
             if client is None:
                 client = _clients[service] = build_service_client(service)
     return client
+
+
+def breaker_states() -> dict[str, dict[str, object]]:
+    """The circuit breaker of every service this process has called, for /health/."""
+    with _clients_lock:
+        clients = list(_clients.values())
+    return {client.service: client.breaker.snapshot() for client in clients}
 
 
 def reset_service_clients() -> None:

@@ -26,4 +26,5 @@ urlpatterns = [
     path("whoami/", views.WhoAmIView.as_view()),
     path("staff-only/", views.StaffOnlyView.as_view()),
     path("internal/ping/", views.InternalPingView.as_view()),
+    path("deadline/", views.DeadlineView.as_view()),
 ]

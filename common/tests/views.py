@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from shop_common.deadlines import current_deadline, time_left
 from shop_common.errors import ConflictError, DependencyUnavailable, ResourceNotFoundException
 from shop_common.internal_api import InternalApi
 from shop_common.pagination import PageNumberPagination
@@ -148,3 +149,14 @@ class InternalPingView(InternalApi):
 
     def get(self, request: Request) -> Response:
         return Response({"client_id": request.user.client_id})
+
+
+class DeadlineView(PublicView):
+    """Says what budget it got; ``calls`` proves whether a refused request reached it."""
+
+    calls: list[float | None] = []
+
+    def get(self, request: Request) -> Response:
+        left = time_left()
+        self.calls.append(left)
+        return Response({"time_left": left, "deadline": current_deadline()})

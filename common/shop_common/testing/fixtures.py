@@ -14,6 +14,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from shop_common.auth import forget_service_tokens
+from shop_common.service_client import reset_service_clients
 
 
 @pytest.fixture
@@ -31,6 +32,14 @@ def _empty_cache():
     forget_service_tokens()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_service_clients():
+    """A circuit breaker opened by one test's failing fake never fails the next test's calls."""
+    reset_service_clients()
+    yield
+    reset_service_clients()
 
 
 def error_response(status: int, code: str, details: dict[str, Any] | None = None) -> httpx.Response:

@@ -1,0 +1,130 @@
+"""Request deadlines: every request has a time budget that its calls to other services share.
+
+The budget of an inbound request is ``REQUEST_BUDGET_SECONDS`` from its arrival, or the
+``X-Request-Deadline`` its caller sent when that is earlier: an absolute UTC time such as
+``2026-11-26T10:15:30.250Z``. A request that arrives with its deadline already past is refused
+before any work (503 ``deadline_exceeded``): whoever sent it has stopped waiting. The deadline is
+bound in a contextvar like the request id; ``service_client`` cuts every call's timeouts to the
+time left and sends the deadline on, so the whole chain gives up together (docs/architecture.md).
+"""
+
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
+from datetime import UTC, datetime
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from rest_framework import status
+
+from shop_common.errors import ServiceError
+
+HEADER = "X-Request-Deadline"
+DEADLINE_EXCEEDED = "deadline_exceeded"
+
+# Seconds since the epoch (wall clock, so it means the same in every process it is sent to).
+_current: ContextVar[float | None] = ContextVar("request_deadline", default=None)
+
+logger = logging.getLogger("shop.deadlines")
+
+
+class DeadlineExceeded(ServiceError):
+    """The request's time budget is spent: its caller has stopped waiting for the answer."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_code = DEADLINE_EXCEEDED
+    default_detail = "The request's deadline has passed; nothing was done."
+
+
+def current_deadline() -> float | None:
+    return _current.get()
+
+
+def time_left() -> float | None:
+    """Seconds until the current deadline (negative once past), or None without a deadline."""
+    deadline = _current.get()
+    return None if deadline is None else deadline - time.time()
+
+
+def check() -> None:
+    """Raises :class:`DeadlineExceeded` when the budget is spent: call it right before committing
+    work that the caller may already have been told failed."""
+    left = time_left()
+    if left is not None and left <= 0:
+        raise DeadlineExceeded(details={"late_by_ms": round(-left * 1000)})
+
+
+def format_deadline(deadline: float) -> str:
+    moment = datetime.fromtimestamp(deadline, tz=UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def parse_deadline(value: str | None) -> float | None:
+    """The deadline a header names, or None when it is missing or not an absolute time with a zone
+    (a malformed header is ignored, not refused: the service's own budget still applies)."""
+    if not value or len(value) > 40:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return None
+    return moment.timestamp()
+
+
+@contextlib.contextmanager
+def budget(seconds: float | None, *, deadline: float | None = None) -> Iterator[float | None]:
+    """Binds a deadline ``seconds`` from now (None or <= 0: no budget of its own), or ``deadline``
+    when that is earlier, or the enclosing one when that is earlier still."""
+    candidates = [
+        moment
+        for moment in (
+            time.time() + seconds if seconds and seconds > 0 else None,
+            deadline,
+            _current.get(),
+        )
+        if moment is not None
+    ]
+    bound = min(candidates) if candidates else None
+    token = _current.set(bound)
+    try:
+        yield bound
+    finally:
+        _current.reset(token)
+
+
+class DeadlineMiddleware:
+    """Binds the request's deadline; refuses, before any view runs, a request whose deadline is past.
+
+    Second in the chain, right after ``RequestIdMiddleware``, so the refusal carries the request id
+    and gets its access line.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        # Imported here: error_handlers imports DRF's views, whose import reaches service_client,
+        # which imports this module.
+        from shop_common.error_handlers import error_body
+
+        self.get_response = get_response
+        self.error_body = error_body
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        incoming = parse_deadline(request.headers.get(HEADER))
+        with budget(settings.REQUEST_BUDGET_SECONDS, deadline=incoming):
+            left = time_left()
+            if left is not None and left <= 0:
+                logger.warning(
+                    "Refused %s %s: its deadline passed %d ms ago",
+                    request.method,
+                    request.path,
+                    round(-left * 1000),
+                )
+                refused = DeadlineExceeded(details={"late_by_ms": round(-left * 1000)})
+                return JsonResponse(
+                    self.error_body(refused.code, refused.message, refused.details),
+                    status=refused.status_code,
+                )
+            return self.get_response(request)

@@ -1,0 +1,330 @@
+import contextlib
+import socket
+import threading
+import time
+
+import httpx
+import pytest
+import respx
+
+from shop_common import deadlines
+from shop_common.breaker import CLOSED, HALF_OPEN, OPEN
+from shop_common.errors import DependencyUnavailable
+from shop_common.service_client import build_service_client, service_client
+from tests.views import DeadlineView
+
+BASE = "http://product.test"
+
+
+@pytest.fixture
+def hung_server():
+    """A port that accepts connections and never answers: a dependency that hangs, not one that is
+    down (which would refuse at once)."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    accepted: list[socket.socket] = []
+    stopping = threading.Event()
+
+    def accept() -> None:
+        while not stopping.is_set():
+            try:
+                accepted.append(listener.accept()[0])
+            except OSError:
+                return
+
+    threading.Thread(target=accept, daemon=True).start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    stopping.set()
+    listener.close()
+    for connection in accepted:
+        connection.close()
+
+
+@pytest.fixture
+def product_client(settings):
+    settings.SERVICE_URLS = {**settings.SERVICE_URLS, "product": BASE}
+    settings.SERVICE_HTTP_RETRIES = 2
+    settings.SERVICE_HTTP_RETRY_BACKOFF = 0
+    settings.SERVICE_BREAKER_FAILURES = 3
+    settings.SERVICE_BREAKER_RESET_SECONDS = 30
+    return service_client("product")
+
+
+def in_seconds(seconds: float) -> str:
+    return deadlines.format_deadline(time.time() + seconds)
+
+
+# The inbound side: the middleware.
+
+
+@pytest.fixture
+def view_calls():
+    DeadlineView.calls.clear()
+    return DeadlineView.calls
+
+
+def test_a_request_gets_the_configured_budget(client, settings, view_calls):
+    settings.REQUEST_BUDGET_SECONDS = 3
+
+    answer = client.get("/deadline/").json()
+
+    assert 2.5 < answer["time_left"] <= 3
+    assert deadlines.current_deadline() is None  # unbound after the request
+
+
+def test_an_earlier_deadline_from_the_caller_wins(client, settings, view_calls):
+    settings.REQUEST_BUDGET_SECONDS = 5
+
+    answer = client.get("/deadline/", HTTP_X_REQUEST_DEADLINE=in_seconds(1)).json()
+
+    assert 0.5 < answer["time_left"] <= 1
+
+
+def test_a_later_deadline_from_the_caller_does_not_extend_the_budget(client, settings, view_calls):
+    settings.REQUEST_BUDGET_SECONDS = 2
+
+    answer = client.get("/deadline/", HTTP_X_REQUEST_DEADLINE=in_seconds(60)).json()
+
+    assert answer["time_left"] <= 2
+
+
+@pytest.mark.parametrize("junk", ["soon", "2026-11-26T10:00:00", "1732615200", "x" * 200])
+def test_a_malformed_deadline_is_ignored_not_refused(client, settings, view_calls, junk):
+    settings.REQUEST_BUDGET_SECONDS = 2
+
+    response = client.get("/deadline/", HTTP_X_REQUEST_DEADLINE=junk)
+
+    assert response.status_code == 200
+    assert 1.5 < response.json()["time_left"] <= 2
+
+
+def test_a_spent_deadline_is_refused_before_the_view_runs(client, view_calls):
+    response = client.get("/deadline/", HTTP_X_REQUEST_DEADLINE=in_seconds(-0.5))
+
+    assert response.status_code == 503
+    error = response.json()["error"]
+    assert error["code"] == "deadline_exceeded"
+    assert error["details"]["late_by_ms"] >= 500
+    assert response.headers["X-Request-ID"]
+    assert view_calls == []
+
+
+def test_a_budget_of_zero_means_only_the_callers_deadline(client, settings, view_calls):
+    settings.REQUEST_BUDGET_SECONDS = 0
+
+    assert client.get("/deadline/").json()["deadline"] is None
+
+
+def test_the_header_round_trips():
+    moment = time.time() + 2.5
+
+    assert abs(deadlines.parse_deadline(deadlines.format_deadline(moment)) - moment) < 0.001
+    assert deadlines.format_deadline(0) == "1970-01-01T00:00:00.000Z"
+
+
+# The outbound side: the service client.
+
+
+@respx.mock
+def test_calls_carry_the_deadline_and_their_timeouts_fit_in_it(product_client):
+    route = respx.get(f"{BASE}/products/").respond(200, json={})
+
+    with deadlines.budget(1.5) as deadline:
+        product_client.get("/products/")
+
+    sent = route.calls.last.request
+    assert sent.headers["X-Request-Deadline"] == deadlines.format_deadline(deadline)
+    timeouts = sent.extensions["timeout"]
+    assert timeouts["read"] <= 1.5
+    assert timeouts["connect"] <= 1.5
+
+
+@respx.mock
+def test_without_a_budget_calls_keep_their_own_timeouts_and_send_no_deadline(product_client):
+    route = respx.get(f"{BASE}/products/").respond(200, json={})
+
+    product_client.get("/products/")
+
+    assert "X-Request-Deadline" not in route.calls.last.request.headers
+    assert route.calls.last.request.extensions["timeout"]["read"] == 5.0
+
+
+@respx.mock
+def test_no_time_left_is_a_503_without_a_call(product_client):
+    route = respx.get(f"{BASE}/products/").respond(200, json={})
+
+    with (
+        deadlines.budget(None, deadline=time.time() - 0.1),
+        pytest.raises(DependencyUnavailable) as raised,
+    ):
+        product_client.get("/products/")
+
+    assert route.call_count == 0
+    assert raised.value.details == {"service": "product", "reason": "deadline"}
+
+
+@respx.mock
+def test_retries_stop_when_the_budget_leaves_no_time_for_the_pause(product_client, settings):
+    settings.SERVICE_HTTP_RETRY_BACKOFF = 1.0
+    client = service_client("product")
+    route = respx.get(f"{BASE}/products/").mock(side_effect=httpx.ConnectError("refused"))
+
+    started = time.monotonic()
+    with deadlines.budget(0.5), pytest.raises(DependencyUnavailable) as raised:
+        client.get("/products/")
+
+    assert time.monotonic() - started < 0.2
+    assert route.call_count == 1
+    assert raised.value.details["reason"] == "deadline"
+
+
+def test_a_hung_dependency_is_a_503_naming_it_within_the_budget(settings, hung_server):
+    settings.SERVICE_URLS = {**settings.SERVICE_URLS, "product": hung_server}
+    settings.SERVICE_HTTP_RETRIES = 2
+    settings.SERVICE_HTTP_READ_TIMEOUT = 5.0
+
+    started = time.monotonic()
+    with deadlines.budget(1.0), pytest.raises(DependencyUnavailable) as raised:
+        service_client("product").get("/products/")
+    elapsed = time.monotonic() - started
+
+    # Without the budget: 5 s read timeout x 3 attempts.
+    assert 0.9 < elapsed < 1.3
+    assert raised.value.status_code == 503
+    assert raised.value.details["service"] == "product"
+    assert "product service" in raised.value.message
+
+
+# The circuit breaker.
+
+
+@respx.mock
+def test_the_breaker_opens_after_the_threshold_and_then_fails_fast(product_client):
+    route = respx.get(f"{BASE}/products/").mock(side_effect=httpx.ConnectError("refused"))
+
+    with pytest.raises(DependencyUnavailable):
+        product_client.get("/products/")  # three attempts: three failures in a row
+    assert product_client.breaker.state == OPEN
+
+    started = time.perf_counter()
+    with pytest.raises(DependencyUnavailable) as raised:
+        product_client.get("/products/")
+
+    assert time.perf_counter() - started < 0.05
+    assert route.call_count == 3
+    assert raised.value.status_code == 503
+    assert raised.value.details == {"service": "product", "reason": "circuit_open"}
+
+
+def test_against_a_hung_dependency_the_open_breaker_answers_in_milliseconds(settings, hung_server):
+    settings.SERVICE_URLS = {**settings.SERVICE_URLS, "product": hung_server}
+    settings.SERVICE_HTTP_READ_TIMEOUT = 0.1
+    settings.SERVICE_HTTP_RETRIES = 0
+    settings.SERVICE_HTTP_RETRY_BACKOFF = 0
+    settings.SERVICE_BREAKER_FAILURES = 2
+    client = service_client("product")
+    for _ in range(2):
+        with pytest.raises(DependencyUnavailable):
+            client.get("/products/")
+
+    started = time.perf_counter()
+    with pytest.raises(DependencyUnavailable) as raised:
+        client.get("/products/")
+
+    assert time.perf_counter() - started < 0.05
+    assert raised.value.details["reason"] == "circuit_open"
+
+
+@respx.mock
+def test_http_error_answers_do_not_open_the_breaker(product_client):
+    respx.get(f"{BASE}/products/").mock(
+        side_effect=[httpx.Response(404), httpx.Response(409), httpx.Response(500)] * 2
+    )
+
+    statuses = [product_client.get("/products/").status_code for _ in range(6)]
+
+    assert statuses == [404, 409, 500] * 2
+    assert product_client.breaker.state == CLOSED
+
+
+@respx.mock
+def test_a_success_resets_the_count_of_failures_in_a_row(product_client, settings):
+    settings.SERVICE_HTTP_RETRIES = 0
+    client = service_client("product")
+    respx.get(f"{BASE}/products/").mock(
+        side_effect=[httpx.ConnectError("x"), httpx.ConnectError("x"), httpx.Response(200)]
+        + [httpx.ConnectError("x")] * 2
+    )
+
+    for _ in range(5):
+        with contextlib.suppress(DependencyUnavailable):
+            client.get("/products/")
+
+    assert client.breaker.state == CLOSED
+
+
+@respx.mock
+def test_after_the_reset_timeout_one_trial_call_closes_or_reopens_it(settings):
+    settings.SERVICE_URLS = {**settings.SERVICE_URLS, "product": BASE}
+    client = build_service_client(
+        "product", retries=0, retry_backoff=0, breaker_failures=1, breaker_reset=0.05
+    )
+    route = respx.get(f"{BASE}/products/").mock(
+        side_effect=[httpx.ConnectError("x"), httpx.ConnectError("x"), httpx.Response(200)]
+    )
+    with pytest.raises(DependencyUnavailable):
+        client.get("/products/")
+    assert client.breaker.state == OPEN
+
+    time.sleep(0.06)
+    assert client.breaker.state == HALF_OPEN
+    with pytest.raises(DependencyUnavailable):
+        client.get("/products/")  # the trial fails: open again, for another reset timeout
+    assert client.breaker.state == OPEN
+    with pytest.raises(DependencyUnavailable) as raised:
+        client.get("/products/")
+    assert raised.value.details["reason"] == "circuit_open"
+
+    time.sleep(0.06)
+    assert client.get("/products/").status_code == 200
+    assert client.breaker.state == CLOSED
+    assert route.call_count == 3
+
+
+def test_half_open_lets_one_trial_through_at_a_time(settings):
+    breaker = build_service_client("product", breaker_failures=1, breaker_reset=0.01).breaker
+    breaker.failed()
+    time.sleep(0.02)
+
+    assert breaker.allow() is True
+    assert breaker.allow() is False  # the trial is still out
+    breaker.succeeded()
+    assert breaker.allow() is True
+
+
+@respx.mock
+def test_each_state_change_is_logged_once(product_client, caplog):
+    respx.get(f"{BASE}/products/").mock(side_effect=httpx.ConnectError("refused"))
+
+    for _ in range(3):
+        with pytest.raises(DependencyUnavailable):
+            product_client.get("/products/")
+
+    changes = [record for record in caplog.records if record.name == "shop.breaker"]
+    assert [record.breaker_state for record in changes] == [OPEN]
+    assert changes[0].dependency == "product"
+    assert "product service" in changes[0].getMessage()
+
+
+@respx.mock
+@pytest.mark.django_db
+def test_health_lists_the_breakers_and_stays_200(client, product_client):
+    respx.get(f"{BASE}/products/").mock(side_effect=httpx.ConnectError("refused"))
+    with pytest.raises(DependencyUnavailable):
+        product_client.get("/products/")
+
+    response = client.get("/health/")
+
+    assert response.status_code == 200
+    assert response.json()["breakers"] == {"product": {"state": "open", "failures": 3}}
