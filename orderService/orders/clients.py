@@ -1,27 +1,39 @@
 """The order service's calls to the product service's stock API (service token, scope internal).
 Each is idempotent by order number, so transport failures are retried."""
 
-import logging
+import threading
 from typing import Any
+
+import httpx
 
 from shop_common.auth import internal_request
 from shop_common.errors import DependencyUnavailable, OutOfStock
-
-logger = logging.getLogger("shop.orders")
 
 
 class ReservationClosed(Exception):
     """The product service no longer holds this reservation (it was released or committed)."""
 
 
+# Set when the product service answered during the current request: the outbox then delivers
+# what is waiting for it once the response is out (orders.outbox.drain_after_response).
+_answered = threading.local()
+
+
+def product_answered_since_last_asked() -> bool:
+    answered = getattr(_answered, "flag", False)
+    _answered.flag = False
+    return answered
+
+
+def _stock_call(path: str, body: dict[str, Any]) -> httpx.Response:
+    response = internal_request("product", "POST", path, json=body, idempotent=True)
+    if response.status_code < 500:
+        _answered.flag = True
+    return response
+
+
 def reserve_stock(*, order_ref: str, lines: list[dict[str, int]]) -> dict[str, Any]:
-    response = internal_request(
-        "product",
-        "POST",
-        "/internal/stock/reserve/",
-        json={"order_ref": order_ref, "lines": lines},
-        idempotent=True,
-    )
+    response = _stock_call("/internal/stock/reserve/", {"order_ref": order_ref, "lines": lines})
     if response.status_code in (200, 201):
         return response.json()
     if response.status_code == 409:
@@ -30,17 +42,11 @@ def reserve_stock(*, order_ref: str, lines: list[dict[str, int]]) -> dict[str, A
 
 
 def _close(action: str, order_ref: str) -> dict[str, Any]:
-    response = internal_request(
-        "product",
-        "POST",
-        f"/internal/stock/{action}/",
-        json={"order_ref": order_ref},
-        idempotent=True,
-    )
+    response = _stock_call(f"/internal/stock/{action}/", {"order_ref": order_ref})
     if response.status_code == 200:
         return response.json()
     if response.status_code in (404, 409):
-        raise ReservationClosed(order_ref)
+        raise ReservationClosed(order_ref, response.json()["error"]["code"])
     raise DependencyUnavailable("product", reason=f"{action} answered {response.status_code}")
 
 
@@ -48,15 +54,13 @@ def commit_stock(*, order_ref: str) -> dict[str, Any]:
     return _close("commit", order_ref)
 
 
-def release_stock(*, order_ref: str) -> bool:
-    """Best effort: an unreleased reservation expires by itself in the product service."""
+def release_stock(*, order_ref: str) -> str:
+    """Releases the reservation of ``order_ref``; says what the product service did. A product
+    service that does not answer is a DependencyUnavailable: orders.outbox retries those."""
     try:
         _close("release", order_ref)
-        return True
-    except ReservationClosed:
-        return True
-    except DependencyUnavailable:
-        logger.warning(
-            "Could not release the stock of %s now; its reservation will expire", order_ref
-        )
-        return False
+    except ReservationClosed as closed:
+        # reservation_not_found: nothing was ever reserved under this reference (a placement whose
+        # reservation never arrived); reservation_closed: it was committed, so nothing to release.
+        return closed.args[1]
+    return "released"

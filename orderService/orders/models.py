@@ -97,3 +97,32 @@ class OrderEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order_id}: {self.from_status} -> {self.to_status}"
+
+
+class OutboxCall(models.Model):
+    """A call to the product service that must happen but could not be delivered yet: the stock
+    release of a cancelled order or of a failed placement. ``manage.py drain_outbox`` (every minute
+    under ``make run``) and the order service itself, right after the product service answers
+    again, deliver it (docs/orders.md, "Compensation")."""
+
+    class Kind(models.TextChoices):
+        RELEASE_STOCK = "release_stock"
+
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    order_ref = models.CharField(max_length=32)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    last_error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["next_attempt_at", "id"]
+        indexes = [models.Index(fields=["done_at", "next_attempt_at"])]
+        constraints = [
+            # One call per kind and order: asking twice for the same release is one release.
+            models.UniqueConstraint(fields=["kind", "order_ref"], name="one_outbox_call_per_order")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.order_ref}"

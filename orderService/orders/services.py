@@ -3,6 +3,7 @@
 import base64
 import contextlib
 import hashlib
+import itertools
 import json
 import logging
 import secrets
@@ -15,15 +16,16 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from orders import clients
+from orders import clients, outbox
 from orders.exceptions import (
     IdempotencyKeyReused,
     IllegalTransition,
     OrderNotPayable,
     ProductsNotFound,
 )
-from orders.models import TRANSITIONS, Order, OrderEvent, OrderLine, OrderStatus
-from shop_common.errors import CurrencyMismatch
+from orders.models import TRANSITIONS, Order, OrderEvent, OrderLine, OrderStatus, OutboxCall
+from shop_common import deadlines
+from shop_common.errors import CurrencyMismatch, DependencyUnavailable
 from shop_common.product_catalog import fetch_products
 
 logger = logging.getLogger("shop.orders")
@@ -62,14 +64,29 @@ def request_hash(
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def order_number_for(*, user_id: int, idempotency_key: str | None) -> str:
+def order_number_for(*, user_id: int, idempotency_key: str | None, attempt: int = 0) -> str:
     """Readable and unique. With an Idempotency-Key it is derived from it, so concurrent retries of
     one request reserve stock under one reference and can only ever make one order."""
     if idempotency_key:
-        digest = hashlib.sha256(f"{user_id}:{idempotency_key}".encode()).digest()
+        seed = f"{user_id}:{idempotency_key}" + (f":{attempt}" if attempt else "")
+        digest = hashlib.sha256(seed.encode()).digest()
     else:
         digest = secrets.token_bytes(16)
     return "ORD-" + base64.b32encode(digest).decode()[:12]
+
+
+def _unspent_order_number(*, user_id: int, idempotency_key: str | None) -> str:
+    """A placement that failed has its reference's stock released (the outbox holds that release),
+    so the product service would answer a retry under that reference with the released
+    reservation: a retry with the same key takes the key's next reference."""
+    if not idempotency_key:
+        return order_number_for(user_id=user_id, idempotency_key=None)
+    spent = OutboxCall.objects.filter(kind=OutboxCall.Kind.RELEASE_STOCK)
+    for attempt in itertools.count():
+        number = order_number_for(user_id=user_id, idempotency_key=idempotency_key, attempt=attempt)
+        if not spent.filter(order_ref=number).exists():
+            return number
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _existing(*, user_id: int, idempotency_key: str, fingerprint: str) -> Order | None:
@@ -118,12 +135,18 @@ def place_order(
     )
     tax = to_cents(subtotal * settings.ORDER_TAX_RATE)
     shipping = settings.ORDER_SHIPPING_FLAT
-    order_number = order_number_for(user_id=user_id, idempotency_key=idempotency_key)
+    order_number = _unspent_order_number(user_id=user_id, idempotency_key=idempotency_key)
 
-    clients.reserve_stock(
-        order_ref=order_number,
-        lines=[{"product_id": pid, "quantity": q} for pid, q in wanted.items()],
-    )
+    try:
+        clients.reserve_stock(
+            order_ref=order_number,
+            lines=[{"product_id": pid, "quantity": q} for pid, q in wanted.items()],
+        )
+    except DependencyUnavailable:
+        # The reservation may have been made with only its answer lost (a timeout): the caller is
+        # told the placement failed, so nothing may stay reserved under its reference.
+        outbox.release_stock(order_ref=order_number)
+        raise
     try:
         with transaction.atomic():
             order = Order.objects.create(
@@ -155,6 +178,9 @@ def place_order(
             OrderEvent.objects.create(
                 order=order, from_status=None, to_status=OrderStatus.PENDING, by=f"user:{user_id}"
             )
+            # Last, before the commit: a caller whose deadline has passed has been told this
+            # failed, so the order must not appear afterwards.
+            deadlines.check()
     except IntegrityError:
         if idempotency_key:
             # A concurrent retry of the same request saved it first; its reservation is this one.
@@ -163,10 +189,10 @@ def place_order(
             )
             if found is not None:
                 return found, False
-        clients.release_stock(order_ref=order_number)
+        outbox.release_stock(order_ref=order_number)
         raise
     except Exception:
-        clients.release_stock(order_ref=order_number)
+        outbox.release_stock(order_ref=order_number)
         raise
     return order, True
 
@@ -193,10 +219,14 @@ def transition(*, order_id: int, to: str, by: str, notes: str = "", **fields: An
 
 
 def cancel(*, order_id: int, by: str, reason: str) -> Order:
-    """PENDING → CANCELLED, then the stock goes back (if the product service is down now, the
-    reservation expires there by itself)."""
-    order = transition(order_id=order_id, to=OrderStatus.CANCELLED, by=by, notes=reason)
-    clients.release_stock(order_ref=order.order_number)
+    """PENDING → CANCELLED, and the stock goes back. The release is recorded in the outbox in the
+    same transaction and tried at once; if the product service is down it is delivered when it
+    answers again, and the order is cancelled either way."""
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order_id)
+        _move(order, OrderStatus.CANCELLED, by=by, notes=reason)
+        release = outbox.record_release(order_ref=order.order_number)
+    outbox.deliver_now(release)
     return order
 
 

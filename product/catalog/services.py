@@ -23,6 +23,7 @@ from catalog.exceptions import (
     StockBelowReserved,
 )
 from catalog.models import Category, Product, Reservation, ReservationLine
+from shop_common import deadlines
 from shop_common.errors import OutOfStock
 
 logger = logging.getLogger("shop.catalog")
@@ -214,6 +215,9 @@ def _reserve_once(*, order_ref: str, wanted: dict[int, int]) -> tuple[Reservatio
             ReservationLine(reservation=reservation, product_id=product_id, quantity=quantity)
             for product_id, quantity in wanted.items()
         )
+        # Last, before the commit: once the caller's deadline has passed it has given up (and may
+        # already have asked for the release of this reference), so the stock must not stay held.
+        deadlines.check()
         cache.invalidate()
     return Reservation.objects.prefetch_related("lines").get(pk=reservation.pk), True
 
