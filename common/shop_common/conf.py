@@ -76,7 +76,8 @@ def cache_settings(env: AutoConfig, *, service_name: str) -> dict[str, Any]:
     if redis_url:
         return {
             "default": {
-                "BACKEND": "django.core.cache.backends.redis.RedisCache",
+                # Django's Redis cache that serves as an empty cache while Redis is down.
+                "BACKEND": "shop_common.cache.ResilientRedisCache",
                 "LOCATION": redis_url,
                 "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="shop"),
                 "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
@@ -321,6 +322,10 @@ def service_settings(
         "DATA_UPLOAD_MAX_MEMORY_SIZE": env("MAX_REQUEST_BODY_BYTES", default=1024 * 1024, cast=int),
         "JSON_MAX_DEPTH": env("JSON_MAX_DEPTH", default=32, cast=int),
         "JSON_MAX_ITEMS": env("JSON_MAX_ITEMS", default=10_000, cast=int),
+        # While Redis cannot be reached: seconds before a worker tries it again, and between two
+        # log lines about it (shop_common.cache).
+        "CACHE_RETRY_SECONDS": env("CACHE_RETRY_SECONDS", default=5.0, cast=float),
+        "CACHE_LOG_INTERVAL_SECONDS": env("CACHE_LOG_INTERVAL_SECONDS", default=60.0, cast=float),
         # Seconds a refused token is remembered, so junk tokens cost no introspection each time.
         "REFUSED_TOKEN_CACHE_TTL": env("REFUSED_TOKEN_CACHE_TTL", default=10, cast=int),
         # How many proxies in front of the service append to X-Forwarded-For (0: believe only the

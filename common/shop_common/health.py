@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from shop_common import errors
+from shop_common.cache import cache_state
 from shop_common.error_handlers import error_body
 from shop_common.service_client import breaker_states
 
@@ -33,6 +34,9 @@ class HealthView(APIView):
     ``breakers`` lists the circuit breaker of each service this worker process has called
     (``closed``, ``open``, ``half_open``). An open breaker does not make this a 503: the service
     itself is alive, and restarting it would not bring the other one back.
+
+    ``cache`` says whether this worker serves with its Redis cache or without it (``degraded``,
+    since when): shop_common.cache. A degraded cache is not a 503 either.
     """
 
     authentication_classes: list = []
@@ -47,6 +51,7 @@ class HealthView(APIView):
                 "status": serializers.CharField(),
                 "database": serializers.DictField(),
                 "breakers": serializers.DictField(),
+                "cache": serializers.DictField(),
             },
         )
     )
@@ -61,6 +66,7 @@ class HealthView(APIView):
                 "vendor": connection.vendor,
             },
             "breakers": breaker_states(),
+            "cache": cache_state(),
         }
         if database_ok:
             return Response(body)

@@ -3,6 +3,7 @@ end-to-end tests and the benchmarks alike."""
 
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -298,3 +299,36 @@ class Stack:
             text=True,
             check=True,
         ).stdout
+
+
+def start_redis_server(port: int, folder: Path, timeout: float = 10.0) -> subprocess.Popen:
+    """A redis-server of a test's own on 127.0.0.1:``port`` (nothing kept on disk), answering when
+    this returns; stop it with ``terminate()``."""
+    import redis  # only the tests that stop and start a Redis need it
+
+    process = subprocess.Popen(
+        [
+            shutil.which("redis-server") or "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(folder),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if redis.Redis(port=port, socket_connect_timeout=0.2).ping():
+                return process
+        except redis.exceptions.ConnectionError:
+            if time.monotonic() > deadline:
+                process.kill()
+                raise
+            time.sleep(0.05)

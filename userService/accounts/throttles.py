@@ -25,6 +25,7 @@ from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
 from accounts.models import AttemptCounter, normalize_email
+from shop_common.cache import CacheUnavailable, cache_degraded
 from shop_common.client_address import client_address
 from shop_common.errors import THROTTLED, ServiceError
 
@@ -63,7 +64,9 @@ class TooManyAttempts(ServiceError):
 
 
 def _shared_cache() -> bool:
-    return "redis" in settings.CACHES["default"]["BACKEND"].lower()
+    """Redis is configured and answering; while it is down the database counts (a limit that
+    holds, slower), not nobody."""
+    return "redis" in settings.CACHES["default"]["BACKEND"].lower() and not cache_degraded()
 
 
 @dataclass(frozen=True)
@@ -83,14 +86,20 @@ class Window:
     def count(self) -> int:
         if _shared_cache():
             return int(cache.get(self.key) or 0)
+        return self._database_count()
+
+    def _database_count(self) -> int:
         return (
             AttemptCounter.objects.filter(key=self.key).values_list("count", flat=True).first() or 0
         )
 
     def hit(self) -> int:
         if _shared_cache():
-            cache.add(self.key, 0, timeout=self.wait + 1)
-            return cache.incr(self.key)
+            try:
+                cache.add(self.key, 0, timeout=self.wait + 1)
+                return cache.incr(self.key)
+            except (CacheUnavailable, ValueError):  # Redis went away (or the key with it)
+                pass
         expires_at = datetime.fromtimestamp(self.ends, tz=UTC)
         with transaction.atomic():
             if not AttemptCounter.objects.filter(key=self.key).update(count=F("count") + 1):
@@ -100,7 +109,7 @@ class Window:
                 except IntegrityError:  # another worker made the row first
                     AttemptCounter.objects.filter(key=self.key).update(count=F("count") + 1)
                 AttemptCounter.objects.filter(expires_at__lt=datetime.now(tz=UTC)).delete()
-        return self.count()
+        return self._database_count()
 
 
 def _hashed(value: str) -> str:

@@ -1,0 +1,146 @@
+"""Redis as an accelerator, not a dependency (docs/architecture.md, "Redis").
+
+With ``REDIS_URL`` set, every service's cache is :class:`ResilientRedisCache`: Django's Redis cache
+whose calls, while Redis cannot be reached, answer as a cache that holds nothing (a miss, a write
+that keeps nothing) instead of raising. So the catalog is served uncached, tokens are validated
+without the cache and throttles count in the database (accounts.throttles) — slower, never a 500.
+After a failure the worker leaves Redis alone for ``CACHE_RETRY_SECONDS`` (so a dead server costs
+no time per request), then tries again and recovers by itself. The degradation is logged once per
+``CACHE_LOG_INTERVAL_SECONDS`` and reported by ``/health/``.
+"""
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import redis
+from django.conf import settings
+from django.core.cache import caches
+from django.core.cache.backends.base import DEFAULT_TIMEOUT
+from django.core.cache.backends.redis import RedisCache
+
+logger = logging.getLogger("shop.cache")
+
+
+class CacheUnavailable(Exception):
+    """Raised by ``incr`` only (it has no harmless answer): callers count elsewhere."""
+
+
+class _Outage:
+    """This process's view of the Redis server: up, or down since when and retried when."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.down_since: float | None = None
+        self.retry_at = 0.0
+        self.logged_at = 0.0
+
+    def skip(self) -> bool:
+        return self.down_since is not None and time.monotonic() < self.retry_at
+
+    def failed(self, error: Exception) -> None:
+        now = time.monotonic()
+        with self.lock:
+            if self.down_since is None:
+                self.down_since = time.time()
+            self.retry_at = now + settings.CACHE_RETRY_SECONDS
+            if now - self.logged_at >= settings.CACHE_LOG_INTERVAL_SECONDS or not self.logged_at:
+                self.logged_at = now
+                logger.warning(
+                    "Redis cannot be reached (%s): serving without the cache, retrying every %s s",
+                    error,
+                    settings.CACHE_RETRY_SECONDS,
+                )
+
+    def succeeded(self) -> None:
+        if self.down_since is None:
+            return
+        with self.lock:
+            if self.down_since is not None:
+                logger.warning(
+                    "Redis is back after %.0f s: the cache is used again",
+                    time.time() - self.down_since,
+                )
+                self.down_since = None
+                self.logged_at = 0.0
+
+
+_outage = _Outage()
+
+
+def cache_degraded() -> bool:
+    """True while this process serves without its (Redis) cache."""
+    return _outage.down_since is not None
+
+
+def cache_state() -> dict[str, Any]:
+    backend = "redis" if isinstance(caches["default"], ResilientRedisCache) else "local-memory"
+    if _outage.down_since is None:
+        return {"backend": backend, "status": "ok"}
+    since = datetime.fromtimestamp(_outage.down_since, tz=UTC).isoformat()
+    return {"backend": backend, "status": "degraded", "down_since": since}
+
+
+_FAILURES = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+
+
+class ResilientRedisCache(RedisCache):
+    """Django's Redis cache, answering as an empty cache while Redis cannot be reached."""
+
+    def _guarded(self, fallback: Callable[[], Any], call: Callable[[], Any]) -> Any:
+        if _outage.skip():
+            return fallback()
+        try:
+            result = call()
+        except _FAILURES as error:
+            _outage.failed(error)
+            return fallback()
+        _outage.succeeded()
+        return result
+
+    def get(self, key: Any, default: Any = None, version: Any = None) -> Any:
+        return self._guarded(lambda: default, lambda: RedisCache.get(self, key, default, version))
+
+    def get_many(self, keys: Any, version: Any = None) -> dict:
+        return self._guarded(dict, lambda: RedisCache.get_many(self, keys, version))
+
+    def has_key(self, key: Any, version: Any = None) -> bool:
+        return self._guarded(lambda: False, lambda: RedisCache.has_key(self, key, version))
+
+    def set(
+        self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None
+    ) -> None:
+        self._guarded(lambda: None, lambda: RedisCache.set(self, key, value, timeout, version))
+
+    def add(
+        self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None
+    ) -> bool:
+        return self._guarded(
+            lambda: False, lambda: RedisCache.add(self, key, value, timeout, version)
+        )
+
+    def set_many(self, data: dict, timeout: Any = DEFAULT_TIMEOUT, version: Any = None) -> list:
+        return self._guarded(
+            lambda: list(data), lambda: RedisCache.set_many(self, data, timeout, version)
+        )
+
+    def touch(self, key: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None) -> bool:
+        return self._guarded(lambda: False, lambda: RedisCache.touch(self, key, timeout, version))
+
+    def delete(self, key: Any, version: Any = None) -> bool:
+        return self._guarded(lambda: False, lambda: RedisCache.delete(self, key, version))
+
+    def delete_many(self, keys: Any, version: Any = None) -> None:
+        self._guarded(lambda: None, lambda: RedisCache.delete_many(self, keys, version))
+
+    def clear(self) -> bool:
+        return self._guarded(lambda: False, lambda: RedisCache.clear(self))
+
+    def incr(self, key: Any, delta: int = 1, version: Any = None) -> int:
+        def unavailable() -> int:
+            raise CacheUnavailable("Redis cannot be reached")
+
+        return self._guarded(unavailable, lambda: RedisCache.incr(self, key, delta, version))

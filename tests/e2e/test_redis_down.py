@@ -1,0 +1,88 @@
+"""Redis is an accelerator, not a dependency: the shop under gunicorn with a Redis of its own,
+which the test stops and starts again. Nothing answers 500; everything works from the databases,
+slower, and the cache is used again once Redis is back."""
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+
+from shop_common.processes import Stack, free_port, start_redis_server
+from shop_common.topology import SERVICES_BY_NAME
+from tests.e2e.conftest import DEMO_LOGINS
+from tests.e2e.helpers import bearer
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.skipif(not shutil.which("redis-server"), reason="no redis-server here")
+
+
+@pytest.fixture(scope="module")
+def redis_shop(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("redis")
+    port = free_port()
+    redis = {"process": start_redis_server(port, folder)}
+    shop = Stack(
+        repo_root=REPO_ROOT,
+        workdir=tmp_path_factory.mktemp("redis-shop"),
+        services=tuple(SERVICES_BY_NAME[name] for name in ("user", "product", "cart")),
+        base_env={
+            **os.environ,
+            "REDIS_URL": f"redis://127.0.0.1:{port}/0",
+            "CACHE_KEY_PREFIX": f"e2e-redis-{uuid.uuid4().hex[:8]}",
+            "CACHE_RETRY_SECONDS": "1",
+        },
+        schema_prefix="e2eredis_",
+        demo_data=True,
+    )
+    try:
+        shop.start()
+        yield shop, redis, lambda: redis.update(process=start_redis_server(port, folder))
+    finally:
+        shop.stop()
+        if redis["process"].poll() is None:
+            redis["process"].terminate()
+
+
+def shop_works(shop: Stack) -> list[int]:
+    """Login (throttle counters), the catalog (its cache) and a cart (token validation cache)."""
+    email, password = DEMO_LOGINS["CUSTOMER"]
+    login = httpx.post(
+        f"{shop.url('user')}/auth/login/", json={"email": email, "password": password}
+    )
+    token = login.json().get("access", "")
+    return [
+        login.status_code,
+        httpx.get(f"{shop.url('product')}/products/").status_code,
+        httpx.get(f"{shop.url('product')}/products/?ordering=price").status_code,
+        httpx.get(f"{shop.url('cart')}/api/cart/", headers=bearer(token)).status_code,
+        httpx.get(f"{shop.url('cart')}/api/cart/", headers=bearer(token)).status_code,
+    ]
+
+
+def health_cache(shop: Stack, service: str) -> dict:
+    return httpx.get(f"{shop.url(service)}/health/").json()["cache"]
+
+
+def test_the_shop_keeps_answering_without_redis_and_recovers(redis_shop):
+    shop, redis, restart = redis_shop
+    assert shop_works(shop) == [200] * 5
+
+    redis["process"].terminate()
+    redis["process"].wait(timeout=10)
+    without = shop_works(shop)
+    degraded = {name: health_cache(shop, name)["status"] for name in ("user", "product", "cart")}
+
+    restart()
+    back = []
+    for _ in range(3):  # each worker retries Redis CACHE_RETRY_SECONDS after its last failure
+        back = shop_works(shop)
+    recovered = health_cache(shop, "product")
+
+    assert without == [200] * 5, "a 500 or 503 while Redis is down"
+    assert "degraded" in degraded.values()
+    assert back == [200] * 5
+    assert recovered["backend"] == "redis"
