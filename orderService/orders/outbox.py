@@ -20,9 +20,10 @@ from shop_common.errors import DependencyUnavailable
 
 logger = logging.getLogger("shop.orders.outbox")
 
-# Pauses between attempts grow, but stay under the drain's minute, so a call is due again at the
-# next run and a reservation goes back within a minute of the product service returning.
-MAX_PAUSE_SECONDS = 50
+# Pauses between attempts pace the drains that follow responses; the periodic drain tries every
+# pending call at each run, so a reservation goes back within a minute of the product service
+# returning however long it was away.
+MAX_PAUSE_SECONDS = 60
 # At most this many calls after one response: the worker is not free for the next request until done.
 DRAIN_AFTER_RESPONSE_LIMIT = 20
 
@@ -84,12 +85,15 @@ def release_stock(*, order_ref: str) -> bool:
     return deliver_now(record_release(order_ref=order_ref))
 
 
-def drain(*, limit: int | None = None) -> tuple[int, int]:
-    """Delivers the calls that are due, oldest first, stopping at the first the product service
-    does not take (the others would wait out the same timeouts). Returns (delivered, pending)."""
-    due = list(OutboxCall.objects.filter(done_at=None, next_attempt_at__lte=timezone.now())[:limit])
+def drain(*, limit: int | None = None, due_only: bool = True) -> tuple[int, int]:
+    """Delivers pending calls, oldest first (with ``due_only``, those whose pause is over),
+    stopping at the first the product service does not take: the others would wait out the same
+    timeouts. Returns (delivered, still pending)."""
+    calls = OutboxCall.objects.filter(done_at=None)
+    if due_only:
+        calls = calls.filter(next_attempt_at__lte=timezone.now())
     delivered = 0
-    for call in due:
+    for call in list(calls[:limit]):
         if not deliver(call):
             break
         delivered += 1
