@@ -6,8 +6,12 @@ from typing import Any
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.plumbing import ResolvedComponent
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.settings import api_settings
+
+from shop_common.fields import IdField
 
 ERROR_COMPONENT = "Error"
 
@@ -58,11 +62,11 @@ class AutoSchema(SpectacularAutoSchema):
 
     Declares every operation's error answers, derived from the view rather than listed by hand:
     400 with a body or query parameters; 401 with authentication classes; 403 with a permission
-    class other than AllowAny; 404 with path parameters or a paginated list (a page past the end);
-    413 and 415 with a body; 429 with throttle classes; 503 always (the database or another
+    class other than AllowAny; 404 with path parameters, a paginated list (a page past the end) or
+    a body that names another resource by ``IdField`` (a product, an order); 413 and 415 with a body; 429 with throttle classes; 503 always (the database or another
     service down). What a view raises itself (a 409, a 422, the login's own 401 and 429) it
-    declares in its ``extend_schema(responses={..., 409: OpenApiResponse(description=...)})``:
-    any error status given without a body gets the error shape here.
+    declares in its ``extend_schema(responses={..., 409: raises("why")})``: any error status given
+    without a body gets the error shape here.
 
     A GET whose response is ``Serializer(many=True)`` is documented as a page of the shared
     paginator, unless the view sets ``pagination_class`` itself (``None``: a bare array). The
@@ -128,11 +132,37 @@ class AutoSchema(SpectacularAutoSchema):
             statuses.add(401)
         if any(not isinstance(permission, AllowAny) for permission in self.view.get_permissions()):
             statuses.add(403)
-        if paginated or any(parameter["in"] == "path" for parameter in parameters):
+        if (
+            paginated
+            or any(parameter["in"] == "path" for parameter in parameters)
+            or (has_body and names_a_resource(self.get_request_serializer()))
+        ):
             statuses.add(404)
         if self.view.get_throttles():
             statuses.add(429)
         return sorted(statuses)
+
+
+def raises(description: str) -> OpenApiResponse:
+    """An error status a view raises itself, for its ``extend_schema``:
+    ``responses={201: ProductOutput, 409: raises("The SKU is taken.")}``. The AutoSchema gives it
+    the error shape."""
+    return OpenApiResponse(description=description)
+
+
+def names_a_resource(serializer: Any) -> bool:
+    """Whether a request body holds an ``IdField`` anywhere (nested serializers and lists too): the
+    resource it names may not exist, a 404. A ``PrimaryKeyRelatedField`` is left out on purpose:
+    DRF answers its missing object with a 400."""
+    if isinstance(serializer, type):
+        serializer = serializer()
+    if isinstance(serializer, serializers.ListSerializer | serializers.ListField):
+        return names_a_resource(serializer.child)
+    if isinstance(serializer, serializers.BaseSerializer):
+        return hasattr(serializer, "fields") and any(
+            names_a_resource(field) for field in serializer.fields.values()
+        )
+    return isinstance(serializer, IdField)
 
 
 class UserTokenScheme(OpenApiAuthenticationExtension):

@@ -19,6 +19,7 @@ from shop_common.fields import STOCK_LINE_MAX_QUANTITY, STOCK_MAX, IdField
 from shop_common.internal_api import InternalApi
 from shop_common.pagination import PageNumberPagination
 from shop_common.permissions import ADMIN, STAFF, HasRole, is_staff
+from shop_common.schema import raises
 
 StaffOnly = HasRole(STAFF, ADMIN)
 
@@ -120,7 +121,10 @@ class ProductListApi(ReadPublicWriteStaff):
 
         return cache.cached_json(cache_key(request, "products"), page)
 
-    @extend_schema(request=ProductInput, responses={201: ProductOutput})
+    @extend_schema(
+        request=ProductInput,
+        responses={201: ProductOutput, 409: raises("SKU taken, or stock below what is reserved.")},
+    )
     def post(self, request: Request) -> Response:
         data = ProductInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -150,11 +154,17 @@ class ProductDetailApi(ReadPublicWriteStaff):
         product = services.save_product(product=product, **data.validated_data)
         return Response(ProductOutput(product).data)
 
-    @extend_schema(request=ProductInput, responses=ProductOutput)
+    @extend_schema(
+        request=ProductInput,
+        responses={200: ProductOutput, 409: raises("SKU taken, or stock below what is reserved.")},
+    )
     def put(self, request: Request, product_id: int) -> Response:
         return self._update(request, product_id, partial=False)
 
-    @extend_schema(request=ProductInput, responses=ProductOutput)
+    @extend_schema(
+        request=ProductInput,
+        responses={200: ProductOutput, 409: raises("SKU taken, or stock below what is reserved.")},
+    )
     def patch(self, request: Request, product_id: int) -> Response:
         return self._update(request, product_id, partial=True)
 
@@ -188,7 +198,10 @@ class CategoryListApi(ReadPublicWriteStaff):
 
         return cache.cached_json(cache_key(request, "categories"), page)
 
-    @extend_schema(request=CategoryInput, responses={201: CategoryOutput})
+    @extend_schema(
+        request=CategoryInput,
+        responses={201: CategoryOutput, 409: raises("The name or slug is taken.")},
+    )
     def post(self, request: Request) -> Response:
         data = CategoryInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -217,15 +230,23 @@ class CategoryDetailApi(ReadPublicWriteStaff):
             CategoryOutput(services.save_category(category=category, **data.validated_data)).data
         )
 
-    @extend_schema(request=CategoryInput, responses=CategoryOutput)
+    @extend_schema(
+        request=CategoryInput,
+        responses={200: CategoryOutput, 409: raises("The name or slug is taken.")},
+    )
     def put(self, request: Request, category_id: int) -> Response:
         return self._update(request, category_id, partial=False)
 
-    @extend_schema(request=CategoryInput, responses=CategoryOutput)
+    @extend_schema(
+        request=CategoryInput,
+        responses={200: CategoryOutput, 409: raises("The name or slug is taken.")},
+    )
     def patch(self, request: Request, category_id: int) -> Response:
         return self._update(request, category_id, partial=True)
 
-    @extend_schema(responses={204: None})
+    @extend_schema(
+        responses={204: None, 409: raises("The category has products or subcategories.")}
+    )
     def delete(self, request: Request, category_id: int) -> Response:
         services.delete_category(category=category_or_404(category_id))
         return Response(status=status.HTTP_204_NO_CONTENT)

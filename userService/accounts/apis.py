@@ -21,6 +21,7 @@ from shop_common.fields import IdField
 from shop_common.internal_api import InternalApi
 from shop_common.pagination import PageNumberPagination
 from shop_common.permissions import ADMIN, HasRole, IsAuthenticatedUser
+from shop_common.schema import raises
 
 
 class UserOutput(serializers.ModelSerializer):
@@ -126,9 +127,13 @@ class LoginApi(PublicApi):
 
     @extend_schema(
         request=InputSerializer,
-        responses=inline_serializer(
-            "Login", {**TokenPairOutput().get_fields(), "user": UserOutput()}
-        ),
+        responses={
+            200: inline_serializer(
+                "Login", {**TokenPairOutput().get_fields(), "user": UserOutput()}
+            ),
+            401: raises("Wrong email or password, or an inactive account."),
+            429: raises("Too many failed password checks for this account or address."),
+        },
     )
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
@@ -145,7 +150,10 @@ class RefreshApi(PublicApi):
     class InputSerializer(serializers.Serializer):
         refresh = serializers.CharField()
 
-    @extend_schema(request=InputSerializer, responses=TokenPairOutput)
+    @extend_schema(
+        request=InputSerializer,
+        responses={200: TokenPairOutput, 401: raises("A bad, expired or revoked refresh token.")},
+    )
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -158,7 +166,10 @@ class LogoutApi(PublicApi):
     class InputSerializer(serializers.Serializer):
         refresh = serializers.CharField(required=False)
 
-    @extend_schema(request=InputSerializer, responses={204: None})
+    @extend_schema(
+        request=InputSerializer,
+        responses={204: None, 401: raises("No token, or a bad, expired or revoked one.")},
+    )
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data or {})
         data.is_valid(raise_exception=True)
@@ -191,7 +202,10 @@ class ValidateApi(PublicApi):
     class InputSerializer(serializers.Serializer):
         token = serializers.CharField(required=False)
 
-    @extend_schema(request=InputSerializer, responses=ValidateOutput)
+    @extend_schema(
+        request=InputSerializer,
+        responses={200: ValidateOutput, 401: raises("No token, or a bad, expired or revoked one.")},
+    )
     def post(self, request: Request) -> Response:
         # Read by hand, not through InputSerializer: this endpoint is on every request of every
         # service, and the serializer cost a fifth of its time.
@@ -209,7 +223,7 @@ class LegacyValidateApi(PublicApi):
         parameters=[
             OpenApiParameter("token", str, description="for old clients; prefer the header")
         ],
-        responses=ValidateOutput,
+        responses={200: ValidateOutput, 401: raises("No token, or a bad, expired or revoked one.")},
     )
     def get(self, request: Request) -> Response:
         token = bearer_token(request) or request.query_params.get("token")
