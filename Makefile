@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements/runtime.txt requirements/dev.txt common/pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test bench lint fmt schema postman install clean
+.PHONY: run test bench soak lint fmt schema postman install clean
 
 install: $(STAMP)
 
@@ -34,6 +34,11 @@ test: install
 bench: install
 	scripts/install-system-deps.sh bench
 	$(BIN)/python bench/run.py $(TARGETS)
+
+## soak: the shop on MariaDB with Redis under locust for SOAK_SECONDS (180), then the stock ledger
+soak: install
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements/soak.txt
+	$(BIN)/python bench/soak.py
 
 lint: install
 	$(BIN)/ruff check .
