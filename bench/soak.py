@@ -7,10 +7,7 @@ that does not balance (README.md, "Soak").
     make soak                              # 3 minutes, 24 shoppers
     SOAK_SECONDS=60 SOAK_USERS=12 make soak
 
-The ledger, per product: stock at the start = on hand + committed (a reservation is part of on
-hand until it is committed); reserved = the lines of the open (RESERVED) reservations; and between
-the services: every committed reservation is a PAID-or-later order with the same lines and one
-succeeded payment, every open reservation a PENDING order, every PAID-or-later order committed.
+The books are checked by shop_common.testing.ledger.
 """
 
 import csv
@@ -27,38 +24,12 @@ from pathlib import Path
 import httpx
 
 from shop_common.processes import Stack
+from shop_common.testing.ledger import ledger
 from shop_common.topology import SERVICES
 
 ROOT = Path(__file__).resolve().parent.parent
 STOCK = 100_000
 PRODUCTS = 12
-
-PRODUCT_BOOKS = """
-import json
-from django.db.models import Sum
-from catalog.models import Product, Reservation, ReservationLine
-lines = {}
-for r in Reservation.objects.prefetch_related("lines"):
-    lines[r.order_ref] = {"status": r.status, "lines": sorted((l.product_id, l.quantity) for l in r.lines.all())}
-products = {p.id: {"on_hand": p.stock_on_hand, "reserved": p.stock_reserved} for p in Product.objects.all()}
-print(json.dumps({"reservations": lines, "products": products}))
-"""
-ORDER_BOOKS = """
-import json
-from orders.models import Order
-print(json.dumps({o.order_number: {"id": o.id, "status": o.status, "lines": sorted((l.product_id, l.quantity) for l in o.lines.all())} for o in Order.objects.prefetch_related("lines")}))
-"""
-PAYMENT_BOOKS = """
-import json
-from collections import Counter
-from payments.models import Payment
-print(json.dumps(Counter(str(p.order_id) for p in Payment.objects.filter(status="SUCCEEDED"))))
-"""
-PAID_OR_LATER = {"PAID", "CONFIRMED", "SHIPPED", "DELIVERED"}
-
-
-def books(stack: Stack, service: str, code: str) -> dict:
-    return json.loads(stack.manage(service, "shell", "-c", code).strip().splitlines()[-1])
 
 
 def reachable(env: dict[str, str]) -> str | None:
@@ -105,56 +76,6 @@ def seed(stack: Stack) -> list[int]:
         created.raise_for_status()
         ids.append(created.json()["id"])
     return ids
-
-
-def ledger(stack: Stack, product_ids: list[int]) -> list[str]:
-    """What does not balance (empty: the books are right)."""
-    stock = books(stack, "product", PRODUCT_BOOKS)
-    orders = books(stack, "order", ORDER_BOOKS)
-    succeeded = books(stack, "payment", PAYMENT_BOOKS)
-    problems = []
-    committed: dict[int, int] = {pid: 0 for pid in product_ids}
-    open_units: dict[int, int] = {pid: 0 for pid in product_ids}
-    for ref, reservation in stock["reservations"].items():
-        order = orders.get(ref)
-        lines = [tuple(line) for line in reservation["lines"]]
-        if reservation["status"] == "COMMITTED":
-            for pid, quantity in lines:
-                committed[pid] = committed.get(pid, 0) + quantity
-            if order is None or order["status"] not in PAID_OR_LATER:
-                problems.append(
-                    f"committed reservation {ref} without a paid order ({order and order['status']})"
-                )
-            elif [tuple(line) for line in order["lines"]] != lines:
-                problems.append(f"committed reservation {ref} differs from its order's lines")
-            elif succeeded.get(str(order["id"])) != 1:
-                problems.append(
-                    f"order {ref} is paid with {succeeded.get(str(order['id']), 0)} succeeded payments"
-                )
-        elif reservation["status"] == "RESERVED":
-            for pid, quantity in lines:
-                open_units[pid] = open_units.get(pid, 0) + quantity
-            if order is None or order["status"] != "PENDING":
-                problems.append(
-                    f"open reservation {ref} without a PENDING order ({order and order['status']})"
-                )
-    for ref, order in orders.items():
-        if (
-            order["status"] in PAID_OR_LATER
-            and stock["reservations"].get(ref, {}).get("status") != "COMMITTED"
-        ):
-            problems.append(f"paid order {ref} without committed stock")
-    for pid in product_ids:
-        facts = stock["products"][str(pid)]
-        if facts["on_hand"] + committed[pid] != STOCK:
-            problems.append(
-                f"product {pid}: on hand {facts['on_hand']} + committed {committed[pid]} != {STOCK}"
-            )
-        if facts["reserved"] != open_units[pid]:
-            problems.append(
-                f"product {pid}: reserved {facts['reserved']} but open reservations hold {open_units[pid]}"
-            )
-    return problems
 
 
 def report(csv_prefix: Path, seconds: float) -> tuple[int, int]:
@@ -221,7 +142,9 @@ def main() -> int:
         }
         started = time.monotonic()
         locust_log = workdir / "locust.log"
-        print(f"{users} shoppers for {seconds} s (locust's own output: {locust_log}) ...", flush=True)
+        print(
+            f"{users} shoppers for {seconds} s (locust's own output: {locust_log}) ...", flush=True
+        )
         subprocess.run(
             [
                 sys.executable,
@@ -253,7 +176,7 @@ def main() -> int:
         total, _ = report(csv_prefix, elapsed)
         server_errors = json.loads(result_file.read_text())["server_errors"]
         time.sleep(5)  # the sandbox's last webhook deliveries
-        problems = ledger(stack, product_ids)
+        problems = ledger(stack, {pid: STOCK for pid in product_ids})
     finally:
         stack.stop()
     print(f"5xx answers: {len(server_errors)}")

@@ -300,6 +300,9 @@ def service_settings(
         # Seconds an inbound request may take, its calls to other services included; an earlier
         # X-Request-Deadline from the caller wins (0: only the caller's). shop_common.deadlines.
         "REQUEST_BUDGET_SECONDS": env("REQUEST_BUDGET_SECONDS", default=5.0, cast=float),
+        # Seconds of its budget a service keeps back from each service it calls: the one called
+        # gives up first and names what it waited for (shop_common.service_client).
+        "DEADLINE_HOP_MARGIN_SECONDS": env("DEADLINE_HOP_MARGIN_SECONDS", default=0.3, cast=float),
         # Connection failures or timeouts in a row that open a dependency's circuit breaker, and
         # seconds it stays open before one trial call (shop_common.breaker).
         "SERVICE_BREAKER_FAILURES": env("SERVICE_BREAKER_FAILURES", default=5, cast=int),

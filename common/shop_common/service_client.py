@@ -83,7 +83,11 @@ class ServiceClient:
                 raise DependencyUnavailable(self.service, reason="circuit_open")
             deadline = deadlines.current_deadline()
             if deadline is not None:
-                outgoing[deadlines.HEADER] = deadlines.format_deadline(deadline)
+                # The service called gets a little less time than this one waits for it, so that
+                # when something behind it hangs, it is the one that answers the 503 naming what
+                # hung (and this service passes that on) instead of both timing out together.
+                downstream = deadline - settings.DEADLINE_HOP_MARGIN_SECONDS
+                outgoing[deadlines.HEADER] = deadlines.format_deadline(downstream)
             try:
                 response = self._http.request(
                     method, path, headers=outgoing, timeout=timeout, **kwargs

@@ -1,0 +1,157 @@
+"""Faults in the checkout journey: each of the five services behind the integration service is hung
+(SIGSTOP: alive, connections accepted, nothing answered) and then killed (SIGKILL) in turn while a
+customer checks out. Every answer is a 503 naming that service within the request budget; after
+the service is back (SIGCONT, or a restart) and the outbox has been drained, the books balance:
+no reservation without a PENDING order, no paid order without a succeeded payment and committed
+stock, no payment applied twice (shop_common.testing.ledger).
+"""
+
+import os
+import signal
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+
+from shop_common.processes import Stack
+from shop_common.testing.ledger import ledger
+from shop_common.topology import SERVICES
+from tests.e2e.conftest import DEMO_LOGINS
+from tests.e2e.helpers import ADDRESS, bearer, wait_for_order_status
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+BUDGET = 3.0
+STOCK = 1000
+FAULTED = ("user", "product", "cart", "order", "payment")
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory):
+    stack = Stack(
+        repo_root=REPO_ROOT,
+        workdir=tmp_path_factory.mktemp("faults"),
+        services=SERVICES,
+        base_env={
+            **os.environ,
+            "REQUEST_BUDGET_SECONDS": str(BUDGET),
+            # A restarted dependency is tried again a second after its breaker opened.
+            "SERVICE_BREAKER_RESET_SECONDS": "1",
+            "SIGNUP_RATE_PER_IP": "10000/hour",
+        },
+        schema_prefix="e2e_faults_",
+        demo_data=True,
+    )
+    try:
+        stack.start()
+        yield stack
+    finally:
+        stack.stop()
+
+
+@pytest.fixture(scope="module")
+def product_id(shop) -> int:
+    email, password = DEMO_LOGINS["STAFF"]
+    staff = httpx.post(
+        f"{shop.url('user')}/auth/login/", json={"email": email, "password": password}
+    ).json()["access"]
+    products = httpx.Client(base_url=shop.url("product"), headers=bearer(staff))
+    category = products.get("/category/").json()["results"][0]["id"]
+    sku = f"FAULT-{uuid.uuid4().hex[:8]}"
+    body = {"title": sku, "sku": sku, "category": category, "price": "4.00", "quantity": STOCK}
+    created = products.post("/products/", json=body)
+    assert created.status_code == 201, created.text
+    return created.json()["id"]
+
+
+def checkout(shop: Stack, token: str, product_id: int) -> httpx.Response:
+    """Add to cart, then place and pay in one call: the first answer that is not a success (its
+    own duration in ``response.elapsed``)."""
+    shop_client = httpx.Client(base_url=shop.url("integration"), headers=bearer(token), timeout=30)
+    added = shop_client.post("/cart/add/", json={"product_id": product_id, "quantity": 1})
+    if added.status_code >= 300:
+        return added
+    return shop_client.post("/checkout/", json={"shipping_address": ADDRESS})
+
+
+def pay(answer: httpx.Response) -> None:
+    httpx.post(f"{answer.json()['payment']['checkout_url']}/pay", timeout=30)
+
+
+def hang(shop: Stack, name: str):
+    process = shop.processes[name].process
+    os.killpg(process.pid, signal.SIGSTOP)
+    return lambda: os.killpg(process.pid, signal.SIGCONT)
+
+
+def crash(shop: Stack, name: str):
+    service = shop.processes[name]
+    os.killpg(service.process.pid, signal.SIGKILL)
+    service.process.wait()
+
+    def restart() -> None:
+        service.start()
+        service.wait_until_healthy()
+
+    return restart
+
+
+@pytest.fixture(scope="module")
+def customers(shop, product_id) -> list[str]:
+    """One customer per fault (a token no service has cached yet), and the services' own tokens
+    fetched by a first checkout (their client secrets are hashed: slow, and not the point here)."""
+    warm = shop.new_customer_token()
+    answer = checkout(shop, warm, product_id)
+    for _ in range(5):  # the first calls fetch service tokens, which may take longer than a budget
+        if answer.status_code == 201 and answer.json()["payment"]:
+            break
+        answer = checkout(shop, warm, product_id)
+    pay(answer)
+    return [shop.new_customer_token() for _ in range(2 * len(FAULTED))]
+
+
+@pytest.mark.parametrize("fault", [hang, crash], ids=["hung", "killed"])
+@pytest.mark.parametrize("service", FAULTED)
+def test_a_faulty_service_is_a_503_naming_it_within_the_budget(
+    shop, product_id, customers, service, fault
+):
+    token = customers.pop()
+    restore = fault(shop, service)
+    try:
+        answer = checkout(shop, token, product_id)
+    finally:
+        restore()
+    elapsed = answer.elapsed.total_seconds()
+
+    if service == "payment":
+        # The order stands (PENDING, its stock held) and can be paid later.
+        assert answer.status_code == 201, answer.text
+        assert answer.json()["payment"] is None
+        error = answer.json()["payment_error"]
+        assert error["status"] == 503, error
+        assert error["error"]["details"]["service"] == "payment", error
+    else:
+        assert answer.status_code == 503, answer.text
+        assert answer.json()["error"]["details"]["service"] == service
+    assert elapsed < BUDGET + 1.5, f"{elapsed:.1f} s for a {fault.__name__} {service} service"
+
+
+def test_after_the_faults_the_shop_works_and_the_books_balance(shop, product_id, customers):
+    token = shop.new_customer_token()
+    deadline = time.monotonic() + 20
+    answer = checkout(shop, token, product_id)
+    while answer.status_code != 201 and time.monotonic() < deadline:  # breakers half-open again
+        time.sleep(0.5)
+        answer = checkout(shop, token, product_id)
+    assert answer.status_code == 201, answer.text
+    pay(answer)
+    assert (
+        wait_for_order_status(shop, token, answer.json()["order"]["id"], "PAID")["status"] == "PAID"
+    )
+
+    shop.manage("order", "drain_outbox")
+    shop.manage("payment", "reconcile_payments")
+    time.sleep(2)  # the sandbox's last webhook deliveries
+
+    assert ledger(shop, {product_id: STOCK}) == []
