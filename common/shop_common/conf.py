@@ -107,8 +107,10 @@ def logging_settings(*, service_name: str, level: str) -> dict[str, Any]:
         "root": {"handlers": ["console"], "level": level},
         "loggers": {
             "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
-            # Django logs every 4xx here as a warning; our access line already says it.
-            "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
+            # Django logs every 4xx here as a warning and every 5xx as an error, after our own
+            # lines (the access line; shop.errors with the traceback and the request id for a
+            # 500): a second line for the same failure, without the request id. Silenced.
+            "django.request": {"handlers": ["console"], "level": "CRITICAL", "propagate": False},
             "django.server": {"handlers": ["console"], "level": "ERROR", "propagate": False},
             # httpx logs every call at INFO; our service client logs the failures that matter.
             "httpx": {"handlers": ["console"], "level": "WARNING", "propagate": False},

@@ -197,3 +197,29 @@ def test_djangos_400_handler_names_a_disallowed_host(rf):
     assert host.status_code == other.status_code == 400
     assert json.loads(host.content)["error"]["code"] == "disallowed_host"
     assert json.loads(other.content)["error"]["code"] == "bad_request"
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.mark.parametrize("path", ["/crash/", "/plain-crash/"])
+def test_a_500_is_logged_once_with_its_request_id(path):
+    ours, djangos = _Collect(), _Collect()
+    logging.getLogger("shop.errors").addHandler(ours)
+    logging.getLogger("django.request").addHandler(djangos)
+    try:
+        Client(raise_request_exception=False).get(path, HTTP_X_REQUEST_ID="req-once")
+    finally:
+        logging.getLogger("shop.errors").removeHandler(ours)
+        logging.getLogger("django.request").removeHandler(djangos)
+
+    assert [record.levelno for record in ours.records] == [logging.ERROR]
+    assert ours.records[0].exc_info
+    assert ours.records[0].request_id == "req-once"
+    assert djangos.records == [], "Django's own 'Internal Server Error' line repeats it"
