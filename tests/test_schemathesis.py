@@ -6,7 +6,9 @@ file; here are the roles, what each role does not run and why, and the failures 
 (docs/development.md, "Fuzzing the API schemas").
 
 The shop it fuzzes is a stack of its own, not the session's `stack`: fuzzing creates, changes and
-deactivates demo products, categories and users that the other end-to-end tests count on.
+deactivates demo products, categories and users that the other end-to-end tests count on. It sits
+in tests/, not tests/e2e/, so that it runs after them: its three minutes in the middle of the
+session would outlast the 5-minute tokens the `token_of` fixture keeps for the whole session.
 """
 
 import os
