@@ -1,6 +1,7 @@
 """Every write of the catalog: categories, products, and the stock reservations of orders."""
 
 import logging
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -49,6 +50,16 @@ PRODUCT_FIELDS = (
 # --- categories ------------------------------------------------------------------------------
 
 
+def slug_for(*texts: str, prefix: str, length: int) -> str:
+    """The first text that makes a slug (ASCII letters, digits, hyphens), or ``prefix`` and a
+    random suffix when none does: a name like "Þ" slugifies to nothing, and a slug is never empty."""
+    for text in texts:
+        slug = slugify(text)[:length].strip("-")
+        if slug:
+            return slug
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
 def _check_parent(category: Category | None, parent: Category | None) -> None:
     ancestor = parent
     while ancestor is not None:
@@ -65,7 +76,7 @@ def save_category(*, category: Category | None = None, **fields: Any) -> Categor
     for name, value in fields.items():
         setattr(category, name, value)
     if not category.slug:
-        category.slug = slugify(category.name)[:140]
+        category.slug = slug_for(category.name, prefix="category", length=140)
     try:
         with transaction.atomic():
             category.save()
@@ -103,7 +114,7 @@ def save_product(*, product: Product | None = None, **fields: Any) -> Product:
             details={"reserved": product.stock_reserved, "requested_on_hand": product.stock_on_hand}
         )
     if not product.slug:
-        product.slug = slugify(product.title)[:220] or slugify(product.sku)
+        product.slug = slug_for(product.title, product.sku, prefix="product", length=220)
     product.currency = product.currency.upper()
     try:
         with transaction.atomic():

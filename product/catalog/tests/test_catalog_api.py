@@ -1,5 +1,6 @@
 """The public catalog and the staff writes, with their denials and their cache."""
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -302,3 +303,11 @@ def test_money_is_never_a_float(as_role, category):
     raw = as_role(None).get("/products/").content
 
     assert b'"price":"0.10"' in raw
+
+
+@pytest.mark.parametrize("name", ["Þ", "日本", "---"])
+def test_a_name_without_ascii_letters_still_gets_a_slug(as_role, db, name):
+    response = as_role("STAFF").post("/category/", {"name": name}, format="json")
+
+    assert response.status_code == 201, response.content
+    assert re.fullmatch(r"category-[0-9a-f]{8}", response.json()["slug"])
