@@ -291,7 +291,13 @@ class ReserveStockApi(InternalApi):
         lines = StockLineInput(many=True, allow_empty=False, max_length=100)
 
     @extend_schema(
-        request=InputSerializer, responses={201: ReservationOutput, 200: ReservationOutput}
+        request=InputSerializer,
+        responses={
+            201: ReservationOutput,
+            200: ReservationOutput,
+            409: raises("Not enough stock for a line (every short line named)."),
+            422: raises("The order reference was reserved before with other lines."),
+        },
     )
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
@@ -306,7 +312,14 @@ class ReserveStockApi(InternalApi):
 class CommitStockApi(InternalApi):
     callers = ("order",)
 
-    @extend_schema(request=OrderRefInput, responses=ReservationOutput)
+    @extend_schema(
+        request=OrderRefInput,
+        responses={
+            200: ReservationOutput,
+            404: raises("No reservation has this order reference."),
+            409: raises("The reservation is closed the other way (released or committed)."),
+        },
+    )
     def post(self, request: Request) -> Response:
         data = OrderRefInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -316,7 +329,14 @@ class CommitStockApi(InternalApi):
 class ReleaseStockApi(InternalApi):
     callers = ("order",)
 
-    @extend_schema(request=OrderRefInput, responses=ReservationOutput)
+    @extend_schema(
+        request=OrderRefInput,
+        responses={
+            200: ReservationOutput,
+            404: raises("No reservation has this order reference."),
+            409: raises("The reservation is closed the other way (released or committed)."),
+        },
+    )
     def post(self, request: Request) -> Response:
         data = OrderRefInput(data=request.data)
         data.is_valid(raise_exception=True)
