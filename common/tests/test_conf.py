@@ -94,12 +94,12 @@ def test_cache_is_local_memory_without_redis_url(clean_env):
     assert cache["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
 
 
-def test_cache_is_djangos_redis_backend_with_redis_url(clean_env, monkeypatch):
+def test_cache_is_the_resilient_redis_backend_with_redis_url(clean_env, monkeypatch):
     monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
 
     cache = cache_settings(clean_env, service_name="cart")["default"]
 
-    assert cache["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    assert cache["BACKEND"] == "shop_common.cache.ResilientRedisCache"
     assert cache["LOCATION"] == "redis://127.0.0.1:6379/0"
 
 

@@ -6,6 +6,7 @@ default; with DB_ENGINE=mysql, fresh `e2e_*` schemas on that server.
 """
 
 import os
+import time
 import uuid
 from pathlib import Path
 
@@ -45,17 +46,21 @@ def stack(tmp_path_factory):
 @pytest.fixture(scope="session")
 def token_of(stack):
     """``token_of("STAFF")``: an access token of the demo user with that role (one login per role)."""
-    tokens: dict[str, str] = {}
+    tokens: dict[str, tuple[str, float]] = {}
 
     def token(role: str) -> str:
-        if role not in tokens:
+        # Access tokens live 5 minutes, and the suite longer: a token near its end is replaced.
+        if role not in tokens or tokens[role][1] < time.monotonic():
             email, password = DEMO_LOGINS[role]
             login = httpx.post(
-                f"{stack.url('user')}/auth/login/", json={"email": email, "password": password}
+                f"{stack.url('user')}/auth/login/",
+                json={"email": email, "password": password},
+                timeout=30,
             )
             assert login.status_code == 200, login.text
-            tokens[role] = login.json()["access"]
-        return tokens[role]
+            answer = login.json()
+            tokens[role] = (answer["access"], time.monotonic() + answer["expires_in"] - 60)
+        return tokens[role][0]
 
     return token
 

@@ -40,6 +40,8 @@ CUSTOMER_PASSWORD = "a-long-enough-passphrase-7"
 # not use up the budget of 127.0.0.1, which every other test logs in from.
 MATRIX_ADDRESS = "127.0.0.2"
 DENIALS = (401, 403, 404, 405)
+# For the setup calls: logins hash passwords, slow on a busy machine; httpx's default is 5 s.
+http = httpx.Client(timeout=30)
 
 
 # --- the inventory ------------------------------------------------------------------------------
@@ -80,7 +82,7 @@ def test_every_mounted_route_is_in_the_access_table(mounted_routes, service):
 
 
 def user_service_login(stack, email: str, password: str) -> dict:
-    response = httpx.post(
+    response = http.post(
         f"{stack.url('user')}/auth/login/", json={"email": email, "password": password}
     )
     assert response.status_code == 200, response.text
@@ -88,7 +90,7 @@ def user_service_login(stack, email: str, password: str) -> dict:
 
 
 def validation(stack, token: str) -> dict:
-    response = httpx.post(f"{stack.url('user')}/auth/validate/", json={"token": token})
+    response = http.post(f"{stack.url('user')}/auth/validate/", json={"token": token})
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -109,7 +111,7 @@ def foreign_client_token(stack) -> str:
         "confidential",
         "client-credentials",
     )
-    response = httpx.post(
+    response = http.post(
         f"{stack.url('user')}/o/token/",
         data={"grant_type": "client_credentials"},
         auth=(client_id, secret),
@@ -167,18 +169,18 @@ def world(stack, tokens) -> World:
         assert response.status_code < 300, f"{response.request.url}: {response.text}"
         return response.json() if response.content else {}
 
-    category = ok(httpx.get(f"{url('product')}/category/"))["results"][0]["id"]
+    category = ok(http.get(f"{url('product')}/category/"))["results"][0]["id"]
 
     def new_product() -> int:
         sku = f"ACCESS-{secrets.token_hex(5)}"
         # Dearer than the demo catalog and stocked within a cart line's maximum (99), so that
         # tests picking the cheapest demo product never pick one of these.
         body = {"title": sku, "sku": sku, "category": category, "price": "999.00", "quantity": 90}
-        return ok(httpx.post(f"{url('product')}/products/", json=body, headers=as_staff))["id"]
+        return ok(http.post(f"{url('product')}/products/", json=body, headers=as_staff))["id"]
 
     def new_category() -> int:
         name = f"Access {secrets.token_hex(5)}"
-        return ok(httpx.post(f"{url('product')}/category/", json={"name": name}, headers=as_staff))[
+        return ok(http.post(f"{url('product')}/category/", json={"name": name}, headers=as_staff))[
             "id"
         ]
 
@@ -192,7 +194,7 @@ def world(stack, tokens) -> World:
     # Customer A's cart line, orders and payment.
     def new_cart_item() -> int:
         cart = ok(
-            httpx.post(
+            http.post(
                 f"{url('cart')}/api/cart/add/",
                 json={"product_id": new_product(), "quantity": 1},
                 headers=as_a,
@@ -202,7 +204,7 @@ def world(stack, tokens) -> World:
 
     def new_order() -> int:
         body = {"items": [{"product_id": product, "quantity": 1}], "shipping_address": ADDRESS}
-        return ok(httpx.post(f"{url('order')}/orders/", json=body, headers=as_a))["id"]
+        return ok(http.post(f"{url('order')}/orders/", json=body, headers=as_a))["id"]
 
     world.make("cart_item", new_cart_item, again=True)
     world.make("order", new_order)
@@ -211,7 +213,7 @@ def world(stack, tokens) -> World:
     world.make(
         "payment",
         lambda: ok(
-            httpx.post(
+            http.post(
                 f"{url('payment')}/service/", json={"order_id": values["order"]}, headers=as_a
             )
         )["payment_id"],
@@ -222,7 +224,7 @@ def world(stack, tokens) -> World:
     values["user_a"] = validation(stack, tokens["customer_a"])["user_id"]
     victim_email = f"victim-{secrets.token_hex(5)}@shop.test"
     values["victim_user"] = ok(
-        httpx.post(
+        http.post(
             f"{url('user')}/users/",
             json={"email": victim_email, "password": CUSTOMER_PASSWORD},
             headers=as_admin,
@@ -232,7 +234,7 @@ def world(stack, tokens) -> World:
     # account cannot log in).
     session_email = f"sessions-{secrets.token_hex(5)}@shop.test"
     ok(
-        httpx.post(
+        http.post(
             f"{url('user')}/users/",
             json={"email": session_email, "password": CUSTOMER_PASSWORD},
             headers=as_admin,
