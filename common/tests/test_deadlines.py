@@ -127,14 +127,17 @@ def test_the_header_round_trips():
 
 
 @respx.mock
-def test_calls_carry_the_deadline_and_their_timeouts_fit_in_it(product_client):
+def test_calls_carry_the_deadline_and_their_timeouts_fit_in_it(product_client, settings):
+    settings.DEADLINE_HOP_MARGIN_SECONDS = 0.3
     route = respx.get(f"{BASE}/products/").respond(200, json={})
 
     with deadlines.budget(1.5) as deadline:
         product_client.get("/products/")
 
     sent = route.calls.last.request
-    assert sent.headers["X-Request-Deadline"] == deadlines.format_deadline(deadline)
+    # The service called gets the deadline less the hop margin, so it gives up (and names what
+    # it waited for) before this one does.
+    assert sent.headers["X-Request-Deadline"] == deadlines.format_deadline(deadline - 0.3)
     timeouts = sent.extensions["timeout"]
     assert timeouts["read"] <= 1.5
     assert timeouts["connect"] <= 1.5
