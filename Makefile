@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements/runtime.txt requirements/dev.txt common/pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test bench soak lint fmt schema postman install clean
+.PHONY: run test bench soak lint fmt schema postman newman reset-demo diagrams install clean
 
 install: $(STAMP)
 
@@ -23,11 +23,13 @@ $(STAMP):
 run: install
 	$(BIN)/python scripts/ensure_env.py
 	$(BIN)/python scripts/prepare.py --demo-data
-	PATH="$(BIN):$$PATH" exec $(BIN)/honcho start -f Procfile
+	PATH="$(BIN):$$PATH" exec $(BIN)/python scripts/start.py
 
 ## test: lint, each suite in its own pytest process, then the end-to-end suite under gunicorn
 test: install
 	scripts/install-system-deps.sh browser || echo "No chromium: the headless-browser test will be skipped."
+	scripts/install-newman.sh || echo "No newman (npm or its registry unreachable): the Postman collection's test will be skipped."
+	scripts/install-system-deps.sh compose || echo "No docker-compose: the compose file's check will be skipped."
 	$(BIN)/python scripts/run_tests.py $(SUITES)
 
 ## bench: throughput and latency of service endpoints as a ratio to a bare Django endpoint
@@ -52,9 +54,18 @@ fmt: install
 schema: install
 	$(BIN)/python scripts/export_api_docs.py schema
 
-## postman: regenerate docs/postman/ from the OpenAPI schemas
+## postman: regenerate docs/postman/ from the OpenAPI schemas and scripts/postman_requests.py
 postman: install
 	$(BIN)/python scripts/export_api_docs.py postman
+
+## newman: run docs/postman/'s collection against the shop `make run` started
+newman: install
+	scripts/install-newman.sh
+	$(BIN)/python scripts/newman.py
+
+## reset-demo: every database back to the demo data only (stop make run first; .venv and .env stay)
+reset-demo: install
+	$(BIN)/python scripts/reset_demo.py
 
 clean:
 	rm -rf $(VENV) var */var common/tests/var

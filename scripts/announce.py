@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from shop_common.topology import SERVICES
+from shop_common.topology import SERVICES, STRIPE_SANDBOX
 
 READY_TIMEOUT_SECONDS = 60
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,23 +50,35 @@ def wait_until_healthy() -> list[str]:
 
 
 def table() -> str:
+    """The table README.md shows (a test compares them): where each service and the Stripe
+    sandbox answer, and each service's API documentation."""
     rows = [("service", "folder", "URL", "API docs")]
     rows += [
         (
             service.display_name,
-            service.folder,
+            f"{service.folder}/",
             service_url(service),
             f"{service_url(service)}/api/docs/",
         )
         for service in SERVICES
     ]
+    sandbox = os.environ.get("STRIPE_SANDBOX_PUBLIC_URL", STRIPE_SANDBOX.default_url).rstrip("/")
+    rows.append(("Stripe sandbox", "paymentService/stripe_sandbox/", sandbox, "(offline Checkout)"))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = [
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
         for row in rows
     ]
     lines.insert(1, "  ".join("-" * width for width in widths))
     return "\n".join(lines)
+
+
+def banner() -> str:
+    """What make run prints once all six answer (README.md shows it; a test compares them)."""
+    return (
+        f"All six services are up.\n\n{table()}\n\n{demo_logins()}\n\n"
+        "Press Ctrl-C to stop them all."
+    )
 
 
 def main() -> None:
@@ -76,9 +88,7 @@ def main() -> None:
         sys.exit(
             f"Not healthy after {READY_TIMEOUT_SECONDS} s: {', '.join(missing)}; see their lines above."
         )
-    sys.stdout.write(
-        f"\nAll six services are up.\n\n{table()}\n\n{demo_logins()}\n\nPress Ctrl-C to stop them all.\n"
-    )
+    sys.stdout.write(f"\n{banner()}\n")
     sys.stdout.flush()
     while True:
         signal.pause()

@@ -1,13 +1,15 @@
 #!/usr/bin/env python
 """`make run`'s first step: writes .env from .env.example with fresh random secrets. On an existing
 .env it adds what a newer .env.example has and .env lacks (new secrets generated, other variables
-with their example values). It never changes a value that is already there."""
+with their example values). It never changes a value that is already there. The file is the root
+one, or the one in DOTENV_DIR when that is set (where the services then look for it)."""
 
 import re
 import secrets
 import sys
 from pathlib import Path
 
+from shop_common.dotenv import dotenv_file
 from shop_common.topology import SERVICES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,9 +35,10 @@ def _example_lines(root: Path) -> list[tuple[str, str]]:
     return pairs
 
 
-def ensure_env(root: Path) -> list[str]:
-    """Creates or completes ``root/.env``; returns the names of the variables it wrote."""
-    target = root / ".env"
+def ensure_env(root: Path, target: Path | None = None) -> list[str]:
+    """Creates or completes ``target`` (default ``root/.env``) from ``root/.env.example``; returns
+    the names of the variables it wrote."""
+    target = target or root / ".env"
     if target.exists():
         text = target.read_text()
         present = set(re.findall(r"^([A-Z][A-Z0-9_]*)=", text, re.MULTILINE))
@@ -68,6 +71,6 @@ def ensure_env(root: Path) -> list[str]:
 
 
 if __name__ == "__main__":
-    written = ensure_env(ROOT)
+    written = ensure_env(ROOT, dotenv_file(ROOT))
     if written:
         sys.stdout.write(f".env: wrote {', '.join(written)}\n")

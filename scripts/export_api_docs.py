@@ -2,18 +2,22 @@
 """Writes the API documents that live in docs/ from the services' own OpenAPI schemas.
 
     python scripts/export_api_docs.py schema    # docs/api/<service>.yaml (`make schema`)
-    python scripts/export_api_docs.py postman   # docs/postman/shop.postman_collection.json (`make postman`)
+    python scripts/export_api_docs.py postman   # docs/postman/ (`make postman`)
 
 Both are generated, never edited by hand: change the views, then run `make schema postman`.
 """
 
 import argparse
+import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+
+from postman_requests import FOLDERS, Req, Var  # beside this script, on sys.path when it runs
 
 from shop_common.topology import SERVICES, Service
 
@@ -52,100 +56,221 @@ def export_schemas() -> None:
         sys.stdout.write(f"wrote docs/api/{service.folder}.yaml\n")
 
 
-def example(schema: dict[str, Any], components: dict[str, Any], depth: int = 0) -> Any:
-    if "$ref" in schema:
-        schema = components[schema["$ref"].rsplit("/", 1)[-1]]
-    if depth > 4:
-        return None
-    if "example" in schema:
-        return schema["example"]
-    kind = schema.get("type")
-    if kind == "object" or "properties" in schema:
-        return {
-            name: example(prop, components, depth + 1)
-            for name, prop in schema.get("properties", {}).items()
-            if not prop.get("readOnly")
-        }
-    if kind == "array":
-        return [example(schema.get("items", {}), components, depth + 1)]
-    return {"integer": 1, "number": 1, "boolean": True}.get(kind, "")
+def _json_body(value: Any) -> str:
+    """JSON with each ``Var`` written as its collection variable, unquoted (a number)."""
+
+    def encode(item: Any) -> Any:
+        if isinstance(item, Var):
+            return f"@@{item.name}@@"
+        if isinstance(item, dict):
+            return {key: encode(val) for key, val in item.items()}
+        if isinstance(item, list):
+            return [encode(val) for val in item]
+        return item
+
+    text = json.dumps(encode(value), indent=2)
+    return re.sub(r'"@@([a-z_]+)@@"', r"{{\1}}", text)
 
 
-def postman_item(
-    service: Service, path: str, method: str, operation: dict, components: dict
-) -> dict:
-    segments = [
-        f":{part[1:-1]}" if part.startswith("{") else part for part in path.strip("/").split("/")
+def _tests(req: Req) -> list[str]:
+    statuses = req.status if isinstance(req.status, tuple) else (req.status,)
+    lines = [
+        "let body = null;",
+        "try { body = pm.response.json(); } catch (e) { body = null; }",
     ]
-    request: dict[str, Any] = {
-        "method": method.upper(),
-        "header": [{"key": "Content-Type", "value": "application/json"}],
-        "url": {
-            "raw": f"{{{{{service.name}_url}}}}/{'/'.join(segments)}/",
-            "host": [f"{{{{{service.name}_url}}}}"],
-            "path": [*segments, ""],
-        },
-        "description": operation.get("description", ""),
+    if len(statuses) == 1:
+        lines.append(
+            f"pm.test('status {statuses[0]}', () => pm.response.to.have.status({statuses[0]}));"
+        )
+    else:
+        lines.append(
+            f"pm.test('status one of {list(statuses)}', () => "
+            f"pm.expect(pm.response.code).to.be.oneOf({json.dumps(list(statuses))}));"
+        )
+    if req.fields:
+        lines.append(
+            f"pm.test('answers {', '.join(req.fields)}', () => "
+            f"pm.expect(body).to.include.all.keys({json.dumps(list(req.fields))}));"
+        )
+    if req.error:
+        # Every error, whoever raises it, has one shape (docs/architecture.md, "Errors").
+        code = "" if req.error == "*" else f" {req.error}"
+        lines += [
+            f"pm.test('error shape{code}', () => {{",
+            "  pm.expect(body).to.have.all.keys(['error']);",
+            "  pm.expect(body.error.code).to.be.a('string');",
+            "  pm.expect(body.error.message).to.be.a('string');",
+            "  pm.expect(body.error).to.have.property('details');",
+            *([f"  pm.expect(body.error.code).to.eql({json.dumps(req.error)});"] if code else []),
+            "});",
+        ]
+    for name, expression in zip(req.checks[::2], req.checks[1::2], strict=True):
+        lines.append(f"pm.test({json.dumps(name)}, () => pm.expect({expression}).to.be.true);")
+    for variable, expression in req.capture.items():
+        lines.append(
+            f"if (body && {json.dumps(list(statuses))}.includes(pm.response.code)) "
+            f"{{ pm.collectionVariables.set({json.dumps(variable)}, String({expression})); }}"
+        )
+    return [*lines, *req.tests]
+
+
+def _url(req: Req) -> dict[str, Any]:
+    query = [{"key": key, "value": value} for key, value in req.query.items()]
+    if req.service == "sandbox":
+        # The page's address is captured whole from the checkout's answer.
+        raw = req.path
+        return {"raw": raw, "host": [raw]}
+    segments = [
+        f":{part[1:-1]}" if part.startswith("{") else part
+        for part in req.path.strip("/").split("/")
+    ]
+    trailing = "/" if req.path.endswith("/") else ""
+    raw = f"{{{{{req.service}_url}}}}/{'/'.join(segments)}{trailing}"
+    if query:
+        raw += "?" + "&".join(f"{item['key']}={item['value']}" for item in query)
+    url: dict[str, Any] = {
+        "raw": raw,
+        "host": [f"{{{{{req.service}_url}}}}"],
+        "path": [*segments, *([""] if trailing else [])],
     }
-    if not operation.get("security") or {} in operation.get("security", []):
+    if query:
+        url["query"] = query
+    variables = [part[1:] for part in segments if part.startswith(":")]
+    if set(variables) != set(req.params):
+        raise SystemExit(f"{req.name}: path variables {variables}, values for {sorted(req.params)}")
+    if variables:
+        url["variable"] = [{"key": name, "value": req.params[name]} for name in variables]
+    return url
+
+
+def postman_item(req: Req, operation: dict | None) -> dict[str, Any]:
+    headers = [{"key": key, "value": value} for key, value in req.headers.items()]
+    request: dict[str, Any] = {"method": req.method, "header": headers, "url": _url(req)}
+    if operation:
+        request["description"] = operation.get("description", "")
+    if req.basic:
+        request["auth"] = {
+            "type": "basic",
+            "basic": [
+                {"key": "username", "value": req.basic[0], "type": "string"},
+                {"key": "password", "value": req.basic[1], "type": "string"},
+            ],
+        }
+    elif req.auth:
+        request["auth"] = {
+            "type": "bearer",
+            "bearer": [{"key": "token", "value": f"{{{{{req.auth}}}}}", "type": "string"}],
+        }
+    else:
         request["auth"] = {"type": "noauth"}
-    body = operation.get("requestBody", {}).get("content", {}).get("application/json")
-    if body:
+    if req.form is not None:
+        request["body"] = {
+            "mode": "urlencoded",
+            "urlencoded": [{"key": key, "value": value} for key, value in req.form.items()],
+        }
+    elif req.body is not None:
+        headers.append({"key": "Content-Type", "value": "application/json"})
         request["body"] = {
             "mode": "raw",
-            "raw": json.dumps(example(body["schema"], components), indent=2),
+            "raw": _json_body(req.body),
             "options": {"raw": {"language": "json"}},
         }
-    item: dict[str, Any] = {"name": f"{method.upper()} {path}", "request": request}
-    if service.name == "user" and path == "/auth/login/" and method == "post":
-        # Logging in once fills {{access_token}} for every other request of the collection.
-        item["event"] = [
+    events = [
+        {"listen": "test", "script": {"type": "text/javascript", "exec": _tests(req)}},
+    ]
+    if req.prerequest:
+        events.insert(
+            0,
             {
-                "listen": "test",
-                "script": {
-                    "type": "text/javascript",
-                    "exec": [
-                        "if (pm.response.code === 200) {",
-                        "  pm.collectionVariables.set('access_token', pm.response.json().access);",
-                        "  pm.collectionVariables.set('refresh_token', pm.response.json().refresh);",
-                        "}",
-                    ],
-                },
-            }
-        ]
+                "listen": "prerequest",
+                "script": {"type": "text/javascript", "exec": list(req.prerequest)},
+            },
+        )
+    item: dict[str, Any] = {"name": req.name, "event": events, "request": request}
+    if not req.follow_redirects:
+        item["protocolProfileBehavior"] = {"followRedirects": False}
     return item
 
 
-def export_postman() -> None:
-    folders = []
+def export_postman(target: Path = ROOT / "docs" / "postman") -> None:
+    operations: dict[tuple[str, str, str], dict] = {}
     for service in SERVICES:
         schema = json.loads(openapi(service, "openapi-json"))
-        components = schema.get("components", {}).get("schemas", {})
-        items = [
-            postman_item(service, path, method, operation, components)
-            for path, operations in sorted(schema["paths"].items())
-            for method, operation in operations.items()
-            if method in METHODS
-        ]
-        folders.append({"name": service.display_name, "item": items})
+        for path, methods in schema["paths"].items():
+            for method, operation in methods.items():
+                if method in METHODS:
+                    operations[(service.name, method.upper(), path)] = operation
+    folders, covered, unknown = [], set(), []
+    names = [req.name for _, _, requests in FOLDERS for req in requests]
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    for name, description, requests in FOLDERS:
+        items = []
+        for req in requests:
+            key = (req.service, req.method, req.path)
+            if not req.outside_schema and key not in operations:
+                unknown.append(f"{req.name}: {req.method} {req.path} ({req.service})")
+            covered.add(key)
+            items.append(postman_item(req, operations.get(key)))
+        folders.append({"name": name, "description": description, "item": items})
+    missing = sorted(
+        f"{method} {path} ({service})" for service, method, path in operations.keys() - covered
+    )
+    if missing or unknown or duplicates:
+        raise SystemExit(
+            "scripts/postman_requests.py is out of step with the schemas:\n"
+            + "".join(f"  no request for {line}\n" for line in missing)
+            + "".join(f"  no such operation: {line}\n" for line in unknown)
+            + "".join(f"  two requests named {name!r}\n" for name in duplicates)
+        )
     collection = {
         "info": {
             "name": "Shop microservices",
-            "description": "Generated from the services' OpenAPI schemas by `make postman`.",
+            "description": (
+                "Every operation of the six services, with example bodies and tests, in the order "
+                "a run sends them (docs/postman/README.md). Generated by `make postman` from the "
+                "OpenAPI schemas and scripts/postman_requests.py; do not edit by hand."
+            ),
             "schema": "https://schema.getpostman.com/json/collection/v2.1.0/collection.json",
         },
-        "auth": {"type": "bearer", "bearer": [{"key": "token", "value": "{{access_token}}"}]},
-        "variable": [
-            *({"key": f"{service.name}_url", "value": service.default_url} for service in SERVICES),
-            {"key": "access_token", "value": ""},
-            {"key": "refresh_token", "value": ""},
-        ],
         "item": folders,
     }
-    target = ROOT / "docs" / "postman" / "shop.postman_collection.json"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(json.dumps(collection, indent=2) + "\n")
-    sys.stdout.write(f"wrote {target.relative_to(ROOT)}\n")
+    environment = {
+        "name": "Shop on this machine (make run)",
+        "values": [
+            *(
+                {"key": f"{service.name}_url", "value": service.default_url, "enabled": True}
+                for service in SERVICES
+            ),
+            *(
+                {"key": key, "value": value, "enabled": True}
+                for key, value in demo_logins().items()
+            ),
+            # make run's .env has them (<NAME>_CLIENT_SECRET); `make newman` passes them in.
+            *(
+                {"key": f"{name}_client_secret", "value": "", "type": "secret", "enabled": True}
+                for name in ("order", "payment", "product")
+            ),
+        ],
+    }
+    target.mkdir(parents=True, exist_ok=True)
+    (target / "shop.postman_collection.json").write_text(json.dumps(collection, indent=2) + "\n")
+    (target / "shop.postman_environment.json").write_text(json.dumps(environment, indent=2) + "\n")
+    count = sum(len(folder["item"]) for folder in folders)
+    sys.stdout.write(f"wrote {target} ({count} requests in {len(folders)} folders)\n")
+
+
+def demo_logins() -> dict[str, str]:
+    """The demo accounts' emails and passwords, from the user service's demo data."""
+    spec = importlib.util.spec_from_file_location(
+        "demo", ROOT / "userService" / "accounts" / "demo.py"
+    )
+    demo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(demo)
+    logins = {}
+    for email, password, role, _ in demo.DEMO_USERS:
+        logins[f"{role.lower()}_email"] = email
+        logins[f"{role.lower()}_password"] = password
+    return logins
 
 
 def main() -> None:

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the Python requirements build against or the Makefile runs.
-# Usage: scripts/install-system-deps.sh [package-set]   (sets: venv, build, bench)
+# Usage: scripts/install-system-deps.sh [package-set]   (sets below)
 #   venv:  python3-venv, when the Python that makes .venv ($PYTHON, default python3) lacks ensurepip
 #   build: headers and pkg-config for mysqlclient (compiled from source: PyPI ships no Linux wheel),
 #          and python3-dev when that Python has no headers
 #   bench: wrk, the load generator used by `make bench`
 #   browser: Debian's chromium and chromedriver, for the headless-browser end-to-end test
+#   node:  Node.js and npm, to install newman (scripts/install-newman.sh)
+#   compose: docker-compose (1.29, Python), which checks docker-compose.yml without a Docker engine
+#   diagrams: graphviz, which draws the model diagrams (make diagrams)
 # Installs only what is missing; says what to run when it cannot install (not root, no sudo, no apt).
 set -euo pipefail
 
@@ -23,7 +26,15 @@ case "$set_name" in
     ;;
   bench) packages=(wrk) ;;
   browser) packages=(chromium chromium-driver) ;;
-  *) echo "unknown package set: $set_name (expected venv, build, bench or browser)" >&2; exit 2 ;;
+  node)
+    packages=()
+    # Any Node.js and npm on the PATH will do (nvm, NodeSource); Debian's otherwise.
+    command -v node >/dev/null 2>&1 || packages+=(nodejs)
+    command -v npm >/dev/null 2>&1 || packages+=(npm)
+    ;;
+  compose) packages=(docker-compose) ;;
+  diagrams) packages=(graphviz) ;;
+  *) echo "unknown package set: $set_name (expected venv, build, bench, browser, node, compose or diagrams)" >&2; exit 2 ;;
 esac
 
 missing=()

@@ -3,10 +3,10 @@
 services at once. `make run` calls it before starting them."""
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
+from shop_common.dotenv import with_dotenv
 from shop_common.processes import prepare_databases
 from shop_common.topology import SERVICES
 
@@ -17,7 +17,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--demo-data", action="store_true")
     args = parser.parse_args()
-    env = dict(os.environ)
+    env = with_dotenv(ROOT)
     try:
         prepare_databases(
             [(ROOT / service.folder, env) for service in SERVICES],

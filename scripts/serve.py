@@ -9,6 +9,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from shop_common.processes import gunicorn_command, stripe_sandbox_process
 from shop_common.topology import SERVICES_BY_NAME, STRIPE_SANDBOX
@@ -16,21 +17,33 @@ from shop_common.topology import SERVICES_BY_NAME, STRIPE_SANDBOX
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def url_port(variable: str, default: int) -> int:
+    """The port other services are told to call this one at: moving a service is then one
+    variable (the tests run a whole `make run` on free ports that way)."""
+    return urlsplit(os.environ.get(variable, "")).port or default
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("service", choices=sorted([*SERVICES_BY_NAME, STRIPE_SANDBOX.name]))
     parser.add_argument("--host", default=os.environ.get("BIND_HOST", "127.0.0.1"))
-    parser.add_argument("--port", type=int, help="defaults to the service's port in the topology")
+    parser.add_argument(
+        "--port",
+        type=int,
+        help="defaults to the port of the service's URL variable (USER_SERVICE_URL...; for the "
+        "sandbox STRIPE_SANDBOX_PUBLIC_URL), else its port in the topology",
+    )
     parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2")))
     args = parser.parse_args()
     if args.service == STRIPE_SANDBOX.name:
-        sandbox = stripe_sandbox_process(ROOT, port=args.port or STRIPE_SANDBOX.port, env={})
+        port = args.port or url_port("STRIPE_SANDBOX_PUBLIC_URL", STRIPE_SANDBOX.port)
+        sandbox = stripe_sandbox_process(ROOT, port=port, env={})
         command = sandbox.command(host=args.host)
     else:
         service = SERVICES_BY_NAME[args.service]
         command = gunicorn_command(
             ROOT / service.folder,
-            port=args.port or service.port,
+            port=args.port or url_port(service.url_variable, service.port),
             host=args.host,
             workers=args.workers,
         )

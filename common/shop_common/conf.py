@@ -28,7 +28,9 @@ def environment(base_dir: Path) -> AutoConfig:
 
 def database_settings(env: AutoConfig, *, base_dir: Path, default_name: str) -> dict[str, Any]:
     engine = env("DB_ENGINE", default="sqlite").strip().lower()
-    name = env("DB_NAME", default=default_name)
+    # A prefix on every service's default schema (or SQLite file) gives a whole shop a set of
+    # databases of its own without naming six DB_NAMEs (tests run a `make run` beside yours).
+    name = env("DB_NAME", default=env("DB_SCHEMA_PREFIX", default="") + default_name)
     if engine == "sqlite":
         path = Path(name) if "/" in name else base_dir / "var" / f"{name}.sqlite3"
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -68,3 +68,17 @@ def recreate_mysql_schemas(
             _create(cursor, name)
     finally:
         server.close()
+
+
+def drop_mysql_schemas(
+    names: Iterable[str], *, host: str, port: int, user: str, password: str
+) -> None:
+    """Drops the schemas that exist of ``names`` (a test's throwaway shop)."""
+    names = list(names)
+    server = _server(host=host, port=port, user=user, password=password, purpose=", ".join(names))
+    try:
+        cursor = server.cursor()
+        for name in names:
+            cursor.execute(f"DROP DATABASE IF EXISTS `{name.replace('`', '``')}`")
+    finally:
+        server.close()

@@ -1,0 +1,129 @@
+"""`make run` itself, honcho included, with DB_ENGINE=mysql exported: every service must come up on
+MySQL although the `.env` that `make run` writes says sqlite (exported variables win over `.env`).
+
+It runs beside anything else on the machine: its own `.env` (DOTENV_DIR), its own schemas
+(DB_SCHEMA_PREFIX) and free ports (the *_SERVICE_URL variables). Skipped without a MySQL server.
+"""
+
+import os
+import secrets
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from shop_common.databases import drop_mysql_schemas
+from shop_common.processes import free_port
+from shop_common.topology import SERVICES, STRIPE_SANDBOX
+
+ROOT = Path(__file__).resolve().parent.parent
+MYSQL = {
+    "DB_HOST": os.environ.get("DB_HOST", "127.0.0.1"),
+    "DB_PORT": os.environ.get("DB_PORT", "3306"),
+    "DB_USER": os.environ.get("DB_USER", "root"),
+    "DB_PASSWORD": os.environ.get("DB_PASSWORD", ""),
+}
+
+
+def mysql_reachable() -> bool:
+    import MySQLdb
+
+    try:
+        MySQLdb.connect(
+            host=MYSQL["DB_HOST"],
+            port=int(MYSQL["DB_PORT"]),
+            user=MYSQL["DB_USER"],
+            password=MYSQL["DB_PASSWORD"],
+            connect_timeout=2,
+        ).close()
+    except MySQLdb.Error:
+        return False
+    return True
+
+
+def group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not mysql_reachable(), reason="no MySQL/MariaDB server at DB_HOST:DB_PORT")
+def test_make_run_serves_every_service_on_the_exported_mysql(tmp_path):
+    prefix = f"mkrun_{secrets.token_hex(3)}_"
+    ports = {service.name: free_port() for service in SERVICES}
+    sandbox = f"http://127.0.0.1:{free_port()}"
+    env = {
+        # Only what a person's shell would have: nothing of the test runner's own environment
+        # beyond PATH and HOME, so `.env` and the exported variables are all there is.
+        "PATH": os.environ["PATH"],
+        "HOME": os.environ.get("HOME", str(tmp_path)),
+        "DOTENV_DIR": str(tmp_path),
+        "DB_ENGINE": "mysql",
+        **MYSQL,
+        "DB_SCHEMA_PREFIX": prefix,
+        **{service.url_variable: f"http://127.0.0.1:{ports[service.name]}" for service in SERVICES},
+        "STRIPE_API_BASE": sandbox,
+        "STRIPE_SANDBOX_PUBLIC_URL": sandbox,
+        "STRIPE_SANDBOX_WEBHOOK_URL": f"http://127.0.0.1:{ports['payment']}/webhook/stripe/",
+        "WEB_CONCURRENCY": "1",
+    }
+    log = tmp_path / "make-run.log"
+    with open(log, "wb") as output:
+        make = subprocess.Popen(
+            ["make", "--no-print-directory", "run"],  # noqa: S607 (make from the PATH, as a person runs it)
+            cwd=ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        assert "DB_ENGINE=sqlite" in wait_for_env(tmp_path / ".env", make)
+        deadline = time.monotonic() + 240
+        while "All six services are up." not in log.read_text(errors="replace"):
+            assert make.poll() is None, log.read_text(errors="replace")[-6000:]
+            assert time.monotonic() < deadline, log.read_text(errors="replace")[-6000:]
+            time.sleep(0.5)
+        for service in SERVICES:
+            health = httpx.get(f"http://127.0.0.1:{ports[service.name]}/health/").json()
+            assert health["database"] == {"status": "ok", "vendor": "mysql"}, health
+        assert httpx.get(f"{sandbox}/pay/cs_test_0").status_code == 404  # the sandbox answers
+    finally:
+        # Ctrl-C in the terminal: SIGINT to the whole foreground group; honcho stops the rest.
+        if make.poll() is None:
+            os.killpg(make.pid, signal.SIGINT)
+        try:
+            make.wait(timeout=40)
+        finally:
+            if group_alive(make.pid):
+                os.killpg(make.pid, signal.SIGKILL)
+            drop_mysql_schemas(
+                [f"{prefix}{service.schema}" for service in SERVICES],
+                host=MYSQL["DB_HOST"],
+                port=int(MYSQL["DB_PORT"]),
+                user=MYSQL["DB_USER"],
+                password=MYSQL["DB_PASSWORD"],
+            )
+    deadline = time.monotonic() + 15
+    while group_alive(make.pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not group_alive(make.pid), "make run left processes behind"
+    for service in SERVICES:
+        with pytest.raises(httpx.TransportError):
+            httpx.get(f"http://127.0.0.1:{ports[service.name]}/health/", timeout=1)
+    assert STRIPE_SANDBOX.name in log.read_text(errors="replace")
+
+
+def wait_for_env(path: Path, make: subprocess.Popen, timeout: float = 60) -> str:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert make.poll() is None, "make run stopped before writing .env"
+        assert time.monotonic() < deadline, "make run wrote no .env"
+        time.sleep(0.1)
+    time.sleep(0.2)
+    return path.read_text()
