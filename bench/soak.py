@@ -113,6 +113,8 @@ def main() -> int:
         "CACHE_KEY_PREFIX": f"soak-{secrets.token_hex(4)}",
         # The shoppers all come from 127.0.0.1: one address is the whole crowd.
         "SIGNUP_RATE_PER_IP": "1000000/hour",
+        # The shoppers' tokens are made before the load and must outlive it.
+        "JWT_ACCESS_SECONDS": str(seconds + 600),
         "LOG_LEVEL": "WARNING",
     }
     why_not = reachable(env)
@@ -138,6 +140,7 @@ def main() -> int:
             **env,
             **{f"SOAK_{service.name.upper()}_URL": stack.url(service.name) for service in SERVICES},
             "SOAK_PRODUCTS": ",".join(map(str, product_ids)),
+            "SOAK_TOKENS": ",".join(stack.new_customer_token() for _ in range(users)),
             "SOAK_RESULT": str(result_file),
         }
         started = time.monotonic()
