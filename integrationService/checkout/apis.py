@@ -14,6 +14,15 @@ from checkout import clients, services
 from checkout.exceptions import Downstream
 from shop_common.fields import IdField
 from shop_common.permissions import IsAuthenticatedUser
+from shop_common.schema import raises
+
+# The other services' refusals come back as they are (docs/integration.md): a product or order
+# that does not exist or is not the caller's, and a conflict (out of stock, not payable).
+PASSED_ON = {
+    404: raises("Passed on: the product or order does not exist (or is not yours)."),
+    409: raises("Passed on: out of stock, an empty cart, or an order that cannot be paid."),
+}
+IDEMPOTENCY_KEY_REUSED = raises("The Idempotency-Key was used before with another body.")
 
 KEY_HEADER = OpenApiParameter(
     "Idempotency-Key", str, location=OpenApiParameter.HEADER, required=False
@@ -62,7 +71,7 @@ class AddToCartApi(IntegrationApi):
             "AddToCart",
             {"product_id": serializers.IntegerField(), "quantity": serializers.IntegerField()},
         ),
-        responses={200: OpenApiTypes.OBJECT},
+        responses={200: OpenApiTypes.OBJECT, **PASSED_ON},
         description="Answers the cart service's priced cart.",
     )
     def post(self, request: Request) -> Response:
@@ -78,7 +87,7 @@ class PlaceOrderApi(IntegrationApi):
     @extend_schema(
         request=PlaceInput,
         parameters=[KEY_HEADER],
-        responses={201: OpenApiTypes.OBJECT},
+        responses={201: OpenApiTypes.OBJECT, **PASSED_ON, 422: IDEMPOTENCY_KEY_REUSED},
         description="Places the cart's order; answers the order service's order plus `cart_cleared`.",
     )
     def post(self, request: Request) -> Response:
@@ -101,7 +110,8 @@ class InitiatePaymentApi(IntegrationApi):
         order_id = IdField(required=False, help_text="default: your newest PENDING order")
 
     @extend_schema(
-        request=InputSerializer, responses={201: OpenApiTypes.OBJECT, 200: OpenApiTypes.OBJECT}
+        request=InputSerializer,
+        responses={201: OpenApiTypes.OBJECT, 200: OpenApiTypes.OBJECT, **PASSED_ON},
     )
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data or {})
@@ -127,7 +137,9 @@ class CheckoutApi(IntegrationApi):
                     "payment": serializers.JSONField(allow_null=True),
                     "payment_error": serializers.JSONField(required=False),
                 },
-            )
+            ),
+            **PASSED_ON,
+            422: IDEMPOTENCY_KEY_REUSED,
         },
     )
     def post(self, request: Request) -> Response:
