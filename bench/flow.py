@@ -10,14 +10,7 @@ from dataclasses import dataclass
 import httpx
 
 from shop_common.processes import Stack
-
-ADDRESS = {
-    "street": "1 Main St",
-    "city": "Springfield",
-    "state": "IL",
-    "zip_code": "62701",
-    "country": "US",
-}
+from shop_common.testing.data import ADDRESS
 
 
 @dataclass

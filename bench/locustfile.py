@@ -14,19 +14,14 @@ import random
 
 from locust import HttpUser, between, events, task
 
+from shop_common.testing.data import ADDRESS
+
 URLS = {
     name: os.environ[f"SOAK_{name.upper()}_URL"]
     for name in ("user", "product", "cart", "order", "integration")
 }
 PRODUCTS = [int(pid) for pid in os.environ["SOAK_PRODUCTS"].split(",")]
 TOKENS = itertools.cycle(os.environ["SOAK_TOKENS"].split(","))
-ADDRESS = {
-    "street": "1 Main St",
-    "city": "Springfield",
-    "state": "IL",
-    "zip_code": "62701",
-    "country": "US",
-}
 server_errors: list[str] = []
 
 

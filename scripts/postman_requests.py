@@ -12,6 +12,8 @@ second run on the same stack makes new objects instead of tripping over the firs
 from dataclasses import dataclass, field
 from typing import Any
 
+from shop_common.testing.data import ADDRESS
+
 
 @dataclass(frozen=True)
 class Var:
@@ -44,14 +46,6 @@ class Req:
     # True for requests no OpenAPI schema lists (the OAuth token endpoint, the sandbox's page).
     outside_schema: bool = False
 
-
-ADDRESS = {
-    "street": "1 Main St",
-    "city": "Springfield",
-    "state": "IL",
-    "zip_code": "62701",
-    "country": "US",
-}
 
 # Set once per run by the first request: a tag that makes emails, slugs and SKUs unique.
 START_RUN = (

@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
+from shop_common.testing.data import ADDRESS
 from shop_common.topology import SERVICES
 from tests.e2e.access_table import (
     ACCESS_TABLE,
@@ -32,7 +33,7 @@ from tests.e2e.access_table import (
     table_routes,
 )
 from tests.e2e.conftest import DEMO_LOGINS
-from tests.e2e.helpers import ADDRESS, bearer
+from tests.e2e.helpers import bearer
 
 CUSTOMER_PASSWORD = "a-long-enough-passphrase-7"
 # The table's own requests come from another loopback address: the user service counts failed

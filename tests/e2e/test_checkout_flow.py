@@ -8,7 +8,8 @@ import uuid
 import httpx
 import pytest
 
-from tests.e2e.helpers import ADDRESS, bearer, wait_for_order_status
+from shop_common.testing.data import ADDRESS
+from tests.e2e.helpers import bearer, wait_for_order_status
 
 
 @pytest.fixture

@@ -15,8 +15,9 @@ import pytest
 
 from shop_common.deadlines import format_deadline
 from shop_common.processes import Stack
+from shop_common.testing.data import ADDRESS
 from shop_common.topology import SERVICES_BY_NAME
-from tests.e2e.helpers import ADDRESS, bearer
+from tests.e2e.helpers import bearer
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BUDGET = 3.0

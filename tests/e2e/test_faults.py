@@ -16,10 +16,11 @@ import httpx
 import pytest
 
 from shop_common.processes import Stack
+from shop_common.testing.data import ADDRESS
 from shop_common.testing.ledger import ledger
 from shop_common.topology import SERVICES
 from tests.e2e.conftest import DEMO_LOGINS
-from tests.e2e.helpers import ADDRESS, bearer, wait_for_order_status
+from tests.e2e.helpers import bearer, wait_for_order_status
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BUDGET = 3.0

@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from tests.e2e.helpers import ADDRESS
+from shop_common.testing.data import ADDRESS
 
 
 def client(stack, service: str, token: str) -> httpx.Client:

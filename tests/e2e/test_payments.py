@@ -7,8 +7,9 @@ import time
 import httpx
 import pytest
 
+from shop_common.testing.data import ADDRESS
 from tests.e2e.browser import ARTIFACTS, needs_chromium
-from tests.e2e.helpers import ADDRESS, bearer, wait_for_order_status
+from tests.e2e.helpers import bearer, wait_for_order_status
 
 
 @pytest.fixture

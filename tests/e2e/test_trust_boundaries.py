@@ -16,9 +16,10 @@ import httpx
 import pytest
 
 from shop_common.processes import Stack
+from shop_common.testing.data import ADDRESS
 from shop_common.topology import SERVICES_BY_NAME
 from tests.e2e.conftest import DEMO_LOGINS
-from tests.e2e.helpers import ADDRESS, bearer, csrf_token, oauth_user_token
+from tests.e2e.helpers import bearer, csrf_token, oauth_user_token
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "a-long-enough-passphrase-7"

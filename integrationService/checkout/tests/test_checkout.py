@@ -8,16 +8,10 @@ import pytest
 from rest_framework.test import APIClient
 
 from checkout.models import IdempotencyRecord
+from shop_common.testing.data import ADDRESS
 
 pytestmark = pytest.mark.django_db
 
-ADDRESS = {
-    "street": "1 Main St",
-    "city": "Springfield",
-    "state": "IL",
-    "zip_code": "62701",
-    "country": "US",
-}
 CART = {
     "id": 5,
     "items": [{"id": 1, "product_id": 7, "quantity": 2}, {"id": 2, "product_id": 9, "quantity": 1}],

@@ -4,7 +4,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from orders.models import Order
-from orders.tests.conftest import ADDRESS
+from shop_common.testing.data import ADDRESS
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 from orders import services
 from orders.exceptions import IllegalTransition
 from orders.models import TRANSITIONS, Order, OrderEvent, OrderStatus
-from orders.tests.conftest import ADDRESS
+from shop_common.testing.data import ADDRESS
 
 pytestmark = pytest.mark.django_db
 

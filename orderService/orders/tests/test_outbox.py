@@ -12,9 +12,9 @@ from rest_framework.test import APIClient
 
 from orders import outbox, services
 from orders.models import Order, OrderStatus, OutboxCall
-from orders.tests.conftest import ADDRESS
 from shop_common import deadlines
 from shop_common.service_client import reset_service_clients
+from shop_common.testing.data import ADDRESS
 
 pytestmark = pytest.mark.django_db
 
