@@ -3,7 +3,7 @@
 One row per (service, route pattern, method). The route is the pattern exactly as
 ``manage.py list_routes`` prints it (``"orders/<id:order_id>/"``); the Django admin is one prefix
 row ``"admin/*"`` per service that mounts it, checked on a few concrete admin URLs. Each row names,
-for each of the 13 identities in :data:`IDENTITIES`, the expected answer:
+for each of the 12 identities in :data:`IDENTITIES`, the expected answer:
 
 - an exact status (``401``, ``403``, ``404``, ``302``...),
 - ``"404 <code>"``: that status with that error code (a domain 404 behind the access check, e.g.

@@ -2,7 +2,7 @@
 
 - The inventory: each service's ``manage.py list_routes`` against the table. A mounted route without
   a row fails (nobody has decided who may call it), and so does a row whose route is gone.
-- The matrix: one test per row, sending its request as each of the 13 identities, with and without
+- The matrix: one test per row, sending its request as each of the 12 identities, with and without
   the trailing slash, and reporting every cell that differs at once.
 """
 
