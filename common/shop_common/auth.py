@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import jwt
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
@@ -192,6 +193,10 @@ def validate_with_user_service(token: str) -> AuthenticatedUser:
             cache.delete(key)
     if _refused(token, kind="user"):
         raise InvalidToken()
+    # The stamp is read before asking: a change that lands while the user service answers makes
+    # the cached answer stale on its first use, never fresh.
+    named_session = _session_named_by(token)
+    stamp = session_stamp(named_session)
     response = service_client("user").post(
         "/auth/validate/", json={"token": token}, idempotent=True
     )
@@ -203,11 +208,22 @@ def validate_with_user_service(token: str) -> AuthenticatedUser:
     answer = response.json()
     user = AuthenticatedUser.from_validation(answer)
     lifetime = int((user.expires_at - timezone.now()).total_seconds())
+    if user.session_id != named_session:  # not a login JWT: no stamp was read before
+        stamp = session_stamp(user.session_id)
     if ttl > 0 and lifetime > 0:
-        # The stamp read after the answer: a change that lands in between makes the entry stale
-        # on its first use, never the other way round.
-        cache.set(key, (answer, session_stamp(user.session_id)), timeout=min(ttl, lifetime))
+        cache.set(key, (answer, stamp), timeout=min(ttl, lifetime))
     return user
+
+
+def _session_named_by(token: str) -> str:
+    """The session id (``sid``) a JWT names, read without checking it: only to find the session's
+    stamp before the user service checks the token. "" for anything else (OAuth2 tokens have no
+    login session, and are not cached under one)."""
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return ""
+    return str(claims.get("sid", "")) if isinstance(claims, dict) else ""
 
 
 class _BearerAuthentication(BaseAuthentication):

@@ -151,6 +151,7 @@ def staff_session_state(session_id: str) -> dict[str, Any] | None:
         cached = cache.get(key)
         if cached is not None and cached[1] == session_stamp(session_id):
             return cached[0]
+    stamp = session_stamp(session_id)  # before asking: a change meanwhile makes the entry stale
     response = internal_request("user", "GET", f"/internal/sessions/{session_id}/")
     if response.status_code == 404:
         state = None
@@ -159,7 +160,7 @@ def staff_session_state(session_id: str) -> dict[str, Any] | None:
     else:
         raise DependencyUnavailable("user", reason=f"session check answered {response.status_code}")
     if ttl > 0:
-        cache.set(key, (state, session_stamp(session_id)), timeout=ttl)
+        cache.set(key, (state, stamp), timeout=ttl)
     return state
 
 

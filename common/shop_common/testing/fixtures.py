@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+import jwt
 import pytest
 import respx
 from django.core.cache import cache
@@ -68,6 +69,10 @@ class _InternalFake:
         return None
 
 
+# Signs the fake's JWT-shaped user tokens (nothing checks the signature; long enough for PyJWT).
+FAKE_SIGNING_KEY = "fake-user-service-key-for-tests-only-0123456789"
+
+
 class FakeUserService:
     """The user service as another service's unit tests see it, at the HTTP level (respx): it knows
     the tokens the test made, answers /auth/validate/ and /o/introspect/ like the real one, and can
@@ -100,7 +105,11 @@ class FakeUserService:
     def token_for(self, *roles: str, user_id: int | None = None, email: str | None = None) -> str:
         """A fresh access token of a user with ``roles`` (CUSTOMER when none are given)."""
         user_id = user_id or next(self._ids)
-        token = f"fake.{uuid.uuid4().hex}.user-token"  # shaped like the user service's JWTs
+        session_id = uuid.uuid4().hex
+        # A JWT like the user service's (its signature is not what the fake checks).
+        token = jwt.encode(
+            {"sid": session_id, "jti": uuid.uuid4().hex}, FAKE_SIGNING_KEY, algorithm="HS256"
+        )
         self.user_tokens[token] = {
             "user_id": user_id,
             "email": email or f"user{user_id}@shop.test",
@@ -108,7 +117,7 @@ class FakeUserService:
             "phone_number": "",
             "roles": sorted(roles or ("CUSTOMER",)),
             "expires_at": (timezone.now() + timedelta(minutes=5)).isoformat(),
-            "session_id": uuid.uuid4().hex,
+            "session_id": session_id,
         }
         return token
 
