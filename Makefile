@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements/runtime.txt requirements/dev.txt common/pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test bench soak lint fmt schema postman newman reset-demo diagrams install clean
+.PHONY: run test bench soak diagrams lint fmt schema postman newman reset-demo install clean
 
 install: $(STAMP)
 
@@ -41,6 +41,11 @@ bench: install
 soak: install
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements/soak.txt
 	$(BIN)/python bench/soak.py
+
+## diagrams: each service's model diagram from its code into docs/diagrams/ (.dot, and .svg)
+diagrams: install
+	scripts/install-system-deps.sh diagrams || echo "No Graphviz: only the .dot files are written."
+	$(BIN)/python scripts/diagrams.py
 
 lint: install
 	$(BIN)/ruff check .
