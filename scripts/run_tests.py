@@ -111,6 +111,8 @@ def main() -> int:
     args = parser.parse_args()
     chosen = set(args.only)
     RESULTS.mkdir(parents=True, exist_ok=True)
+    for note in RESULTS.glob("*.txt"):
+        note.unlink()
 
     lint_ok = lint() if not chosen or "lint" in chosen else True
     selected = [suite for suite in suites() if not chosen or suite.name in chosen]
@@ -128,6 +130,9 @@ def main() -> int:
             outcomes.append(outcome)
 
     sys.stdout.write("\n== summary\n")
+    # Figures a test leaves for people (var/test-results/*.txt), e.g. newman's counts.
+    for note in sorted(RESULTS.glob("*.txt")):
+        sys.stdout.write(f"  {note.read_text().strip()}\n")
     for outcome in outcomes:
         sys.stdout.write(
             f"  {outcome.suite.name:<12} {outcome.passed:>4} passed {outcome.failed:>3} failed "
