@@ -11,7 +11,6 @@ in tests/, not tests/e2e/, so that it runs after them: its three minutes in the 
 session would outlast the 5-minute tokens the `token_of` fixture keeps for the whole session.
 """
 
-import os
 import secrets
 import tomllib
 import warnings
@@ -27,7 +26,8 @@ from schemathesis.engine import events, from_schema
 
 from shop_common.processes import Stack
 from shop_common.topology import SERVICES
-from tests.e2e.conftest import DEMO_LOGINS, REPO_ROOT
+from tests.e2e.conftest import DEMO_LOGINS
+from tests.e2e.helpers import running_stack
 
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 ROLES = ("anonymous", "customer", "staff")
@@ -70,26 +70,16 @@ class Finding:
 
 @pytest.fixture(scope="module")
 def fuzz_stack(tmp_path_factory):
-    shop = Stack(
-        repo_root=REPO_ROOT,
-        workdir=tmp_path_factory.mktemp("fuzz-stack"),
-        services=SERVICES,
-        base_env={
-            **os.environ,
-            # Fuzzing signs up and fails logins by the thousand from one address; the limits
-            # themselves are tested in test_trust_boundaries.py.
-            "SIGNUP_RATE_PER_IP": "1000000/hour",
-            "PASSWORD_FAILURES_PER_ACCOUNT": "1000000/15m",
-            "PASSWORD_FAILURES_PER_ADDRESS": "1000000/15m",
-        },
-        demo_data=True,
-        schema_prefix="e2efuzz_",
-    )
-    try:
-        shop.start()
+    with running_stack(
+        tmp_path_factory,
+        "fuzz",
+        # Fuzzing signs up and fails logins by the thousand from one address; the limits
+        # themselves are tested in test_trust_boundaries.py.
+        SIGNUP_RATE_PER_IP="1000000/hour",
+        PASSWORD_FAILURES_PER_ACCOUNT="1000000/15m",
+        PASSWORD_FAILURES_PER_ADDRESS="1000000/15m",
+    ) as shop:
         yield shop
-    finally:
-        shop.stop()
 
 
 def login(shop: Stack, email: str, password: str) -> str:

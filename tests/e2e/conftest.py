@@ -5,19 +5,16 @@ The database comes from the environment like everywhere else: SQLite files in a 
 default; with DB_ENGINE=mysql, fresh `e2e_*` schemas on that server.
 """
 
-import os
 import time
 import uuid
-from pathlib import Path
 
 import httpx
 import pytest
 
-from shop_common.processes import Stack
-from shop_common.topology import SERVICES, SERVICES_BY_NAME
+from shop_common.topology import SERVICES_BY_NAME
 from tests.e2e.browser import browser  # noqa: F401 (a fixture)
+from tests.e2e.helpers import running_stack
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 DEMO_LOGINS = {
     "ADMIN": ("admin@shop.test", "admin-demo-pass-1"),
     "STAFF": ("staff@shop.test", "staff-demo-pass-1"),
@@ -27,20 +24,10 @@ DEMO_LOGINS = {
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory):
-    shop = Stack(
-        repo_root=REPO_ROOT,
-        workdir=tmp_path_factory.mktemp("stack"),
-        services=SERVICES,
-        # Every test connects from 127.0.0.1: one address, for the signup limit, is the whole
-        # suite. The limits themselves are tested on a stack of their own (test_trust_boundaries).
-        base_env={**os.environ, "SIGNUP_RATE_PER_IP": "10000/hour"},
-        demo_data=True,
-    )
-    try:
-        shop.start()
+    # Every test connects from 127.0.0.1: one address, for the signup limit, is the whole suite.
+    # The limits themselves are tested on a stack of their own (test_trust_boundaries).
+    with running_stack(tmp_path_factory, "stack", SIGNUP_RATE_PER_IP="10000/hour") as shop:
         yield shop
-    finally:
-        shop.stop()
 
 
 @pytest.fixture(scope="session")

@@ -1,16 +1,45 @@
 """Small helpers the end-to-end tests share."""
 
 import base64
+import contextlib
 import hashlib
 import json
+import os
 import re
 import secrets
 import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlparse
 
 import httpx
 
 from shop_common.processes import Stack
+from shop_common.topology import SERVICES, Service
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@contextlib.contextmanager
+def running_stack(
+    tmp_path_factory, name: str, *, services: Iterable[Service] = SERVICES, **env: str
+) -> Iterator[Stack]:
+    """``services`` under gunicorn with the demo data, on databases of their own (SQLite files in
+    a temporary folder, or ``e2e_<name>_*`` schemas with MySQL), with ``env`` over this process's
+    environment; stopped when the block ends."""
+    shop = Stack(
+        repo_root=REPO_ROOT,
+        workdir=tmp_path_factory.mktemp(name),
+        services=tuple(services),
+        base_env={**os.environ, **env},
+        schema_prefix=f"e2e_{name}_",
+        demo_data=True,
+    )
+    try:
+        shop.start()
+        yield shop
+    finally:
+        shop.stop()
 
 
 def bearer(token: str) -> dict[str, str]:

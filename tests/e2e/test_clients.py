@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from shop_common.processes import Stack
 from shop_common.topology import SERVICES, STRIPE_SANDBOX
+from tests.e2e.helpers import running_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -23,20 +23,9 @@ RUNS = 2
 
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory):
-    shop = Stack(
-        repo_root=ROOT,
-        workdir=tmp_path_factory.mktemp("clients"),
-        services=SERVICES,
-        # newman and curl sign up from 127.0.0.1 on every run.
-        base_env={**os.environ, "SIGNUP_RATE_PER_IP": "10000/hour"},
-        schema_prefix="e2e_clients_",
-        demo_data=True,
-    )
-    try:
-        shop.start()
+    # newman and curl sign up from 127.0.0.1 on every run.
+    with running_stack(tmp_path_factory, "clients", SIGNUP_RATE_PER_IP="10000/hour") as shop:
         yield shop
-    finally:
-        shop.stop()
 
 
 @pytest.mark.skipif(not NEWMAN.exists(), reason="newman not installed (scripts/install-newman.sh)")

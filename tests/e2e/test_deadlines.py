@@ -8,41 +8,29 @@ A stack of its own (user, product, order) with a 3 s budget, so the hung case st
 import os
 import signal
 import time
-from pathlib import Path
 
 import httpx
 import pytest
 
 from shop_common.deadlines import format_deadline
-from shop_common.processes import Stack
 from shop_common.testing.data import ADDRESS
 from shop_common.topology import SERVICES_BY_NAME
-from tests.e2e.helpers import bearer
+from tests.e2e.helpers import bearer, running_stack
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 BUDGET = 3.0
 
 
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory):
-    stack = Stack(
-        repo_root=REPO_ROOT,
-        workdir=tmp_path_factory.mktemp("deadlines"),
-        services=tuple(SERVICES_BY_NAME[name] for name in ("user", "product", "order")),
-        base_env={
-            **os.environ,
-            "REQUEST_BUDGET_SECONDS": str(BUDGET),
-            "SIGNUP_RATE_PER_IP": "10000/hour",
-            "CATALOG_CACHE_TTL": "0",
-        },
-        schema_prefix="e2e_deadlines_",
-        demo_data=True,
-    )
-    try:
-        stack.start()
+    with running_stack(
+        tmp_path_factory,
+        "deadlines",
+        services=(SERVICES_BY_NAME[name] for name in ("user", "product", "order")),
+        REQUEST_BUDGET_SECONDS=str(BUDGET),
+        SIGNUP_RATE_PER_IP="10000/hour",
+        CATALOG_CACHE_TTL="0",
+    ) as stack:
         yield stack
-    finally:
-        stack.stop()
 
 
 @pytest.fixture(scope="module")

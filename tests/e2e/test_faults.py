@@ -10,7 +10,6 @@ import os
 import signal
 import time
 import uuid
-from pathlib import Path
 
 import httpx
 import pytest
@@ -18,11 +17,9 @@ import pytest
 from shop_common.processes import Stack
 from shop_common.testing.data import ADDRESS
 from shop_common.testing.ledger import ledger
-from shop_common.topology import SERVICES
 from tests.e2e.conftest import DEMO_LOGINS
-from tests.e2e.helpers import bearer, wait_for_order_status
+from tests.e2e.helpers import bearer, running_stack, wait_for_order_status
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 BUDGET = 3.0
 STOCK = 1000
 FAULTED = ("user", "product", "cart", "order", "payment")
@@ -30,25 +27,15 @@ FAULTED = ("user", "product", "cart", "order", "payment")
 
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory):
-    stack = Stack(
-        repo_root=REPO_ROOT,
-        workdir=tmp_path_factory.mktemp("faults"),
-        services=SERVICES,
-        base_env={
-            **os.environ,
-            "REQUEST_BUDGET_SECONDS": str(BUDGET),
-            # A restarted dependency is tried again a second after its breaker opened.
-            "SERVICE_BREAKER_RESET_SECONDS": "1",
-            "SIGNUP_RATE_PER_IP": "10000/hour",
-        },
-        schema_prefix="e2e_faults_",
-        demo_data=True,
-    )
-    try:
-        stack.start()
+    with running_stack(
+        tmp_path_factory,
+        "faults",
+        REQUEST_BUDGET_SECONDS=str(BUDGET),
+        # A restarted dependency is tried again a second after its breaker opened.
+        SERVICE_BREAKER_RESET_SECONDS="1",
+        SIGNUP_RATE_PER_IP="10000/hour",
+    ) as stack:
         yield stack
-    finally:
-        stack.stop()
 
 
 @pytest.fixture(scope="module")

@@ -2,10 +2,8 @@
 which the test stops and starts again. Nothing answers 500; everything works from the databases,
 slower, and the cache is used again once Redis is back."""
 
-import os
 import shutil
 import uuid
-from pathlib import Path
 
 import httpx
 import pytest
@@ -13,9 +11,7 @@ import pytest
 from shop_common.processes import Stack, free_port, start_redis_server
 from shop_common.topology import SERVICES_BY_NAME
 from tests.e2e.conftest import DEMO_LOGINS
-from tests.e2e.helpers import bearer
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from tests.e2e.helpers import bearer, running_stack
 
 pytestmark = pytest.mark.skipif(not shutil.which("redis-server"), reason="no redis-server here")
 
@@ -25,24 +21,17 @@ def redis_shop(tmp_path_factory):
     folder = tmp_path_factory.mktemp("redis")
     port = free_port()
     redis = {"process": start_redis_server(port, folder)}
-    shop = Stack(
-        repo_root=REPO_ROOT,
-        workdir=tmp_path_factory.mktemp("redis-shop"),
-        services=tuple(SERVICES_BY_NAME[name] for name in ("user", "product", "cart")),
-        base_env={
-            **os.environ,
-            "REDIS_URL": f"redis://127.0.0.1:{port}/0",
-            "CACHE_KEY_PREFIX": f"e2e-redis-{uuid.uuid4().hex[:8]}",
-            "CACHE_RETRY_SECONDS": "1",
-        },
-        schema_prefix="e2eredis_",
-        demo_data=True,
-    )
     try:
-        shop.start()
-        yield shop, redis, lambda: redis.update(process=start_redis_server(port, folder))
+        with running_stack(
+            tmp_path_factory,
+            "redis",
+            services=(SERVICES_BY_NAME[name] for name in ("user", "product", "cart")),
+            REDIS_URL=f"redis://127.0.0.1:{port}/0",
+            CACHE_KEY_PREFIX=f"e2e-redis-{uuid.uuid4().hex[:8]}",
+            CACHE_RETRY_SECONDS="1",
+        ) as shop:
+            yield shop, redis, lambda: redis.update(process=start_redis_server(port, folder))
     finally:
-        shop.stop()
         if redis["process"].poll() is None:
             redis["process"].terminate()
 

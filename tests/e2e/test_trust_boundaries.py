@@ -7,10 +7,8 @@ production runs them. Each test sends from a loopback address of its own (127.0.
 per-address counters of one scenario do not bleed into the next.
 """
 
-import os
 import secrets
 import uuid
-from pathlib import Path
 
 import httpx
 import pytest
@@ -19,9 +17,8 @@ from shop_common.processes import Stack
 from shop_common.testing.data import ADDRESS
 from shop_common.topology import SERVICES_BY_NAME
 from tests.e2e.conftest import DEMO_LOGINS
-from tests.e2e.helpers import bearer, csrf_token, oauth_user_token
+from tests.e2e.helpers import bearer, csrf_token, oauth_user_token, running_stack
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "a-long-enough-passphrase-7"
 
 
@@ -229,28 +226,19 @@ def redis_up() -> bool:
 def guarded(tmp_path_factory):
     if not redis_up():
         pytest.skip("no Redis on 127.0.0.1:6379")
-    shop = Stack(
-        repo_root=REPO_ROOT,
-        workdir=tmp_path_factory.mktemp("guarded"),
+    with running_stack(
+        tmp_path_factory,
+        "guarded",
         services=(SERVICES_BY_NAME["user"], SERVICES_BY_NAME["product"]),
-        base_env={
-            **os.environ,
-            "REDIS_URL": "redis://127.0.0.1:6379/0",
-            "CACHE_KEY_PREFIX": f"e2e-guarded-{uuid.uuid4().hex[:8]}",
-            "PASSWORD_FAILURES_PER_ACCOUNT": "5/15m",
-            "PASSWORD_FAILURES_PER_ADDRESS": "8/15m",
-            "SIGNUP_RATE_PER_IP": "3/hour",
-            # Far longer than any test: what ends a session here is the shared Redis, not a TTL.
-            "AUTH_CACHE_TTL": "300",
-        },
-        schema_prefix="e2eguard_",
-        demo_data=True,
-    )
-    try:
-        shop.start()
+        REDIS_URL="redis://127.0.0.1:6379/0",
+        CACHE_KEY_PREFIX=f"e2e-guarded-{uuid.uuid4().hex[:8]}",
+        PASSWORD_FAILURES_PER_ACCOUNT="5/15m",
+        PASSWORD_FAILURES_PER_ADDRESS="8/15m",
+        SIGNUP_RATE_PER_IP="3/hour",
+        # Far longer than any test: what ends a session here is the shared Redis, not a TTL.
+        AUTH_CACHE_TTL="300",
+    ) as shop:
         yield shop
-    finally:
-        shop.stop()
 
 
 @pytest.fixture(scope="module")
