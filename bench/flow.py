@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 import httpx
 
-from shop_common.processes import Stack
 from shop_common.testing.data import ADDRESS
+from shop_common.testing.stack import Stack
 
 
 @dataclass

@@ -28,7 +28,8 @@ from pathlib import Path
 import httpx
 from flow import run_flows
 
-from shop_common.processes import ServiceProcess, Stack, free_port
+from shop_common.processes import ServiceProcess
+from shop_common.testing.stack import Stack, free_port
 from shop_common.topology import SERVICES, SERVICES_BY_NAME, Service
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import httpx
 
-from shop_common.processes import Stack
 from shop_common.testing.ledger import ledger
+from shop_common.testing.stack import Stack
 from shop_common.topology import SERVICES
 
 ROOT = Path(__file__).resolve().parent.parent

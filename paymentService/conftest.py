@@ -5,7 +5,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
 
-from shop_common.processes import free_port
+from shop_common.testing.stack import free_port
 
 pytest_plugins = ["shop_common.testing.fixtures"]
 

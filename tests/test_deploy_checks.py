@@ -132,8 +132,8 @@ def test_without_https_only_nothing_is_redirected(production_env):
     assert products["status"] != 301
 
 
-# What the services call on each other over plain HTTP inside the deployment (shop_common.auth,
-# catalog.staff_login, checkout.clients, the /internal/ clients): never redirected. Next to each,
+# What the services call on each other over plain HTTP inside the deployment (shop_common.auth and
+# .service_tokens, catalog.staff_login, checkout.clients, the /internal/ clients): never redirected. Next to each,
 # a public path of the same service that is.
 CALLED_OVER_PLAIN_HTTP = {
     "user": [

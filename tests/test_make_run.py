@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from shop_common.databases import drop_mysql_schemas
-from shop_common.processes import free_port
+from shop_common.testing.stack import free_port
 from shop_common.topology import SERVICES, STRIPE_SANDBOX
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,4 +1,5 @@
 """Who is calling: customers and staff with a user token, other services with a service token.
+(This service's own token, for calling others, is in :mod:`shop_common.service_tokens`.)
 
 - :class:`BearerTokenAuthentication` — ``Authorization: Bearer <access token>``, validated by the
   user service (``POST /auth/validate/``), the answer cached for ``AUTH_CACHE_TTL`` seconds (never
@@ -6,7 +7,6 @@
 - :class:`ServiceTokenAuthentication` — an OAuth2 client-credentials token of one of the shop's six
   services, introspected at the user service (``/o/introspect/``, authenticated with this service's
   own ``introspection`` token, so no client secret is hashed per call), cached briefly.
-- :func:`service_token` — this service's own client-credentials token, for calling ``/internal/``.
 
 A string that cannot be a token of the kind asked for is refused without asking anybody, and a
 refused token is remembered for ``REFUSED_TOKEN_CACHE_TTL`` seconds: junk tokens cost the user
@@ -20,7 +20,6 @@ once; with a local-memory cache the change reaches other services within ``AUTH_
 
 import hashlib
 import re
-import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -38,6 +37,7 @@ from rest_framework.request import Request
 
 from shop_common.errors import DependencyUnavailable, ServiceError
 from shop_common.service_client import service_client
+from shop_common.service_tokens import forget_service_tokens, service_token
 from shop_common.topology import SERVICES
 
 INVALID_TOKEN = "invalid_token"  # noqa: S105 (an error code, not a secret)
@@ -300,52 +300,3 @@ class ServiceTokenAuthentication(_BearerAuthentication):
 
     def caller(self, token: str) -> ServiceCaller:
         return introspect_service_token(token)
-
-
-_own_token: dict[str, Any] = {}
-_own_token_lock = threading.Lock()
-
-
-def service_token(scope: str = "internal") -> str:
-    """This service's client-credentials token for ``scope``, fetched once and reused until near expiry."""
-    with _own_token_lock:
-        cached = _own_token.get(scope)
-        if cached and cached["expires"] - 30 > time.monotonic():
-            return cached["token"]
-        response = service_client("user").post(
-            "/o/token/",
-            data={"grant_type": "client_credentials", "scope": scope},
-            auth=(settings.SERVICE_CLIENT_ID, settings.SERVICE_CLIENT_SECRET),
-            idempotent=True,
-        )
-        if response.status_code != 200:
-            raise DependencyUnavailable(
-                "user",
-                reason=f"no service token (client credentials answered {response.status_code})",
-            )
-        answer = response.json()
-        _own_token[scope] = {
-            "token": answer["access_token"],
-            "expires": time.monotonic() + int(answer.get("expires_in", 0)),
-        }
-        return answer["access_token"]
-
-
-def forget_service_tokens() -> None:
-    with _own_token_lock:
-        _own_token.clear()
-
-
-def internal_request(
-    service: str, method: str, path: str, *, headers: dict[str, str] | None = None, **kwargs: Any
-) -> Any:
-    """A call to another service's ``/internal/`` endpoint with this service's token; a token the
-    other side refuses (expired, rotated) is replaced once."""
-    client = service_client(service)
-    for attempt in (1, 2):
-        authorized = {**(headers or {}), "Authorization": f"Bearer {service_token()}"}
-        response = client.request(method, path, headers=authorized, **kwargs)
-        if response.status_code != 401 or attempt == 2:
-            return response
-        forget_service_tokens()
-    raise AssertionError("unreachable")  # pragma: no cover

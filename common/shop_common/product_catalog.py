@@ -3,8 +3,8 @@
 from dataclasses import dataclass
 from decimal import Decimal
 
-from shop_common.auth import internal_request
 from shop_common.errors import DependencyUnavailable
+from shop_common.service_tokens import internal_request
 
 
 @dataclass(frozen=True)

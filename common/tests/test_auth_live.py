@@ -12,8 +12,8 @@ import pytest
 from django.core.cache import cache
 from django.test import override_settings
 
-from shop_common.auth import forget_service_tokens, service_token
-from shop_common.processes import Stack, free_port
+from shop_common.service_tokens import forget_service_tokens, service_token
+from shop_common.testing.stack import Stack, free_port
 from shop_common.topology import SERVICES_BY_NAME
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -10,8 +10,8 @@ from django.core.cache import cache
 from django.test import override_settings
 
 from shop_common import cache as shop_cache
-from shop_common.processes import free_port
-from shop_common.processes import start_redis_server as start_redis
+from shop_common.testing.stack import free_port
+from shop_common.testing.stack import start_redis_server as start_redis
 
 pytestmark = pytest.mark.skipif(not shutil.which("redis-server"), reason="no redis-server here")
 

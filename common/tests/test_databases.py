@@ -2,7 +2,7 @@ import pytest
 from django.db import connection
 
 from shop_common.databases import DatabaseServerUnreachable, create_mysql_schema
-from shop_common.processes import free_port
+from shop_common.testing.stack import free_port
 
 needs_mysql = pytest.mark.skipif(connection.vendor != "mysql", reason="needs DB_ENGINE=mysql")
 

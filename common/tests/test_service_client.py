@@ -3,9 +3,9 @@ import pytest
 import respx
 
 from shop_common.errors import DependencyUnavailable
-from shop_common.processes import free_port
 from shop_common.request_id import _current
 from shop_common.service_client import build_service_client, service_client
+from shop_common.testing.stack import free_port
 
 BASE = "http://product.test"
 

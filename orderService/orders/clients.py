@@ -6,8 +6,8 @@ from typing import Any
 
 import httpx
 
-from shop_common.auth import internal_request
 from shop_common.errors import DependencyUnavailable, OutOfStock
+from shop_common.service_tokens import internal_request
 
 
 class ReservationClosed(Exception):

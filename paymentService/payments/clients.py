@@ -2,8 +2,8 @@
 
 from typing import Any
 
-from shop_common.auth import internal_request
 from shop_common.errors import DependencyUnavailable
+from shop_common.service_tokens import internal_request
 
 
 class OrderRefused(Exception):

@@ -29,11 +29,12 @@ from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 
-from shop_common.auth import internal_request, session_stamp
+from shop_common.auth import session_stamp
 from shop_common.client_address import client_address
 from shop_common.error_handlers import error_response
 from shop_common.errors import DEPENDENCY_UNAVAILABLE, DependencyUnavailable, ServiceError
 from shop_common.permissions import ADMIN, STAFF
+from shop_common.service_tokens import internal_request
 
 CATALOG_STAFF_GROUP = "Catalog staff"
 CATALOG_PERMISSIONS = {

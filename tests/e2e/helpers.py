@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlencode, urlparse
 
 import httpx
 
-from shop_common.processes import Stack
+from shop_common.testing.stack import Stack
 from shop_common.topology import SERVICES, Service
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -7,7 +7,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from shop_common.processes import ServiceProcess, free_port
+from shop_common.processes import ServiceProcess
+from shop_common.testing.stack import free_port
 from shop_common.topology import SERVICES_BY_NAME
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

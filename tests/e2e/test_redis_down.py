@@ -8,7 +8,7 @@ import uuid
 import httpx
 import pytest
 
-from shop_common.processes import Stack, free_port, start_redis_server
+from shop_common.testing.stack import Stack, free_port, start_redis_server
 from shop_common.topology import SERVICES_BY_NAME
 from tests.e2e.conftest import DEMO_LOGINS
 from tests.e2e.helpers import bearer, running_stack

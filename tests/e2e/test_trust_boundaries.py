@@ -13,8 +13,8 @@ import uuid
 import httpx
 import pytest
 
-from shop_common.processes import Stack
 from shop_common.testing.data import ADDRESS
+from shop_common.testing.stack import Stack
 from shop_common.topology import SERVICES_BY_NAME
 from tests.e2e.conftest import DEMO_LOGINS
 from tests.e2e.helpers import bearer, csrf_token, oauth_user_token, running_stack

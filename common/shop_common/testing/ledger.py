@@ -9,7 +9,7 @@ payment, every open reservation a PENDING order, and every PAID-or-later order c
 
 import json
 
-from shop_common.processes import Stack
+from shop_common.testing.stack import Stack
 
 PRODUCT_BOOKS = """
 import json

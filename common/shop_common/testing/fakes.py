@@ -1,0 +1,358 @@
+"""The other services as one service's unit tests see them, at the HTTP level (respx): the user
+service's token checks and logins, the product service's stock and batch lookup, the order
+service's internal API. The fixtures in :mod:`shop_common.testing.fixtures` put them at the
+configured service URLs; end-to-end tests use the real services."""
+
+import base64
+import itertools
+import json
+import secrets
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import jwt
+import respx
+from django.utils import timezone
+
+
+def error_response(status: int, code: str, details: dict[str, Any] | None = None) -> httpx.Response:
+    """An answer in the shop's error shape, as the real services give it."""
+    return httpx.Response(
+        status, json={"error": {"code": code, "message": "", "details": details or {}}}
+    )
+
+
+class _InternalFake:
+    """A fake service's internal API: it answers only service tokens the fake user service issued,
+    and can be "down"."""
+
+    name = "service"
+
+    def __init__(self, users: "FakeUserService") -> None:
+        self.users = users
+        self.down = False
+
+    def _refusal(self, request: httpx.Request) -> httpx.Response | None:
+        if self.down:
+            raise httpx.ConnectError(f"the fake {self.name} service is down")
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        if token not in self.users.service_tokens:
+            return error_response(401, "invalid_token")
+        return None
+
+
+# Signs the fake's JWT-shaped user tokens (nothing checks the signature; long enough for PyJWT).
+FAKE_SIGNING_KEY = "fake-user-service-key-for-tests-only-0123456789"
+
+
+class FakeUserService:
+    """The user service as another service's unit tests see it, at the HTTP level (respx): it knows
+    the tokens the test made, answers /auth/validate/ and /o/introspect/ like the real one, and can
+    be "down". End-to-end tests use the real one."""
+
+    def __init__(self, router: respx.Router, base_url: str) -> None:
+        self.user_tokens: dict[str, dict[str, Any]] = {}
+        self.service_tokens: dict[str, dict[str, Any]] = {}
+        self.logins: dict[tuple[str, str], dict[str, Any]] = {}
+        self.sessions: dict[str, dict[str, Any]] = {}
+        self.throttled = False
+        self.down = False
+        self._ids = itertools.count(1000)
+        self.validate = router.post(f"{base_url}/auth/validate/").mock(side_effect=self._validate)
+        self.introspect = router.post(f"{base_url}/o/introspect/").mock(
+            side_effect=self._introspect
+        )
+        self.login = router.post(f"{base_url}/auth/login/").mock(side_effect=self._login)
+        self.token = router.post(f"{base_url}/o/token/").mock(side_effect=self._client_credentials)
+        self.staff_login = router.post(f"{base_url}/internal/staff-sessions/").mock(
+            side_effect=self._staff_login
+        )
+        self.session_check = router.get(
+            url__regex=rf"{base_url}/internal/sessions/(?P<session_id>[0-9a-f-]+)/"
+        ).mock(side_effect=self._session_state)
+        self.session_end = router.delete(
+            url__regex=rf"{base_url}/internal/sessions/(?P<session_id>[0-9a-f-]+)/"
+        ).mock(side_effect=self._end_session)
+
+    def token_for(self, *roles: str, user_id: int | None = None, email: str | None = None) -> str:
+        """A fresh access token of a user with ``roles`` (CUSTOMER when none are given)."""
+        user_id = user_id or next(self._ids)
+        session_id = uuid.uuid4().hex
+        # A JWT like the user service's (its signature is not what the fake checks).
+        token = jwt.encode(
+            {"sid": session_id, "jti": uuid.uuid4().hex}, FAKE_SIGNING_KEY, algorithm="HS256"
+        )
+        self.user_tokens[token] = {
+            "user_id": user_id,
+            "email": email or f"user{user_id}@shop.test",
+            "username": f"user{user_id}",
+            "phone_number": "",
+            "roles": sorted(roles or ("CUSTOMER",)),
+            "expires_at": (timezone.now() + timedelta(minutes=5)).isoformat(),
+            "session_id": session_id,
+        }
+        return token
+
+    def service_token(self, *scopes: str, client_id: str = "shop-order") -> str:
+        token = secrets.token_hex(15)  # 30 letters and digits, like django-oauth-toolkit's
+        self.service_tokens[token] = {
+            "client_id": client_id,
+            "scopes": list(scopes or ("internal",)),
+        }
+        return token
+
+    def add_login(self, email: str, password: str, *roles: str) -> None:
+        user_id = next(self._ids)
+        self.logins[(email, password)] = {
+            "access": f"login-access-{user_id}",
+            "refresh": f"login-refresh-{user_id}",
+            "expires_in": 300,
+            "user": {
+                "id": user_id,
+                "email": email,
+                "username": email.split("@")[0],
+                "roles": sorted(roles),
+            },
+        }
+
+    def _unavailable(self) -> None:
+        if self.down:
+            raise httpx.ConnectError("the fake user service is down")
+
+    def _validate(self, request: httpx.Request) -> httpx.Response:
+        self._unavailable()
+        token = json.loads(request.content or b"{}").get("token")
+        answer = self.user_tokens.get(token)
+        if answer is None:
+            return error_response(401, "invalid_token")
+        return httpx.Response(200, json=answer)
+
+    def _introspect(self, request: httpx.Request) -> httpx.Response:
+        """Like the real one: only a service's bearer token with the scope introspection."""
+        self._unavailable()
+        caller = self.service_tokens.get(
+            request.headers.get("Authorization", "").removeprefix("Bearer ")
+        )
+        if caller is None or "introspection" not in caller["scopes"]:
+            return error_response(401, "invalid_client")
+        token = httpx.QueryParams(request.content.decode()).get("token")
+        known = self.service_tokens.get(token)
+        if known is None:
+            return httpx.Response(200, json={"active": False})
+        exp = int((timezone.now() + timedelta(hours=1)).timestamp())
+        return httpx.Response(
+            200,
+            json={
+                "active": True,
+                "client_id": known["client_id"],
+                "scope": " ".join(known["scopes"]),
+                "exp": exp,
+            },
+        )
+
+    def _client_credentials(self, request: httpx.Request) -> httpx.Response:
+        """A service asking for its own token gets one, in its own name, that this fake will also
+        introspect."""
+        self._unavailable()
+        scope = httpx.QueryParams(request.content.decode()).get("scope") or "internal"
+        basic = request.headers.get("Authorization", "").removeprefix("Basic ")
+        client_id = base64.b64decode(basic).decode().partition(":")[0]
+        token = self.service_token(*scope.split(), client_id=client_id)
+        return httpx.Response(
+            200,
+            json={
+                "access_token": token,
+                "token_type": "Bearer",
+                "expires_in": 3600,
+                "scope": scope,
+            },
+        )
+
+    def _staff_login(self, request: httpx.Request) -> httpx.Response:
+        self._unavailable()
+        if self.throttled:
+            return error_response(429, "throttled")
+        body = json.loads(request.content or b"{}")
+        answer = self.logins.get((body.get("email"), body.get("password")))
+        if answer is None:
+            return error_response(401, "invalid_credentials")
+        session_id = str(uuid.uuid4())
+        self.sessions[session_id] = {"active": True, "user": dict(answer["user"])}
+        return httpx.Response(201, json={"session_id": session_id, "user": answer["user"]})
+
+    def _session_state(self, request: httpx.Request, session_id: str) -> httpx.Response:
+        self._unavailable()
+        session = self.sessions.get(session_id)
+        if session is None:
+            return error_response(404, "session_not_found")
+        return httpx.Response(200, json={"session_id": session_id, **session})
+
+    def _end_session(self, request: httpx.Request, session_id: str) -> httpx.Response:
+        self._unavailable()
+        if session_id in self.sessions:
+            self.sessions[session_id]["active"] = False
+        return httpx.Response(204)
+
+    def _login(self, request: httpx.Request) -> httpx.Response:
+        self._unavailable()
+        body = json.loads(request.content or b"{}")
+        answer = self.logins.get((body.get("email"), body.get("password")))
+        if answer is None:
+            return error_response(401, "invalid_credentials")
+        return httpx.Response(200, json=answer)
+
+
+class FakeProductService(_InternalFake):
+    """The product service's internal batch lookup, as a cart's or an order's tests see it. It
+    accepts only service tokens that the fake user service issued."""
+
+    name = "product"
+
+    def __init__(self, router: respx.Router, base_url: str, users: FakeUserService) -> None:
+        super().__init__(users)
+        self.products: dict[int, dict[str, Any]] = {}
+        self._ids = itertools.count(1)
+        self.reservations: dict[str, dict[str, Any]] = {}
+        self.lookup = router.get(f"{base_url}/internal/products/").mock(side_effect=self._lookup)
+        self.reserve = router.post(f"{base_url}/internal/stock/reserve/").mock(
+            side_effect=self._reserve
+        )
+        self.commit = router.post(f"{base_url}/internal/stock/commit/").mock(
+            side_effect=self._close
+        )
+        self.release = router.post(f"{base_url}/internal/stock/release/").mock(
+            side_effect=self._close
+        )
+
+    def add(
+        self, *, price: str = "10.00", available: int = 10, is_active: bool = True, **fields: Any
+    ) -> int:
+        product_id = fields.pop("id", None) or next(self._ids)
+        self.products[product_id] = {
+            "id": product_id,
+            "title": fields.get("title", f"Product {product_id}"),
+            "sku": fields.get("sku", f"SKU-{product_id}"),
+            "price": price,
+            "currency": fields.get("currency", "USD"),
+            "is_active": is_active,
+            "available": available,
+            "image_url": "",
+        }
+        return product_id
+
+    def _reserve(self, request: httpx.Request) -> httpx.Response:
+        """All lines or none against ``available``; the same order_ref again answers the same."""
+        if refusal := self._refusal(request):
+            return refusal
+        body = json.loads(request.content)
+        ref = body["order_ref"]
+        if ref in self.reservations:
+            return httpx.Response(200, json=self.reservations[ref])
+        stock = {
+            pid: product["available"]
+            for pid, product in self.products.items()
+            if product["is_active"]
+        }
+        short = [
+            {
+                "product_id": line["product_id"],
+                "requested": line["quantity"],
+                "available": stock.get(line["product_id"], 0),
+            }
+            for line in body["lines"]
+            if stock.get(line["product_id"], 0) < line["quantity"]
+        ]
+        if short:
+            return error_response(409, "out_of_stock", {"lines": short})
+        for line in body["lines"]:
+            self.products[line["product_id"]]["available"] -= line["quantity"]
+        self.reservations[ref] = {"order_ref": ref, "status": "RESERVED", "lines": body["lines"]}
+        return httpx.Response(201, json=self.reservations[ref])
+
+    def _close(self, request: httpx.Request) -> httpx.Response:
+        """Commit or release; idempotent; crossing a closed reservation is a 409."""
+        if refusal := self._refusal(request):
+            return refusal
+        to = "COMMITTED" if request.url.path.endswith("/commit/") else "RELEASED"
+        reservation = self.reservations.get(json.loads(request.content)["order_ref"])
+        if reservation is None:
+            return error_response(404, "reservation_not_found")
+        if reservation["status"] not in ("RESERVED", to):
+            return error_response(409, "reservation_closed")
+        if reservation["status"] == "RESERVED" and to == "RELEASED":
+            for line in reservation["lines"]:
+                self.products[line["product_id"]]["available"] += line["quantity"]
+        reservation["status"] = to
+        return httpx.Response(200, json=reservation)
+
+    def _lookup(self, request: httpx.Request) -> httpx.Response:
+        if refusal := self._refusal(request):
+            return refusal
+        ids = [int(part) for part in request.url.params["ids"].split(",")]
+        return httpx.Response(
+            200,
+            json={
+                "results": [self.products[i] for i in sorted(ids) if i in self.products],
+                "missing": sorted(i for i in ids if i not in self.products),
+            },
+        )
+
+
+class FakeOrderService(_InternalFake):
+    """The order service's internal API as the payment service's tests see it."""
+
+    name = "order"
+
+    def __init__(self, router: respx.Router, base_url: str, users: FakeUserService) -> None:
+        super().__init__(users)
+        self.orders: dict[int, dict[str, Any]] = {}
+        self._ids = itertools.count(1)
+        self.read = router.get(url__regex=rf"{base_url}/internal/orders/(?P<order_id>\d+)/$").mock(
+            side_effect=self._read
+        )
+        self.outcome = router.post(
+            url__regex=rf"{base_url}/internal/orders/(?P<order_id>\d+)/(?P<outcome>payment-succeeded|payment-failed)/$"
+        ).mock(side_effect=self._outcome)
+
+    def add(
+        self, *, user_id: int, total: str = "53.20", currency: str = "USD", status: str = "PENDING"
+    ) -> int:
+        order_id = next(self._ids)
+        self.orders[order_id] = {
+            "id": order_id,
+            "order_number": f"ORD-TEST{order_id:04d}",
+            "user_id": user_id,
+            "status": status,
+            "total_amount": total,
+            "currency": currency,
+            "payment_reference": "",
+            "needs_refund": False,
+        }
+        return order_id
+
+    def _read(self, request: httpx.Request, order_id: str) -> httpx.Response:
+        if refusal := self._refusal(request):
+            return refusal
+        order = self.orders.get(int(order_id))
+        if order is None:
+            return error_response(404, "order_not_found")
+        return httpx.Response(200, json=order)
+
+    def _outcome(self, request: httpx.Request, order_id: str, outcome: str) -> httpx.Response:
+        if refusal := self._refusal(request):
+            return refusal
+        order = self.orders[int(order_id)]
+        reference = json.loads(request.content)["payment_reference"]
+        target = "PAID" if outcome == "payment-succeeded" else "CANCELLED"
+        if order["status"] == target and (
+            target == "CANCELLED" or order["payment_reference"] == reference
+        ):
+            return httpx.Response(200, json={**order, "changed": False})
+        if order["status"] != "PENDING":
+            code = "order_not_payable" if target == "PAID" else "illegal_transition"
+            return error_response(409, code)
+        order["status"] = target
+        order["payment_reference"] = reference
+        return httpx.Response(200, json={**order, "changed": True})

@@ -1,0 +1,190 @@
+"""A throwaway shop for end-to-end tests and benchmarks: several services under gunicorn on free
+ports, wired to each other, with their own databases and secrets (:class:`Stack`); free ports and a
+Redis of a test's own. The processes themselves are :mod:`shop_common.processes`."""
+
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from shop_common.databases import recreate_mysql_schemas
+from shop_common.processes import ServiceProcess, prepare_databases, stripe_sandbox_process
+from shop_common.topology import STRIPE_SANDBOX, Service
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Stack:
+    """Several services under gunicorn on free ports, wired to each other, with throwaway databases.
+
+    SQLite files go under ``workdir``; with DB_ENGINE=mysql each service gets a fresh schema named
+    ``<schema_prefix><its schema>``. Logs go to ``workdir/<service>.log``.
+    """
+
+    repo_root: Path
+    workdir: Path
+    services: tuple[Service, ...]
+    base_env: Mapping[str, str]
+    schema_prefix: str = "e2e_"
+    workers: int = 2
+    demo_data: bool = False
+    processes: dict[str, ServiceProcess] = field(default_factory=dict)
+    envs: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # One set of throwaway secrets per stack, shared the way make run's .env shares them.
+        self.secrets = {
+            "SECRET_KEY": secrets.token_urlsafe(32),
+            "JWT_SIGNING_KEY": secrets.token_urlsafe(48),
+            "STRIPE_WEBHOOK_SECRET": f"whsec_{secrets.token_hex(16)}",
+            "STRIPE_SECRET_KEY": "sk_test_stack",
+            **{
+                service.client_secret_variable: secrets.token_urlsafe(32)
+                for service in self.services
+            },
+        }
+
+    def service_env(self, service: Service, ports: Mapping[str, int]) -> dict[str, str]:
+        env = {**self.base_env, **self.secrets}
+        env["DEBUG"] = "False"
+        # A test runner's own settings module must not leak into the services it starts.
+        env["DJANGO_SETTINGS_MODULE"] = "config.settings"
+        mysql = env.get("DB_ENGINE", "sqlite") == "mysql"
+        env["DB_NAME"] = (
+            f"{self.schema_prefix}{service.schema}"
+            if mysql
+            else str(self.workdir / f"{service.schema}.sqlite3")
+        )
+        for other in self.services:
+            env[other.url_variable] = f"http://127.0.0.1:{ports[other.name]}"
+        if STRIPE_SANDBOX.name in ports:
+            env["STRIPE_API_BASE"] = f"http://127.0.0.1:{ports[STRIPE_SANDBOX.name]}"
+            # DEBUG is off here like in production; the sandbox is allowed by name.
+            env["STRIPE_SANDBOX_ALLOWED"] = "True"
+        return env
+
+    def start(self) -> None:
+        ports = {service.name: free_port() for service in self.services}
+        # A stack with the payment service gets the offline Stripe sandbox beside it.
+        with_sandbox = any(service.name == "payment" for service in self.services)
+        if with_sandbox:
+            ports[STRIPE_SANDBOX.name] = free_port()
+        self.envs = envs = {
+            service.name: self.service_env(service, ports) for service in self.services
+        }
+        if self.base_env.get("DB_ENGINE", "sqlite") == "mysql":
+            recreate_mysql_schemas(
+                [f"{self.schema_prefix}{service.schema}" for service in self.services],
+                host=self.base_env.get("DB_HOST", "127.0.0.1"),
+                port=int(self.base_env.get("DB_PORT", "3306")),
+                user=self.base_env.get("DB_USER", "root"),
+                password=self.base_env.get("DB_PASSWORD", ""),
+            )
+        prepare_databases(
+            [(self.repo_root / service.folder, envs[service.name]) for service in self.services],
+            demo_data=self.demo_data,
+        )
+        for service in self.services:
+            process = ServiceProcess(
+                service,
+                self.repo_root / service.folder,
+                ports[service.name],
+                envs[service.name],
+                workers=self.workers,
+                log_path=self.workdir / f"{service.name}.log",
+            )
+            process.start()
+            self.processes[service.name] = process
+        if with_sandbox:
+            self.processes[STRIPE_SANDBOX.name] = sandbox = stripe_sandbox_process(
+                self.repo_root,
+                port=ports[STRIPE_SANDBOX.name],
+                env={
+                    **self.base_env,
+                    **self.secrets,
+                    "STRIPE_SANDBOX_WEBHOOK_URL": f"http://127.0.0.1:{ports['payment']}/webhook/stripe/",
+                    "STRIPE_SANDBOX_PUBLIC_URL": f"http://127.0.0.1:{ports[STRIPE_SANDBOX.name]}",
+                    # /_sandbox/requests: what the SDK sent, for the end-to-end tests.
+                    "STRIPE_SANDBOX_DEBUG_ROUTES": "True",
+                },
+                log_path=self.workdir / "stripe-sandbox.log",
+            )
+            sandbox.start()
+        for process in self.processes.values():
+            process.wait_until_healthy()
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            process.stop()
+
+    def url(self, service_name: str) -> str:
+        return self.processes[service_name].url
+
+    def new_customer_token(self, password: str = "a-long-enough-passphrase-7") -> str:  # noqa: S107
+        """Signs up a new customer on this stack's user service and returns their access token
+        (one no service has validated yet, so it is in no cache)."""
+        users = self.url("user")
+        email = f"customer-{secrets.token_hex(6)}@shop.test"
+        httpx.post(
+            f"{users}/auth/signup/", json={"email": email, "password": password}
+        ).raise_for_status()
+        login = httpx.post(f"{users}/auth/login/", json={"email": email, "password": password})
+        login.raise_for_status()
+        return login.json()["access"]
+
+    def manage(self, service_name: str, *args: str) -> str:
+        """Runs a management command of one service with that service's environment."""
+        service = next(service for service in self.services if service.name == service_name)
+        return subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=self.repo_root / service.folder,
+            env=self.envs[service_name],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+
+
+def start_redis_server(port: int, folder: Path, timeout: float = 10.0) -> subprocess.Popen:
+    """A redis-server of a test's own on 127.0.0.1:``port`` (nothing kept on disk), answering when
+    this returns; stop it with ``terminate()``."""
+    import redis  # only the tests that stop and start a Redis need it
+
+    process = subprocess.Popen(
+        [
+            shutil.which("redis-server") or "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(folder),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if redis.Redis(port=port, socket_connect_timeout=0.2).ping():
+                return process
+        except redis.exceptions.ConnectionError:
+            if time.monotonic() > deadline:
+                process.kill()
+                raise
+            time.sleep(0.05)
