@@ -15,10 +15,12 @@ from django.core.exceptions import (
     RequestDataTooBig,
     SuspiciousOperation,
 )
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
+from rest_framework.serializers import as_serializer_error
 from rest_framework.views import set_rollback
 
 from shop_common import errors
@@ -79,10 +81,6 @@ def service_error_response(error: errors.ServiceError) -> JsonResponse:
     return JsonResponse(_drf_error_body(error), status=error.status_code)
 
 
-def _bad_request_response(exc: Exception | None) -> JsonResponse:
-    return service_error_response(malformed_request(exc))
-
-
 def reject_disallowed_host(request: HttpRequest) -> JsonResponse | None:
     """The 400 for a request whose Host is not in ALLOWED_HOSTS, or None when the Host is fine.
 
@@ -94,7 +92,7 @@ def reject_disallowed_host(request: HttpRequest) -> JsonResponse | None:
     try:
         request.get_host()
     except DisallowedHost as exc:
-        return _bad_request_response(exc)
+        return service_error_response(malformed_request(exc))
     return None
 
 
@@ -122,42 +120,83 @@ def database_unavailable(exc: Exception) -> errors.DependencyUnavailable:
     return errors.DependencyUnavailable("database")
 
 
+class PageNotFound(errors.ServiceError):
+    """Django's ``Http404``, wherever it is raised (a path no route matches, a plain view)."""
+
+    status_code = 404
+    default_code = errors.NOT_FOUND
+    default_detail = _DEFAULT_MESSAGES[errors.NOT_FOUND]
+
+
+class Forbidden(errors.ServiceError):
+    """Django's ``PermissionDenied``; DRF's own (a permission class refusing) keeps its message."""
+
+    status_code = 403
+    default_code = errors.PERMISSION_DENIED
+    default_detail = "You may not do this."
+
+
+def as_api_error(exc: Exception) -> drf_exceptions.APIException | None:
+    """The API error an exception answers as, or None for a bug (a 500).
+
+    Django's own errors are converted here and nowhere else: a database that cannot be reached
+    (503), ``Http404``, ``PermissionDenied``, a request Django refuses (400, 413), and Django's
+    ``ValidationError``, which services and selectors raise (a 400 naming the fields, the same
+    body a serializer's gives)."""
+    if isinstance(exc, drf_exceptions.APIException):
+        return exc
+    if isinstance(exc, OperationalError | InterfaceError):
+        return database_unavailable(exc)
+    if isinstance(exc, Http404):
+        return PageNotFound()
+    if isinstance(exc, PermissionDenied):
+        return Forbidden()
+    if isinstance(exc, BadRequest | SuspiciousOperation):
+        return malformed_request(exc)
+    if isinstance(exc, DjangoValidationError):
+        return drf_exceptions.ValidationError(as_serializer_error(exc))
+    return None
+
+
+def internal_error_body() -> dict[str, Any]:
+    return error_body(
+        errors.INTERNAL_ERROR, _DEFAULT_MESSAGES[errors.INTERNAL_ERROR], internal_error_details()
+    )
+
+
+def exception_answer(
+    exc: Exception, request: HttpRequest | None = None
+) -> tuple[int, dict[str, Any], dict[str, str]]:
+    """Any exception as (status, body in the error shape, headers): the one mapping the DRF
+    handler, the middleware and Django's handler views all answer with. An exception that is no
+    API error is logged with its traceback and answers a 500 naming only the request id."""
+    error = as_api_error(exc)
+    if error is None:
+        logger.error(
+            "Unhandled exception in %s %s",
+            getattr(request, "method", "?"),
+            getattr(request, "path", "?"),
+            exc_info=exc,
+        )
+        return 500, internal_error_body(), {}
+    headers: dict[str, str] = {}
+    if getattr(error, "auth_header", None):
+        headers["WWW-Authenticate"] = error.auth_header
+    if getattr(error, "wait", None):
+        headers["Retry-After"] = str(int(error.wait))
+    return error.status_code, _drf_error_body(error), headers
+
+
+def _json_answer(exc: Exception, request: HttpRequest | None = None) -> JsonResponse:
+    status, body, headers = exception_answer(exc, request)
+    return JsonResponse(body, status=status, headers=headers)
+
+
 def drf_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     """REST_FRAMEWORK["EXCEPTION_HANDLER"]: every exception a DRF view raises ends here."""
-    if isinstance(exc, OperationalError | InterfaceError):
-        exc = database_unavailable(exc)
-    elif isinstance(exc, Http404):
-        exc = drf_exceptions.NotFound()
-    elif isinstance(exc, PermissionDenied):
-        exc = drf_exceptions.PermissionDenied()
-    elif isinstance(exc, BadRequest | SuspiciousOperation):
-        exc = malformed_request(exc)
-
-    if isinstance(exc, drf_exceptions.APIException):
-        headers: dict[str, str] = {}
-        if getattr(exc, "auth_header", None):
-            headers["WWW-Authenticate"] = exc.auth_header
-        if getattr(exc, "wait", None):
-            headers["Retry-After"] = str(int(exc.wait))
-        set_rollback()
-        return Response(_drf_error_body(exc), status=exc.status_code, headers=headers)
-
     set_rollback()
-    request = context.get("request")
-    logger.error(
-        "Unhandled exception in %s %s",
-        getattr(request, "method", "?"),
-        getattr(request, "path", "?"),
-        exc_info=exc,
-    )
-    return Response(
-        error_body(
-            errors.INTERNAL_ERROR,
-            _DEFAULT_MESSAGES[errors.INTERNAL_ERROR],
-            internal_error_details(),
-        ),
-        status=500,
-    )
+    status, body, headers = exception_answer(exc, context.get("request"))
+    return Response(body, status=status, headers=headers)
 
 
 class ErrorShapeMiddleware:
@@ -170,37 +209,23 @@ class ErrorShapeMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse:
-        if isinstance(exception, errors.ServiceError):
-            return JsonResponse(_drf_error_body(exception), status=exception.status_code)
-        if isinstance(exception, OperationalError | InterfaceError):
-            unavailable = database_unavailable(exception)
-            return JsonResponse(_drf_error_body(unavailable), status=unavailable.status_code)
-        if isinstance(exception, Http404):
-            return error_response(404, errors.NOT_FOUND)
-        if isinstance(exception, PermissionDenied):
-            return error_response(403, errors.PERMISSION_DENIED, "You may not do this.")
-        if isinstance(exception, BadRequest | SuspiciousOperation):
-            return _bad_request_response(exception)
-        logger.error(
-            "Unhandled exception in %s %s", request.method, request.path, exc_info=exception
-        )
-        return error_response(500, errors.INTERNAL_ERROR, details=internal_error_details())
+        return _json_answer(exception, request)
 
 
 # Django's own handlers (for errors raised outside views, e.g. in middleware); set in each urls.py.
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
     # Django has logged the exception already (logger django.security.*) before calling this.
-    error = malformed_request(exception, log=False)
-    return JsonResponse(_drf_error_body(error), status=error.status_code)
+    return _json_answer(malformed_request(exception, log=False), request)
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
-    return error_response(403, errors.PERMISSION_DENIED, "You may not do this.")
+    return _json_answer(PermissionDenied(), request)
 
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
-    return error_response(404, errors.NOT_FOUND)
+    return _json_answer(Http404(), request)
 
 
 def server_error(request: HttpRequest) -> JsonResponse:
-    return error_response(500, errors.INTERNAL_ERROR, details=internal_error_details())
+    # Django has logged the exception already; this only shapes the answer.
+    return JsonResponse(internal_error_body(), status=500)

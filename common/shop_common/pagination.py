@@ -1,6 +1,13 @@
+from collections.abc import Sequence
+from typing import Any
+
+from django.db.models import QuerySet
 from rest_framework import pagination
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
+from rest_framework.views import APIView
 
 
 class PageNumberPagination(pagination.PageNumberPagination):
@@ -21,3 +28,18 @@ class PageNumberPagination(pagination.PageNumberPagination):
         if not 1 <= size <= self.max_page_size:
             raise ValidationError({"page_size": [f"Must be between 1 and {self.max_page_size}."]})
         return size
+
+
+def paginated_response(
+    *,
+    queryset: QuerySet | Sequence[Any],
+    serializer_class: type[BaseSerializer],
+    request: Request,
+    view: APIView,
+    pagination_class: type[pagination.BasePagination] = PageNumberPagination,
+) -> Response:
+    """One page of ``queryset`` as ``{count, next, previous, results}``: what every list answers
+    (the HackSoft styleguide's ``get_paginated_response``)."""
+    paginator = pagination_class()
+    page = paginator.paginate_queryset(queryset, request, view=view)
+    return paginator.get_paginated_response(serializer_class(page, many=True).data)

@@ -93,6 +93,46 @@ def test_http404_raised_in_a_drf_view_is_the_json_404(api_client):
     assert error_of(response)["code"] == "not_found"
 
 
+@pytest.mark.parametrize("path", ["/drf-404/", "/plain-404/"])
+def test_every_404_of_django_is_one_body(api_client, path):
+    response = api_client.get(path)
+
+    assert response.status_code == 404
+    assert response.json() == {
+        "error": {"code": "not_found", "message": "Nothing is found at this path.", "details": {}}
+    }
+
+
+@pytest.mark.parametrize("path", ["/drf-403/", "/plain-403/"])
+def test_djangos_permission_denied_is_one_403_body_wherever_raised(api_client, path):
+    response = api_client.get(path)
+
+    assert response.status_code == 403
+    assert response.json() == {
+        "error": {"code": "permission_denied", "message": "You may not do this.", "details": {}}
+    }
+
+
+def test_djangos_validation_error_is_a_400_naming_the_field(api_client):
+    response = api_client.get("/validation-error/")
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": {
+            "code": "validation_error",
+            "message": "The request has invalid fields.",
+            "details": {"parent": ["A category cannot be its own ancestor."]},
+        }
+    }
+
+
+def test_djangos_validation_error_without_a_field_is_a_non_field_error(api_client):
+    response = Client().get("/plain-validation-error/")
+
+    assert response.status_code == 400
+    assert error_of(response)["details"] == {"non_field_errors": ["Not like this."]}
+
+
 @pytest.mark.parametrize("debug", [False, True])
 @pytest.mark.parametrize("path", ["/no/such/path/", "/plain-404/"])
 def test_not_found_is_json_even_with_debug_on(path, debug):

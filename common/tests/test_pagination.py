@@ -31,3 +31,11 @@ def test_page_past_the_end_is_a_404(api_client):
 
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
+
+
+def test_paginated_response_serializes_one_page(api_client):
+    body = api_client.get("/serialized-pages/?page=2&page_size=3").json()
+
+    assert body["count"] == 250
+    assert body["results"] == [{"number": 3}, {"number": 4}, {"number": 5}]
+    assert "page=3" in body["next"]

@@ -2,7 +2,12 @@
 
 import logging
 
-from django.core.exceptions import DisallowedHost, SuspiciousOperation
+from django.core.exceptions import (
+    DisallowedHost,
+    PermissionDenied,
+    SuspiciousOperation,
+    ValidationError,
+)
 from django.db import OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import serializers
@@ -15,7 +20,7 @@ from rest_framework.views import APIView
 from shop_common.deadlines import current_deadline, time_left
 from shop_common.errors import ConflictError, DependencyUnavailable, ResourceNotFoundException
 from shop_common.internal_api import InternalApi
-from shop_common.pagination import PageNumberPagination
+from shop_common.pagination import PageNumberPagination, paginated_response
 from shop_common.permissions import ADMIN, STAFF, HasRole, IsAuthenticatedUser
 
 logger = logging.getLogger("tests.views")
@@ -160,3 +165,37 @@ class DeadlineView(PublicView):
         left = time_left()
         self.calls.append(left)
         return Response({"time_left": left, "deadline": current_deadline()})
+
+
+class DjangoValidationErrorView(PublicView):
+    """What a service raises for a rule a serializer cannot check (Django's error, not DRF's)."""
+
+    def get(self, request: Request) -> Response:
+        raise ValidationError({"parent": ["A category cannot be its own ancestor."]})
+
+
+def plain_validation_error_view(request: HttpRequest) -> JsonResponse:
+    raise ValidationError("Not like this.")
+
+
+class DjangoPermissionDeniedView(PublicView):
+    def get(self, request: Request) -> Response:
+        raise PermissionDenied("internal reason")
+
+
+def plain_permission_denied_view(request: HttpRequest) -> JsonResponse:
+    raise PermissionDenied("internal reason")
+
+
+class NumberSerializer(serializers.Serializer):
+    number = serializers.IntegerField(source="*")
+
+
+class PaginatedSerializedView(PublicView):
+    def get(self, request: Request) -> Response:
+        return paginated_response(
+            queryset=list(range(250)),
+            serializer_class=NumberSerializer,
+            request=request,
+            view=self,
+        )
