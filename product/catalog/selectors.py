@@ -1,9 +1,13 @@
-"""Reads of the catalog: filtered product lists, and the batch lookup other services price with."""
+"""Reads of the catalog: filtered product lists, lookups, and the batch lookup other services
+price with."""
 
 import django_filters
 from django.db.models import F, Q, QuerySet
+from django.http import QueryDict
 
+from catalog.exceptions import CategoryNotFound, ProductNotPresentException
 from catalog.models import Category, Product
+from shop_common.filters import apply_filters
 
 ORDERINGS = {
     "price": ("price", "id"),
@@ -59,6 +63,29 @@ def products_for(*, staff: bool) -> QuerySet[Product]:
     """What a caller may see: staff see every product, everyone else only active ones."""
     products = Product.objects.all()
     return products if staff else products.filter(is_active=True)
+
+
+def product_list(*, filters: QueryDict | dict, staff: bool) -> QuerySet[Product]:
+    return apply_filters(ProductFilter, filters, products_for(staff=staff))
+
+
+def visible_product(*, product_id: int, staff: bool) -> Product:
+    """The product, if the caller may see it; an inactive one is a 404 to all but staff."""
+    product = products_for(staff=staff).filter(pk=product_id).first()
+    if product is None:
+        raise ProductNotPresentException(product_id)
+    return product
+
+
+def category_list() -> QuerySet[Category]:
+    return Category.objects.order_by("name")
+
+
+def category_or_404(*, category_id: int) -> Category:
+    category = Category.objects.filter(pk=category_id).first()
+    if category is None:
+        raise CategoryNotFound(category_id)
+    return category
 
 
 def product_facts(ids: list[int]) -> list[dict]:

@@ -7,11 +7,11 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.text import slugify
-from rest_framework.exceptions import ValidationError
 
 from catalog import cache
 from catalog.exceptions import (
