@@ -1,6 +1,6 @@
 """The order service's HTTP API (also served under /api/orders/ for the first release's clients)."""
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -8,12 +8,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from orders import services
-from orders.exceptions import OrderNotFound
 from orders.models import Order, OrderEvent, OrderLine, OrderStatus
-from orders.selectors import OrderHistoryFilter, order_with_details, orders_of
+from orders.selectors import internal_order, order_history, order_with_details, visible_order
 from shop_common.fields import IdField
 from shop_common.internal_api import InternalApi
-from shop_common.pagination import PageNumberPagination
+from shop_common.pagination import paginated_response
 from shop_common.permissions import (
     ADMIN,
     STAFF,
@@ -76,16 +75,22 @@ class OrderOutput(serializers.ModelSerializer):
         ]
 
 
-def visible_order(request: Request, order_id: int) -> Order:
-    """The caller's own order, or any order for STAFF/ADMIN; anything else is 404 as if absent."""
-    order = order_with_details(order_id=order_id)
-    if order is None or not (order.user_id == request.user.id or is_staff(request.user)):
-        raise OrderNotFound(order_id)
-    return order
+# An endpoint of one order: the caller's own, or any for STAFF/ADMIN (no docstring: it would
+# become every subclass's description in the schema).
+class OrderApi(APIView):
+    permission_classes = [IsAuthenticatedUser]
+    OutputSerializer = OrderOutput
 
+    def visible_order(self, order_id: int) -> Order:
+        user = self.request.user
+        return visible_order(order_id=order_id, user_id=user.id, staff=is_staff(user))
 
-def who(request: Request) -> str:
-    return f"{'staff' if is_staff(request.user) else 'user'}:{request.user.id}"
+    def who(self) -> str:
+        return f"{'staff' if is_staff(self.request.user) else 'user'}:{self.request.user.id}"
+
+    def answer(self, order: Order) -> Response:
+        """The order as it is now, after a change."""
+        return Response(self.OutputSerializer(order_with_details(order_id=order.id)).data)
 
 
 # The most of one product an order holds (merged over its lines); under the product service's
@@ -98,6 +103,7 @@ class PlaceOrderApi(APIView):
     (201 first, then 200); the same key with another body is a 422."""
 
     permission_classes = [IsAuthenticatedUser]
+    OutputSerializer = OrderOutput
 
     class InputSerializer(serializers.Serializer):
         class LineInput(serializers.Serializer):
@@ -148,13 +154,14 @@ class PlaceOrderApi(APIView):
         )
         order = order_with_details(order_id=order.id)
         return Response(
-            OrderOutput(order).data,
+            self.OutputSerializer(order).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
 
 
 class OrderHistoryApi(APIView):
     permission_classes = [IsAuthenticatedUser]
+    OutputSerializer = OrderOutput
 
     @extend_schema(
         parameters=[
@@ -167,76 +174,53 @@ class OrderHistoryApi(APIView):
         responses=OrderOutput(many=True),
     )
     def get(self, request: Request) -> Response:
-        filtered = OrderHistoryFilter(
-            request.query_params, queryset=orders_of(user_id=request.user.id)
+        return paginated_response(
+            queryset=order_history(user_id=request.user.id, filters=request.query_params),
+            serializer_class=self.OutputSerializer,
+            request=request,
+            view=self,
         )
-        if not filtered.is_valid():
-            raise ValidationError(filtered.errors)
-        paginator = PageNumberPagination()
-        page = paginator.paginate_queryset(filtered.qs, request, view=self)
-        return paginator.get_paginated_response(OrderOutput(page, many=True).data)
 
 
-class OrderDetailApi(APIView):
-    permission_classes = [IsAuthenticatedUser]
-
+class OrderDetailApi(OrderApi):
     @extend_schema(responses=OrderOutput)
     def get(self, request: Request, order_id: int) -> Response:
-        return Response(OrderOutput(visible_order(request, order_id)).data)
+        return Response(self.OutputSerializer(self.visible_order(order_id)).data)
 
 
-TrackOutput = inline_serializer(
-    "OrderTracking",
-    {
-        "order_id": serializers.IntegerField(),
-        "order_number": serializers.CharField(),
-        "current_status": serializers.CharField(),
-        "tracking_number": serializers.CharField(),
-        "carrier": serializers.CharField(),
-        "status_history": OrderEventOutput(many=True),
-    },
-)
+class TrackOrderApi(OrderApi):
+    class OutputSerializer(serializers.Serializer):
+        order_id = serializers.IntegerField(source="id")
+        order_number = serializers.CharField()
+        current_status = serializers.CharField(source="status")
+        tracking_number = serializers.CharField()
+        carrier = serializers.CharField()
+        status_history = OrderEventOutput(source="events", many=True)
 
-
-class TrackOrderApi(APIView):
-    permission_classes = [IsAuthenticatedUser]
-
-    @extend_schema(responses=TrackOutput)
+    @extend_schema(responses=OutputSerializer)
     def get(self, request: Request, order_id: int) -> Response:
-        order = visible_order(request, order_id)
-        return Response(
-            {
-                "order_id": order.id,
-                "order_number": order.order_number,
-                "current_status": order.status,
-                "tracking_number": order.tracking_number,
-                "carrier": order.carrier,
-                "status_history": OrderEventOutput(order.events.all(), many=True).data,
-            }
-        )
+        return Response(self.OutputSerializer(self.visible_order(order_id)).data)
 
 
-class CancelOrderApi(APIView):
-    permission_classes = [IsAuthenticatedUser]
-
+class CancelOrderApi(OrderApi):
     @extend_schema(request=None, responses=OrderOutput)
     def post(self, request: Request, order_id: int) -> Response:
-        order = visible_order(request, order_id)
-        services.cancel(order_id=order.id, by=who(request), reason="cancelled by the customer")
-        return Response(OrderOutput(order_with_details(order_id=order.id)).data)
+        order = self.visible_order(order_id)
+        services.cancel(order_id=order.id, by=self.who(), reason="cancelled by the customer")
+        return self.answer(order)
 
 
-class ConfirmOrderApi(APIView):
+class ConfirmOrderApi(OrderApi):
     permission_classes = [HasRole(STAFF, ADMIN)]
 
     @extend_schema(request=None, responses=OrderOutput)
     def post(self, request: Request, order_id: int) -> Response:
-        order = visible_order(request, order_id)
-        services.transition(order_id=order.id, to=OrderStatus.CONFIRMED, by=who(request))
-        return Response(OrderOutput(order_with_details(order_id=order.id)).data)
+        order = self.visible_order(order_id)
+        services.transition(order_id=order.id, to=OrderStatus.CONFIRMED, by=self.who())
+        return self.answer(order)
 
 
-class OrderStatusApi(APIView):
+class OrderStatusApi(OrderApi):
     permission_classes = [HasRole(STAFF, ADMIN)]
 
     class InputSerializer(serializers.Serializer):
@@ -249,66 +233,35 @@ class OrderStatusApi(APIView):
 
     @extend_schema(request=InputSerializer, responses=OrderOutput)
     def put(self, request: Request, order_id: int) -> Response:
-        order = visible_order(request, order_id)
+        order = self.visible_order(order_id)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
-        services.set_status(order_id=order.id, to=fields.pop("status"), by=who(request), **fields)
-        return Response(OrderOutput(order_with_details(order_id=order.id)).data)
+        services.set_status(order_id=order.id, to=fields.pop("status"), by=self.who(), **fields)
+        return self.answer(order)
 
 
 # --- internal (service token, scope internal): for the payment service ------------------------
 
 
-def internal_order(order_id: int) -> Order:
-    order = Order.objects.filter(pk=order_id).first()
-    if order is None:
-        raise OrderNotFound(order_id)
-    return order
-
-
-InternalOrderOutput = inline_serializer(
-    "InternalOrder",
-    {
-        "id": serializers.IntegerField(),
-        "order_number": serializers.CharField(),
-        "user_id": serializers.IntegerField(),
-        "status": serializers.CharField(),
-        "total_amount": serializers.DecimalField(max_digits=12, decimal_places=2),
-        "currency": serializers.CharField(),
-        "payment_reference": serializers.CharField(),
-        "needs_refund": serializers.BooleanField(),
-    },
-)
-
-
-def internal_answer(order: Order, *, changed: bool | None = None) -> dict:
-    answer = {
-        "id": order.id,
-        "order_number": order.order_number,
-        "user_id": order.user_id,
-        "status": order.status,
-        "total_amount": order.total_amount,
-        "currency": order.currency,
-        "payment_reference": order.payment_reference,
-        "needs_refund": order.needs_refund,
-    }
-    if changed is not None:
-        answer["changed"] = changed
-    return answer
+class InternalOrderOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    order_number = serializers.CharField()
+    user_id = serializers.IntegerField()
+    status = serializers.CharField()
+    total_amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    currency = serializers.CharField()
+    payment_reference = serializers.CharField()
+    needs_refund = serializers.BooleanField()
 
 
 class InternalOrderApi(InternalApi):
     callers = ("payment",)
+    OutputSerializer = InternalOrderOutput
 
-    @extend_schema(responses=InternalOrderOutput)
+    @extend_schema(responses=OutputSerializer)
     def get(self, request: Request, order_id: int) -> Response:
-        return Response(internal_answer(internal_order(order_id)))
-
-
-class PaymentOutcomeInput(serializers.Serializer):
-    payment_reference = serializers.CharField(max_length=128)
-    reason = serializers.CharField(max_length=200, required=False, default="payment failed")
+        return Response(self.OutputSerializer(internal_order(order_id=order_id)).data)
 
 
 class PaymentOutcomeApi(InternalApi):
@@ -318,11 +271,18 @@ class PaymentOutcomeApi(InternalApi):
 
     succeeded: bool
 
-    @extend_schema(request=PaymentOutcomeInput, responses=InternalOrderOutput)
+    class InputSerializer(serializers.Serializer):
+        payment_reference = serializers.CharField(max_length=128)
+        reason = serializers.CharField(max_length=200, required=False, default="payment failed")
+
+    class OutputSerializer(InternalOrderOutput):
+        changed = serializers.BooleanField(help_text="false: this outcome was recorded before")
+
+    @extend_schema(request=InputSerializer, responses=OutputSerializer)
     def post(self, request: Request, order_id: int) -> Response:
-        data = PaymentOutcomeInput(data=request.data)
+        data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        internal_order(order_id)
+        internal_order(order_id=order_id)
         outcome = {
             "order_id": order_id,
             "payment_reference": data.validated_data["payment_reference"],
@@ -334,7 +294,8 @@ class PaymentOutcomeApi(InternalApi):
             order, changed = services.payment_failed(
                 **outcome, reason=data.validated_data["reason"]
             )
-        return Response(internal_answer(order, changed=changed))
+        order.changed = changed
+        return Response(self.OutputSerializer(order).data)
 
 
 class PaymentSucceededApi(PaymentOutcomeApi):

@@ -26,7 +26,7 @@ from orders.exceptions import (
 from orders.models import TRANSITIONS, Order, OrderEvent, OrderLine, OrderStatus, OutboxCall
 from shop_common import deadlines
 from shop_common.errors import CurrencyMismatch, DependencyUnavailable
-from shop_common.product_catalog import fetch_products
+from shop_common.product_catalog import CatalogProduct, fetch_products
 
 logger = logging.getLogger("shop.orders")
 CENT = Decimal("0.01")
@@ -96,6 +96,28 @@ def _existing(*, user_id: int, idempotency_key: str, fingerprint: str) -> Order 
     return order
 
 
+@dataclass(frozen=True)
+class _Placement:
+    """One request to place an order, as the steps below take it."""
+
+    user_id: int
+    wanted: dict[int, int]  # product id -> quantity, lines of one product merged
+    shipping_address: dict[str, str]
+    billing_address: dict[str, str]
+    payment_method: str
+    idempotency_key: str | None
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class _Priced:
+    currency: str
+    lines: list[tuple[CatalogProduct, int]]
+    subtotal: Decimal
+    tax: Decimal
+    shipping: Decimal
+
+
 def place_order(
     *,
     user_id: int,
@@ -106,22 +128,66 @@ def place_order(
     idempotency_key: str | None = None,
 ) -> tuple[Order, bool]:
     """Prices the lines from the catalog, reserves their stock, and saves a PENDING order. Returns
-    the order and whether this call created it (False: the same Idempotency-Key and body again)."""
+    the order and whether this call created it (False: the same Idempotency-Key and body again).
+
+    :raises IdempotencyKeyReused: the key was used before with another body.
+    :raises ProductsNotFound, CurrencyMismatch: from pricing.
+    :raises OutOfStock, DependencyUnavailable: from the product service's reservation.
+    """
     wanted = _merged(lines)
     billing_address = billing_address or shipping_address
-    fingerprint = request_hash(
+    placement = _Placement(
+        user_id=user_id,
         wanted=wanted,
         shipping_address=shipping_address,
         billing_address=billing_address,
         payment_method=payment_method,
+        idempotency_key=idempotency_key or None,
+        fingerprint=request_hash(
+            wanted=wanted,
+            shipping_address=shipping_address,
+            billing_address=billing_address,
+            payment_method=payment_method,
+        ),
     )
-    if idempotency_key and (
-        found := _existing(
-            user_id=user_id, idempotency_key=idempotency_key, fingerprint=fingerprint
-        )
-    ):
+    if found := _placed_before(placement):
         return found, False
+    priced = _price(placement.wanted)
+    order_number = _unspent_order_number(user_id=user_id, idempotency_key=idempotency_key)
+    _reserve(order_number=order_number, wanted=placement.wanted)
+    try:
+        return _save_order(placement, priced, order_number=order_number), True
+    except IntegrityError:
+        # A concurrent retry of the same request saved it first; its reservation is this one.
+        if found := _placed_before(placement):
+            return found, False
+        outbox.release_stock(order_ref=order_number)
+        raise
+    except Exception:
+        outbox.release_stock(order_ref=order_number)
+        raise
 
+
+def _placed_before(placement: _Placement) -> Order | None:
+    """The order this Idempotency-Key placed, if any.
+
+    :raises IdempotencyKeyReused: it was placed with another body.
+    """
+    if not placement.idempotency_key:
+        return None
+    return _existing(
+        user_id=placement.user_id,
+        idempotency_key=placement.idempotency_key,
+        fingerprint=placement.fingerprint,
+    )
+
+
+def _price(wanted: dict[int, int]) -> _Priced:
+    """The lines at the catalog's current prices, with tax and shipping.
+
+    :raises ProductsNotFound: a product is unknown or inactive.
+    :raises CurrencyMismatch: the products are priced in more than one currency.
+    """
     products = fetch_products(wanted)
     missing = [pid for pid in wanted if pid not in products or not products[pid].is_active]
     if missing:
@@ -129,14 +195,25 @@ def place_order(
     currencies = {products[pid].currency for pid in wanted}
     if len(currencies) != 1:
         raise CurrencyMismatch(details={"currencies": sorted(currencies)})
-    priced = [(products[pid], quantity) for pid, quantity in wanted.items()]
+    lines = [(products[pid], quantity) for pid, quantity in wanted.items()]
     subtotal = sum(
-        (to_cents(product.price * quantity) for product, quantity in priced), Decimal("0.00")
+        (to_cents(product.price * quantity) for product, quantity in lines), Decimal("0.00")
     )
-    tax = to_cents(subtotal * settings.ORDER_TAX_RATE)
-    shipping = settings.ORDER_SHIPPING_FLAT
-    order_number = _unspent_order_number(user_id=user_id, idempotency_key=idempotency_key)
+    return _Priced(
+        currency=currencies.pop(),
+        lines=lines,
+        subtotal=subtotal,
+        tax=to_cents(subtotal * settings.ORDER_TAX_RATE),
+        shipping=settings.ORDER_SHIPPING_FLAT,
+    )
 
+
+def _reserve(*, order_number: str, wanted: dict[int, int]) -> None:
+    """The stock of every line, reserved under the order number by the product service.
+
+    :raises OutOfStock: a line is short (nothing is reserved).
+    :raises DependencyUnavailable: the product service did not answer; a release is queued.
+    """
     try:
         clients.reserve_stock(
             order_ref=order_number,
@@ -147,54 +224,51 @@ def place_order(
         # told the placement failed, so nothing may stay reserved under its reference.
         outbox.release_stock(order_ref=order_number)
         raise
-    try:
-        with transaction.atomic():
-            order = Order.objects.create(
-                order_number=order_number,
-                user_id=user_id,
-                currency=currencies.pop(),
-                subtotal=subtotal,
-                tax_amount=tax,
-                shipping_amount=shipping,
-                total_amount=subtotal + tax + shipping,
-                shipping_address=shipping_address,
-                billing_address=billing_address,
-                payment_method=payment_method,
-                idempotency_key=idempotency_key or None,
-                request_hash=fingerprint,
-            )
-            OrderLine.objects.bulk_create(
-                OrderLine(
-                    order=order,
-                    product_id=product.id,
-                    title=product.title,
-                    sku=product.sku,
-                    unit_price=product.price,
-                    quantity=quantity,
-                    line_total=to_cents(product.price * quantity),
-                )
-                for product, quantity in priced
-            )
-            OrderEvent.objects.create(
-                order=order, from_status=None, to_status=OrderStatus.PENDING, by=f"user:{user_id}"
-            )
-            # Last, before the commit: a caller whose deadline has passed has been told this
-            # failed, so the order must not appear afterwards.
-            deadlines.check()
-    except IntegrityError:
-        if idempotency_key:
-            # A concurrent retry of the same request saved it first; its reservation is this one.
-            found = _existing(
-                user_id=user_id, idempotency_key=idempotency_key, fingerprint=fingerprint
-            )
-            if found is not None:
-                return found, False
-        outbox.release_stock(order_ref=order_number)
-        raise
-    except Exception:
-        outbox.release_stock(order_ref=order_number)
-        raise
-    return order, True
+
+
+@transaction.atomic
+def _save_order(placement: _Placement, priced: _Priced, *, order_number: str) -> Order:
+    """The PENDING order with its lines and first event, in one transaction.
+
+    :raises IntegrityError: a concurrent retry with the same Idempotency-Key saved it first.
+    :raises DeadlineExceeded: the caller's time ran out; nothing is saved.
+    """
+    order = Order.objects.create(
+        order_number=order_number,
+        user_id=placement.user_id,
+        currency=priced.currency,
+        subtotal=priced.subtotal,
+        tax_amount=priced.tax,
+        shipping_amount=priced.shipping,
+        total_amount=priced.subtotal + priced.tax + priced.shipping,
+        shipping_address=placement.shipping_address,
+        billing_address=placement.billing_address,
+        payment_method=placement.payment_method,
+        idempotency_key=placement.idempotency_key,
+        request_hash=placement.fingerprint,
+    )
+    OrderLine.objects.bulk_create(
+        OrderLine(
+            order=order,
+            product_id=product.id,
+            title=product.title,
+            sku=product.sku,
+            unit_price=product.price,
+            quantity=quantity,
+            line_total=to_cents(product.price * quantity),
+        )
+        for product, quantity in priced.lines
+    )
+    OrderEvent.objects.create(
+        order=order,
+        from_status=None,
+        to_status=OrderStatus.PENDING,
+        by=f"user:{placement.user_id}",
+    )
+    # Last, before the commit: a caller whose deadline has passed has been told this failed, so
+    # the order must not appear afterwards.
+    deadlines.check()
+    return order
 
 
 def _move(order: Order, to: str, *, by: str, notes: str = "", **fields: Any) -> Order:
