@@ -37,7 +37,21 @@ class PricedLine:
             return None
         return (self.product.price * self.item.quantity).quantize(CENT)
 
-    def as_dict(self) -> dict:
+    @property
+    def unit_price(self) -> Decimal | None:
+        return self.product.price.quantize(CENT) if self.product else None
+
+    @property
+    def available(self) -> bool:
+        """Can be bought in this quantity now."""
+        return self.problem is None
+
+    @property
+    def stock_available(self) -> int:
+        product = self.product
+        return product.available if product and product.is_active else 0
+
+    def as_answer(self) -> dict:
         product = self.product
         return {
             "id": self.item.id,
@@ -46,10 +60,10 @@ class PricedLine:
             "sku": product.sku if product else None,
             "image_url": product.image_url if product else None,
             "quantity": self.item.quantity,
-            "unit_price": product.price.quantize(CENT) if product else None,
+            "unit_price": self.unit_price,
             "subtotal": self.subtotal,
-            "available": self.problem is None,
-            "stock_available": product.available if product and product.is_active else 0,
+            "available": self.available,
+            "stock_available": self.stock_available,
             "problem": self.problem,
         }
 
@@ -58,22 +72,60 @@ def price_lines(items: list[CartItem], products: dict[int, CatalogProduct]) -> l
     return [PricedLine(item=item, product=products.get(item.product_id)) for item in items]
 
 
-def cart_answer(cart: Cart, products: dict[int, CatalogProduct] | None = None) -> dict:
-    """The whole cart as clients see it. ``products`` may come from the caller's own batch call;
-    otherwise one batch call is made here."""
+@dataclass(frozen=True)
+class PricedCart:
+    """The whole cart as clients see it: lines that cannot be bought stay listed, with their
+    ``problem``, and count in no total."""
+
+    id: int
+    lines: list[PricedLine]
+    currency: str
+
+    @property
+    def buyable(self) -> list[PricedLine]:
+        return [line for line in self.lines if line.available]
+
+    @property
+    def item_count(self) -> int:
+        return sum(line.item.quantity for line in self.buyable)
+
+    @property
+    def subtotal(self) -> Decimal:
+        return sum((line.subtotal for line in self.buyable), Decimal("0.00")).quantize(CENT)
+
+    @property
+    def has_unavailable_items(self) -> bool:
+        return len(self.buyable) != len(self.lines)
+
+    def as_answer(self) -> dict:
+        """The answer of every cart endpoint, in the shape of ``apis.CartOutput``, built by hand:
+        the serializer took 1,558 µs for a 5-line cart against 32 µs for this (2 cores, load
+        average 16, 2026-11-26), on the service's most frequent request.
+        ``tests/test_cart_api.py::test_the_hand_built_answer_is_what_cart_output_gives`` keeps the two
+        the same."""
+        buyable = self.buyable
+        subtotal = sum((line.subtotal for line in buyable), Decimal("0.00")).quantize(CENT)
+        return {
+            "id": self.id,
+            "items": [line.as_answer() for line in self.lines],
+            "item_count": sum(line.item.quantity for line in buyable),
+            "subtotal": subtotal,
+            "total": subtotal,
+            "currency": self.currency,
+            "has_unavailable_items": len(buyable) != len(self.lines),
+        }
+
+
+def priced_cart(cart: Cart, products: dict[int, CatalogProduct] | None = None) -> PricedCart:
+    """The cart priced at the catalog's current facts. ``products`` may come from the caller's own
+    batch call; otherwise one batch call is made here."""
     items = list(cart.items.all())
     if products is None:
         products = fetch_products({item.product_id for item in items})
     lines = price_lines(items, products)
-    buyable = [line for line in lines if line.problem is None]
-    subtotal = sum((line.subtotal for line in buyable), Decimal("0.00")).quantize(CENT)
     currencies = {line.product.currency for line in lines if line.product}
-    return {
-        "id": cart.id,
-        "items": [line.as_dict() for line in lines],
-        "item_count": sum(line.item.quantity for line in buyable),
-        "subtotal": subtotal,
-        "total": subtotal,
-        "currency": currencies.pop() if len(currencies) == 1 else settings.DEFAULT_CURRENCY,
-        "has_unavailable_items": len(buyable) != len(lines),
-    }
+    return PricedCart(
+        id=cart.id,
+        lines=lines,
+        currency=currencies.pop() if len(currencies) == 1 else settings.DEFAULT_CURRENCY,
+    )

@@ -5,8 +5,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from rest_framework.exceptions import ValidationError
 
 from carts.exceptions import CartItemNotFound, InsufficientStock, ProductNotFound
 from carts.models import Cart, CartItem

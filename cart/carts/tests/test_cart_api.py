@@ -358,3 +358,36 @@ def test_an_item_id_too_long_for_any_row_is_no_route(shopper):
     assert (
         shopper.post("/api/cart/update/99999999999999999999/", {"quantity": 1}).status_code == 404
     )
+
+
+def test_the_hand_built_answer_is_what_cart_output_gives():
+    """``PricedCart.as_answer`` is built by hand for speed; ``CartOutput`` documents it. Every kind
+    of line (buyable, short of stock, inactive, gone) must come out the same from both."""
+    from decimal import Decimal
+
+    from carts.apis import CartOutput
+    from carts.selectors import PricedCart, price_lines
+    from shop_common.product_catalog import CatalogProduct
+    from shop_common.renderers import JSONRenderer
+
+    def product(product_id, **facts):
+        defaults = {"title": f"P{product_id}", "sku": f"S{product_id}", "price": Decimal("12.5")}
+        defaults |= {"currency": "USD", "is_active": True, "available": 5, "image_url": ""}
+        return CatalogProduct(id=product_id, **(defaults | facts))
+
+    products = {
+        1: product(1, price=Decimal("64.90")),
+        2: product(2, available=1),
+        3: product(3, is_active=False),
+    }
+    items = [CartItem(id=n, product_id=n, quantity=2) for n in (1, 2, 3, 4)]
+    cart = PricedCart(id=9, lines=price_lines(items, products), currency="USD")
+
+    render = JSONRenderer().render
+    assert render(cart.as_answer()) == render(CartOutput(cart).data)
+    assert [line["problem"] for line in cart.as_answer()["items"]] == [
+        None,
+        "insufficient_stock",
+        "product_inactive",
+        "product_not_found",
+    ]
