@@ -1,6 +1,5 @@
 """The user service's HTTP API. Thin: parse, call a service or selector, answer."""
 
-import django_filters
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
@@ -12,14 +11,18 @@ from rest_framework.views import APIView
 from accounts import services
 from accounts.authentication import LocalServiceTokenAuthentication
 from accounts.models import Role, User
-from accounts.selectors import staff_session_state, users_with_roles, validate_access_token
+from accounts.selectors import (
+    staff_session_state,
+    user_list,
+    validate_access_token,
+    visible_user,
+)
 from accounts.throttles import SignupAddressThrottle
 from shop_common.auth import InvalidToken, bearer_token
 from shop_common.client_address import client_address
-from shop_common.errors import ResourceNotFoundException
 from shop_common.fields import IdField
 from shop_common.internal_api import InternalApi
-from shop_common.pagination import PageNumberPagination
+from shop_common.pagination import paginated_response
 from shop_common.permissions import ADMIN, HasRole, IsAuthenticatedUser
 from shop_common.schema import raises
 
@@ -57,15 +60,6 @@ class TokenPairOutput(serializers.Serializer):
     refresh = serializers.CharField()
     expires_in = serializers.IntegerField(help_text="Seconds until the access token expires.")
     token_type = serializers.CharField(default="Bearer")
-
-
-def token_pair_answer(pair) -> dict:
-    return {
-        "access": pair.access,
-        "refresh": pair.refresh,
-        "expires_in": pair.expires_in,
-        "token_type": "Bearer",
-    }
 
 
 class PublicApi(APIView):
@@ -143,7 +137,7 @@ class LoginApi(PublicApi):
             ip_address=client_address(request),
             user_agent=request.headers.get("User-Agent", ""),
         )
-        return Response({**token_pair_answer(pair), "user": UserOutput(user).data})
+        return Response({**TokenPairOutput(pair).data, "user": UserOutput(user).data})
 
 
 class RefreshApi(PublicApi):
@@ -157,9 +151,8 @@ class RefreshApi(PublicApi):
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        return Response(
-            token_pair_answer(services.refresh_session(refresh=data.validated_data["refresh"]))
-        )
+        pair = services.refresh_session(refresh=data.validated_data["refresh"])
+        return Response(TokenPairOutput(pair).data)
 
 
 class LogoutApi(PublicApi):
@@ -235,26 +228,9 @@ class LegacyValidateApi(PublicApi):
 # --- /users/ and /roles/ -----------------------------------------------------------------------
 
 
-class UserFilter(django_filters.FilterSet):
-    email = django_filters.CharFilter(field_name="email", lookup_expr="icontains")
-    role = django_filters.CharFilter(method="filter_role")
-    active = django_filters.ChoiceFilter(
-        choices=[("true", "true"), ("false", "false")], method="filter_active"
-    )
-
-    class Meta:
-        model = User
-        fields = ["email", "role", "active"]
-
-    def filter_role(self, queryset, name, value):
-        return queryset.filter(roles__name=value.strip().upper()).distinct()
-
-    def filter_active(self, queryset, name, value):
-        return queryset.filter(is_active=value == "true")
-
-
 class UserListApi(APIView):
     permission_classes = [HasRole(ADMIN)]
+    OutputSerializer = UserOutput
 
     class InputSerializer(SignupApi.InputSerializer):
         roles = serializers.ListField(child=serializers.CharField(), required=False)
@@ -270,12 +246,12 @@ class UserListApi(APIView):
         responses=UserOutput(many=True),
     )
     def get(self, request: Request) -> Response:
-        filtered = UserFilter(request.query_params, queryset=users_with_roles())
-        if not filtered.is_valid():
-            raise ValidationError(filtered.errors)
-        paginator = PageNumberPagination()
-        page = paginator.paginate_queryset(filtered.qs, request, view=self)
-        return paginator.get_paginated_response(UserOutput(page, many=True).data)
+        return paginated_response(
+            queryset=user_list(filters=request.query_params),
+            serializer_class=self.OutputSerializer,
+            request=request,
+            view=self,
+        )
 
     @extend_schema(request=InputSerializer, responses={201: UserOutput})
     def post(self, request: Request) -> Response:
@@ -283,22 +259,21 @@ class UserListApi(APIView):
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
         roles = fields.pop("roles", [Role.CUSTOMER])
-        user = services.add_user(**fields, roles=roles)
-        return Response(UserOutput(user).data, status=status.HTTP_201_CREATED)
+        user = services.create_user(**fields, roles=roles)
+        return Response(self.OutputSerializer(user).data, status=status.HTTP_201_CREATED)
 
 
-def visible_user(request: Request, user_id: int) -> User:
-    """The user with this id, if the caller is that user or an ADMIN; else 404 (not 403)."""
-    if user_id != request.user.id and not request.user.has_role(ADMIN):
-        raise ResourceNotFoundException("user", user_id)
-    user = users_with_roles().filter(pk=user_id).first()
-    if user is None:
-        raise ResourceNotFoundException("user", user_id)
-    return user
+# An endpoint of one user: the caller themself, or anyone for an ADMIN (no docstring: it would
+# become every subclass's description in the schema).
+class OneUserApi(APIView):
+    def visible_user(self, user_id: int) -> User:
+        caller = self.request.user
+        return visible_user(user_id=user_id, caller_id=caller.id, admin=caller.has_role(ADMIN))
 
 
-class UserDetailApi(APIView):
+class UserDetailApi(OneUserApi):
     permission_classes = [IsAuthenticatedUser]
+    OutputSerializer = UserOutput
 
     class InputSerializer(serializers.Serializer):
         username = serializers.CharField(required=False, allow_blank=True, max_length=150)
@@ -310,16 +285,16 @@ class UserDetailApi(APIView):
 
     @extend_schema(responses=UserOutput)
     def get(self, request: Request, user_id: int) -> Response:
-        return Response(UserOutput(visible_user(request, user_id)).data)
+        return Response(self.OutputSerializer(self.visible_user(user_id)).data)
 
     def _update(self, request: Request, user_id: int, *, partial: bool) -> Response:
-        user = visible_user(request, user_id)
+        user = self.visible_user(user_id)
         data = self.InputSerializer(data=request.data, partial=partial)
         data.is_valid(raise_exception=True)
         user = services.update_user(
             user=user, by_admin=request.user.has_role(ADMIN), **data.validated_data
         )
-        return Response(UserOutput(user).data)
+        return Response(self.OutputSerializer(user).data)
 
     @extend_schema(request=InputSerializer, responses=UserOutput)
     def put(self, request: Request, user_id: int) -> Response:
@@ -331,11 +306,11 @@ class UserDetailApi(APIView):
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, user_id: int) -> Response:
-        services.deactivate_user(user=visible_user(request, user_id))
+        services.deactivate_user(user=self.visible_user(user_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class UserRolesApi(APIView):
+class UserRolesApi(OneUserApi):
     permission_classes = [HasRole(ADMIN)]
 
     class InputSerializer(serializers.Serializer):
@@ -347,21 +322,17 @@ class UserRolesApi(APIView):
                 raise ValidationError({"roles": ["Send role_ids or roles."]})
             return attrs
 
-    RolesOutput = inline_serializer(
-        "UserRoles",
-        {"user_id": serializers.IntegerField(), "roles": RoleOutput(many=True)},
-    )
+    class OutputSerializer(serializers.Serializer):
+        user_id = serializers.IntegerField(source="id")
+        roles = RoleOutput(many=True)
 
-    def answer(self, user: User) -> Response:
-        return Response({"user_id": user.id, "roles": RoleOutput(user.roles.all(), many=True).data})
-
-    @extend_schema(responses=RolesOutput)
+    @extend_schema(responses=OutputSerializer)
     def get(self, request: Request, user_id: int) -> Response:
-        return self.answer(visible_user(request, user_id))
+        return Response(self.OutputSerializer(self.visible_user(user_id)).data)
 
-    @extend_schema(request=InputSerializer, responses=RolesOutput)
+    @extend_schema(request=InputSerializer, responses=OutputSerializer)
     def post(self, request: Request, user_id: int) -> Response:
-        user = visible_user(request, user_id)
+        user = self.visible_user(user_id)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         services.set_roles(
@@ -369,11 +340,12 @@ class UserRolesApi(APIView):
             role_ids=data.validated_data.get("role_ids", []),
             role_names=data.validated_data.get("roles", []),
         )
-        return self.answer(user)
+        return Response(self.OutputSerializer(user).data)
 
 
 class RoleListApi(APIView):
     permission_classes = [HasRole(ADMIN)]
+    OutputSerializer = RoleOutput
 
     class InputSerializer(serializers.Serializer):
         name = serializers.RegexField(r"^[A-Za-z][A-Za-z0-9_]{1,31}$")
@@ -381,16 +353,19 @@ class RoleListApi(APIView):
 
     @extend_schema(responses=RoleOutput(many=True))
     def get(self, request: Request) -> Response:
-        paginator = PageNumberPagination()
-        page = paginator.paginate_queryset(Role.objects.all(), request, view=self)
-        return paginator.get_paginated_response(RoleOutput(page, many=True).data)
+        return paginated_response(
+            queryset=Role.objects.all(),
+            serializer_class=self.OutputSerializer,
+            request=request,
+            view=self,
+        )
 
     @extend_schema(request=InputSerializer, responses={201: RoleOutput})
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         role = services.create_role(**data.validated_data)
-        return Response(RoleOutput(role).data, status=status.HTTP_201_CREATED)
+        return Response(self.OutputSerializer(role).data, status=status.HTTP_201_CREATED)
 
 
 # --- internal: the product admin's staff sessions (service token of the product service) -------
@@ -413,9 +388,9 @@ class StaffSessionApi(UserServiceInternalApi):
         client_address = serializers.IPAddressField()
         user_agent = serializers.CharField(required=False, allow_blank=True, max_length=255)
 
-    OutputSerializer = inline_serializer(
-        "StaffSession", {"session_id": serializers.CharField(), "user": UserOutput()}
-    )
+    class OutputSerializer(serializers.Serializer):
+        session_id = serializers.CharField()
+        user = UserOutput()
 
     @extend_schema(request=InputSerializer, responses={201: OutputSerializer})
     def post(self, request: Request) -> Response:
@@ -428,7 +403,7 @@ class StaffSessionApi(UserServiceInternalApi):
             user_agent=data.validated_data.get("user_agent", ""),
         )
         return Response(
-            {"session_id": pair.session_id, "user": UserOutput(user).data},
+            self.OutputSerializer({"session_id": pair.session_id, "user": user}).data,
             status=status.HTTP_201_CREATED,
         )
 
@@ -436,25 +411,15 @@ class StaffSessionApi(UserServiceInternalApi):
 class SessionStateApi(UserServiceInternalApi):
     callers = ("product",)
 
-    OutputSerializer = inline_serializer(
-        "SessionState",
-        {
-            "session_id": serializers.CharField(),
-            "active": serializers.BooleanField(),
-            "user": UserOutput(),
-        },
-    )
+    class OutputSerializer(serializers.Serializer):
+        session_id = serializers.CharField()
+        active = serializers.BooleanField()
+        user = UserOutput()
 
     @extend_schema(responses=OutputSerializer)
     def get(self, request: Request, session_id: str) -> Response:
         state = staff_session_state(session_id=str(session_id))
-        return Response(
-            {
-                "session_id": state.session_id,
-                "active": state.active,
-                "user": UserOutput(state.user).data,
-            }
-        )
+        return Response(self.OutputSerializer(state).data)
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, session_id: str) -> Response:

@@ -6,9 +6,11 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+import django_filters
 from django.conf import settings
 from django.db import connection
 from django.db.models import QuerySet
+from django.http import QueryDict
 from django.utils import timezone
 from oauth2_provider.models import get_access_token_model
 
@@ -16,6 +18,7 @@ from accounts.models import LoginSession, User
 from accounts.tokens import decode_access
 from shop_common.auth import InvalidToken
 from shop_common.errors import ResourceNotFoundException
+from shop_common.filters import apply_filters
 
 
 @dataclass(frozen=True)
@@ -141,6 +144,40 @@ def _validate_oauth_token(token: str) -> ValidatedToken:
 
 def users_with_roles() -> QuerySet[User]:
     return User.objects.prefetch_related("roles").order_by("id")
+
+
+class UserFilter(django_filters.FilterSet):
+    email = django_filters.CharFilter(field_name="email", lookup_expr="icontains")
+    role = django_filters.CharFilter(method="filter_role")
+    active = django_filters.ChoiceFilter(
+        choices=[("true", "true"), ("false", "false")], method="filter_active"
+    )
+
+    class Meta:
+        model = User
+        fields = ["email", "role", "active"]
+
+    def filter_role(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(roles__name=value.strip().upper()).distinct()
+
+    def filter_active(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(is_active=value == "true")
+
+
+def user_list(*, filters: QueryDict | dict) -> QuerySet[User]:
+    return apply_filters(UserFilter, filters, users_with_roles())
+
+
+def visible_user(*, user_id: int, caller_id: int, admin: bool) -> User:
+    """The user with this id, if the caller is that user or an ADMIN; else a 404 (not a 403).
+
+    :raises ResourceNotFoundException: (404 ``user_not_found``)."""
+    user = None
+    if user_id == caller_id or admin:
+        user = users_with_roles().filter(pk=user_id).first()
+    if user is None:
+        raise ResourceNotFoundException("user", user_id)
+    return user
 
 
 @dataclass(frozen=True)

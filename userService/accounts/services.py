@@ -8,12 +8,11 @@ from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
-from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from oauth2_provider.models import AbstractApplication, get_application_model
-from rest_framework.exceptions import ValidationError
 
 from accounts.exceptions import EmailTaken, InvalidCredentials, RoleExists, UnknownRoles
 from accounts.models import LoginSession, Role, User, normalize_email
@@ -24,10 +23,15 @@ PROFILE_FIELDS = ("username", "first_name", "last_name", "phone_number")
 
 
 def check_password_strength(*, password: str, user: User) -> None:
+    """:raises ValidationError: naming ``password``, with every validator's message."""
     try:
         validate_password(password, user=user)
-    except DjangoValidationError as exc:
+    except ValidationError as exc:
         raise ValidationError({"password": list(exc.messages)}) from None
+
+
+def _unsaved_user(*, email: str, username: str = "", **fields: object) -> User:
+    return User(email=email, username=username or email.split("@", 1)[0], **fields)
 
 
 @transaction.atomic
@@ -42,16 +46,25 @@ def create_user(
     phone_number: str = "",
     is_active: bool = True,
 ) -> User:
+    """The one way an account is made (the API, signup, the demo data, ``createsuperuser``, the
+    test factories): with a password that passes Django's validators, or none at all (an account
+    that cannot log in with a password); all or nothing (an unknown role rolls it back).
+
+    :raises ValidationError: the password is too weak (``password``).
+    :raises EmailTaken: another account has this email.
+    :raises UnknownRoles: a role that does not exist.
+    """
     email = normalize_email(email)
-    user = User(
+    user = _unsaved_user(
         email=email,
-        username=username or email.split("@", 1)[0],
+        username=username,
         first_name=first_name,
         last_name=last_name,
         phone_number=phone_number,
         is_active=is_active,
     )
     if password:
+        check_password_strength(password=password, user=user)
         user.set_password(password)
     else:
         user.set_unusable_password()
@@ -64,33 +77,6 @@ def create_user(
     return user
 
 
-def add_user(
-    *,
-    email: str,
-    password: str,
-    roles: Iterable[str],
-    username: str = "",
-    first_name: str = "",
-    last_name: str = "",
-    phone_number: str = "",
-) -> User:
-    """A new account with a password that passes Django's validators; all or nothing (an unknown
-    role rolls the account back)."""
-    email = normalize_email(email)
-    check_password_strength(
-        password=password, user=User(email=email, username=username, first_name=first_name)
-    )
-    return create_user(
-        email=email,
-        password=password,
-        roles=roles,
-        username=username,
-        first_name=first_name,
-        last_name=last_name,
-        phone_number=phone_number,
-    )
-
-
 def signup(*, email: str, password: str, **fields: str) -> None:
     """A new customer; whatever role the client asks for, they start as CUSTOMER.
 
@@ -98,18 +84,13 @@ def signup(*, email: str, password: str, **fields: str) -> None:
     same, and so is the work (a password hash either way). The owner of an existing account is
     told by email instead (docs/auth.md, "Signup")."""
     email = normalize_email(email)
-    check_password_strength(
-        password=password,
-        user=User(
-            email=email,
-            username=fields.get("username", ""),
-            first_name=fields.get("first_name", ""),
-        ),
-    )
+    # Checked before the email is looked up, against the same attributes as create_user's check,
+    # so that a weak password is a 400 whether or not the email has an account.
+    check_password_strength(password=password, user=_unsaved_user(email=email, **fields))
     existing = User.objects.filter(email=email).first()
     if existing is None:
         try:
-            add_user(email=email, password=password, roles=[Role.CUSTOMER], **fields)
+            create_user(email=email, password=password, roles=[Role.CUSTOMER], **fields)
             return
         except EmailTaken:  # signed up a moment ago by a concurrent request
             existing = User.objects.filter(email=email).first()
