@@ -50,27 +50,35 @@ def idempotency_key(request: Request) -> str | None:
     return key
 
 
-def place_body(request: Request) -> dict:
-    data = PlaceInput(data=request.data)
-    data.is_valid(raise_exception=True)
-    # Plain JSON types (serializers give ordered dicts): the body is hashed and forwarded as it is.
-    return json.loads(
-        json.dumps({key: value for key, value in data.validated_data.items() if value is not None})
-    )
-
-
 class IntegrationApi(APIView):
     permission_classes = [IsAuthenticatedUser]
+
+
+class PlaceApi(IntegrationApi):
+    """Places the caller's cart as an order (the order service's body, forwarded)."""
+
+    InputSerializer = PlaceInput
+
+    def place_body(self) -> dict:
+        data = self.InputSerializer(data=self.request.data)
+        data.is_valid(raise_exception=True)
+        # Plain JSON types (serializers give ordered dicts): the body is hashed and forwarded as
+        # it is.
+        valid = {key: value for key, value in data.validated_data.items() if value is not None}
+        return json.loads(json.dumps(valid))
 
 
 class AddToCartApi(IntegrationApi):
     """The cart service's add, for the caller (their token is forwarded)."""
 
+    # Documents the body only: it is forwarded as it is, and the cart service validates it.
+    InputSerializer = inline_serializer(
+        "AddToCart",
+        {"product_id": serializers.IntegerField(), "quantity": serializers.IntegerField()},
+    )
+
     @extend_schema(
-        request=inline_serializer(
-            "AddToCart",
-            {"product_id": serializers.IntegerField(), "quantity": serializers.IntegerField()},
-        ),
+        request=InputSerializer,
         responses={200: OpenApiTypes.OBJECT, **PASSED_ON},
         description="Answers the cart service's priced cart.",
     )
@@ -83,7 +91,7 @@ class AddToCartApi(IntegrationApi):
         return Response(answer.body, status=answer.status)
 
 
-class PlaceOrderApi(IntegrationApi):
+class PlaceOrderApi(PlaceApi):
     @extend_schema(
         request=PlaceInput,
         parameters=[KEY_HEADER],
@@ -91,7 +99,7 @@ class PlaceOrderApi(IntegrationApi):
         description="Places the cart's order; answers the order service's order plus `cart_cleared`.",
     )
     def post(self, request: Request) -> Response:
-        body = place_body(request)
+        body = self.place_body()
         key = idempotency_key(request)
 
         def run() -> tuple[int, dict]:
@@ -122,7 +130,7 @@ class InitiatePaymentApi(IntegrationApi):
         return Response(answer, status=status)
 
 
-class CheckoutApi(IntegrationApi):
+class CheckoutApi(PlaceApi):
     """Place the cart's order and start its payment in one call: 201 ``{order, payment}``; if the
     payment cannot be started, 201 ``{order, payment: null, payment_error}`` (the order stands)."""
 
@@ -143,7 +151,7 @@ class CheckoutApi(IntegrationApi):
         },
     )
     def post(self, request: Request) -> Response:
-        body = place_body(request)
+        body = self.place_body()
         key = idempotency_key(request)
         status, answer = services.remembered(
             user_id=request.user.id,
