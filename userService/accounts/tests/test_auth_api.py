@@ -331,3 +331,27 @@ def test_an_access_token_is_not_a_refresh_token(api_client, customer, tokens_for
 
     assert response.status_code == 401
     assert error_code(response) == "invalid_token"
+
+
+@pytest.mark.parametrize("scopes", [None, ["read", "write"]])
+def test_the_hand_built_validation_is_what_validate_output_gives(scopes):
+    """``ValidatedToken.as_answer`` is built by hand for speed; ``ValidateOutput`` documents it."""
+    from datetime import UTC, datetime
+
+    from accounts.apis import ValidateOutput
+    from accounts.selectors import ValidatedToken
+    from shop_common.renderers import JSONRenderer
+
+    token = ValidatedToken(
+        user_id=5,
+        email="ann@shop.test",
+        username="ann",
+        phone_number="+44 20 7946 0000",
+        roles=["CUSTOMER", "STAFF"],
+        expires_at=datetime(2026, 11, 26, 16, 0, 30, 123456, tzinfo=UTC),
+        session_id="5b0c7c1e",
+        scopes=scopes,
+    )
+
+    render = JSONRenderer().render
+    assert render(token.as_answer()) == render(type(ValidateOutput)(token).data)
