@@ -93,24 +93,20 @@ def test_http404_raised_in_a_drf_view_is_the_json_404(api_client):
     assert error_of(response)["code"] == "not_found"
 
 
-@pytest.mark.parametrize("path", ["/drf-404/", "/plain-404/"])
-def test_every_404_of_django_is_one_body(api_client, path):
+@pytest.mark.parametrize(
+    ("path", "status", "code", "message"),
+    [
+        ("/drf-404/", 404, "not_found", "Nothing is found at this path."),
+        ("/plain-404/", 404, "not_found", "Nothing is found at this path."),
+        ("/drf-403/", 403, "permission_denied", "You may not do this."),
+        ("/plain-403/", 403, "permission_denied", "You may not do this."),
+    ],
+)
+def test_djangos_404_and_403_are_one_body_wherever_raised(api_client, path, status, code, message):
     response = api_client.get(path)
 
-    assert response.status_code == 404
-    assert response.json() == {
-        "error": {"code": "not_found", "message": "Nothing is found at this path.", "details": {}}
-    }
-
-
-@pytest.mark.parametrize("path", ["/drf-403/", "/plain-403/"])
-def test_djangos_permission_denied_is_one_403_body_wherever_raised(api_client, path):
-    response = api_client.get(path)
-
-    assert response.status_code == 403
-    assert response.json() == {
-        "error": {"code": "permission_denied", "message": "You may not do this.", "details": {}}
-    }
+    assert response.status_code == status
+    assert response.json() == {"error": {"code": code, "message": message, "details": {}}}
 
 
 def test_djangos_validation_error_is_a_400_naming_the_field(api_client):
