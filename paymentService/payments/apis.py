@@ -1,21 +1,19 @@
 """The payment service's HTTP API (also under /payment/ for the first release's clients)."""
 
-from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from payments import services
-from payments.exceptions import PaymentNotFound
 from payments.models import Payment
+from payments.selectors import visible_payment, visible_payments
 from shop_common.fields import IdField
-from shop_common.pagination import PageNumberPagination
+from shop_common.pagination import paginated_response
 from shop_common.permissions import IsAuthenticatedUser, is_staff
 
 
@@ -48,6 +46,7 @@ class InitiatePaymentApi(APIView):
     other figure in the body is ignored: the amount comes from the order service."""
 
     permission_classes = [IsAuthenticatedUser]
+    OutputSerializer = PaymentOutput
 
     class InputSerializer(serializers.Serializer):
         order_id = IdField()
@@ -60,7 +59,7 @@ class InitiatePaymentApi(APIView):
             order_id=data.validated_data["order_id"], user_id=request.user.id
         )
         return Response(
-            PaymentOutput(payment).data,
+            self.OutputSerializer(payment).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
 
@@ -81,38 +80,42 @@ class StripeWebhookApi(APIView):
         return Response({"received": True, "outcome": outcome})
 
 
-def visible_payments(request: Request) -> QuerySet[Payment]:
-    payments = Payment.objects.all()
-    return payments if is_staff(request.user) else payments.filter(user_id=request.user.id)
-
-
 class PaymentDetailApi(APIView):
     permission_classes = [IsAuthenticatedUser]
+    OutputSerializer = PaymentOutput
 
     @extend_schema(responses=PaymentOutput)
     def get(self, request: Request, payment_id: int) -> Response:
-        payment = visible_payments(request).filter(pk=payment_id).first()
-        if payment is None:
-            raise PaymentNotFound(payment_id)
-        return Response(PaymentOutput(payment).data)
+        payment = visible_payment(
+            payment_id=payment_id, user_id=request.user.id, staff=is_staff(request.user)
+        )
+        return Response(self.OutputSerializer(payment).data)
 
 
 class PaymentListApi(APIView):
     permission_classes = [IsAuthenticatedUser]
+    OutputSerializer = PaymentOutput
+
+    class FilterSerializer(serializers.Serializer):
+        order_id = IdField(
+            required=False, error_messages={"invalid": "A whole number is required."}
+        )
 
     @extend_schema(
         parameters=[OpenApiParameter("order_id", int)], responses=PaymentOutput(many=True)
     )
     def get(self, request: Request) -> Response:
-        payments = visible_payments(request)
-        order_id = request.query_params.get("order_id")
-        if order_id is not None:
-            if not order_id.isdigit():
-                raise ValidationError({"order_id": ["A whole number is required."]})
-            payments = payments.filter(order_id=int(order_id))
-        paginator = PageNumberPagination()
-        page = paginator.paginate_queryset(payments, request, view=self)
-        return paginator.get_paginated_response(PaymentOutput(page, many=True).data)
+        # A plain dict: from a QueryDict, DRF would read an empty order_id= as no filter at all.
+        filters = self.FilterSerializer(data=request.query_params.dict())
+        filters.is_valid(raise_exception=True)
+        payments = visible_payments(
+            user_id=request.user.id,
+            staff=is_staff(request.user),
+            order_id=filters.validated_data.get("order_id"),
+        )
+        return paginated_response(
+            queryset=payments, serializer_class=self.OutputSerializer, request=request, view=self
+        )
 
 
 def landing_page(request: HttpRequest, *, outcome: str) -> HttpResponse:

@@ -203,6 +203,16 @@ def test_the_owner_and_staff_read_a_payment_others_get_404(customer, payment, us
     assert stranger.get(f"/payments/?order_id={payment.order_id}").json()["count"] == 0
 
 
+@pytest.mark.parametrize("order_id", ["abc", "", "-1", "1.5", "\u00b2", "9" * 25])
+def test_an_order_id_that_is_no_id_is_a_400_naming_it(customer, order_id):
+    response = customer.get("/payments/", {"order_id": order_id})
+
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "validation_error"
+    assert list(error["details"]) == ["order_id"]
+
+
 # --- webhooks --------------------------------------------------------------------------------
 
 
