@@ -32,10 +32,11 @@ test: install
 	scripts/install-system-deps.sh compose || echo "No docker-compose: the compose file's check will be skipped."
 	$(BIN)/python scripts/run_tests.py $(SUITES)
 
-## bench: throughput and latency of service endpoints as a ratio to a bare Django endpoint
+## bench: the shop as `make run` starts it, each hot path as a ratio to a bare Django endpoint
+## (DB=mysql: MariaDB and Redis; TARGETS="products cart": some of them); docs/development.md
 bench: install
 	scripts/install-system-deps.sh bench
-	$(BIN)/python bench/run.py $(TARGETS)
+	$(BIN)/python bench/run.py $(if $(DB),--db $(DB)) $(TARGETS)
 
 ## soak: the shop on MariaDB with Redis under locust for SOAK_SECONDS (180), then the stock ledger
 soak: install

@@ -8,9 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import httpx
+from shop import Shop
 
 from shop_common.testing.data import ADDRESS
-from shop_common.testing.stack import Stack
 
 
 @dataclass
@@ -26,7 +26,7 @@ class FlowResult:
         return self.flows / self.seconds
 
 
-def _stocked_product(stack: Stack) -> int:
+def _stocked_product(stack: Shop) -> int:
     admin = httpx.post(
         f"{stack.url('user')}/auth/login/",
         json={"email": "staff@shop.test", "password": "staff-demo-pass-1"},
@@ -49,7 +49,7 @@ def _stocked_product(stack: Stack) -> int:
     return created.json()["id"]
 
 
-def _one_flow(stack: Stack, token: str, product_id: int) -> float:
+def _one_flow(stack: Shop, token: str, product_id: int) -> float:
     started = time.perf_counter()
     headers = {"Authorization": f"Bearer {token}"}
     with httpx.Client(base_url=stack.url("integration"), headers=headers, timeout=30) as shop:
@@ -67,7 +67,7 @@ def _one_flow(stack: Stack, token: str, product_id: int) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-def run_flows(stack: Stack, *, customers: int, flows_each: int) -> FlowResult:
+def run_flows(stack: Shop, *, customers: int, flows_each: int) -> FlowResult:
     product_id = _stocked_product(stack)
     tokens = [stack.new_customer_token() for _ in range(customers)]
     _one_flow(stack, tokens[0], product_id)  # warm the caches and connections

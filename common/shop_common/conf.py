@@ -93,7 +93,7 @@ def cache_settings(env: AutoConfig, *, service_name: str) -> dict[str, Any]:
     }
 
 
-def logging_settings(*, service_name: str, level: str) -> dict[str, Any]:
+def logging_settings(*, service_name: str, level: str, stream_path: str = "") -> dict[str, Any]:
     return {
         "version": 1,
         "disable_existing_loggers": False,
@@ -101,7 +101,8 @@ def logging_settings(*, service_name: str, level: str) -> dict[str, Any]:
         "formatters": {"json": {"()": "shop_common.logs.JsonFormatter", "service": service_name}},
         "handlers": {
             "console": {
-                "class": "logging.StreamHandler",
+                "()": "shop_common.logs.ConsoleHandler",
+                "stream_path": stream_path,
                 "filters": ["request_id"],
                 "formatter": "json",
             }
@@ -292,7 +293,10 @@ def service_settings(
         "CORS_ALLOWED_ORIGINS": env("CORS_ALLOWED_ORIGINS", default="", cast=Csv()),
         "CORS_EXPOSE_HEADERS": ["X-Request-ID"],
         "LOGGING": logging_settings(
-            service_name=service.name, level=env("LOG_LEVEL", default="INFO").upper()
+            service_name=service.name,
+            level=env("LOG_LEVEL", default="INFO").upper(),
+            # Set by `make run` (scripts/start.py): the terminal, written to directly.
+            stream_path=os.environ.get("LOG_STREAM", ""),
         ),
         "SERVICE_URLS": service_urls(env),
         "SERVICE_HTTP_CONNECT_TIMEOUT": env(

@@ -1,9 +1,10 @@
 import json
 import logging
+import sys
 
 import pytest
 
-from shop_common.logs import JsonFormatter, RequestIdFilter, redact
+from shop_common.logs import ConsoleHandler, JsonFormatter, RequestIdFilter, redact
 
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl"
 
@@ -110,3 +111,34 @@ def test_exceptions_are_logged_as_one_json_line_with_the_traceback(json_log_line
     (line,) = [line for line in json_log_lines if line["logger"] == "tests"]
     assert "ValueError" in line["exception"]
     assert JWT not in line["exception"]
+
+
+def _record(level: int, message: str) -> logging.LogRecord:
+    return logging.LogRecord("shop.test", level, __file__, 1, message, None, None)
+
+
+def test_console_handler_writes_every_line_in_order_to_the_stream_it_is_given(tmp_path):
+    path = tmp_path / "terminal"
+    path.touch()
+    handler = ConsoleHandler(str(path))
+    for number in range(200):
+        handler.emit(_record(logging.INFO, f"line {number}"))
+    handler.flush()
+
+    assert path.read_text().splitlines() == [f"line {number}" for number in range(200)]
+
+
+def test_a_warning_is_written_before_emit_returns(tmp_path):
+    path = tmp_path / "terminal"
+    path.touch()
+    handler = ConsoleHandler(str(path))
+    handler.emit(_record(logging.INFO, "queued"))
+    handler.emit(_record(logging.WARNING, "at once"))
+
+    assert path.read_text().splitlines() == ["queued", "at once"]
+
+
+def test_a_stream_path_that_cannot_be_opened_falls_back_to_stderr(tmp_path):
+    handler = ConsoleHandler(str(tmp_path / "missing" / "terminal"))
+
+    assert handler.stream is sys.stderr
