@@ -259,24 +259,17 @@ class CategoryDetailApi(ReadPublicWriteStaff):
 # --- internal: stock and batch lookup (service token, scope internal) -------------------------
 
 
+class ReservationLineOutput(serializers.Serializer):
+    product_id = serializers.IntegerField()
+    quantity = serializers.IntegerField()
+
+
 class ReservationOutput(serializers.ModelSerializer):
-    lines = inline_serializer(
-        "ReservationLine",
-        {"product_id": serializers.IntegerField(), "quantity": serializers.IntegerField()},
-        many=True,
-    )
+    lines = ReservationLineOutput(many=True)
 
     class Meta:
         model = Reservation
         fields = ["order_ref", "status", "expires_at", "closed_at", "release_reason", "lines"]
-
-    def to_representation(self, reservation: Reservation) -> dict:
-        answer = super().to_representation(reservation)
-        answer["lines"] = [
-            {"product_id": line.product_id, "quantity": line.quantity}
-            for line in reservation.lines.all()
-        ]
-        return answer
 
 
 class StockLineInput(serializers.Serializer):
