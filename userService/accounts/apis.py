@@ -70,17 +70,6 @@ class PublicApi(APIView):
 # --- /auth/ -----------------------------------------------------------------------------------
 
 
-SignupOutput = inline_serializer(
-    "Signup",
-    {
-        "email": serializers.EmailField(),
-        "username": serializers.CharField(),
-        "roles": serializers.ListField(child=serializers.CharField()),
-        "message": serializers.CharField(),
-    },
-)
-
-
 class SignupApi(PublicApi):
     """The same 201 whether or not the email had an account (its owner is told by email), so
     signup tells nobody which emails exist; the new account's id comes with the login."""
@@ -95,7 +84,13 @@ class SignupApi(PublicApi):
         last_name = serializers.CharField(required=False, allow_blank=True, max_length=150)
         phone_number = serializers.CharField(required=False, allow_blank=True, max_length=32)
 
-    @extend_schema(request=InputSerializer, responses={201: SignupOutput})
+    class OutputSerializer(serializers.Serializer):
+        email = serializers.EmailField()
+        username = serializers.CharField()
+        roles = serializers.ListField(child=serializers.CharField())
+        message = serializers.CharField()
+
+    @extend_schema(request=InputSerializer, responses={201: OutputSerializer})
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -108,7 +103,7 @@ class SignupApi(PublicApi):
             "message": "Signed up: log in with this email and password. If the email had an "
             "account already, nothing changed and its owner has been told.",
         }
-        return Response(answer, status=status.HTTP_201_CREATED)
+        return Response(self.OutputSerializer(answer).data, status=status.HTTP_201_CREATED)
 
 
 class LoginApi(PublicApi):
@@ -119,12 +114,13 @@ class LoginApi(PublicApi):
         email = serializers.EmailField()
         password = serializers.CharField(trim_whitespace=False)
 
+    class OutputSerializer(TokenPairOutput):
+        user = UserOutput()
+
     @extend_schema(
         request=InputSerializer,
         responses={
-            200: inline_serializer(
-                "Login", {**TokenPairOutput().get_fields(), "user": UserOutput()}
-            ),
+            200: OutputSerializer,
             401: raises("Wrong email or password, or an inactive account."),
             429: raises("Too many failed password checks for this account or address."),
         },
@@ -137,10 +133,13 @@ class LoginApi(PublicApi):
             ip_address=client_address(request),
             user_agent=request.headers.get("User-Agent", ""),
         )
+        # OutputSerializer documents the two parts, each serialized by its own output serializer.
         return Response({**TokenPairOutput(pair).data, "user": UserOutput(user).data})
 
 
 class RefreshApi(PublicApi):
+    OutputSerializer = TokenPairOutput
+
     class InputSerializer(serializers.Serializer):
         refresh = serializers.CharField()
 
@@ -152,7 +151,7 @@ class RefreshApi(PublicApi):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         pair = services.refresh_session(refresh=data.validated_data["refresh"])
-        return Response(TokenPairOutput(pair).data)
+        return Response(self.OutputSerializer(pair).data)
 
 
 class LogoutApi(PublicApi):
