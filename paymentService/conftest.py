@@ -49,3 +49,38 @@ def sandbox(sandbox_server, settings, http_mock):
     settings.STRIPE_SECRET_KEY = "sk_test_suite"  # noqa: S105 (the sandbox takes any sk_test_)
     http_mock.route(url__startswith=url).pass_through()
     return state
+
+
+@pytest.fixture(scope="session")
+def razorpay_sandbox_server():
+    """The offline Razorpay sandbox on a real socket, in this process; its deliveries go nowhere
+    (a closed port, one attempt): tests post events themselves."""
+    from razorpay_sandbox.app import SANDBOX, application
+
+    os.environ["RAZORPAY_SANDBOX_WEBHOOK_URL"] = f"http://127.0.0.1:{free_port()}/webhook/razorpay/"
+    os.environ["RAZORPAY_SANDBOX_RETRY_DELAYS"] = "0"
+    os.environ["RAZORPAY_KEY_ID"] = "rzp_test_suite"
+    os.environ["RAZORPAY_KEY_SECRET"] = "razorpay_key_secret_suite"  # noqa: S105 (a test key)
+    port = free_port()
+    os.environ["RAZORPAY_SANDBOX_PUBLIC_URL"] = f"http://127.0.0.1:{port}"
+    server = make_server(
+        "127.0.0.1",
+        port,
+        application,
+        server_class=_ThreadingWSGIServer,
+        handler_class=_QuietHandler,
+    )
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{port}", SANDBOX
+    server.shutdown()
+
+
+@pytest.fixture
+def razorpay_sandbox(razorpay_sandbox_server, settings, http_mock):
+    """The payment service pointed at the Razorpay sandbox (its calls pass the HTTP mock: the SDK
+    uses requests, which respx does not see, so nothing to route)."""
+    url, state = razorpay_sandbox_server
+    settings.RAZORPAY_API_BASE = url
+    settings.RAZORPAY_KEY_ID = "rzp_test_suite"
+    settings.RAZORPAY_KEY_SECRET = "razorpay_key_secret_suite"  # noqa: S105 (a test key)
+    return state

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from shop_common.topology import SERVICES, STRIPE_SANDBOX
+from shop_common.topology import RAZORPAY_SANDBOX, SERVICES, STRIPE_SANDBOX
 
 READY_TIMEOUT_SECONDS = 60
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,8 +50,8 @@ def wait_until_healthy() -> list[str]:
 
 
 def table() -> str:
-    """The table README.md shows (a test compares them): where each service and the Stripe
-    sandbox answer, and each service's API documentation."""
+    """The table README.md shows (a test compares them): where each service and the two
+    provider sandboxes answer, and each service's API documentation."""
     rows = [("service", "folder", "URL", "API docs")]
     rows += [
         (
@@ -64,6 +64,17 @@ def table() -> str:
     ]
     sandbox = os.environ.get("STRIPE_SANDBOX_PUBLIC_URL", STRIPE_SANDBOX.default_url).rstrip("/")
     rows.append(("Stripe sandbox", "paymentService/stripe_sandbox/", sandbox, "(offline Checkout)"))
+    razorpay = os.environ.get("RAZORPAY_SANDBOX_PUBLIC_URL", RAZORPAY_SANDBOX.default_url).rstrip(
+        "/"
+    )
+    rows.append(
+        (
+            "Razorpay sandbox",
+            "paymentService/razorpay_sandbox/",
+            razorpay,
+            "(offline Payment Links)",
+        )
+    )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = [
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()

@@ -17,6 +17,8 @@ GENERATED = (
     "SECRET_KEY",
     "JWT_SIGNING_KEY",
     "STRIPE_WEBHOOK_SECRET",
+    "RAZORPAY_KEY_SECRET",
+    "RAZORPAY_WEBHOOK_SECRET",
     *(service.client_secret_variable for service in SERVICES),
 )
 

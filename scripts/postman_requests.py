@@ -982,6 +982,16 @@ PAYMENT = [
         body={"id": "evt_forged", "type": "checkout.session.completed", "data": {"object": {}}},
         error="*",
     ),
+    Req(
+        # Only Razorpay (here: its sandbox) can sign an event with X-Razorpay-Signature.
+        "An unsigned Razorpay webhook (refused)",
+        "payment",
+        "POST",
+        "/webhook/razorpay/",
+        400,
+        body={"event": "payment_link.paid", "payload": {}, "created_at": 1},
+        error="*",
+    ),
 ]
 
 

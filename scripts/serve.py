@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from shop_common.processes import gunicorn_command, stripe_sandbox_process
-from shop_common.topology import SERVICES_BY_NAME, STRIPE_SANDBOX
+from shop_common.processes import gunicorn_command, sandbox_process
+from shop_common.topology import SANDBOXES, SERVICES_BY_NAME
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -25,20 +25,25 @@ def url_port(variable: str, default: int) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("service", choices=sorted([*SERVICES_BY_NAME, STRIPE_SANDBOX.name]))
+    parser.add_argument(
+        "service", choices=sorted([*SERVICES_BY_NAME, *(sandbox.name for sandbox in SANDBOXES)])
+    )
     parser.add_argument("--host", default=os.environ.get("BIND_HOST", "127.0.0.1"))
     parser.add_argument(
         "--port",
         type=int,
         help="defaults to the port of the service's URL variable (USER_SERVICE_URL...; for the "
-        "sandbox STRIPE_SANDBOX_PUBLIC_URL), else its port in the topology",
+        "sandboxes STRIPE_SANDBOX_PUBLIC_URL, RAZORPAY_SANDBOX_PUBLIC_URL), else its port in the "
+        "topology",
     )
     parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2")))
     args = parser.parse_args()
-    if args.service == STRIPE_SANDBOX.name:
-        port = args.port or url_port("STRIPE_SANDBOX_PUBLIC_URL", STRIPE_SANDBOX.port)
-        sandbox = stripe_sandbox_process(ROOT, port=port, env={})
-        command = sandbox.command(host=args.host)
+    sandboxes = {sandbox.name: sandbox for sandbox in SANDBOXES}
+    if args.service in sandboxes:
+        sandbox = sandboxes[args.service]
+        variable = f"{sandbox.name.removesuffix('-sandbox').upper()}_SANDBOX_PUBLIC_URL"
+        port = args.port or url_port(variable, sandbox.port)
+        command = sandbox_process(sandbox, ROOT, port=port, env={}).command(host=args.host)
     else:
         service = SERVICES_BY_NAME[args.service]
         command = gunicorn_command(

@@ -17,7 +17,7 @@ import pytest
 
 from shop_common.databases import drop_mysql_schemas
 from shop_common.testing.stack import free_port
-from shop_common.topology import SERVICES, STRIPE_SANDBOX
+from shop_common.topology import RAZORPAY_SANDBOX, SERVICES, STRIPE_SANDBOX
 
 ROOT = Path(__file__).resolve().parent.parent
 MYSQL = {
@@ -57,6 +57,7 @@ def test_make_run_serves_every_service_on_the_exported_mysql(tmp_path):
     prefix = f"mkrun_{secrets.token_hex(3)}_"
     ports = {service.name: free_port() for service in SERVICES}
     sandbox = f"http://127.0.0.1:{free_port()}"
+    razorpay_sandbox = f"http://127.0.0.1:{free_port()}"
     env = {
         # Only what a person's shell would have: nothing of the test runner's own environment
         # beyond PATH and HOME, so `.env` and the exported variables are all there is.
@@ -70,6 +71,9 @@ def test_make_run_serves_every_service_on_the_exported_mysql(tmp_path):
         "STRIPE_API_BASE": sandbox,
         "STRIPE_SANDBOX_PUBLIC_URL": sandbox,
         "STRIPE_SANDBOX_WEBHOOK_URL": f"http://127.0.0.1:{ports['payment']}/webhook/stripe/",
+        "RAZORPAY_API_BASE": razorpay_sandbox,
+        "RAZORPAY_SANDBOX_PUBLIC_URL": razorpay_sandbox,
+        "RAZORPAY_SANDBOX_WEBHOOK_URL": f"http://127.0.0.1:{ports['payment']}/webhook/razorpay/",
         "WEB_CONCURRENCY": "1",
     }
     log = tmp_path / "make-run.log"
@@ -93,6 +97,7 @@ def test_make_run_serves_every_service_on_the_exported_mysql(tmp_path):
             health = httpx.get(f"http://127.0.0.1:{ports[service.name]}/health/").json()
             assert health["database"] == {"status": "ok", "vendor": "mysql"}, health
         assert httpx.get(f"{sandbox}/pay/cs_test_0").status_code == 404  # the sandbox answers
+        assert httpx.get(f"{razorpay_sandbox}/l/plink_0").status_code == 404  # and Razorpay's
     finally:
         # Ctrl-C in the terminal: SIGINT to the whole foreground group; honcho stops the rest.
         if make.poll() is None:
@@ -117,6 +122,7 @@ def test_make_run_serves_every_service_on_the_exported_mysql(tmp_path):
         with pytest.raises(httpx.TransportError):
             httpx.get(f"http://127.0.0.1:{ports[service.name]}/health/", timeout=1)
     assert STRIPE_SANDBOX.name in log.read_text(errors="replace")
+    assert RAZORPAY_SANDBOX.name in log.read_text(errors="replace")
 
 
 def wait_for_env(path: Path, make: subprocess.Popen, timeout: float = 60) -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from shop_common.topology import STRIPE_SANDBOX, Service
+from shop_common.topology import Service
 
 
 def gunicorn_command(
@@ -144,17 +144,23 @@ class ServiceProcess:
             self.process.wait()
 
 
-def stripe_sandbox_process(
-    repo_root: Path, *, port: int, env: Mapping[str, str], log_path: Path | None = None
+def sandbox_process(
+    sandbox: Service,
+    repo_root: Path,
+    *,
+    port: int,
+    env: Mapping[str, str],
+    log_path: Path | None = None,
 ) -> ServiceProcess:
-    """The offline Stripe sandbox under gunicorn: one process (its state is in memory), threads."""
+    """An offline provider sandbox (``STRIPE_SANDBOX``, ``RAZORPAY_SANDBOX``) under gunicorn: one
+    process (its state is in memory), threads. Its WSGI app is ``<name>_sandbox.app``."""
     return ServiceProcess(
-        STRIPE_SANDBOX,
-        repo_root / STRIPE_SANDBOX.folder,
+        sandbox,
+        repo_root / sandbox.folder,
         port,
         dict(env),
         workers=1,
         log_path=log_path,
-        app="stripe_sandbox.app:application",
+        app=f"{sandbox.name.removesuffix('-sandbox')}_sandbox.app:application",
         threads=8,
     )

@@ -56,3 +56,15 @@ STRIPE_SANDBOX = Service(
     "",
     "offline Stripe Checkout API, hosted page, webhooks",
 )
+
+# The offline Razorpay sandbox (development and tests only): no schema, state in memory.
+RAZORPAY_SANDBOX = Service(
+    "razorpay-sandbox",
+    "paymentService",
+    12112,
+    "",
+    "offline Razorpay Payment Links API, hosted page, webhooks",
+)
+
+# The offline provider sandboxes a stack with the payment service runs beside it.
+SANDBOXES: tuple[Service, ...] = (STRIPE_SANDBOX, RAZORPAY_SANDBOX)

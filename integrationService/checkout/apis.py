@@ -43,6 +43,13 @@ class PlaceInput(serializers.Serializer):
     payment_method = serializers.ChoiceField(choices=["card"], default="card")
 
 
+GATEWAY_HELP = "the payment service's gateway (stripe, razorpay); default: its configured one"
+
+
+class CheckoutInput(PlaceInput):
+    gateway = serializers.CharField(required=False, max_length=32, help_text=GATEWAY_HELP)
+
+
 def idempotency_key(request: Request) -> str | None:
     key = request.headers.get("Idempotency-Key", "").strip() or None
     if key and len(key) > 128:
@@ -116,6 +123,7 @@ class PlaceOrderApi(PlaceApi):
 class InitiatePaymentApi(IntegrationApi):
     class InputSerializer(serializers.Serializer):
         order_id = IdField(required=False, help_text="default: your newest PENDING order")
+        gateway = serializers.CharField(required=False, max_length=32, help_text=GATEWAY_HELP)
 
     @extend_schema(
         request=InputSerializer,
@@ -125,7 +133,9 @@ class InitiatePaymentApi(IntegrationApi):
         data = self.InputSerializer(data=request.data or {})
         data.is_valid(raise_exception=True)
         status, answer = services.initiate_payment(
-            token=request.auth, order_id=data.validated_data.get("order_id")
+            token=request.auth,
+            order_id=data.validated_data.get("order_id"),
+            gateway=data.validated_data.get("gateway"),
         )
         return Response(answer, status=status)
 
@@ -134,8 +144,10 @@ class CheckoutApi(PlaceApi):
     """Place the cart's order and start its payment in one call: 201 ``{order, payment}``; if the
     payment cannot be started, 201 ``{order, payment: null, payment_error}`` (the order stands)."""
 
+    InputSerializer = CheckoutInput
+
     @extend_schema(
-        request=PlaceInput,
+        request=CheckoutInput,
         parameters=[KEY_HEADER],
         responses={
             201: inline_serializer(

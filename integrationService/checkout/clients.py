@@ -80,8 +80,7 @@ def newest_pending_order(token: str) -> Answer:
     )
 
 
-def initiate_payment(token: str, order_id: int) -> Answer:
+def initiate_payment(token: str, order_id: int, *, gateway: str | None = None) -> Answer:
     # Safe to retry: a second initiation returns the open payment.
-    return call(
-        "payment", "POST", "/service/", token=token, json={"order_id": order_id}, idempotent=True
-    )
+    body = {"order_id": order_id, **({"gateway": gateway} if gateway else {})}
+    return call("payment", "POST", "/service/", token=token, json=body, idempotent=True)

@@ -93,8 +93,11 @@ def place_order(*, user_id: int, token: str, body: dict, client_key: str | None)
     return order
 
 
-def initiate_payment(*, token: str, order_id: int | None) -> tuple[int, dict]:
-    """Starts the payment of ``order_id``, or of the caller's newest PENDING order."""
+def initiate_payment(
+    *, token: str, order_id: int | None, gateway: str | None = None
+) -> tuple[int, dict]:
+    """Starts the payment of ``order_id``, or of the caller's newest PENDING order, with
+    ``gateway`` (the payment service's default when None)."""
     if order_id is None:
         pending = clients.newest_pending_order(token)
         if not pending.ok:
@@ -102,7 +105,7 @@ def initiate_payment(*, token: str, order_id: int | None) -> tuple[int, dict]:
         if not pending.body["results"]:
             raise NoPendingOrder()
         order_id = pending.body["results"][0]["id"]
-    payment = clients.initiate_payment(token, order_id)
+    payment = clients.initiate_payment(token, order_id, gateway=gateway)
     if not payment.ok:
         raise Downstream(payment.status, payment.body)
     return payment.status, payment.body
@@ -110,10 +113,13 @@ def initiate_payment(*, token: str, order_id: int | None) -> tuple[int, dict]:
 
 def checkout(*, user_id: int, token: str, body: dict, client_key: str | None) -> tuple[int, dict]:
     """Place, then pay. If the payment cannot be started, the order stands (PENDING) and the answer
-    says why under ``payment_error``; POST /payment/initiate/ pays it later."""
-    order = place_order(user_id=user_id, token=token, body=body, client_key=client_key)
+    says why under ``payment_error``; POST /payment/initiate/ pays it later. ``body.gateway`` goes to
+    the payment, not to the order."""
+    gateway = body.get("gateway")
+    order_body = {name: value for name, value in body.items() if name != "gateway"}
+    order = place_order(user_id=user_id, token=token, body=order_body, client_key=client_key)
     try:
-        _, payment = initiate_payment(token=token, order_id=order["id"])
+        _, payment = initiate_payment(token=token, order_id=order["id"], gateway=gateway)
         return 201, {"order": order, "payment": payment}
     except (DependencyUnavailable, Downstream) as failure:
         logger.warning(

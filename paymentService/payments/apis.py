@@ -35,6 +35,7 @@ class PaymentOutput(serializers.ModelSerializer):
             "checkout_url",
             "url",
             "provider_reference",
+            "provider_payment_id",
             "failure_reason",
             "created_at",
             "updated_at",
@@ -50,13 +51,20 @@ class InitiatePaymentApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         order_id = IdField()
+        gateway = serializers.CharField(
+            required=False,
+            max_length=32,
+            help_text="stripe or razorpay (those PAYMENT_GATEWAYS offers); default PAYMENT_GATEWAY",
+        )
 
     @extend_schema(request=InputSerializer, responses={201: PaymentOutput, 200: PaymentOutput})
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         payment, created = services.initiate_payment(
-            order_id=data.validated_data["order_id"], user_id=request.user.id
+            order_id=data.validated_data["order_id"],
+            user_id=request.user.id,
+            gateway=data.validated_data.get("gateway"),
         )
         return Response(
             self.OutputSerializer(payment).data,
@@ -70,14 +78,21 @@ class StripeWebhookApi(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
+    gateway_name = "stripe"
+
     @extend_schema(request=None, responses={200: None, 400: None, 503: None})
     def post(self, request: Request) -> Response:
         outcome = services.receive_event(
-            gateway_name="stripe",
-            payload=request.body,
-            signature=request.headers.get("Stripe-Signature"),
+            gateway_name=self.gateway_name, payload=request.body, headers=request.headers
         )
         return Response({"received": True, "outcome": outcome})
+
+
+class RazorpayWebhookApi(StripeWebhookApi):
+    """Razorpay's events: ``X-Razorpay-Signature`` is checked against RAZORPAY_WEBHOOK_SECRET (with
+    the SDK's own utility) before anything; each event is applied once per ``X-Razorpay-Event-Id``."""
+
+    gateway_name = "razorpay"
 
 
 class PaymentDetailApi(APIView):
@@ -120,9 +135,11 @@ class PaymentListApi(APIView):
 
 def landing_page(request: HttpRequest, *, outcome: str) -> HttpResponse:
     """Where the hosted checkout sends the person back. The webhook, not this page, moves money."""
-    payment = Payment.objects.filter(
-        provider_reference=request.GET.get("session_id", "")[:255]
-    ).first()
+    # Stripe fills in session_id; Razorpay adds razorpay_payment_link_id (and its own signature).
+    reference = request.GET.get("session_id") or request.GET.get("razorpay_payment_link_id") or ""
+    payment = (
+        Payment.objects.filter(provider_reference=reference[:255]).first() if reference else None
+    )
     return render(request, "payments/landing.html", {"outcome": outcome, "payment": payment})
 
 

@@ -30,3 +30,47 @@ class InvalidWebhookEvent(ServiceError):
     status_code = status.HTTP_400_BAD_REQUEST
     default_code = "invalid_event"
     default_detail = "The webhook event is not of a shape this service can apply."
+
+
+class IllegalPaymentTransition(ConflictError):
+    default_code = "illegal_transition"
+
+    def __init__(self, from_status: str, to_status: str) -> None:
+        super().__init__(
+            f"A payment cannot go from {from_status} to {to_status}.",
+            details={"from": from_status, "to": to_status},
+        )
+
+
+class GatewayNotConfigured(ServiceError):
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "gateway_not_available"
+
+    def __init__(self, gateway: str, available: list[str]) -> None:
+        super().__init__(
+            f"The gateway {gateway!r} is not available here; choose one of {', '.join(available)}.",
+            details={"gateway": gateway, "available": available},
+        )
+
+
+class CurrencyNotSupported(ServiceError):
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "currency_not_supported"
+
+    def __init__(self, gateway: str, currency: str, reason: str = "") -> None:
+        super().__init__(
+            reason or f"The gateway {gateway!r} does not take {currency}.",
+            details={"gateway": gateway, "currency": currency},
+        )
+
+
+class PaymentOpenWithAnotherGateway(ConflictError):
+    """One open payment per order (docs/decisions.md): the open checkout must end first."""
+
+    default_code = "payment_open"
+
+    def __init__(self, payment_id: int, gateway: str, checkout_url: str) -> None:
+        super().__init__(
+            f"This order already has an open {gateway} checkout; pay or abandon it first.",
+            details={"payment_id": payment_id, "gateway": gateway, "checkout_url": checkout_url},
+        )

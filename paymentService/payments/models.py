@@ -14,6 +14,33 @@ class PaymentStatus(models.TextChoices):
 
 OPEN_STATUSES = (PaymentStatus.CREATED, PaymentStatus.PENDING)
 
+# Every move a payment may make (docs/payments.md, "States"); ``services.move_payment`` refuses the
+# rest. A failure or expiry may still be followed by a success (the provider does not promise
+# order, and a late success is money that arrived): it becomes SUCCEEDED or NEEDS_REFUND.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    PaymentStatus.CREATED: frozenset(
+        {
+            PaymentStatus.PENDING,
+            PaymentStatus.SUCCEEDED,
+            PaymentStatus.FAILED,
+            PaymentStatus.EXPIRED,
+            PaymentStatus.NEEDS_REFUND,
+        }
+    ),
+    PaymentStatus.PENDING: frozenset(
+        {
+            PaymentStatus.SUCCEEDED,
+            PaymentStatus.FAILED,
+            PaymentStatus.EXPIRED,
+            PaymentStatus.NEEDS_REFUND,
+        }
+    ),
+    PaymentStatus.FAILED: frozenset({PaymentStatus.SUCCEEDED, PaymentStatus.NEEDS_REFUND}),
+    PaymentStatus.EXPIRED: frozenset({PaymentStatus.SUCCEEDED, PaymentStatus.NEEDS_REFUND}),
+    PaymentStatus.SUCCEEDED: frozenset(),
+    PaymentStatus.NEEDS_REFUND: frozenset(),
+}
+
 
 class Payment(models.Model):
     order_id = models.BigIntegerField(db_index=True)
@@ -25,9 +52,11 @@ class Payment(models.Model):
     currency = models.CharField(max_length=3)
     gateway = models.CharField(max_length=32)
     status = models.CharField(
-        max_length=16, choices=PaymentStatus.choices, default=PaymentStatus.CREATED
+        max_length=24, choices=PaymentStatus.choices, default=PaymentStatus.CREATED
     )
     provider_reference = models.CharField(max_length=255, blank=True, db_index=True)
+    # The provider's own payment (Stripe's PaymentIntent, Razorpay's pay_...): what a refund names.
+    provider_payment_id = models.CharField(max_length=255, blank=True)
     checkout_url = models.URLField(max_length=1000, blank=True)
     failure_reason = models.CharField(max_length=255, blank=True)
     # Sent as the provider's idempotency key: a retried checkout creation returns the same session.
@@ -40,6 +69,22 @@ class Payment(models.Model):
 
     def __str__(self) -> str:
         return f"payment {self.pk} of order {self.order_id} ({self.status})"
+
+
+class PaymentStatusChange(models.Model):
+    """One row per move of a payment (``services.move_payment`` writes it with the move)."""
+
+    payment = models.ForeignKey(Payment, on_delete=models.CASCADE, related_name="status_changes")
+    from_status = models.CharField(max_length=24)
+    to_status = models.CharField(max_length=24)
+    reason = models.CharField(max_length=255, blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"payment {self.payment_id}: {self.from_status} -> {self.to_status}"
 
 
 class WebhookEvent(models.Model):

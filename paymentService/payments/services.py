@@ -2,6 +2,7 @@
 
 import hashlib
 import logging
+from collections.abc import Mapping
 from decimal import Decimal
 
 from django.conf import settings
@@ -9,13 +10,18 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from payments import clients
+from payments.currencies import AmountNotRepresentable, to_minor_units
 from payments.exceptions import (
+    CurrencyNotSupported,
+    GatewayNotConfigured,
+    IllegalPaymentTransition,
     InvalidWebhookEvent,
     InvalidWebhookSignature,
     OrderNotFound,
     OrderNotPayable,
+    PaymentOpenWithAnotherGateway,
 )
-from payments.gateways import get_gateway
+from payments.gateways import available_gateways, get_gateway
 from payments.gateways.interface import (
     CheckoutRequest,
     GatewayUnavailable,
@@ -24,42 +30,106 @@ from payments.gateways.interface import (
     Outcome,
     ProviderEvent,
 )
-from payments.models import Payment, PaymentStatus, WebhookEvent
+from payments.models import (
+    OPEN_STATUSES,
+    TRANSITIONS,
+    Payment,
+    PaymentStatus,
+    PaymentStatusChange,
+    WebhookEvent,
+)
 from shop_common.errors import DependencyUnavailable
 
 logger = logging.getLogger("shop.payments")
 
 
-def initiate_payment(*, order_id: int, user_id: int) -> tuple[Payment, bool]:
+def move_payment(payment: Payment, to: str, *, reason: str = "", **fields: object) -> Payment:
+    """The one way a payment changes status: along ``TRANSITIONS``, with a history row, in the
+    caller's transaction (which holds the row's lock). A payment that leaves the open states frees
+    its order for another payment.
+
+    :raises IllegalPaymentTransition: a move the table does not allow."""
+    if to not in TRANSITIONS[payment.status]:
+        raise IllegalPaymentTransition(payment.status, to)
+    PaymentStatusChange.objects.create(
+        payment=payment, from_status=payment.status, to_status=to, reason=reason[:255]
+    )
+    payment.status = to
+    for name, value in fields.items():
+        setattr(payment, name, value)
+    changed = ["status", "updated_at", *fields]
+    if to not in OPEN_STATUSES and payment.open_for_order is not None:
+        payment.open_for_order = None
+        changed.append("open_for_order")
+    payment.save(update_fields=changed)
+    return payment
+
+
+def chosen_gateway(name: str | None) -> str:
+    """The gateway a payment asked for, or the configured default.
+
+    :raises GatewayNotConfigured: one this deployment does not offer (the answer names those it does)."""
+    name = name or settings.PAYMENT_GATEWAY
+    available = available_gateways()
+    if name not in available:
+        raise GatewayNotConfigured(name, available)
+    return name
+
+
+def _check_currency(gateway_name: str, amount: Decimal, currency: str) -> None:
+    if currency.upper() not in get_gateway(gateway_name).currencies:
+        raise CurrencyNotSupported(gateway_name, currency)
+    try:
+        to_minor_units(amount, currency)
+    except AmountNotRepresentable as error:
+        raise CurrencyNotSupported(gateway_name, currency, str(error)) from error
+
+
+def initiate_payment(
+    *, order_id: int, user_id: int, gateway: str | None = None
+) -> tuple[Payment, bool]:
     """The open payment of the caller's PENDING order, creating its checkout when there is none.
-    The amount and currency come from the order service, never from the client."""
+    The amount and currency come from the order service, never from the client.
+
+    One open payment per order across gateways: asking again with the same gateway returns the open
+    payment; with another while one is open is a 409 naming it (docs/decisions.md, 171).
+
+    :raises GatewayNotConfigured: ``gateway`` is not offered here (400).
+    :raises CurrencyNotSupported: the gateway does not take the order's currency (400).
+    :raises PaymentOpenWithAnotherGateway: the order has an open checkout at another gateway."""
+    gateway_name = chosen_gateway(gateway)
     order = clients.get_order(order_id)
     if order is None or order["user_id"] != user_id:
         raise OrderNotFound(order_id)
     open_payment = Payment.objects.filter(open_for_order=order_id).first()
+    if open_payment is not None and open_payment.gateway != gateway_name:
+        raise PaymentOpenWithAnotherGateway(
+            open_payment.id, open_payment.gateway, open_payment.checkout_url
+        )
     if open_payment is not None and open_payment.checkout_url:
         return open_payment, False
     if order["status"] != "PENDING":
         raise OrderNotPayable(details={"order_id": order_id, "status": order["status"]})
     created = open_payment is None
     if created:
+        amount = Decimal(order["total_amount"])
+        _check_currency(gateway_name, amount, order["currency"])
         try:
             with transaction.atomic():
                 open_payment = Payment.objects.create(
                     order_id=order_id,
                     open_for_order=order_id,
                     user_id=user_id,
-                    amount=Decimal(order["total_amount"]),
+                    amount=amount,
                     currency=order["currency"],
-                    gateway=settings.PAYMENT_GATEWAY,
+                    gateway=gateway_name,
                 )
         except IntegrityError:  # a concurrent initiation made it first
-            return initiate_payment(order_id=order_id, user_id=user_id)
-    _open_checkout(open_payment, order_number=order["order_number"])
-    return open_payment, created
+            return initiate_payment(order_id=order_id, user_id=user_id, gateway=gateway)
+    return _open_checkout(open_payment, order_number=order["order_number"]), created
 
 
-def _open_checkout(payment: Payment, *, order_number: str) -> None:
+def _open_checkout(payment: Payment, *, order_number: str) -> Payment:
     base = settings.SERVICE_URLS["payment"]
     try:
         checkout = get_gateway(payment.gateway).create_checkout(
@@ -70,24 +140,31 @@ def _open_checkout(payment: Payment, *, order_number: str) -> None:
                 amount=payment.amount,
                 currency=payment.currency,
                 description=f"Order {order_number}",
-                success_url=f"{base}/payments/success/?session_id={{CHECKOUT_SESSION_ID}}",
-                cancel_url=f"{base}/payments/cancel/?session_id={{CHECKOUT_SESSION_ID}}",
+                success_url=f"{base}/payments/success/",
+                cancel_url=f"{base}/payments/cancel/",
                 idempotency_key=f"shop-payment-{payment.checkout_key}",
             )
         )
     except GatewayUnavailable as error:
         # The payment stays CREATED; the next initiation tries again with the same idempotency key.
         raise DependencyUnavailable(payment.gateway, reason=str(error)[:200]) from error
-    payment.provider_reference = checkout.reference
-    payment.checkout_url = checkout.url
-    payment.status = PaymentStatus.PENDING
-    payment.save(update_fields=["provider_reference", "checkout_url", "status", "updated_at"])
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().get(pk=payment.pk)
+        if payment.status == PaymentStatus.CREATED:
+            move_payment(
+                payment,
+                PaymentStatus.PENDING,
+                reason="checkout opened",
+                provider_reference=checkout.reference,
+                checkout_url=checkout.url,
+            )
+    return payment
 
 
-def receive_event(*, gateway_name: str, payload: bytes, signature: str | None) -> str:
+def receive_event(*, gateway_name: str, payload: bytes, headers: Mapping[str, str]) -> str:
     """A provider's webhook: verified, recorded once, applied once. Returns what happened."""
     try:
-        event = get_gateway(gateway_name).verify_event(payload, signature)
+        event = get_gateway(gateway_name).verify_event(payload, headers)
     except InvalidSignature as error:
         logger.warning("Refused a %s webhook: %s", gateway_name, error)
         raise InvalidWebhookSignature() from error
@@ -141,11 +218,8 @@ def _payment_of(event: ProviderEvent) -> Payment | None:
     return payments.filter(provider_reference=event.reference).first() if event.reference else None
 
 
-def _close(payment: Payment, status: str, reason: str = "") -> None:
-    payment.status = status
-    payment.open_for_order = None
-    payment.failure_reason = reason[:255]
-    payment.save(update_fields=["status", "open_for_order", "failure_reason", "updated_at"])
+def _close(payment: Payment, status: str, reason: str = "", **fields: object) -> None:
+    move_payment(payment, status, reason=reason, failure_reason=reason[:255], **fields)
 
 
 def _apply(event: ProviderEvent) -> str:
@@ -157,11 +231,11 @@ def _apply(event: ProviderEvent) -> str:
         return "unknown_payment"
     if event.outcome == Outcome.SUCCEEDED:
         return _succeeded(payment, event)
-    if payment.status in (PaymentStatus.SUCCEEDED, PaymentStatus.NEEDS_REFUND):
-        # Stripe does not promise order: a failure after a success changes nothing.
-        return "stale_event"
     if payment.status in (PaymentStatus.FAILED, PaymentStatus.EXPIRED):
         return "already_closed"
+    if payment.status not in OPEN_STATUSES:
+        # Providers do not promise order: a failure after a success changes nothing.
+        return "stale_event"
     _close(
         payment,
         PaymentStatus.FAILED if event.outcome == Outcome.FAILED else PaymentStatus.EXPIRED,
@@ -182,6 +256,8 @@ def _apply(event: ProviderEvent) -> str:
 def _succeeded(payment: Payment, event: ProviderEvent) -> str:
     if payment.status == PaymentStatus.SUCCEEDED:
         return "already_succeeded"
+    if PaymentStatus.SUCCEEDED not in TRANSITIONS[payment.status]:  # NEEDS_REFUND, refunded
+        return f"already_{payment.status.lower()}"
     if event.amount != payment.amount or event.currency != payment.currency:
         logger.error(
             "Payment %s: the provider took %s %s but the order costs %s %s; flagged for refund",
@@ -191,17 +267,31 @@ def _succeeded(payment: Payment, event: ProviderEvent) -> str:
             payment.amount,
             payment.currency,
         )
-        _close(payment, PaymentStatus.NEEDS_REFUND, "amount or currency differs from the order")
+        _close(
+            payment,
+            PaymentStatus.NEEDS_REFUND,
+            "amount or currency differs from the order",
+            **_provider_payment(event),
+        )
         return "amount_mismatch"
     try:
         clients.report_payment(
             payment.order_id, succeeded=True, payment_reference=payment.provider_reference
         )
     except clients.OrderRefused as refusal:
-        _close(payment, PaymentStatus.NEEDS_REFUND, f"order refused the payment: {refusal.code}")
+        _close(
+            payment,
+            PaymentStatus.NEEDS_REFUND,
+            f"order refused the payment: {refusal.code}",
+            **_provider_payment(event),
+        )
         return f"needs_refund:{refusal.code}"
-    _close(payment, PaymentStatus.SUCCEEDED)
+    _close(payment, PaymentStatus.SUCCEEDED, **_provider_payment(event))
     return "succeeded"
+
+
+def _provider_payment(event: ProviderEvent) -> dict[str, str]:
+    return {"provider_payment_id": event.provider_payment_id} if event.provider_payment_id else {}
 
 
 def reconcile_open_payments(*, older_than_minutes: int) -> list[str]:

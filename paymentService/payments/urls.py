@@ -5,6 +5,7 @@ from payments import apis
 urlpatterns = [
     path("service/", apis.InitiatePaymentApi.as_view()),
     path("webhook/stripe/", apis.StripeWebhookApi.as_view()),
+    path("webhook/razorpay/", apis.RazorpayWebhookApi.as_view()),
     path("payments/", apis.PaymentListApi.as_view()),
     path("payments/<id:payment_id>/", apis.PaymentDetailApi.as_view()),
     path("payments/success/", apis.success_page, name="payment-success"),

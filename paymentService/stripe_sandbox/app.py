@@ -19,25 +19,15 @@ import hmac
 import html
 import itertools
 import json
-import logging
-import os
 import re
 import secrets
 import threading
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qsl
 
-logger = logging.getLogger("stripe_sandbox")
-
-Start = Callable[[str, list[tuple[str, str]]], Any]
-
-
-def _setting(name: str, default: str) -> str:
-    return os.environ.get(name, default)
+from sandbox_kit import Start, deliver, flag, json_answer, retry_delays, setting
 
 
 def _slot(node: list[Any], index: int) -> None:
@@ -109,7 +99,7 @@ class Sandbox:
                 )
             session_id = f"cs_test_{secrets.token_hex(12)}"
             now = int(time.time())
-            public = _setting("STRIPE_SANDBOX_PUBLIC_URL", "http://127.0.0.1:12111").rstrip("/")
+            public = setting("STRIPE_SANDBOX_PUBLIC_URL", "http://127.0.0.1:12111").rstrip("/")
             session = {
                 "id": session_id,
                 "object": "checkout.session",
@@ -168,13 +158,8 @@ class Sandbox:
     # --- webhook delivery ---------------------------------------------------------------------
 
     def deliver(self, event: dict[str, Any]) -> None:
-        url = _setting("STRIPE_SANDBOX_WEBHOOK_URL", "http://127.0.0.1:8010/webhook/stripe/")
-        secret = _setting("STRIPE_WEBHOOK_SECRET", "")
-        delays = [
-            float(d)
-            for d in _setting("STRIPE_SANDBOX_RETRY_DELAYS", "0,1,2,4,8,16,30,60").split(",")
-        ]
         payload = json.dumps(event).encode()
+        secret = setting("STRIPE_WEBHOOK_SECRET", "")
         record = {
             "event_id": event["id"],
             "type": event["type"],
@@ -183,29 +168,13 @@ class Sandbox:
         }
         with self.lock:
             self.deliveries.append(record)
-        for delay in delays:
-            time.sleep(delay)
-            request = urllib.request.Request(  # noqa: S310 (a configured http(s) URL)
-                url,
-                data=payload,
-                method="POST",
-                headers={
-                    "Content-Type": "application/json",
-                    "Stripe-Signature": sign(payload, secret),
-                },
-            )
-            try:
-                with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-                    status = response.status
-            except urllib.error.HTTPError as error:
-                status = error.code
-            except OSError:
-                status = 0
-            record["attempts"].append(status)
-            if 200 <= status < 300:
-                record["delivered"] = True
-                return
-            logger.warning("Webhook %s answered %s; retrying", event["id"], status)
+        deliver(
+            setting("STRIPE_SANDBOX_WEBHOOK_URL", "http://127.0.0.1:8010/webhook/stripe/"),
+            payload,
+            lambda: {"Stripe-Signature": sign(payload, secret)},
+            delays=retry_delays("STRIPE_SANDBOX_RETRY_DELAYS"),
+            record=record,
+        )
 
 
 def stripe_error(code: str, message: str, kind: str = "invalid_request_error") -> dict[str, Any]:
@@ -243,16 +212,13 @@ def page(session: dict[str, Any]) -> str:
 SANDBOX = Sandbox()
 
 
-def _json(start: Start, status: int, body: Any) -> list[bytes]:
-    start(f"{status} {'OK' if status < 400 else 'Error'}", [("Content-Type", "application/json")])
-    return [json.dumps(body).encode()]
+_json = json_answer
 
 
 def debug_routes_enabled() -> bool:
     """The ``/_sandbox/`` routes show every request and delivery to anyone who asks: development
     and tests only, by an explicit variable (read on each request, like the other settings)."""
-    flag = _setting("STRIPE_SANDBOX_DEBUG_ROUTES", "False").strip().lower()
-    return flag in ("true", "1", "yes", "on")
+    return flag("STRIPE_SANDBOX_DEBUG_ROUTES")
 
 
 def _authorized(environ: dict[str, Any]) -> bool:

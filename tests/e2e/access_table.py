@@ -450,6 +450,11 @@ ORDER = [
 ]
 
 BAD_SIGNATURE = {"Stripe-Signature": "t=1,v1=not-a-signature", "Content-Type": "application/json"}
+BAD_RAZORPAY_SIGNATURE = {
+    "X-Razorpay-Signature": "0" * 64,
+    "X-Razorpay-Event-Id": "evt_access_table",
+    "Content-Type": "application/json",
+}
 
 PAYMENT = [
     *common_rows("payment"),
@@ -463,6 +468,14 @@ PAYMENT = [
         everyone(400),
         content=b"{}",
         headers=BAD_SIGNATURE,
+    ),
+    Row(
+        "payment",
+        "webhook/razorpay/",
+        "POST",
+        everyone(400),
+        content=b"{}",
+        headers=BAD_RAZORPAY_SIGNATURE,
     ),
     Row("payment", "payments/", "GET", people_only()),
     Row(

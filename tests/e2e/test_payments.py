@@ -18,7 +18,7 @@ def product(new_product):
 
 
 def placed_order_with_checkout(
-    stack, token: str, product: dict, quantity: int
+    stack, token: str, product: dict, quantity: int, gateway: str | None = None
 ) -> tuple[dict, dict]:
     order = httpx.post(
         f"{stack.url('order')}/orders/",
@@ -30,7 +30,11 @@ def placed_order_with_checkout(
     ).json()
     payment = httpx.post(
         f"{stack.url('payment')}/service/",
-        json={"order_id": order["id"], "total_amount": "0.01"},
+        json={
+            "order_id": order["id"],
+            "total_amount": "0.01",
+            **({"gateway": gateway} if gateway else {}),
+        },
         headers=bearer(token),
     )
     assert payment.status_code == 201, payment.text
@@ -98,22 +102,61 @@ def test_a_second_initiation_returns_the_same_checkout(stack, token_of, product)
     assert again.json()["checkout_url"] == payment["checkout_url"]
 
 
+def test_paying_a_razorpay_link_marks_the_order_paid(stack, token_of, product):
+    customer = token_of("CUSTOMER")
+    order, payment = placed_order_with_checkout(stack, customer, product, 2, "razorpay")
+    assert (payment["gateway"], payment["amount"]) == ("razorpay", order["total_amount"])
+
+    page = httpx.get(payment["checkout_url"])
+    assert f"{order['total_amount']} USD" in page.text
+    declined = httpx.post(f"{payment['checkout_url']}/decline")
+    assert declined.status_code == 200  # a failed attempt: the link stays open
+    paid = httpx.post(f"{payment['checkout_url']}/pay")
+    assert paid.status_code == 303
+    assert "razorpay_payment_link_id=plink_" in paid.headers["location"]
+
+    assert wait_for_order_status(stack, customer, order["id"], "PAID")["status"] == "PAID"
+    sent = httpx.get(f"{stack.url('razorpay-sandbox')}/_sandbox/requests").json()
+    delivered = {(d["type"], d["delivered"]) for d in sent["deliveries"]}
+    assert {("payment.failed", True), ("payment_link.paid", True)} <= delivered
+
+
+def test_another_gateway_while_a_checkout_is_open_is_a_409(stack, token_of, product):
+    customer = token_of("CUSTOMER")
+    order, payment = placed_order_with_checkout(stack, customer, product, 1, "razorpay")
+
+    other = httpx.post(
+        f"{stack.url('payment')}/service/",
+        json={"order_id": order["id"], "gateway": "stripe"},
+        headers=bearer(customer),
+    )
+
+    assert other.status_code == 409
+    assert other.json()["error"]["details"]["checkout_url"] == payment["checkout_url"]
+
+
 @needs_chromium
-def test_a_person_pays_in_chromium_on_the_sandbox_page(stack, token_of, product, browser):
+@pytest.mark.parametrize(
+    ("gateway", "landing"),
+    [("stripe", r"\?session_id=cs_test_"), ("razorpay", r"\?razorpay_payment_id=pay_")],
+)
+def test_a_person_pays_in_chromium_on_the_sandbox_page(
+    stack, token_of, product, browser, gateway, landing
+):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as shown
     from selenium.webdriver.support.ui import WebDriverWait
 
     customer = token_of("CUSTOMER")
-    order, payment = placed_order_with_checkout(stack, customer, product, 1)
+    order, payment = placed_order_with_checkout(stack, customer, product, 1, gateway)
 
     browser.get(payment["checkout_url"])
     browser.find_element(By.ID, "pay").click()
     heading = WebDriverWait(browser, 20).until(
         shown.presence_of_element_located((By.ID, "outcome"))
     )
-    browser.save_screenshot(str(ARTIFACTS / "payment-success.png"))
+    browser.save_screenshot(str(ARTIFACTS / f"payment-success-{gateway}.png"))
 
     assert heading.text == "Thank you"
-    assert re.search(r"/payments/success/\?session_id=cs_test_", browser.current_url)
+    assert re.search(rf"/payments/success/{landing}", browser.current_url)
     assert wait_for_order_status(stack, customer, order["id"], "PAID")["status"] == "PAID"

@@ -15,8 +15,8 @@ from pathlib import Path
 import httpx
 
 from shop_common.databases import recreate_mysql_schemas
-from shop_common.processes import ServiceProcess, prepare_databases, stripe_sandbox_process
-from shop_common.topology import STRIPE_SANDBOX, Service
+from shop_common.processes import ServiceProcess, prepare_databases, sandbox_process
+from shop_common.topology import RAZORPAY_SANDBOX, STRIPE_SANDBOX, Service
 
 
 def free_port() -> int:
@@ -50,6 +50,9 @@ class Stack:
             "JWT_SIGNING_KEY": secrets.token_urlsafe(48),
             "STRIPE_WEBHOOK_SECRET": f"whsec_{secrets.token_hex(16)}",
             "STRIPE_SECRET_KEY": "sk_test_stack",
+            "RAZORPAY_KEY_ID": "rzp_test_stack",
+            "RAZORPAY_KEY_SECRET": secrets.token_urlsafe(24),
+            "RAZORPAY_WEBHOOK_SECRET": secrets.token_urlsafe(32),
             **{
                 service.client_secret_variable: secrets.token_urlsafe(32)
                 for service in self.services
@@ -73,14 +76,18 @@ class Stack:
             env["STRIPE_API_BASE"] = f"http://127.0.0.1:{ports[STRIPE_SANDBOX.name]}"
             # DEBUG is off here like in production; the sandbox is allowed by name.
             env["STRIPE_SANDBOX_ALLOWED"] = "True"
+        if RAZORPAY_SANDBOX.name in ports:
+            env["RAZORPAY_API_BASE"] = f"http://127.0.0.1:{ports[RAZORPAY_SANDBOX.name]}"
+            env["RAZORPAY_SANDBOX_ALLOWED"] = "True"
         return env
 
     def start(self) -> None:
         ports = {service.name: free_port() for service in self.services}
-        # A stack with the payment service gets the offline Stripe sandbox beside it.
+        # A stack with the payment service gets the offline provider sandboxes beside it.
         with_sandbox = any(service.name == "payment" for service in self.services)
         if with_sandbox:
             ports[STRIPE_SANDBOX.name] = free_port()
+            ports[RAZORPAY_SANDBOX.name] = free_port()
         self.envs = envs = {
             service.name: self.service_env(service, ports) for service in self.services
         }
@@ -108,7 +115,8 @@ class Stack:
             process.start()
             self.processes[service.name] = process
         if with_sandbox:
-            self.processes[STRIPE_SANDBOX.name] = sandbox = stripe_sandbox_process(
+            self.processes[STRIPE_SANDBOX.name] = sandbox = sandbox_process(
+                STRIPE_SANDBOX,
                 self.repo_root,
                 port=ports[STRIPE_SANDBOX.name],
                 env={
@@ -122,6 +130,20 @@ class Stack:
                 log_path=self.workdir / "stripe-sandbox.log",
             )
             sandbox.start()
+            self.processes[RAZORPAY_SANDBOX.name] = razorpay = sandbox_process(
+                RAZORPAY_SANDBOX,
+                self.repo_root,
+                port=ports[RAZORPAY_SANDBOX.name],
+                env={
+                    **self.base_env,
+                    **self.secrets,
+                    "RAZORPAY_SANDBOX_WEBHOOK_URL": f"http://127.0.0.1:{ports['payment']}/webhook/razorpay/",
+                    "RAZORPAY_SANDBOX_PUBLIC_URL": f"http://127.0.0.1:{ports[RAZORPAY_SANDBOX.name]}",
+                    "RAZORPAY_SANDBOX_DEBUG_ROUTES": "True",
+                },
+                log_path=self.workdir / "razorpay-sandbox.log",
+            )
+            razorpay.start()
         for process in self.processes.values():
             process.wait_until_healthy()
 

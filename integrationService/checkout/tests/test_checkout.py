@@ -160,6 +160,37 @@ def test_initiate_without_an_order_id_pays_the_newest_pending_order(shop, servic
     assert json.loads(services.pay.calls.last.request.content) == {"order_id": 31}
 
 
+def test_checkout_passes_the_chosen_gateway_to_the_payment_not_to_the_order(shop, services):
+    response = shop.post("/checkout/", {"shipping_address": ADDRESS, "gateway": "razorpay"})
+
+    assert response.status_code == 201
+    assert json.loads(services.pay.calls.last.request.content) == {
+        "order_id": 31,
+        "gateway": "razorpay",
+    }
+    assert "gateway" not in json.loads(services.place.calls.last.request.content)
+
+
+def test_initiate_passes_the_chosen_gateway_and_its_refusal_through(shop, services):
+    refusal = {
+        "error": {
+            "code": "gateway_not_available",
+            "message": "The gateway 'paypal' is not available here; choose one of stripe, razorpay.",
+            "details": {"gateway": "paypal", "available": ["stripe", "razorpay"]},
+        }
+    }
+    services.pay.respond(400, json=refusal)
+
+    response = shop.post("/payment/initiate/", {"order_id": 31, "gateway": "paypal"})
+
+    assert json.loads(services.pay.calls.last.request.content) == {
+        "order_id": 31,
+        "gateway": "paypal",
+    }
+    assert response.status_code == 400
+    assert response.json()["error"]["details"]["available"] == ["stripe", "razorpay"]
+
+
 def test_initiate_without_any_pending_order_is_a_404(shop, services):
     services.history.respond(200, json={"count": 0, "results": []})
 

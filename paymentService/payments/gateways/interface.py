@@ -1,6 +1,7 @@
 """What a payment gateway is, to the rest of the payment service (Saleor's payment interface idea):
 small typed values in, small typed values out. Views never touch a provider's SDK."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
@@ -23,7 +24,7 @@ class CheckoutRequest:
     amount: Decimal
     currency: str
     description: str
-    success_url: str
+    success_url: str  # the landing pages; each gateway adds the query it fills in
     cancel_url: str
     idempotency_key: str
 
@@ -45,6 +46,8 @@ class ProviderEvent:
     payment_id: int | None
     amount: Decimal | None
     currency: str | None
+    # The provider's own payment (Stripe's PaymentIntent, Razorpay's pay_...), once there is one.
+    provider_payment_id: str = ""
 
 
 class InvalidSignature(Exception):
@@ -68,9 +71,16 @@ class GatewayUnavailable(Exception):
 
 class PaymentGateway(Protocol):
     name: str
+    # The currencies it takes (ISO 4217 codes, upper case): another is refused at initiation.
+    currencies: frozenset[str]
 
     def create_checkout(self, request: CheckoutRequest) -> Checkout: ...
 
-    def verify_event(self, payload: bytes, signature: str | None) -> ProviderEvent: ...
+    def verify_event(self, payload: bytes, headers: Mapping[str, str]) -> ProviderEvent:
+        """The event in ``payload`` if ``headers`` carry the provider's valid signature.
+
+        :raises InvalidSignature: not from the provider, changed, or too old.
+        :raises MalformedEvent: signed, but not the shape the provider documents."""
+        ...
 
     def fetch_checkout(self, reference: str) -> ProviderEvent: ...

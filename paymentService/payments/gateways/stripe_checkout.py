@@ -2,11 +2,12 @@
 sandbox; unset, it talks to Stripe itself."""
 
 import logging
-from decimal import Decimal
+from collections.abc import Mapping
 
 import stripe
 from django.conf import settings
 
+from payments.currencies import from_minor_units, to_minor_units
 from payments.gateways.interface import (
     Checkout,
     CheckoutRequest,
@@ -19,22 +20,45 @@ from payments.gateways.interface import (
 
 logger = logging.getLogger("shop.payments")
 
-# Stripe counts in the currency's minor unit; the shop's currencies all have two decimals.
-MINOR_UNITS = Decimal("100")
+# The currencies Stripe takes that the shop offers (Stripe's list of presentment currencies is
+# longer; add one here with its row in payments/currencies.py when it is not two-decimal).
+CURRENCIES = frozenset(
+    [
+        "AED",
+        "AUD",
+        "BHD",
+        "BRL",
+        "CAD",
+        "CHF",
+        "CZK",
+        "DKK",
+        "EUR",
+        "GBP",
+        "HKD",
+        "HUF",
+        "INR",
+        "JOD",
+        "JPY",
+        "KRW",
+        "KWD",
+        "MXN",
+        "NOK",
+        "NZD",
+        "OMR",
+        "PLN",
+        "SEK",
+        "SGD",
+        "TND",
+        "USD",
+        "ZAR",
+    ]
+)
 
 EVENT_OUTCOMES = {
     "checkout.session.async_payment_succeeded": Outcome.SUCCEEDED,
     "checkout.session.async_payment_failed": Outcome.FAILED,
     "checkout.session.expired": Outcome.EXPIRED,
 }
-
-
-def to_minor_units(amount: Decimal) -> int:
-    return int((amount * MINOR_UNITS).to_integral_exact())
-
-
-def from_minor_units(amount: int | None) -> Decimal | None:
-    return None if amount is None else (Decimal(amount) / MINOR_UNITS).quantize(Decimal("0.01"))
 
 
 def checked_checkout_event(event: dict) -> tuple[str, str]:
@@ -64,6 +88,7 @@ def checked_checkout_event(event: dict) -> tuple[str, str]:
 
 class StripeCheckoutGateway:
     name = "stripe"
+    currencies = CURRENCIES
 
     def __init__(self) -> None:
         base = settings.STRIPE_API_BASE
@@ -91,13 +116,14 @@ class StripeCheckoutGateway:
                     "quantity": 1,
                     "price_data": {
                         "currency": request.currency.lower(),
-                        "unit_amount": to_minor_units(request.amount),
+                        "unit_amount": to_minor_units(request.amount, request.currency),
                         "product_data": {"name": request.description},
                     },
                 }
             ],
-            "success_url": request.success_url,
-            "cancel_url": request.cancel_url,
+            # Stripe puts the session's id where the template says (the landing page reads it).
+            "success_url": f"{request.success_url}?session_id={{CHECKOUT_SESSION_ID}}",
+            "cancel_url": f"{request.cancel_url}?session_id={{CHECKOUT_SESSION_ID}}",
         }
         try:
             session = self.client.v1.checkout.sessions.create(
@@ -108,11 +134,11 @@ class StripeCheckoutGateway:
             raise GatewayUnavailable(str(error)) from error
         return Checkout(reference=session.id, url=session.url)
 
-    def verify_event(self, payload: bytes, signature: str | None) -> ProviderEvent:
+    def verify_event(self, payload: bytes, headers: Mapping[str, str]) -> ProviderEvent:
         try:
             event = stripe.Webhook.construct_event(
                 payload,
-                signature,
+                headers.get("Stripe-Signature"),
                 settings.STRIPE_WEBHOOK_SECRET,
                 tolerance=settings.STRIPE_WEBHOOK_TOLERANCE,
             )
@@ -142,12 +168,15 @@ class StripeCheckoutGateway:
             outcome = EVENT_OUTCOMES.get(kind, Outcome.IGNORED)
         metadata = getattr(session, "metadata", None) or {}
         payment_id = metadata.get("payment_id") if hasattr(metadata, "get") else None
+        currency = (getattr(session, "currency", None) or "").upper() or None
+        intent = getattr(session, "payment_intent", None)
         return ProviderEvent(
             event_id=event_id,
             type=kind,
             outcome=outcome,
             reference=getattr(session, "id", "") or "",
             payment_id=int(payment_id) if payment_id and str(payment_id).isdigit() else None,
-            amount=from_minor_units(getattr(session, "amount_total", None)),
-            currency=(getattr(session, "currency", None) or "").upper() or None,
+            amount=from_minor_units(getattr(session, "amount_total", None), currency),
+            currency=currency,
+            provider_payment_id=intent if isinstance(intent, str) else "",
         )

@@ -1,0 +1,240 @@
+"""Razorpay Payment Links through the official SDK (``razorpay``): the hosted-page flow that matches
+Stripe Checkout. ``RAZORPAY_API_BASE`` points it at the offline sandbox; unset, it talks to Razorpay.
+
+Webhooks are signed with ``X-Razorpay-Signature``, HMAC-SHA256 of the raw body with the webhook
+secret, checked by the SDK's own ``utility.verify_webhook_signature``; each delivery names its event
+in ``X-Razorpay-Event-Id``. The signature has no timestamp, so an event whose signed ``created_at``
+is older than ``RAZORPAY_WEBHOOK_TOLERANCE`` is refused as stale.
+"""
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+import razorpay
+from django.conf import settings
+
+from payments.currencies import from_minor_units, to_minor_units
+from payments.gateways.interface import (
+    Checkout,
+    CheckoutRequest,
+    GatewayUnavailable,
+    InvalidSignature,
+    MalformedEvent,
+    Outcome,
+    ProviderEvent,
+)
+
+logger = logging.getLogger("shop.payments")
+
+# The currencies Razorpay takes that the shop offers (Razorpay's international list is longer).
+CURRENCIES = frozenset(
+    [
+        "AED",
+        "AUD",
+        "BHD",
+        "CAD",
+        "CHF",
+        "DKK",
+        "EUR",
+        "GBP",
+        "HKD",
+        "INR",
+        "JPY",
+        "KWD",
+        "MYR",
+        "NOK",
+        "NZD",
+        "OMR",
+        "QAR",
+        "SAR",
+        "SEK",
+        "SGD",
+        "USD",
+    ]
+)
+
+# What each link event means for the payment. payment.failed is one attempt on a link that stays
+# open (the person may try again on the same page), so it changes nothing.
+EVENT_OUTCOMES = {
+    "payment_link.paid": Outcome.SUCCEEDED,
+    "payment_link.cancelled": Outcome.FAILED,
+    "payment_link.expired": Outcome.EXPIRED,
+}
+LINK_STATUS_EVENTS = {
+    "paid": "payment_link.paid",
+    "cancelled": "payment_link.cancelled",
+    "expired": "payment_link.expired",
+}
+SDK_ERRORS = (
+    razorpay.errors.BadRequestError,
+    razorpay.errors.GatewayError,
+    razorpay.errors.ServerError,
+    OSError,  # requests' connection errors and timeouts
+    ValueError,  # an answer that is not JSON
+)
+
+
+def reference_id(idempotency_key: str) -> str:
+    """Razorpay has no idempotency header for links, but a reference_id is unique per account (at
+    most 40 characters): the payment's key, so a retried creation finds the first link."""
+    if len(idempotency_key) <= 40:
+        return idempotency_key
+    return hashlib.sha256(idempotency_key.encode()).hexdigest()[:40]
+
+
+def _entity(payload: dict[str, Any], name: str) -> dict[str, Any] | None:
+    wrapper = payload.get(name)
+    entity = wrapper.get("entity") if isinstance(wrapper, dict) else None
+    return entity if isinstance(entity, dict) else None
+
+
+def _notes(entity: Mapping[str, Any]) -> Mapping[str, Any]:
+    notes = entity.get("notes")
+    return notes if isinstance(notes, dict) else {}  # Razorpay sends [] for no notes
+
+
+def _payment_id(notes: Mapping[str, Any]) -> int | None:
+    value = notes.get("payment_id")
+    return int(value) if isinstance(value, str | int) and str(value).isdigit() else None
+
+
+def checked_event(payload: bytes, event_id: str) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """The type, body and ``payload`` object of a verified event of the shape Razorpay documents.
+
+    :raises MalformedEvent: signed, but not that shape."""
+    try:
+        body = json.loads(payload)
+    except ValueError as error:
+        raise MalformedEvent(event_id, "", "the body is not JSON") from error
+    kind = body.get("event") if isinstance(body, dict) else None
+    if not isinstance(kind, str) or not kind:
+        raise MalformedEvent(event_id, "", "the event has no type")
+    if not event_id:
+        raise MalformedEvent("", kind, "the delivery has no X-Razorpay-Event-Id")
+    created = body.get("created_at")
+    if isinstance(created, bool) or not isinstance(created, int):
+        raise MalformedEvent(event_id, kind, "created_at is not a timestamp")
+    inner = body.get("payload")
+    if not isinstance(inner, dict):
+        raise MalformedEvent(event_id, kind, "the event has no payload")
+    if kind in EVENT_OUTCOMES:
+        link = _entity(inner, "payment_link")
+        if link is None:
+            raise MalformedEvent(event_id, kind, "payload.payment_link.entity is missing")
+        expected = {"id": str, "amount": int, "amount_paid": int, "currency": str}
+        for field, kind_of in expected.items():
+            value = link.get(field)
+            if isinstance(value, bool) or not isinstance(value, kind_of):
+                raise MalformedEvent(event_id, kind, f"payment_link.{field} has the wrong type")
+    return kind, body, inner
+
+
+class RazorpayPaymentLinksGateway:
+    name = "razorpay"
+    currencies = CURRENCIES
+
+    def __init__(self) -> None:
+        options = {"base_url": settings.RAZORPAY_API_BASE} if settings.RAZORPAY_API_BASE else {}
+        self.client = razorpay.Client(
+            auth=(settings.RAZORPAY_KEY_ID, settings.RAZORPAY_KEY_SECRET), **options
+        )
+        self.client.set_app_details({"title": "shop-payment-service", "version": "1"})
+        self.timeout = settings.RAZORPAY_TIMEOUT_SECONDS
+
+    def create_checkout(self, request: CheckoutRequest) -> Checkout:
+        if not (settings.RAZORPAY_KEY_ID and settings.RAZORPAY_KEY_SECRET):
+            raise GatewayUnavailable("RAZORPAY_KEY_ID and RAZORPAY_KEY_SECRET are not set")
+        reference = reference_id(request.idempotency_key)
+        params = {
+            "amount": to_minor_units(request.amount, request.currency),
+            "currency": request.currency.upper(),
+            "accept_partial": False,
+            "reference_id": reference,
+            "description": request.description,
+            "notes": {
+                "payment_id": str(request.payment_id),
+                "order_id": str(request.order_id),
+                "order_number": request.order_number,
+            },
+            "callback_url": request.success_url,
+            "callback_method": "get",
+        }
+        try:
+            link = self.client.payment_link.create(params, timeout=self.timeout)
+        except razorpay.errors.BadRequestError as error:
+            link = self._link_with_reference(reference)
+            if link is None:
+                logger.error(
+                    "Razorpay refused the link of payment %s: %s", request.payment_id, error
+                )
+                raise GatewayUnavailable(str(error)) from error
+        except SDK_ERRORS as error:
+            logger.error("Razorpay failed the link of payment %s: %s", request.payment_id, error)
+            raise GatewayUnavailable(str(error)) from error
+        return Checkout(reference=link["id"], url=link["short_url"])
+
+    def _link_with_reference(self, reference: str) -> dict[str, Any] | None:
+        """The link an earlier attempt created (a retry after a lost answer), if any."""
+        try:
+            found = self.client.payment_link.all({"reference_id": reference}, timeout=self.timeout)
+        except SDK_ERRORS:
+            return None
+        links = found.get("payment_links") if isinstance(found, dict) else None
+        return links[0] if links else None
+
+    def verify_event(self, payload: bytes, headers: Mapping[str, str]) -> ProviderEvent:
+        signature = headers.get("X-Razorpay-Signature")
+        if not signature:
+            raise InvalidSignature("no X-Razorpay-Signature header")
+        try:
+            self.client.utility.verify_webhook_signature(
+                payload.decode("utf-8"), signature, settings.RAZORPAY_WEBHOOK_SECRET
+            )
+        except (UnicodeDecodeError, razorpay.errors.SignatureVerificationError) as error:
+            raise InvalidSignature(str(error)) from error
+        event_id = (headers.get("X-Razorpay-Event-Id") or "")[:255]
+        kind, body, inner = checked_event(payload, event_id)
+        age = time.time() - body["created_at"]
+        if age > settings.RAZORPAY_WEBHOOK_TOLERANCE:
+            raise InvalidSignature(f"the event is {int(age)} s old (stale)")
+        return self._reduce(event_id, kind, inner)
+
+    def fetch_checkout(self, reference: str) -> ProviderEvent:
+        try:
+            link = self.client.payment_link.fetch(reference, timeout=self.timeout)
+        except SDK_ERRORS as error:
+            raise GatewayUnavailable(str(error)) from error
+        status = link.get("status", "")
+        kind = LINK_STATUS_EVENTS.get(status, f"payment_link.{status or 'unknown'}")
+        payments = link.get("payments") or []
+        captured = [p for p in payments if isinstance(p, dict) and p.get("status") == "captured"]
+        inner: dict[str, Any] = {"payment_link": {"entity": link}}
+        if captured:
+            inner["payment"] = {"entity": {"id": captured[-1].get("payment_id", "")}}
+        event = self._reduce(f"reconcile:{reference}:{status}", kind, inner)
+        if event.outcome == Outcome.IGNORED:  # created, partially paid: still open
+            return replace(event, outcome=Outcome.PENDING)
+        return event
+
+    def _reduce(self, event_id: str, kind: str, inner: dict[str, Any]) -> ProviderEvent:
+        link = _entity(inner, "payment_link") or {}
+        payment = _entity(inner, "payment") or {}
+        currency = link.get("currency") or payment.get("currency")
+        currency = currency.upper() if isinstance(currency, str) else None
+        paid = link.get("amount_paid")
+        provider_payment_id = payment.get("id")
+        return ProviderEvent(
+            event_id=event_id,
+            type=kind,
+            outcome=EVENT_OUTCOMES.get(kind, Outcome.IGNORED),
+            reference=link.get("id") or "",
+            payment_id=_payment_id(_notes(link) or _notes(payment)),
+            amount=from_minor_units(paid, currency) if isinstance(paid, int) else None,
+            currency=currency,
+            provider_payment_id=provider_payment_id if isinstance(provider_payment_id, str) else "",
+        )

@@ -1,0 +1,65 @@
+"""What the offline provider sandboxes (``stripe_sandbox``, ``razorpay_sandbox``) share: JSON answers,
+on/off flags from the environment, and webhook delivery with retries until a 2xx."""
+
+import json
+import logging
+import os
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from typing import Any
+
+logger = logging.getLogger("sandbox")
+
+Start = Callable[[str, list[tuple[str, str]]], Any]
+
+
+def setting(name: str, default: str) -> str:
+    """Read on each use: the tests change the environment of a running sandbox."""
+    return os.environ.get(name, default)
+
+
+def flag(name: str) -> bool:
+    return setting(name, "False").strip().lower() in ("true", "1", "yes", "on")
+
+
+def json_answer(start: Start, status: int, body: Any) -> list[bytes]:
+    start(f"{status} {'OK' if status < 400 else 'Error'}", [("Content-Type", "application/json")])
+    return [json.dumps(body).encode()]
+
+
+def retry_delays(variable: str) -> list[float]:
+    return [float(d) for d in setting(variable, "0,1,2,4,8,16,30,60").split(",")]
+
+
+def deliver(
+    url: str,
+    payload: bytes,
+    headers: Callable[[], dict[str, str]],
+    *,
+    delays: list[float],
+    record: dict[str, Any],
+) -> None:
+    """POSTs ``payload`` to ``url`` after each delay until a 2xx; ``headers()`` is called per attempt
+    (a signature may carry the time). Each attempt's status (0: no answer) goes to ``record``."""
+    for delay in delays:
+        time.sleep(delay)
+        request = urllib.request.Request(  # noqa: S310 (a configured http(s) URL)
+            url,
+            data=payload,
+            method="POST",
+            headers={"Content-Type": "application/json", **headers()},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+                status = response.status
+        except urllib.error.HTTPError as error:
+            status = error.code
+        except OSError:
+            status = 0
+        record["attempts"].append(status)
+        if 200 <= status < 300:
+            record["delivered"] = True
+            return
+        logger.warning("Webhook %s answered %s; retrying", record.get("event_id"), status)
