@@ -20,14 +20,16 @@ def product(new_product):
 def placed_order_with_checkout(
     stack, token: str, product: dict, quantity: int, gateway: str | None = None
 ) -> tuple[dict, dict]:
-    order = httpx.post(
+    placed = httpx.post(
         f"{stack.url('order')}/orders/",
         json={
             "items": [{"product_id": product["id"], "quantity": quantity}],
             "shipping_address": ADDRESS,
         },
         headers=bearer(token),
-    ).json()
+    )
+    assert placed.status_code == 201, placed.text
+    order = placed.json()
     payment = httpx.post(
         f"{stack.url('payment')}/service/",
         json={
