@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements/runtime.txt requirements/dev.txt common/pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test bench soak diagrams lint fmt schema postman newman reset-demo install clean
+.PHONY: run monitor test bench soak diagrams lint fmt schema postman newman reset-demo install clean
 
 install: $(STAMP)
 
@@ -25,11 +25,18 @@ run: install
 	$(BIN)/python scripts/prepare.py --demo-data
 	PATH="$(BIN):$$PATH" exec $(BIN)/python scripts/start.py
 
+## monitor: Prometheus (Debian's package) scraping the six services make run started, on :9090
+monitor: install
+	scripts/install-system-deps.sh monitor
+	$(BIN)/python scripts/ensure_env.py
+	$(BIN)/python scripts/monitor.py
+
 ## test: lint, each suite in its own pytest process, then the end-to-end suite under gunicorn
 test: install
 	scripts/install-system-deps.sh browser || echo "No chromium: the headless-browser test will be skipped."
 	scripts/install-newman.sh || echo "No newman (npm or its registry unreachable): the Postman collection's test will be skipped."
 	scripts/install-system-deps.sh compose || echo "No docker-compose: the compose file's check will be skipped."
+	scripts/install-system-deps.sh monitor || echo "No prometheus: the Prometheus end-to-end test and the alerting rules' check will be skipped."
 	$(BIN)/python scripts/run_tests.py $(SUITES)
 
 ## bench: the shop as `make run` starts it, each hot path as a ratio to a bare Django endpoint

@@ -19,6 +19,7 @@ GENERATED = (
     "STRIPE_WEBHOOK_SECRET",
     "RAZORPAY_KEY_SECRET",
     "RAZORPAY_WEBHOOK_SECRET",
+    "METRICS_TOKEN",
     *(service.client_secret_variable for service in SERVICES),
 )
 

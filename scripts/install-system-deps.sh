@@ -9,6 +9,7 @@
 #   node:  Node.js and npm, to install newman (scripts/install-newman.sh)
 #   compose: docker-compose (1.29, Python), which checks docker-compose.yml without a Docker engine
 #   diagrams: graphviz, which draws the model diagrams (make diagrams)
+#   monitor: Debian's prometheus (server and promtool), for make monitor and its end-to-end test
 # Installs only what is missing; says what to run when it cannot install (not root, no sudo, no apt).
 set -euo pipefail
 
@@ -34,7 +35,8 @@ case "$set_name" in
     ;;
   compose) packages=(docker-compose) ;;
   diagrams) packages=(graphviz) ;;
-  *) echo "unknown package set: $set_name (expected venv, build, bench, browser, node, compose or diagrams)" >&2; exit 2 ;;
+  monitor) packages=(prometheus) ;;
+  *) echo "unknown package set: $set_name (expected venv, build, bench, browser, node, compose, diagrams or monitor)" >&2; exit 2 ;;
 esac
 
 missing=()

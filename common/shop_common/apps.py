@@ -25,3 +25,7 @@ class ShopCommonConfig(AppConfig):
         from shop_common.fields import IdConverter
 
         register_converter(IdConverter, "id")
+        from shop_common import metrics, tracing
+
+        metrics.count_database_queries()
+        tracing.configure()

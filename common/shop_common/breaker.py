@@ -17,6 +17,8 @@ import logging
 import threading
 import time
 
+from shop_common import metrics
+
 logger = logging.getLogger("shop.breaker")
 
 CLOSED = "closed"
@@ -34,6 +36,7 @@ class CircuitBreaker:
         self._failures = 0
         self._opened_at = 0.0
         self._trial_started_at: float | None = None
+        metrics.set_breaker_state(service, CLOSED)
 
     @property
     def state(self) -> str:
@@ -88,6 +91,7 @@ class CircuitBreaker:
 
     def _change(self, state: str) -> None:
         previous, self._state = self._state, state
+        metrics.count_breaker_transition(self.service, state)
         log = logger.warning if state == OPEN else logger.info
         log(
             "Circuit breaker for the %s service: %s -> %s (%d failures in a row)",

@@ -236,6 +236,7 @@ def service_settings(
             *apps,
         ],
         "MIDDLEWARE": [
+            "shop_common.metrics.MetricsMiddleware",
             "shop_common.request_id.RequestIdMiddleware",
             "shop_common.deadlines.DeadlineMiddleware",
             "shop_common.request_limits.RequestBodyLimitMiddleware",
@@ -317,6 +318,11 @@ def service_settings(
         "SERVICE_BREAKER_RESET_SECONDS": env(
             "SERVICE_BREAKER_RESET_SECONDS", default=10.0, cast=float
         ),
+        # GET /metrics needs "Authorization: Bearer <this>"; empty: open with DEBUG on, closed
+        # otherwise (shop_common.metrics, docs/observability.md).
+        "METRICS_TOKEN": env("METRICS_TOKEN", default=""),
+        # Tracing is on when this is set: OTLP/HTTP to <endpoint>/v1/traces (shop_common.tracing).
+        "OTEL_EXPORTER_OTLP_ENDPOINT": env("OTEL_EXPORTER_OTLP_ENDPOINT", default=""),
         # Seconds another service trusts a validated user token without asking again (0: never).
         "AUTH_CACHE_TTL": env("AUTH_CACHE_TTL", default=30, cast=int),
         # This service's OAuth2 client (client credentials, scope "internal"): for calling other

@@ -46,6 +46,9 @@ def gunicorn_command(
         "10",
         # Without it every gunicorn on the machine shares ~/.gunicorn/gunicorn.ctl (docs/development.md).
         "--no-control-socket",
+        # The metrics directory its workers share (docs/observability.md).
+        "--config",
+        "python:shop_common.gunicorn_hooks",
         # No access log: our request-id middleware writes one line per request, without the query
         # string (which may carry a token); gunicorn's would print it whole.
         "--error-logfile",

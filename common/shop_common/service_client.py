@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 from django.conf import settings
 
-from shop_common import deadlines
+from shop_common import deadlines, metrics
 from shop_common.breaker import CircuitBreaker
 from shop_common.errors import DependencyUnavailable
 from shop_common.request_id import HEADER as REQUEST_ID_HEADER
@@ -78,8 +78,9 @@ class ServiceClient:
         if request_id:
             outgoing.setdefault(REQUEST_ID_HEADER, request_id)
         for attempt in range(1, attempts + 1):
-            timeout = self._timeout_within_deadline()
+            timeout = self._timeout_within_deadline(method)
             if not self.breaker.allow():
+                metrics.count_dependency_call(self.service, method, "circuit_open")
                 raise DependencyUnavailable(self.service, reason="circuit_open")
             deadline = deadlines.current_deadline()
             if deadline is not None:
@@ -88,12 +89,15 @@ class ServiceClient:
                 # hung (and this service passes that on) instead of both timing out together.
                 downstream = deadline - settings.DEADLINE_HOP_MARGIN_SECONDS
                 outgoing[deadlines.HEADER] = deadlines.format_deadline(downstream)
+            started = time.perf_counter()
             try:
                 response = self._http.request(
                     method, path, headers=outgoing, timeout=timeout, **kwargs
                 )
             except httpx.TransportError as exc:
                 self.breaker.failed()
+                failure = "timeout" if isinstance(exc, httpx.TimeoutException) else "unreachable"
+                metrics.count_dependency_call(self.service, method, failure, started)
                 logger.warning(
                     "Call to the %s service failed (%s %s, attempt %d of %d): %s",
                     self.service,
@@ -104,8 +108,7 @@ class ServiceClient:
                     type(exc).__name__,
                 )
                 if attempt == attempts:
-                    reason = "timeout" if isinstance(exc, httpx.TimeoutException) else "unreachable"
-                    raise DependencyUnavailable(self.service, reason=reason) from exc
+                    raise DependencyUnavailable(self.service, reason=failure) from exc
                 pause = self.retry_backoff * attempt
                 left = deadlines.time_left()
                 if left is not None and left <= pause:
@@ -113,16 +116,20 @@ class ServiceClient:
                 time.sleep(pause)
             else:
                 self.breaker.succeeded()
+                metrics.count_dependency_call(
+                    self.service, method, f"{response.status_code // 100}xx", started
+                )
                 return response
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _timeout_within_deadline(self) -> httpx.Timeout:
+    def _timeout_within_deadline(self, method: str) -> httpx.Timeout:
         """The configured timeouts, cut to the time the request's deadline leaves; none left is a
         503 at once, without a call the caller could no longer wait for."""
         left = deadlines.time_left()
         if left is None:
             return httpx.Timeout(self.read_timeout, connect=self.connect_timeout)
         if left <= 0:
+            metrics.count_dependency_call(self.service, method, "deadline")
             raise DependencyUnavailable(self.service, reason="deadline")
         return httpx.Timeout(min(self.read_timeout, left), connect=min(self.connect_timeout, left))
 

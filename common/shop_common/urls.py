@@ -1,4 +1,4 @@
-"""What every service routes: health, the OpenAPI schema, interactive docs, and JSON error handlers.
+"""What every service routes: health, metrics, the OpenAPI schema, interactive docs, and JSON error handlers.
 
 In a service's ``config/urls.py``::
 
@@ -10,6 +10,7 @@ from django.urls import URLPattern, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from shop_common.health import HealthView
+from shop_common.metrics import metrics_view
 
 
 class PublicSchemaView(SpectacularAPIView):
@@ -25,6 +26,7 @@ class PublicDocsView(SpectacularSwaggerView):
 def service_urlpatterns() -> list[URLPattern]:
     return [
         path("health/", HealthView.as_view(), name="health"),
+        path("metrics", metrics_view, name="metrics"),
         path("api/schema/", PublicSchemaView.as_view(), name="schema"),
         path("api/docs/", PublicDocsView.as_view(url_name="schema"), name="docs"),
     ]

@@ -24,7 +24,7 @@ from orders.exceptions import (
     ProductsNotFound,
 )
 from orders.models import TRANSITIONS, Order, OrderEvent, OrderLine, OrderStatus, OutboxCall
-from shop_common import deadlines
+from shop_common import deadlines, metrics
 from shop_common.errors import CurrencyMismatch, DependencyUnavailable
 from shop_common.product_catalog import CatalogProduct, fetch_products
 
@@ -283,6 +283,7 @@ def _move(order: Order, to: str, *, by: str, notes: str = "", **fields: Any) -> 
         setattr(order, name, value)
     order.save()
     event.save()
+    transaction.on_commit(metrics.ORDER_TRANSITIONS.labels(event.from_status, to).inc)
     return order
 
 

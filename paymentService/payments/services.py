@@ -38,6 +38,7 @@ from payments.models import (
     PaymentStatusChange,
     WebhookEvent,
 )
+from shop_common import metrics
 from shop_common.errors import DependencyUnavailable
 
 logger = logging.getLogger("shop.payments")
@@ -62,6 +63,7 @@ def move_payment(payment: Payment, to: str, *, reason: str = "", **fields: objec
         payment.open_for_order = None
         changed.append("open_for_order")
     payment.save(update_fields=changed)
+    transaction.on_commit(metrics.PAYMENTS.labels(payment.gateway, to).inc)
     return payment
 
 
@@ -163,15 +165,33 @@ def _open_checkout(payment: Payment, *, order_number: str) -> Payment:
 
 def receive_event(*, gateway_name: str, payload: bytes, headers: Mapping[str, str]) -> str:
     """A provider's webhook: verified, recorded once, applied once. Returns what happened."""
+    counted = metrics.WEBHOOK_EVENTS
     try:
         event = get_gateway(gateway_name).verify_event(payload, headers)
     except InvalidSignature as error:
         logger.warning("Refused a %s webhook: %s", gateway_name, error)
+        counted.labels(gateway_name, "rejected").inc()
         raise InvalidWebhookSignature() from error
     except MalformedEvent as error:
         reject_event(gateway_name=gateway_name, payload=payload, error=error)
+        counted.labels(gateway_name, "rejected").inc()
         raise InvalidWebhookEvent(details={"reason": error.reason}) from error
-    return apply_event(gateway_name=gateway_name, event=event)
+    try:
+        outcome = apply_event(gateway_name=gateway_name, event=event)
+    except Exception:
+        counted.labels(gateway_name, "failed").inc()
+        raise
+    counted.labels(gateway_name, webhook_outcome(outcome)).inc()
+    return outcome
+
+
+def webhook_outcome(outcome: str) -> str:
+    """What apply_event() answered, as the metric's few outcomes."""
+    if outcome.startswith("duplicate:"):
+        return "duplicate"
+    if outcome in (Outcome.IGNORED.value, Outcome.PENDING.value):
+        return "ignored"
+    return "applied"
 
 
 def reject_event(*, gateway_name: str, payload: bytes, error: MalformedEvent) -> None:

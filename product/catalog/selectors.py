@@ -1,12 +1,15 @@
 """Reads of the catalog: filtered product lists, lookups, and the batch lookup other services
 price with."""
 
+from datetime import timedelta
+
 import django_filters
 from django.db.models import F, Q, QuerySet
 from django.http import QueryDict
+from django.utils import timezone
 
 from catalog.exceptions import CategoryNotFound, ProductNotPresentException
-from catalog.models import Category, Product
+from catalog.models import Category, Product, Reservation
 from shop_common.filters import apply_filters
 
 ORDERINGS = {
@@ -119,3 +122,19 @@ def product_facts(ids: list[int]) -> list[dict]:
         }
         for row in rows
     ]
+
+
+def reservation_counts() -> dict[str, int]:
+    """Reservations holding stock (``current``; ``overdue``: past their expiry, waiting for
+    release_expired_reservations) and those the job released as ``expired_last_hour`` (by expiry
+    time). Three counts over the (status, expires_at) index, whatever the table's size."""
+    now = timezone.now()
+    held = Reservation.objects.filter(status=Reservation.Status.RESERVED)
+    overdue = held.filter(expires_at__lte=now).count()
+    expired = Reservation.objects.filter(
+        status=Reservation.Status.RELEASED,
+        expires_at__gt=now - timedelta(hours=1),
+        expires_at__lte=now,
+        release_reason="expired",
+    ).count()
+    return {"current": held.count() - overdue, "overdue": overdue, "expired_last_hour": expired}

@@ -24,7 +24,7 @@ from catalog.exceptions import (
     StockBelowReserved,
 )
 from catalog.models import Category, Product, Reservation, ReservationLine
-from shop_common import deadlines
+from shop_common import deadlines, metrics
 from shop_common.errors import OutOfStock
 
 logger = logging.getLogger("shop.catalog")
@@ -166,7 +166,10 @@ def reserve_stock(*, order_ref: str, lines: list[StockLine]) -> tuple[Reservatio
     wanted = _merged(lines)
     for attempt in range(1, _RESERVE_ATTEMPTS + 1):
         try:
-            return _reserve_once(order_ref=order_ref, wanted=wanted)
+            reservation, created = _reserve_once(order_ref=order_ref, wanted=wanted)
+        except OutOfStock:
+            metrics.STOCK_RESERVATIONS.labels("refused").inc()
+            raise
         except IntegrityError:
             # Another request with the same order_ref committed first: answer with its reservation.
             return _same_reservation(order_ref=order_ref, wanted=wanted), False
@@ -176,6 +179,10 @@ def reserve_stock(*, order_ref: str, lines: list[StockLine]) -> tuple[Reservatio
             logger.warning(
                 "Reservation %s retried after %s (attempt %d)", order_ref, error.args[0], attempt
             )
+        else:
+            if created:
+                metrics.STOCK_RESERVATIONS.labels("granted").inc()
+            return reservation, created
     raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -258,6 +265,8 @@ def _close(*, order_ref: str, to: str, reason: str = "") -> Reservation:
         reservation.release_reason = reason
         reservation.save(update_fields=["status", "closed_at", "release_reason"])
         cache.invalidate()
+        outcome = "committed" if to == Reservation.Status.COMMITTED else "released"
+        transaction.on_commit(metrics.STOCK_RESERVATIONS.labels(outcome).inc)
     return reservation
 
 

@@ -146,6 +146,9 @@ def common_rows(service: str) -> list[Row]:
         Row(service, "health/", "GET", everyone()),
         Row(service, "api/schema/", "GET", everyone(), path="api/schema/?format=json"),
         Row(service, "api/docs/", "GET", everyone()),
+        # Only the metrics token reads it; the suite's stack has none (DEBUG off): closed to all.
+        # The token itself: tests/e2e/test_observability.py.
+        Row(service, "metrics", "GET", everyone(403)),
     ]
 
 

@@ -5,7 +5,8 @@ from typing import Any
 from django.contrib.auth.backends import ModelBackend
 from django.http import HttpRequest
 
-from accounts.throttles import PasswordGuard
+from accounts.throttles import PasswordGuard, TooManyAttempts
+from shop_common import metrics
 from shop_common.client_address import client_address as address_of
 
 
@@ -30,8 +31,13 @@ class ThrottledEmailBackend(ModelBackend):
             return None
         address = client_address or (address_of(request) if request is not None else "unknown")
         guard = PasswordGuard(account=email, address=address)
-        guard.check()
+        try:
+            guard.check()
+        except TooManyAttempts:
+            metrics.LOGINS.labels("throttled").inc()
+            raise
         user = super().authenticate(request, username=email, password=password)
         if user is None:
             guard.failed()
+        metrics.LOGINS.labels("failed" if user is None else "ok").inc()
         return user

@@ -482,3 +482,38 @@ def test_a_signed_event_of_the_wrong_shape_is_a_400_recorded_as_rejected(
     payment.refresh_from_db()
     assert payment.status == PaymentStatus.PENDING
     assert order_service.orders[payment.order_id]["status"] == "PENDING"
+
+
+def test_webhook_events_and_payments_are_counted_by_outcome(
+    api_client, payment, order_service, django_capture_on_commit_callbacks
+):
+    from prometheus_client import REGISTRY
+
+    def events(outcome: str) -> float:
+        labels = {"provider": "stripe", "outcome": outcome}
+        return REGISTRY.get_sample_value("shop_webhook_events_total", labels) or 0
+
+    def succeeded() -> float:
+        labels = {"gateway": "stripe", "status": "SUCCEEDED"}
+        return REGISTRY.get_sample_value("shop_payments_total", labels) or 0
+
+    outcomes = ("applied", "duplicate", "rejected", "failed")
+    before = {outcome: events(outcome) for outcome in outcomes}
+    paid_before = succeeded()
+    event = event_for(payment, "checkout.session.completed")
+
+    order_service.down = True
+    deliver(api_client, event)
+    order_service.down = False
+    with django_capture_on_commit_callbacks(execute=True):
+        deliver(api_client, event)
+    deliver(api_client, event)
+    deliver(api_client, event, secret="whsec_someone_else")
+
+    assert {outcome: events(outcome) - before[outcome] for outcome in outcomes} == {
+        "applied": 1,
+        "duplicate": 1,
+        "rejected": 1,
+        "failed": 1,
+    }
+    assert succeeded() == paid_before + 1

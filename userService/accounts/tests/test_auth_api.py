@@ -355,3 +355,24 @@ def test_the_hand_built_validation_is_what_validate_output_gives(scopes):
 
     render = JSONRenderer().render
     assert render(token.as_answer()) == render(type(ValidateOutput)(token).data)
+
+
+def test_password_checks_are_counted_ok_failed_and_throttled(api_client, customer, settings):
+    from prometheus_client import REGISTRY
+
+    def logins(outcome: str) -> float:
+        return REGISTRY.get_sample_value("shop_logins_total", {"outcome": outcome}) or 0
+
+    settings.PASSWORD_FAILURES_PER_ACCOUNT = "2/15m"
+    before = {outcome: logins(outcome) for outcome in ("ok", "failed", "throttled")}
+
+    api_client.post("/auth/login/", {"email": customer.email, "password": PASSWORD})
+    for _ in range(2):
+        api_client.post("/auth/login/", {"email": customer.email, "password": "bad"})
+    api_client.post("/auth/login/", {"email": customer.email, "password": PASSWORD})
+
+    assert {outcome: logins(outcome) - before[outcome] for outcome in before} == {
+        "ok": 1,
+        "failed": 2,
+        "throttled": 1,
+    }

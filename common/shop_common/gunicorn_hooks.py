@@ -1,0 +1,43 @@
+"""gunicorn server hooks of every service (``--config python:shop_common.gunicorn_hooks``, set by
+the one gunicorn command line): the directory where prometheus-client's multiprocess mode keeps
+each worker's metric values (docs/observability.md).
+
+The master runs ``on_starting`` before it forks any worker, so the workers inherit the variable.
+A directory given in ``PROMETHEUS_MULTIPROC_DIR`` is emptied of the last run's files (stale values
+of dead processes would otherwise be added to the new ones); without it the master makes a
+private one and removes it when it exits.
+"""
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
+_made_here: list[Path] = []
+
+
+def on_starting(server: Any) -> None:
+    given = os.environ.get(VARIABLE)
+    if given:
+        folder = Path(given)
+        folder.mkdir(parents=True, exist_ok=True)
+        for stale in folder.glob("*.db"):
+            stale.unlink(missing_ok=True)
+    else:
+        folder = Path(tempfile.mkdtemp(prefix="shop-metrics-"))
+        _made_here.append(folder)
+        os.environ[VARIABLE] = str(folder)
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    # The gauges of a worker that is gone stop counting towards "livemax"; its counters stay.
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server: Any) -> None:
+    for folder in _made_here:
+        shutil.rmtree(folder, ignore_errors=True)
