@@ -14,8 +14,8 @@ import time
 import httpx
 import pytest
 
-from shop_common.processes import free_port
 from shop_common.testing.data import ADDRESS
+from shop_common.testing.stack import free_port
 from shop_common.topology import SERVICES
 from tests.e2e.helpers import REPO_ROOT, bearer, running_stack, wait_for_order_status
 from tests.e2e.otlp import OtlpReceiver
