@@ -30,7 +30,7 @@ import httpx
 from flow import run_flows
 from shop import Shop
 
-from shop_common.processes import ServiceProcess
+from shop_common.processes import ServiceProcess, threads_for
 from shop_common.testing.data import ADDRESS
 from shop_common.testing.stack import free_port
 from shop_common.topology import Service
@@ -365,13 +365,15 @@ def top_frames(collapsed: Path, limit: int = 20) -> dict[str, list[tuple[str, fl
 
 
 def bare_process(workdir: Path) -> ServiceProcess:
-    """Bare Django with the gunicorn command the services get (scripts/serve.py)."""
+    """Bare Django with the gunicorn command the services get (scripts/serve.py): their workers,
+    and the threads of the user, product, cart and order services."""
     return ServiceProcess(
         BARE,
         ROOT / BARE.folder,
         free_port(),
         {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings"},
         workers=int(os.environ.get("WEB_CONCURRENCY", "2")),
+        threads=threads_for("product"),
         ready_path="/products/",
         log_path=workdir / "bare.log",
     )
@@ -459,6 +461,9 @@ def main() -> int:
                     load_after=load_average(),
                 )
             )
+    except Exception:
+        sys.stderr.write("The shop's last lines:\n" + "".join(list(shop.output)[-40:]))
+        raise
     finally:
         shop.stop()
         bare.stop()

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from shop_common.processes import gunicorn_command, sandbox_process
+from shop_common.processes import gunicorn_command, sandbox_process, threads_for
 from shop_common.topology import SANDBOXES, SERVICES_BY_NAME
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,6 +51,7 @@ def main() -> None:
             port=args.port or url_port(service.url_variable, service.port),
             host=args.host,
             workers=args.workers,
+            threads=threads_for(service.name),
         )
     os.execv(sys.executable, command)  # noqa: S606 (a fixed argv, no shell)
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from shop_common import service_client
 from shop_common.processes import gunicorn_command
 from shop_common.topology import SERVICES
 
@@ -86,4 +87,12 @@ def test_every_gunicorn_runs_without_the_shared_control_socket():
     command = gunicorn_command(ROOT / "product", port=8002)
 
     assert "--no-control-socket" in command
-    assert command[command.index("--worker-class") + 1] == "sync"
+
+
+def test_services_keep_connections_open_longer_than_their_callers_reuse_them():
+    """A pooled connection the server closes just as a POST goes out could not be retried."""
+    command = gunicorn_command(ROOT / "product", port=8002, threads=4)
+
+    assert command[command.index("--worker-class") + 1] == "gthread"
+    assert command[command.index("--threads") + 1] == "4"
+    assert float(command[command.index("--keep-alive") + 1]) > service_client.KEEPALIVE_SECONDS

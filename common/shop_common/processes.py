@@ -15,6 +15,29 @@ import httpx
 
 from shop_common.topology import Service
 
+# Threads per gunicorn worker (gthread), by service; `WEB_CONCURRENCY` workers (2) of each. Sized
+# for 2 cores (docs/decisions.md, "Performance"): the user and product services compute and answer
+# the others, so a few threads, enough to overlap a database round trip; the services that wait on
+# others hold a thread for the whole call chain (the integration service's checkout waits on cart,
+# order, product, payment and the provider), so more. Every thread may hold a database connection:
+# 2 x 28 per shop stays well under MariaDB's default 151.
+THREADS_PER_WORKER = {
+    "user": 4,
+    "product": 4,
+    "cart": 4,
+    "order": 4,
+    "payment": 4,
+    "integration": 8,
+}
+# Seconds gunicorn keeps an idle connection open. Longer than the service client's keep-alive
+# (shop_common.service_client.KEEPALIVE_SECONDS), so a client never sends on a connection the
+# server is closing at that moment, which a POST could not safely retry.
+KEEPALIVE_SECONDS = 5
+
+
+def threads_for(service_name: str) -> int:
+    return THREADS_PER_WORKER.get(service_name, 1)
+
 
 def gunicorn_command(
     service_dir: Path,
@@ -23,9 +46,12 @@ def gunicorn_command(
     host: str = "127.0.0.1",
     workers: int = 2,
     app: str = "config.wsgi:application",
-    threads: int = 0,
+    threads: int = 1,
 ) -> list[str]:
-    """``threads`` > 0: one process with threads (the Stripe sandbox keeps its state in memory)."""
+    """Threaded workers (gthread) always, even with one thread: they keep connections alive between
+    requests, where a sync worker closes each one after its answer. Other services call with
+    pooled connections (shop_common.service_client); with sync workers every call paid a TCP
+    connect and gunicorn's graceful close, a fifth of the cart page's time (bench --profile)."""
     return [
         sys.executable,
         "-m",
@@ -38,8 +64,11 @@ def gunicorn_command(
         "--workers",
         str(workers),
         "--worker-class",
-        "gthread" if threads else "sync",
-        *(["--threads", str(threads)] if threads else []),
+        "gthread",
+        "--threads",
+        str(max(1, threads)),
+        "--keep-alive",
+        str(KEEPALIVE_SECONDS),
         "--timeout",
         "30",
         "--graceful-timeout",
@@ -96,7 +125,7 @@ class ServiceProcess:
     log_path: Path | None = None
     ready_path: str = "/health/"
     app: str = "config.wsgi:application"
-    threads: int = 0
+    threads: int = 1
     process: subprocess.Popen | None = field(default=None, init=False)
 
     @property

@@ -31,6 +31,10 @@ logger = logging.getLogger("shop.service_client")
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 
+# Seconds an idle pooled connection is reused. Shorter than the servers' keep-alive
+# (shop_common.processes.KEEPALIVE_SECONDS): a connection the server may be closing is never sent on.
+KEEPALIVE_SECONDS = 1.0
+
 
 class ServiceClient:
     def __init__(
@@ -59,6 +63,9 @@ class ServiceClient:
             timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
             transport=transport,
             headers={"Accept": "application/json"},
+            limits=httpx.Limits(
+                max_connections=32, max_keepalive_connections=16, keepalive_expiry=KEEPALIVE_SECONDS
+            ),
         )
 
     def request(

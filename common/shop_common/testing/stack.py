@@ -15,7 +15,12 @@ from pathlib import Path
 import httpx
 
 from shop_common.databases import recreate_mysql_schemas
-from shop_common.processes import ServiceProcess, prepare_databases, sandbox_process
+from shop_common.processes import (
+    ServiceProcess,
+    prepare_databases,
+    sandbox_process,
+    threads_for,
+)
 from shop_common.topology import RAZORPAY_SANDBOX, STRIPE_SANDBOX, Service
 
 
@@ -110,6 +115,7 @@ class Stack:
                 ports[service.name],
                 envs[service.name],
                 workers=self.workers,
+                threads=threads_for(service.name),
                 log_path=self.workdir / f"{service.name}.log",
             )
             process.start()
