@@ -6,7 +6,10 @@ import time
 import uuid
 from collections.abc import Callable
 from contextvars import ContextVar
+from typing import Any
 
+from django.conf import settings
+from django.db import connection
 from django.http import HttpRequest, HttpResponse
 
 HEADER = "X-Request-ID"
@@ -27,6 +30,17 @@ def accept_or_create(candidate: str | None) -> str:
     return uuid.uuid4().hex
 
 
+class QueryCounter:
+    """A database execute wrapper that counts the statements it lets through."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, execute: Callable, sql: str, params: Any, many: bool, context: Any) -> Any:
+        self.count += 1
+        return execute(sql, params, many, context)
+
+
 class RequestIdMiddleware:
     """Outermost middleware: binds the id for the request's lifetime and writes one access line.
 
@@ -40,6 +54,9 @@ class RequestIdMiddleware:
 
         self.get_response = get_response
         self.reject_disallowed_host = reject_disallowed_host
+        # COUNT_SQL_QUERIES (tests): the access line says how many SQL statements the request ran
+        # on the service's database (tests/e2e/test_query_budget.py adds them up for a checkout).
+        self.count_queries = getattr(settings, "COUNT_SQL_QUERIES", False)
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request_id = accept_or_create(request.headers.get(HEADER))
@@ -47,20 +64,24 @@ class RequestIdMiddleware:
         binding = _current.set(request_id)
         started = time.perf_counter()
         try:
-            response = self.reject_disallowed_host(request) or self.get_response(request)
+            if self.count_queries:
+                counter = QueryCounter()
+                with connection.execute_wrapper(counter):
+                    response = self.reject_disallowed_host(request) or self.get_response(request)
+            else:
+                response = self.reject_disallowed_host(request) or self.get_response(request)
             response[HEADER] = request_id
             # The path only: a query string may carry a token (GET /auth/validate_token?token=).
+            extra = {
+                "method": request.method,
+                "path": request.path,
+                "status": response.status_code,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+            }
+            if self.count_queries:
+                extra["db_queries"] = counter.count
             access_log.info(
-                "%s %s %s",
-                request.method,
-                request.path,
-                response.status_code,
-                extra={
-                    "method": request.method,
-                    "path": request.path,
-                    "status": response.status_code,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                },
+                "%s %s %s", request.method, request.path, response.status_code, extra=extra
             )
             return response
         finally:

@@ -26,7 +26,11 @@ DEMO_LOGINS = {
 def stack(tmp_path_factory):
     # Every test connects from 127.0.0.1: one address, for the signup limit, is the whole suite.
     # The limits themselves are tested on a stack of their own (test_trust_boundaries).
-    with running_stack(tmp_path_factory, "stack", SIGNUP_RATE_PER_IP="10000/hour") as shop:
+    # COUNT_SQL_QUERIES: the access lines say how many SQL statements each request ran
+    # (test_query_budget.py).
+    with running_stack(
+        tmp_path_factory, "stack", SIGNUP_RATE_PER_IP="10000/hour", COUNT_SQL_QUERIES="True"
+    ) as shop:
         yield shop
 
 
