@@ -19,7 +19,13 @@ import httpx
 
 from shop_common.databases import drop_mysql_schemas, recreate_mysql_schemas
 from shop_common.testing.stack import free_port
-from shop_common.topology import SERVICES, SERVICES_BY_NAME, STRIPE_SANDBOX
+from shop_common.topology import (
+    RAZORPAY_SANDBOX,
+    SANDBOXES,
+    SERVICES,
+    SERVICES_BY_NAME,
+    STRIPE_SANDBOX,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,7 +36,8 @@ class Shop:
         self.engine = engine
         self.redis_url = redis_url
         self.ports = {service.name: free_port() for service in SERVICES}
-        self.ports[STRIPE_SANDBOX.name] = free_port()
+        for sandbox in SANDBOXES:
+            self.ports[sandbox.name] = free_port()
         tag = secrets.token_hex(3)
         # SQLite: one file per service under the work directory (a prefix with a "/" is a path).
         self.prefix = f"bench_{tag}_" if engine == "mysql" else f"{workdir}/"
@@ -56,6 +63,9 @@ class Shop:
             "STRIPE_API_BASE": self.url(STRIPE_SANDBOX.name),
             "STRIPE_SANDBOX_PUBLIC_URL": self.url(STRIPE_SANDBOX.name),
             "STRIPE_SANDBOX_WEBHOOK_URL": f"{self.url('payment')}/webhook/stripe/",
+            "RAZORPAY_API_BASE": self.url(RAZORPAY_SANDBOX.name),
+            "RAZORPAY_SANDBOX_PUBLIC_URL": self.url(RAZORPAY_SANDBOX.name),
+            "RAZORPAY_SANDBOX_WEBHOOK_URL": f"{self.url('payment')}/webhook/razorpay/",
             "REDIS_URL": redis_url,
             "CACHE_KEY_PREFIX": f"bench-{tag}",
         }
@@ -96,8 +106,8 @@ class Shop:
         os.close(follower)
         threading.Thread(target=self._read_terminal, args=(leader,), daemon=True).start()
         deadline = time.monotonic() + timeout
-        for name in [*SERVICES_BY_NAME, STRIPE_SANDBOX.name]:
-            path = "/pay/cs_test_0" if name == STRIPE_SANDBOX.name else "/health/"
+        for name in [*SERVICES_BY_NAME, *(sandbox.name for sandbox in SANDBOXES)]:
+            path = "/health/"
             while True:
                 if self.process.poll() is not None:
                     raise RuntimeError("make run stopped:\n" + "".join(self.output))
