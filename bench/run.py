@@ -467,8 +467,12 @@ def main() -> int:
     finally:
         shop.stop()
         bare.stop()
+        if not args.profile:  # the databases and scripts; with --profile, the raw stacks too
+            shutil.rmtree(workdir, ignore_errors=True)
     elapsed = time.monotonic() - started
     report(measurements, profiles, args, elapsed, shop.lines_seen)
+    if args.profile:
+        print(f"\npy-spy's raw stacks: {workdir}/*.txt")
     return 1 if any(m.met is False for m in measurements) else 0
 
 
