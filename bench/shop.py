@@ -69,7 +69,7 @@ class Shop:
             "REDIS_URL": redis_url,
             "CACHE_KEY_PREFIX": f"bench-{tag}",
         }
-        for passed in ("WEB_CONCURRENCY", "LOG_LEVEL", "TERM"):
+        for passed in ("WEB_CONCURRENCY", "LOG_LEVEL", "TERM", "PYTHONPATH"):
             if passed in os.environ:
                 self.env[passed] = os.environ[passed]
         self.process: subprocess.Popen | None = None
@@ -84,9 +84,11 @@ class Shop:
         return f"http://127.0.0.1:{self.ports[name]}"
 
     def _script(self, *args: str) -> None:
-        subprocess.run(
-            [sys.executable, *args], cwd=ROOT, env=self.env, check=True, capture_output=True
+        done = subprocess.run(
+            [sys.executable, *args], cwd=ROOT, env=self.env, capture_output=True, text=True
         )
+        if done.returncode != 0:
+            raise RuntimeError(f"{' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
 
     def start(self, timeout: float = 180) -> None:
         if self.engine == "mysql":
