@@ -10,7 +10,9 @@ from dataclasses import dataclass
 import httpx
 from shop import Shop
 
+from shop_common.roles import STAFF
 from shop_common.testing.data import ADDRESS
+from shop_common.testing.stack import ServiceUrls, demo_token
 
 
 @dataclass
@@ -26,27 +28,32 @@ class FlowResult:
         return self.flows / self.seconds
 
 
-def _stocked_product(stack: Shop) -> int:
-    admin = httpx.post(
-        f"{stack.url('user')}/auth/login/",
-        json={"email": "staff@shop.test", "password": "staff-demo-pass-1"},
-    ).json()["access"]
+def stocked_products(
+    shop: ServiceUrls, prices: list[str], *, name: str, quantity: int
+) -> list[int]:
+    """One product per price, made by the demo staff user in the first category, each with
+    ``quantity`` in stock (the benchmark and the soak buy them)."""
     staff = httpx.Client(
-        base_url=stack.url("product"), headers={"Authorization": f"Bearer {admin}"}
+        base_url=shop.url("product"),
+        headers={"Authorization": f"Bearer {demo_token(shop, STAFF)}"},
+        timeout=30,
     )
     category = staff.get("/category/").json()["results"][0]["id"]
-    created = staff.post(
-        "/products/",
-        json={
-            "title": "Bench item",
-            "sku": f"BENCH-{uuid.uuid4().hex[:8]}",
-            "category": category,
-            "price": "9.99",
-            "quantity": 100000,
-        },
-    )
-    created.raise_for_status()
-    return created.json()["id"]
+    ids = []
+    for n, price in enumerate(prices):
+        created = staff.post(
+            "/products/",
+            json={
+                "title": f"{name} item {n}",
+                "sku": f"{name.upper()}-{uuid.uuid4().hex[:8]}",
+                "category": category,
+                "price": price,
+                "quantity": quantity,
+            },
+        )
+        created.raise_for_status()
+        ids.append(created.json()["id"])
+    return ids
 
 
 def _one_flow(stack: Shop, token: str, product_id: int) -> float:
@@ -68,7 +75,7 @@ def _one_flow(stack: Shop, token: str, product_id: int) -> float:
 
 
 def run_flows(stack: Shop, *, customers: int, flows_each: int) -> FlowResult:
-    product_id = _stocked_product(stack)
+    (product_id,) = stocked_products(stack, ["9.99"], name="Bench", quantity=100_000)
     tokens = [stack.new_customer_token() for _ in range(customers)]
     # Warm the caches, connections and the services' own tokens (a worker's first call hashes its
     # client secret at the user service, which can run a checkout over its budget).

@@ -30,7 +30,9 @@ import httpx
 from flow import run_flows
 from shop import Shop
 
+from shop_common.demo import DEMO_LOGINS
 from shop_common.processes import ServiceProcess, threads_for
+from shop_common.roles import CUSTOMER
 from shop_common.testing.data import ADDRESS
 from shop_common.testing.stack import free_port
 from shop_common.topology import Service
@@ -77,7 +79,7 @@ def with_fresh_access_token(target: Target, shop: Shop) -> Target:
 
 def with_five_line_cart(target: Target, shop: Shop) -> Target:
     """The demo customer with five products in their cart."""
-    auth = login(shop, "customer@shop.test", "customer-demo-pass-1")
+    auth = login(shop, *DEMO_LOGINS[CUSTOMER])
     products = httpx.get(
         f"{shop.url('product')}/products/", params={"in_stock": "true"}, timeout=30
     ).json()["results"]

@@ -18,10 +18,9 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
-import httpx
+from flow import stocked_products
 
 from shop_common.testing.ledger import ledger
 from shop_common.testing.stack import Stack
@@ -51,31 +50,6 @@ def reachable(env: dict[str, str]) -> str | None:
     except redis.exceptions.RedisError as error:
         return f"Redis at {env['REDIS_URL']} cannot be reached: {error}"
     return None
-
-
-def seed(stack: Stack) -> list[int]:
-    staff = httpx.post(
-        f"{stack.url('user')}/auth/login/",
-        json={"email": "staff@shop.test", "password": "staff-demo-pass-1"},
-    ).json()["access"]
-    client = httpx.Client(
-        base_url=stack.url("product"), headers={"Authorization": f"Bearer {staff}"}
-    )
-    category = client.get("/category/").json()["results"][0]["id"]
-    ids = []
-    for n in range(PRODUCTS):
-        sku = f"SOAK-{uuid.uuid4().hex[:8]}"
-        body = {
-            "title": f"Soak item {n}",
-            "sku": sku,
-            "category": category,
-            "price": f"{5 + n}.99",
-            "quantity": STOCK,
-        }
-        created = client.post("/products/", json=body)
-        created.raise_for_status()
-        ids.append(created.json()["id"])
-    return ids
 
 
 def report(csv_prefix: Path, seconds: float) -> tuple[int, int]:
@@ -133,7 +107,9 @@ def main() -> int:
     print(f"Starting the shop (MariaDB, Redis; logs in {workdir}) ...", flush=True)
     stack.start()
     try:
-        product_ids = seed(stack)
+        product_ids = stocked_products(
+            stack, [f"{5 + n}.99" for n in range(PRODUCTS)], name="Soak", quantity=STOCK
+        )
         result_file = workdir / "result.json"
         csv_prefix = workdir / "soak"
         locust_env = {

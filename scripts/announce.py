@@ -2,7 +2,6 @@
 """Part of `make run`: waits until all six services answer /health/, prints where they are, then
 stays up (honcho stops every process when one exits, so this one must not exit while all is well)."""
 
-import importlib.util
 import os
 import signal
 import sys
@@ -11,6 +10,7 @@ from pathlib import Path
 
 import httpx
 
+from shop_common.demo import DEMO_USERS
 from shop_common.topology import RAZORPAY_SANDBOX, SERVICES, STRIPE_SANDBOX
 
 READY_TIMEOUT_SECONDS = 60
@@ -18,13 +18,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def demo_logins() -> str:
-    spec = importlib.util.spec_from_file_location(
-        "demo", ROOT / "userService" / "accounts" / "demo.py"
-    )
-    demo = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(demo)
     user = os.environ.get("USER_SERVICE_URL", "http://127.0.0.1:8001").rstrip("/")
-    lines = [f"  {role:<9} {email:<20} {password}" for email, password, role, _ in demo.DEMO_USERS]
+    lines = [f"  {role:<9} {email:<20} {password}" for email, password, role, _ in DEMO_USERS]
     return (
         "Demo logins (POST /auth/login/ {email, password}; the admin also opens "
         f"{user}/admin/; get an OAuth token at {user}/oauth/):\n" + "\n".join(lines)

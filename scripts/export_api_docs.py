@@ -8,7 +8,6 @@ Both are generated, never edited by hand: change the views, then run `make schem
 """
 
 import argparse
-import importlib.util
 import json
 import os
 import re
@@ -19,6 +18,7 @@ from typing import Any
 
 from postman_requests import FOLDERS, Req, Var  # beside this script, on sys.path when it runs
 
+from shop_common.demo import DEMO_USERS
 from shop_common.topology import SERVICES, Service
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -260,14 +260,9 @@ def export_postman(target: Path = ROOT / "docs" / "postman") -> None:
 
 
 def demo_logins() -> dict[str, str]:
-    """The demo accounts' emails and passwords, from the user service's demo data."""
-    spec = importlib.util.spec_from_file_location(
-        "demo", ROOT / "userService" / "accounts" / "demo.py"
-    )
-    demo = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(demo)
+    """The demo accounts' emails and passwords (shop_common.demo)."""
     logins = {}
-    for email, password, role, _ in demo.DEMO_USERS:
+    for email, password, role, _ in DEMO_USERS:
         logins[f"{role.lower()}_email"] = email
         logins[f"{role.lower()}_password"] = password
     return logins

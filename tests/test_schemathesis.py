@@ -24,9 +24,9 @@ import schemathesis
 from schemathesis.config import SchemathesisConfig
 from schemathesis.engine import events, from_schema
 
+from shop_common.demo import DEMO_LOGINS
 from shop_common.testing.stack import Stack
 from shop_common.topology import SERVICES
-from tests.e2e.conftest import DEMO_LOGINS
 from tests.e2e.helpers import running_stack
 
 CONFIG = Path(__file__).with_name("schemathesis.toml")

@@ -6,9 +6,8 @@ from decimal import Decimal
 from django.conf import settings
 
 from carts.models import Cart, CartItem
+from shop_common.money import CENT
 from shop_common.product_catalog import CatalogProduct, fetch_products
-
-CENT = Decimal("0.01")
 
 # Why a line cannot be bought as it is (None: it can).
 NOT_FOUND = "product_not_found"

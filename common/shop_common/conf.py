@@ -130,16 +130,29 @@ def service_urls(env: AutoConfig) -> dict[str, str]:
     }
 
 
-def secret_key(env: AutoConfig, *, debug: bool) -> str:
-    key = env("SECRET_KEY", default="")
-    if key:
-        return key
+def required_secret(
+    env: AutoConfig, name: str, *, debug: bool, development_value: str, hint: str
+) -> str:
+    """The secret ``name`` from the environment. Unset, or set to the development value printed
+    here: with DEBUG on, the development value; with DEBUG off, ``ImproperlyConfigured`` (``hint``
+    says how to set one), so that no deployment runs on a secret anyone can read in this code."""
+    value = env(name, default="")
+    if value and value != development_value:
+        return value
     if not debug:
-        raise ImproperlyConfigured(
-            "SECRET_KEY is not set. Set it in the environment or .env "
-            "(`make run` writes a random one), or set DEBUG=True for a development-only default."
-        )
-    return "django-insecure-development-only-key"
+        raise ImproperlyConfigured(f"{name} is not set (or is the development default). {hint}")
+    return development_value
+
+
+def secret_key(env: AutoConfig, *, debug: bool) -> str:
+    return required_secret(
+        env,
+        "SECRET_KEY",
+        debug=debug,
+        development_value="django-insecure-development-only-key",
+        hint="Set it in the environment or .env (`make run` writes a random one), or set "
+        "DEBUG=True for a development-only default.",
+    )
 
 
 def https_settings(env: AutoConfig, *, service: Service, admin: bool) -> dict[str, Any]:

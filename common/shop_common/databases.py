@@ -59,26 +59,21 @@ def recreate_mysql_schemas(
     names: Iterable[str], *, host: str, port: int, user: str, password: str
 ) -> None:
     """Fresh, empty schemas (dropped first if they exist), for throwaway stacks."""
-    names = list(names)
-    server = _server(host=host, port=port, user=user, password=password, purpose=", ".join(names))
-    try:
-        cursor = server.cursor()
-        for name in names:
-            cursor.execute(f"DROP DATABASE IF EXISTS `{name.replace('`', '``')}`")
-            _create(cursor, name)
-    finally:
-        server.close()
+    drop_mysql_schemas(names, host=host, port=port, user=user, password=password, recreate=True)
 
 
 def drop_mysql_schemas(
-    names: Iterable[str], *, host: str, port: int, user: str, password: str
+    names: Iterable[str], *, host: str, port: int, user: str, password: str, recreate: bool = False
 ) -> None:
-    """Drops the schemas that exist of ``names`` (a test's throwaway shop)."""
+    """Drops the schemas that exist of ``names`` (a test's throwaway shop); with ``recreate``,
+    creates each again, empty."""
     names = list(names)
     server = _server(host=host, port=port, user=user, password=password, purpose=", ".join(names))
     try:
         cursor = server.cursor()
         for name in names:
             cursor.execute(f"DROP DATABASE IF EXISTS `{name.replace('`', '``')}`")
+            if recreate:
+                _create(cursor, name)
     finally:
         server.close()

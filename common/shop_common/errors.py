@@ -90,7 +90,8 @@ class DependencyUnavailable(ServiceError):
 
 
 # Domain errors more than one service raises (the product service's reservation, the order service
-# passing it on; the cart and the order refusing mixed currencies).
+# passing it on; the cart and the order refusing mixed currencies; the order and the checkout
+# refusing a reused Idempotency-Key).
 class OutOfStock(ConflictError):
     default_code = "out_of_stock"
     default_detail = "Not enough stock for some lines; nothing was reserved."
@@ -99,6 +100,14 @@ class OutOfStock(ConflictError):
 class CurrencyMismatch(ConflictError):
     default_code = "currency_mismatch"
     default_detail = "One cart or order holds products of one currency only."
+
+
+class IdempotencyKeyReused(ServiceError):
+    """An ``Idempotency-Key`` sent again with another body (shop_common.idempotency)."""
+
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_code = "idempotency_key_reused"
+    default_detail = "This Idempotency-Key was used with another request body."
 
 
 class PayloadTooLarge(ServiceError):

@@ -1,18 +1,12 @@
-"""Who may do what: roles from the user service, ownership as 404, and service-only endpoints."""
+"""Who may do what: roles from the user service, and service-only endpoints."""
 
-from collections.abc import Callable
 from typing import Any
 
-from django.db.models import Model, QuerySet
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
 from shop_common.auth import AuthenticatedUser, ServiceCaller
-from shop_common.errors import ResourceNotFoundException
-
-ADMIN = "ADMIN"
-STAFF = "STAFF"
-CUSTOMER = "CUSTOMER"
+from shop_common.roles import ADMIN, STAFF
 
 INTERNAL_SCOPE = "internal"
 READ_SCOPE = "read"
@@ -69,23 +63,6 @@ class IsInternalService(BasePermission):
             else f"This endpoint takes calls from the {', '.join(callers)} services only."
         )
         return False
-
-
-def get_owned_or_404(
-    queryset: QuerySet,
-    *,
-    user: AuthenticatedUser,
-    resource: str,
-    owner: Callable[[Model], int] = lambda obj: obj.user_id,
-    staff_roles: tuple[str, ...] = (STAFF, ADMIN),
-    **lookup: Any,
-) -> Model:
-    """The object for ``lookup`` if ``user`` owns it (or has a staff role); otherwise 404, as if it
-    did not exist, so that nobody learns which ids belong to somebody else."""
-    obj = queryset.filter(**lookup).first()
-    if obj is None or not (owner(obj) == user.id or user.has_role(*staff_roles)):
-        raise ResourceNotFoundException(resource, next(iter(lookup.values()), None))
-    return obj
 
 
 def is_staff(user: object) -> bool:

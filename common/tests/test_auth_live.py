@@ -12,6 +12,7 @@ import pytest
 from django.core.cache import cache
 from django.test import override_settings
 
+from shop_common.demo import DEMO_LOGINS
 from shop_common.service_tokens import forget_service_tokens, service_token
 from shop_common.testing.stack import Stack, free_port
 from shop_common.topology import SERVICES_BY_NAME
@@ -22,11 +23,6 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 CART_CLIENT = ("shop-cart", "cart-client-secret-0123456789")
 ORDER_CLIENT = ("shop-order", "order-client-secret-0123456789")
 FOREIGN_CLIENT = ("shop-library", "library-client-secret-0123456789")
-DEMO = {
-    "ADMIN": ("admin@shop.test", "admin-demo-pass-1"),
-    "STAFF": ("staff@shop.test", "staff-demo-pass-1"),
-    "CUSTOMER": ("customer@shop.test", "customer-demo-pass-1"),
-}
 
 
 def start_user_service(tmp_path_factory, **extra_env: str) -> Stack:
@@ -70,7 +66,7 @@ def live(settings, user_service):
 
 
 def login(stack: Stack, role: str) -> dict:
-    email, password = DEMO[role]
+    email, password = DEMO_LOGINS[role]
     response = httpx.post(
         f"{stack.url('user')}/auth/login/", json={"email": email, "password": password}
     )

@@ -3,9 +3,8 @@
 import json
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -13,8 +12,10 @@ from rest_framework.views import APIView
 from checkout import clients, services
 from checkout.exceptions import Downstream
 from shop_common.fields import IdField
+from shop_common.idempotency import KEY_HEADER, idempotency_key
 from shop_common.permissions import IsAuthenticatedUser
 from shop_common.schema import raises
+from shop_common.serializers import AddressSerializer
 
 # The other services' refusals come back as they are (docs/integration.md): a product or order
 # that does not exist or is not the caller's, and a conflict (out of stock, not payable).
@@ -23,18 +24,6 @@ PASSED_ON = {
     409: raises("Passed on: out of stock, an empty cart, or an order that cannot be paid."),
 }
 IDEMPOTENCY_KEY_REUSED = raises("The Idempotency-Key was used before with another body.")
-
-KEY_HEADER = OpenApiParameter(
-    "Idempotency-Key", str, location=OpenApiParameter.HEADER, required=False
-)
-
-
-class AddressSerializer(serializers.Serializer):
-    street = serializers.CharField(max_length=200)
-    city = serializers.CharField(max_length=100)
-    state = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
-    zip_code = serializers.CharField(max_length=20)
-    country = serializers.CharField(max_length=60)
 
 
 class PlaceInput(serializers.Serializer):
@@ -48,13 +37,6 @@ GATEWAY_HELP = "the payment service's gateway (stripe, razorpay); default: its c
 
 class CheckoutInput(PlaceInput):
     gateway = serializers.CharField(required=False, max_length=32, help_text=GATEWAY_HELP)
-
-
-def idempotency_key(request: Request) -> str | None:
-    key = request.headers.get("Idempotency-Key", "").strip() or None
-    if key and len(key) > 128:
-        raise ValidationError({"Idempotency-Key": ["At most 128 characters."]})
-    return key
 
 
 class IntegrationApi(APIView):

@@ -17,12 +17,6 @@ class NoPendingOrder(ServiceError):
     default_detail = "You have no order waiting for payment."
 
 
-class IdempotencyKeyReused(ServiceError):
-    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
-    default_code = "idempotency_key_reused"
-    default_detail = "This Idempotency-Key was used with another request body."
-
-
 class Downstream(ServiceError):
     """Another service's refusal, passed on with its own status and error (404, 409, 400...)."""
 

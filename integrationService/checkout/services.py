@@ -1,25 +1,19 @@
 """The integration service's flows. It keeps no shop data: only the first answer to keyed requests."""
 
 import contextlib
-import hashlib
-import json
 import logging
 from collections.abc import Callable
-from typing import Any
 
 from django.db import IntegrityError
 
 from checkout import clients
-from checkout.exceptions import CartEmpty, Downstream, IdempotencyKeyReused, NoPendingOrder
+from checkout.exceptions import CartEmpty, Downstream, NoPendingOrder
 from checkout.models import IdempotencyRecord
 from shop_common.error_handlers import error_body
-from shop_common.errors import DependencyUnavailable
+from shop_common.errors import DependencyUnavailable, IdempotencyKeyReused
+from shop_common.idempotency import fingerprint
 
 logger = logging.getLogger("shop.checkout")
-
-
-def _fingerprint(value: Any) -> str:
-    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def remembered(
@@ -29,10 +23,10 @@ def remembered(
     first answer; the same key with another body is a 422. Without a key, just runs it."""
     if not key:
         return run()
-    fingerprint = _fingerprint(body)
+    body_fingerprint = fingerprint(body)
     record = IdempotencyRecord.objects.filter(user_id=user_id, endpoint=endpoint, key=key).first()
     if record is not None:
-        if record.request_hash != fingerprint:
+        if record.request_hash != body_fingerprint:
             raise IdempotencyKeyReused(details={"endpoint": endpoint})
         return record.status_code, record.response_body
     status_code, answer = run()
@@ -42,7 +36,7 @@ def remembered(
             user_id=user_id,
             endpoint=endpoint,
             key=key,
-            request_hash=fingerprint,
+            request_hash=body_fingerprint,
             status_code=status_code,
             response_body=answer,
         )
@@ -57,7 +51,7 @@ def cart_key(*, user_id: int, cart: dict, body: dict) -> str:
     lines = sorted((line["id"], line["product_id"], line["quantity"]) for line in cart["items"])
     return (
         "cart-"
-        + _fingerprint({"user": user_id, "cart": cart["id"], "lines": lines, "body": body})[:40]
+        + fingerprint({"user": user_id, "cart": cart["id"], "lines": lines, "body": body})[:40]
     )
 
 

@@ -11,7 +11,9 @@ from orders import services
 from orders.models import Order, OrderEvent, OrderLine, OrderStatus
 from orders.selectors import internal_order, order_history, order_with_details, visible_order
 from shop_common.fields import IdField
+from shop_common.idempotency import KEY_HEADER, idempotency_key
 from shop_common.internal_api import InternalApi
+from shop_common.lines import merged_quantities
 from shop_common.pagination import paginated_response
 from shop_common.permissions import (
     ADMIN,
@@ -20,14 +22,7 @@ from shop_common.permissions import (
     IsAuthenticatedUser,
     is_staff,
 )
-
-
-class AddressSerializer(serializers.Serializer):
-    street = serializers.CharField(max_length=200)
-    city = serializers.CharField(max_length=100)
-    state = serializers.CharField(max_length=100, allow_blank=True, required=False, default="")
-    zip_code = serializers.CharField(max_length=20)
-    country = serializers.CharField(max_length=60)
+from shop_common.serializers import AddressSerializer
 
 
 class OrderLineOutput(serializers.ModelSerializer):
@@ -115,9 +110,7 @@ class PlaceOrderApi(APIView):
         def validate_items(self, items: list[dict]) -> list[dict]:
             # Lines of one product are merged into one reservation line, which must stay under
             # the order's cap too (and so under the product service's): a 400 here, not a 503.
-            merged: dict[int, int] = {}
-            for line in items:
-                merged[line["product_id"]] = merged.get(line["product_id"], 0) + line["quantity"]
+            merged = merged_quantities((line["product_id"], line["quantity"]) for line in items)
             over = sorted(pid for pid, quantity in merged.items() if quantity > MAX_LINE_QUANTITY)
             if over:
                 raise ValidationError(
@@ -131,19 +124,13 @@ class PlaceOrderApi(APIView):
 
     @extend_schema(
         request=InputSerializer,
-        parameters=[
-            OpenApiParameter(
-                "Idempotency-Key", str, location=OpenApiParameter.HEADER, required=False
-            )
-        ],
+        parameters=[KEY_HEADER],
         responses={201: OrderOutput, 200: OrderOutput},
     )
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        key = request.headers.get("Idempotency-Key", "").strip() or None
-        if key and len(key) > 128:
-            raise ValidationError({"Idempotency-Key": ["At most 128 characters."]})
+        key = idempotency_key(request)
         order, created = services.place_order(
             user_id=request.user.id,
             lines=[services.LineRequest(**line) for line in data.validated_data["items"]],

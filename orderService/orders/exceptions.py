@@ -1,6 +1,4 @@
-from rest_framework import status
-
-from shop_common.errors import ConflictError, ResourceNotFoundException, ServiceError
+from shop_common.errors import ConflictError, ResourceNotFoundException
 
 
 class OrderNotFound(ResourceNotFoundException):
@@ -30,9 +28,3 @@ class IllegalTransition(ConflictError):
 class OrderNotPayable(ConflictError):
     default_code = "order_not_payable"
     default_detail = "The order can no longer be paid; the payment must be refunded."
-
-
-class IdempotencyKeyReused(ServiceError):
-    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
-    default_code = "idempotency_key_reused"
-    default_detail = "This Idempotency-Key was used with another request body."

@@ -4,12 +4,11 @@ import base64
 import contextlib
 import hashlib
 import itertools
-import json
 import logging
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -17,19 +16,16 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from orders import clients, outbox
-from orders.exceptions import (
-    IdempotencyKeyReused,
-    IllegalTransition,
-    OrderNotPayable,
-    ProductsNotFound,
-)
+from orders.exceptions import IllegalTransition, OrderNotPayable, ProductsNotFound
 from orders.models import TRANSITIONS, Order, OrderEvent, OrderLine, OrderStatus, OutboxCall
 from shop_common import deadlines, metrics
-from shop_common.errors import CurrencyMismatch, DependencyUnavailable
+from shop_common.errors import CurrencyMismatch, DependencyUnavailable, IdempotencyKeyReused
+from shop_common.idempotency import fingerprint
+from shop_common.lines import merged_quantities
+from shop_common.money import to_cents
 from shop_common.product_catalog import CatalogProduct, fetch_products
 
 logger = logging.getLogger("shop.orders")
-CENT = Decimal("0.01")
 
 
 @dataclass(frozen=True)
@@ -38,30 +34,17 @@ class LineRequest:
     quantity: int
 
 
-def to_cents(value: Decimal) -> Decimal:
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
-
-
-def _merged(lines: list[LineRequest]) -> dict[int, int]:
-    wanted: dict[int, int] = {}
-    for line in lines:
-        wanted[line.product_id] = wanted.get(line.product_id, 0) + line.quantity
-    return dict(sorted(wanted.items()))
-
-
 def request_hash(
     *, wanted: dict[int, int], shipping_address: dict, billing_address: dict, payment_method: str
 ) -> str:
-    canonical = json.dumps(
+    return fingerprint(
         {
             "lines": wanted,
             "shipping": shipping_address,
             "billing": billing_address,
             "payment": payment_method,
-        },
-        sort_keys=True,
+        }
     )
-    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def order_number_for(*, user_id: int, idempotency_key: str | None, attempt: int = 0) -> str:
@@ -134,7 +117,7 @@ def place_order(
     :raises ProductsNotFound, CurrencyMismatch: from pricing.
     :raises OutOfStock, DependencyUnavailable: from the product service's reservation.
     """
-    wanted = _merged(lines)
+    wanted = merged_quantities((line.product_id, line.quantity) for line in lines)
     billing_address = billing_address or shipping_address
     placement = _Placement(
         user_id=user_id,

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from shop_common.conf import environment, service_settings
+from shop_common.conf import environment, required_secret, service_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -29,7 +29,6 @@ if PAYMENT_GATEWAY not in PAYMENT_GATEWAYS:
 STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="")
 STRIPE_API_BASE = env("STRIPE_API_BASE", default="")
 STRIPE_TIMEOUT_SECONDS = env("STRIPE_TIMEOUT_SECONDS", default=10.0, cast=float)
-STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="")
 # A STRIPE_API_BASE other than Stripe's own is the offline sandbox (or another stand-in): no money
 # moves. With DEBUG off that must be asked for (make run's .env and the test stacks do), so that a
 # production deployment that kept a sandbox URL refuses to start instead of taking no payments.
@@ -48,13 +47,14 @@ if (
     )
 # Seconds a webhook's signature timestamp may be old (Stripe's default, 5 minutes).
 STRIPE_WEBHOOK_TOLERANCE = env("STRIPE_WEBHOOK_TOLERANCE", default=300, cast=int)
-if not STRIPE_WEBHOOK_SECRET:
-    if not DEBUG:  # noqa: F821 (set by service_settings)
-        raise ImproperlyConfigured(
-            "STRIPE_WEBHOOK_SECRET is not set: without it no webhook can be verified. "
-            "`make run` writes one to .env; with real Stripe use the endpoint's signing secret."
-        )
-    STRIPE_WEBHOOK_SECRET = "whsec_development_only"  # noqa: S105 (DEBUG only)
+STRIPE_WEBHOOK_SECRET = required_secret(
+    env,
+    "STRIPE_WEBHOOK_SECRET",
+    debug=DEBUG,  # noqa: F821 (set by service_settings)
+    development_value="whsec_development_only",
+    hint="Without it no webhook can be verified. `make run` writes one to .env; with real Stripe "
+    "use the endpoint's signing secret.",
+)
 
 # Razorpay (Payment Links through the official SDK). RAZORPAY_API_BASE points the SDK at the offline
 # Razorpay sandbox (make run sets it); unset, it talks to Razorpay itself. The same guard as Stripe's.

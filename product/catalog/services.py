@@ -26,6 +26,7 @@ from catalog.exceptions import (
 from catalog.models import Category, Product, Reservation, ReservationLine
 from shop_common import deadlines, metrics
 from shop_common.errors import OutOfStock
+from shop_common.lines import merged_quantities
 
 logger = logging.getLogger("shop.catalog")
 
@@ -149,13 +150,6 @@ class StockLine:
     quantity: int
 
 
-def _merged(lines: list[StockLine]) -> dict[int, int]:
-    wanted: dict[int, int] = {}
-    for line in lines:
-        wanted[line.product_id] = wanted.get(line.product_id, 0) + line.quantity
-    return dict(sorted(wanted.items()))
-
-
 def _is_retryable(error: OperationalError) -> bool:
     return connection.vendor == "mysql" and error.args and error.args[0] in _RETRYABLE_MYSQL_ERRORS
 
@@ -163,7 +157,7 @@ def _is_retryable(error: OperationalError) -> bool:
 def reserve_stock(*, order_ref: str, lines: list[StockLine]) -> tuple[Reservation, bool]:
     """Reserves every line or none; True when this call made the reservation. The same
     ``order_ref`` again returns the first reservation (and False)."""
-    wanted = _merged(lines)
+    wanted = merged_quantities((line.product_id, line.quantity) for line in lines)
     for attempt in range(1, _RESERVE_ATTEMPTS + 1):
         try:
             reservation, created = _reserve_once(order_ref=order_ref, wanted=wanted)

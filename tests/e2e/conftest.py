@@ -11,15 +11,10 @@ import uuid
 import httpx
 import pytest
 
+from shop_common.demo import DEMO_LOGINS
 from shop_common.topology import SERVICES_BY_NAME
 from tests.e2e.browser import browser  # noqa: F401 (a fixture)
 from tests.e2e.helpers import running_stack
-
-DEMO_LOGINS = {
-    "ADMIN": ("admin@shop.test", "admin-demo-pass-1"),
-    "STAFF": ("staff@shop.test", "staff-demo-pass-1"),
-    "CUSTOMER": ("customer@shop.test", "customer-demo-pass-1"),
-}
 
 
 @pytest.fixture(scope="session")

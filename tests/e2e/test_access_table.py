@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
+from shop_common.demo import DEMO_LOGINS
 from shop_common.testing.data import ADDRESS
 from shop_common.topology import SERVICES
 from tests.e2e.access_table import (
@@ -32,7 +33,6 @@ from tests.e2e.access_table import (
     Row,
     table_routes,
 )
-from tests.e2e.conftest import DEMO_LOGINS
 from tests.e2e.helpers import bearer
 
 CUSTOMER_PASSWORD = "a-long-enough-passphrase-7"

@@ -6,8 +6,8 @@ import uuid
 
 import httpx
 
+from shop_common.demo import DEMO_LOGINS
 from tests.e2e.browser import ARTIFACTS, needs_chromium
-from tests.e2e.conftest import DEMO_LOGINS
 
 pytestmark = needs_chromium
 

@@ -14,10 +14,10 @@ import uuid
 import httpx
 import pytest
 
+from shop_common.demo import DEMO_LOGINS
 from shop_common.testing.data import ADDRESS
 from shop_common.testing.ledger import ledger
 from shop_common.testing.stack import Stack
-from tests.e2e.conftest import DEMO_LOGINS
 from tests.e2e.helpers import bearer, running_stack, wait_for_order_status
 
 BUDGET = 3.0

@@ -8,9 +8,9 @@ import uuid
 import httpx
 import pytest
 
+from shop_common.demo import DEMO_LOGINS
 from shop_common.testing.stack import Stack, free_port, start_redis_server
 from shop_common.topology import SERVICES_BY_NAME
-from tests.e2e.conftest import DEMO_LOGINS
 from tests.e2e.helpers import bearer, running_stack
 
 pytestmark = pytest.mark.skipif(not shutil.which("redis-server"), reason="no redis-server here")

@@ -13,10 +13,10 @@ import uuid
 import httpx
 import pytest
 
+from shop_common.demo import DEMO_LOGINS
 from shop_common.testing.data import ADDRESS
 from shop_common.testing.stack import Stack
 from shop_common.topology import SERVICES_BY_NAME
-from tests.e2e.conftest import DEMO_LOGINS
 from tests.e2e.helpers import bearer, csrf_token, oauth_user_token, running_stack
 
 PASSWORD = "a-long-enough-passphrase-7"

@@ -5,12 +5,15 @@ from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 from django.utils import timezone
 
+from shop_common import roles
+
 
 class Role(models.Model):
-    ADMIN = "ADMIN"
-    STAFF = "STAFF"
-    CUSTOMER = "CUSTOMER"
-    BUILT_IN = (ADMIN, STAFF, CUSTOMER)
+    # The built-in roles, named once for every service in shop_common.roles.
+    ADMIN = roles.ADMIN
+    STAFF = roles.STAFF
+    CUSTOMER = roles.CUSTOMER
+    BUILT_IN = roles.BUILT_IN
 
     name = models.CharField(max_length=32, unique=True)
     description = models.CharField(max_length=255, blank=True)

@@ -6,7 +6,7 @@ from pathlib import Path
 from decouple import Csv
 from django.core.exceptions import ImproperlyConfigured
 
-from shop_common.conf import environment, service_settings
+from shop_common.conf import environment, required_secret, service_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -48,15 +48,13 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 # The key that signs user tokens. Only this service holds it; the others ask /auth/validate/.
-DEVELOPMENT_JWT_KEY = "development-only-jwt-signing-key-do-not-deploy"
-JWT_SIGNING_KEY = env("JWT_SIGNING_KEY", default="")
-if not JWT_SIGNING_KEY or JWT_SIGNING_KEY == DEVELOPMENT_JWT_KEY:
-    if not DEBUG:  # noqa: F821 (set by service_settings)
-        raise ImproperlyConfigured(
-            "JWT_SIGNING_KEY is not set (or is the development default). Set a random value of "
-            "32 characters or more; `make run` writes one to .env."
-        )
-    JWT_SIGNING_KEY = DEVELOPMENT_JWT_KEY
+JWT_SIGNING_KEY = required_secret(
+    env,
+    "JWT_SIGNING_KEY",
+    debug=DEBUG,  # noqa: F821 (set by service_settings)
+    development_value="development-only-jwt-signing-key-do-not-deploy",
+    hint="Set a random value of 32 characters or more; `make run` writes one to .env.",
+)
 if len(JWT_SIGNING_KEY) < 32:
     raise ImproperlyConfigured("JWT_SIGNING_KEY must be at least 32 characters long.")
 

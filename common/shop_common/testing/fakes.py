@@ -16,6 +16,8 @@ import jwt
 import respx
 from django.utils import timezone
 
+from shop_common.roles import CUSTOMER
+
 
 def error_response(status: int, code: str, details: dict[str, Any] | None = None) -> httpx.Response:
     """An answer in the shop's error shape, as the real services give it."""
@@ -89,7 +91,7 @@ class FakeUserService:
             "email": email or f"user{user_id}@shop.test",
             "username": f"user{user_id}",
             "phone_number": "",
-            "roles": sorted(roles or ("CUSTOMER",)),
+            "roles": sorted(roles or (CUSTOMER,)),
             "expires_at": (timezone.now() + timedelta(minutes=5)).isoformat(),
             "session_id": session_id,
         }

@@ -11,10 +11,12 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import httpx
 
 from shop_common.databases import recreate_mysql_schemas
+from shop_common.demo import DEMO_LOGINS
 from shop_common.processes import (
     ServiceProcess,
     prepare_databases,
@@ -22,6 +24,22 @@ from shop_common.processes import (
     threads_for,
 )
 from shop_common.topology import RAZORPAY_SANDBOX, STRIPE_SANDBOX, Service
+
+
+class ServiceUrls(Protocol):
+    """A running shop: a :class:`Stack`, or the benchmarks' ``make run`` (bench/shop.py)."""
+
+    def url(self, service_name: str) -> str: ...
+
+
+def demo_token(shop: ServiceUrls, role: str) -> str:
+    """An access token of the demo user with ``role`` (a shop started with its demo data)."""
+    email, password = DEMO_LOGINS[role]
+    login = httpx.post(
+        f"{shop.url('user')}/auth/login/", json={"email": email, "password": password}, timeout=30
+    )
+    login.raise_for_status()
+    return login.json()["access"]
 
 
 def free_port() -> int:

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from accounts.demo import DEMO_USERS
 from accounts.models import LoginSession, Role, User
+from shop_common.demo import DEMO_USERS
 
 SERVICE_DIR = Path(__file__).resolve().parents[2]
 

@@ -3,8 +3,8 @@ from typing import Any
 from django.core.management.base import BaseCommand
 
 from accounts import services
-from accounts.demo import DEMO_USERS
 from accounts.models import User
+from shop_common.demo import DEMO_USERS
 
 
 class Command(BaseCommand):
