@@ -79,14 +79,16 @@ if (
 # Razorpay signs the body only (no timestamp in the header): an event whose own created_at is older
 # than this many seconds is refused as stale. Razorpay retries a failed delivery for 24 hours.
 RAZORPAY_WEBHOOK_TOLERANCE = env("RAZORPAY_WEBHOOK_TOLERANCE", default=24 * 3600, cast=int)
-if not RAZORPAY_WEBHOOK_SECRET and "razorpay" in PAYMENT_GATEWAYS:
-    if not DEBUG:  # noqa: F821 (set by service_settings)
-        raise ImproperlyConfigured(
-            "RAZORPAY_WEBHOOK_SECRET is not set while PAYMENT_GATEWAYS offers razorpay: no webhook "
-            "could be verified. `make run` writes one to .env; with real Razorpay use the secret "
-            "you gave the webhook in its dashboard."
-        )
-    RAZORPAY_WEBHOOK_SECRET = "razorpay_development_only"  # noqa: S105 (DEBUG only)
+if "razorpay" in PAYMENT_GATEWAYS:
+    RAZORPAY_WEBHOOK_SECRET = required_secret(
+        env,
+        "RAZORPAY_WEBHOOK_SECRET",
+        debug=DEBUG,  # noqa: F821 (set by service_settings)
+        development_value="razorpay_development_only",
+        hint="PAYMENT_GATEWAYS offers razorpay, and without it no webhook could be verified. "
+        "`make run` writes one to .env; with real Razorpay use the secret you gave the webhook "
+        "in its dashboard.",
+    )
 
 # Checkouts still open after this many minutes are asked about by `reconcile_payments`.
 RECONCILE_AFTER_MINUTES = env("RECONCILE_AFTER_MINUTES", default=10, cast=int)
