@@ -347,14 +347,21 @@ class FakeOrderService(_InternalFake):
             return refusal
         order = self.orders[int(order_id)]
         reference = json.loads(request.content)["payment_reference"]
-        target = "PAID" if outcome == "payment-succeeded" else "CANCELLED"
-        if order["status"] == target and (
-            target == "CANCELLED" or order["payment_reference"] == reference
-        ):
-            return httpx.Response(200, json={**order, "changed": False})
-        if order["status"] != "PENDING":
-            code = "order_not_payable" if target == "PAID" else "illegal_transition"
-            return error_response(409, code)
-        order["status"] = target
-        order["payment_reference"] = reference
+        # The order service's rules (orders.services.payment_succeeded / payment_failed);
+        # orderService/orders/tests/test_fake_agrees.py checks that both still agree.
+        if outcome == "payment-succeeded":
+            if order["status"] != "PENDING":
+                if order["payment_reference"] == reference and order["status"] != "CANCELLED":
+                    return httpx.Response(200, json={**order, "changed": False})
+                if order["status"] == "CANCELLED":
+                    order["needs_refund"] = True
+                return error_response(409, "order_not_payable")
+            order["status"] = "PAID"
+            order["payment_reference"] = reference
+        else:
+            if order["status"] == "CANCELLED":
+                return httpx.Response(200, json={**order, "changed": False})
+            if order["status"] != "PENDING":
+                return error_response(409, "illegal_transition")
+            order["status"] = "CANCELLED"
         return httpx.Response(200, json={**order, "changed": True})
