@@ -1,6 +1,7 @@
 """The files that describe the topology outside Python (Procfile, docker-compose.yml, .env.example)
 agree with common/shop_common/topology.py, so they cannot drift apart unnoticed."""
 
+import ast
 import re
 from pathlib import Path
 
@@ -96,3 +97,26 @@ def test_services_keep_connections_open_longer_than_their_callers_reuse_them():
     assert command[command.index("--worker-class") + 1] == "gthread"
     assert command[command.index("--threads") + 1] == "4"
     assert float(command[command.index("--keep-alive") + 1]) > service_client.KEEPALIVE_SECONDS
+
+
+def test_the_service_contract_is_all_in_its_class():
+    """A contract test outside ServiceContract would run in no service."""
+    module = ast.parse((ROOT / "common/shop_common/testing/service_contract.py").read_text())
+    loose = [
+        node.name
+        for node in module.body
+        if isinstance(node, ast.FunctionDef | ast.ClassDef) and node.name.lower().startswith("test")
+    ]
+    assert not loose, f"move into ServiceContract: {loose}"
+
+
+@pytest.mark.parametrize(
+    "folder", ["common", *(service.folder for service in SERVICES)], ids=lambda f: f
+)
+def test_every_service_runs_the_service_contract(folder):
+    subclasses = [
+        path
+        for path in (ROOT / folder).rglob("test_*.py")
+        if re.search(r"^class Test\w*\(ServiceContract\):", path.read_text(), re.MULTILINE)
+    ]
+    assert subclasses, f"{folder}: add class TestServiceContract(ServiceContract) to its tests"
