@@ -954,6 +954,19 @@ PAYMENT = [
         fields=("payment_id", "status", "amount", "currency"),
     ),
     Req(
+        # Refunds are for staff (docs/payments.md, "Refunds"); the customer's own payment too.
+        "A customer cannot refund a payment (403)",
+        "payment",
+        "POST",
+        "/payments/{payment_id}/refund/",
+        403,
+        auth="customer_token",
+        params={"payment_id": "{{payment_id}}"},
+        headers={"Idempotency-Key": "refund-{{run}}"},
+        body={"reason": "changed my mind"},
+        error="*",
+    ),
+    Req(
         "Pay for an order that does not exist (404)",
         "payment",
         "POST",
@@ -1206,6 +1219,18 @@ INTERNAL = [
         body={"payment_reference": "postman-{{run}}-paid"},
         fields=("id", "status", "payment_reference"),
         checks=check("paid", "body.status === 'PAID'"),
+    ),
+    Req(
+        # Only an order some payment paid can be refunded; this one was cancelled just above.
+        "Report a refund of a cancelled order (as payment, 409)",
+        "order",
+        "POST",
+        "/internal/orders/{order_id}/refunded/",
+        409,
+        auth="payment_service_token",
+        params={"order_id": "{{placed_order_id}}"},
+        body={"payment_reference": "postman-{{run}}-failed"},
+        error="illegal_transition",
     ),
     Req(
         "Start a staff session (as product)",

@@ -285,6 +285,28 @@ class PaymentOutcomeApi(InternalApi):
         return Response(self.OutputSerializer(order).data)
 
 
+class OrderRefundedApi(InternalApi):
+    """The payment that paid the order went back in full: PAID or later → REFUNDED (idempotent by
+    payment reference; never paid → 409 illegal_transition; another payment → 409)."""
+
+    callers = ("payment",)
+    InputSerializer = PaymentOutcomeApi.InputSerializer
+    OutputSerializer = PaymentOutcomeApi.OutputSerializer
+
+    @extend_schema(request=InputSerializer, responses=OutputSerializer)
+    def post(self, request: Request, order_id: int) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        internal_order(order_id=order_id)
+        order, changed = services.refunded(
+            order_id=order_id,
+            payment_reference=data.validated_data["payment_reference"],
+            by=f"service:{request.user.client_id}",
+        )
+        order.changed = changed
+        return Response(self.OutputSerializer(order).data)
+
+
 class PaymentSucceededApi(PaymentOutcomeApi):
     succeeded = True
 

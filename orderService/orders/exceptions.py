@@ -28,3 +28,8 @@ class IllegalTransition(ConflictError):
 class OrderNotPayable(ConflictError):
     default_code = "order_not_payable"
     default_detail = "The order can no longer be paid; the payment must be refunded."
+
+
+class PaymentReferenceMismatch(ConflictError):
+    default_code = "payment_reference_mismatch"
+    default_detail = "This order was paid by another payment."

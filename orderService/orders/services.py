@@ -16,7 +16,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from orders import clients, outbox
-from orders.exceptions import IllegalTransition, OrderNotPayable, ProductsNotFound
+from orders.exceptions import (
+    IllegalTransition,
+    OrderNotPayable,
+    PaymentReferenceMismatch,
+    ProductsNotFound,
+)
 from orders.models import TRANSITIONS, Order, OrderEvent, OrderLine, OrderStatus, OutboxCall
 from shop_common import deadlines, metrics
 from shop_common.errors import CurrencyMismatch, DependencyUnavailable, IdempotencyKeyReused
@@ -297,8 +302,9 @@ def set_status(
     tracking_number: str = "",
     carrier: str = "",
 ) -> Order:
-    """Staff moves. PAID only comes from a payment; CANCELLED releases the stock."""
-    if to == OrderStatus.PAID:
+    """Staff moves. PAID only comes from a payment, REFUNDED from a refund; CANCELLED releases the
+    stock."""
+    if to in (OrderStatus.PAID, OrderStatus.REFUNDED):
         current = Order.objects.get(pk=order_id).status
         raise IllegalTransition(current, to)
     if to == OrderStatus.CANCELLED:
@@ -359,6 +365,26 @@ def payment_failed(
     if order.status != OrderStatus.PENDING:
         raise IllegalTransition(order.status, OrderStatus.CANCELLED)
     return cancel(order_id=order_id, by=by, reason=f"{reason} ({payment_reference})"), True
+
+
+def refunded(*, order_id: int, payment_reference: str, by: str) -> tuple[Order, bool]:
+    """PAID or later → REFUNDED: the payment that paid the order went back in full. The same payment
+    again changes nothing. Stock is not returned (docs/orders.md, "Refunds"): the goods may be with
+    the customer; a return is counted by staff.
+
+    :raises IllegalTransition: the order was never paid (PENDING, CANCELLED).
+    :raises PaymentReferenceMismatch: another payment than the one that paid it."""
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order_id)
+        if order.payment_reference and order.payment_reference != payment_reference:
+            raise PaymentReferenceMismatch(
+                details={"order_id": order_id, "payment_reference": payment_reference}
+            )
+        if order.status == OrderStatus.REFUNDED:
+            return order, False
+        return _move(
+            order, OrderStatus.REFUNDED, by=by, notes=f"refunded payment {payment_reference}"
+        ), True
 
 
 def expire_pending_orders(*, now: Any = None) -> list[str]:

@@ -17,4 +17,5 @@ internal_urlpatterns = [
     path("internal/orders/<id:order_id>/", apis.InternalOrderApi.as_view()),
     path("internal/orders/<id:order_id>/payment-succeeded/", apis.PaymentSucceededApi.as_view()),
     path("internal/orders/<id:order_id>/payment-failed/", apis.PaymentFailedApi.as_view()),
+    path("internal/orders/<id:order_id>/refunded/", apis.OrderRefundedApi.as_view()),
 ]

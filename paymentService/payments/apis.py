@@ -1,24 +1,48 @@
 """The payment service's HTTP API (also under /payment/ for the first release's clients)."""
 
+from decimal import Decimal
+
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
+from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from payments import services
-from payments.models import Payment
+from payments.models import Payment, Refund
 from payments.selectors import visible_payment, visible_payments
 from shop_common.fields import IdField
 from shop_common.pagination import paginated_response
-from shop_common.permissions import IsAuthenticatedUser, is_staff
+from shop_common.permissions import ADMIN, STAFF, HasRole, IsAuthenticatedUser, is_staff
+
+
+class RefundOutput(serializers.ModelSerializer):
+    refund_id = serializers.IntegerField(source="id")
+
+    class Meta:
+        model = Refund
+        fields = [
+            "refund_id",
+            "payment_id",
+            "amount",
+            "status",
+            "reason",
+            "provider_refund_id",
+            "requested_by",
+            "automatic",
+            "failure_reason",
+            "created_at",
+            "updated_at",
+        ]
 
 
 class PaymentOutput(serializers.ModelSerializer):
     payment_id = serializers.IntegerField(source="id")
+    refunds = RefundOutput(many=True, read_only=True)
     url = serializers.URLField(
         source="checkout_url", help_text="the same as checkout_url (first release)"
     )
@@ -36,6 +60,9 @@ class PaymentOutput(serializers.ModelSerializer):
             "url",
             "provider_reference",
             "provider_payment_id",
+            "captured_amount",
+            "refunded_amount",
+            "refunds",
             "failure_reason",
             "created_at",
             "updated_at",
@@ -105,6 +132,58 @@ class PaymentDetailApi(APIView):
             payment_id=payment_id, user_id=request.user.id, staff=is_staff(request.user)
         )
         return Response(self.OutputSerializer(payment).data)
+
+
+class RefundPaymentApi(APIView):
+    """Gives captured money back through the payment's gateway (STAFF/ADMIN): all that is left, or
+    ``amount``. Idempotent per ``Idempotency-Key`` (required): the same key answers the same refund.
+    The refund is PENDING until the provider's webhook confirms it; the payment then shows
+    PARTIALLY_REFUNDED or REFUNDED, and a full refund moves the order to REFUNDED."""
+
+    permission_classes = [HasRole(STAFF, ADMIN)]
+
+    class InputSerializer(serializers.Serializer):
+        amount = serializers.DecimalField(
+            max_digits=12,
+            decimal_places=2,
+            min_value=Decimal("0.01"),
+            required=False,
+            help_text="default: everything captured and not yet refunded",
+        )
+        reason = serializers.CharField(max_length=255)
+
+    class OutputSerializer(serializers.Serializer):
+        refund = RefundOutput()
+        payment = PaymentOutput()
+
+    @extend_schema(
+        request=InputSerializer,
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key", str, location=OpenApiParameter.HEADER, required=True
+            )
+        ],
+        responses={201: OutputSerializer, 200: OutputSerializer},
+    )
+    def post(self, request: Request, payment_id: int) -> Response:
+        key = request.headers.get("Idempotency-Key", "").strip()
+        if not key or len(key) > 128:
+            raise ValidationError({"Idempotency-Key": ["Required, at most 128 characters."]})
+        visible_payment(payment_id=payment_id, user_id=request.user.id, staff=True)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        refund, created = services.refund_payment(
+            payment_id=payment_id,
+            amount=data.validated_data.get("amount"),
+            reason=data.validated_data["reason"],
+            request_key=f"staff:{key}",
+            requested_by=f"staff:{request.user.id}",
+        )
+        answer = {"refund": refund, "payment": Payment.objects.get(pk=payment_id)}
+        return Response(
+            self.OutputSerializer(answer).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
 
 
 class PaymentListApi(APIView):

@@ -35,3 +35,16 @@ def report_payment(
     if response.status_code in (404, 409):
         raise OrderRefused(response.json().get("error", {}).get("code", str(response.status_code)))
     raise DependencyUnavailable("order", reason=f"{path} answered {response.status_code}")
+
+
+def report_refund(order_id: int, *, payment_reference: str) -> dict[str, Any]:
+    """The payment that paid the order went back in full; idempotent by reference, so retried."""
+    path = f"/internal/orders/{order_id}/refunded/"
+    response = internal_request(
+        "order", "POST", path, json={"payment_reference": payment_reference}, idempotent=True
+    )
+    if response.status_code == 200:
+        return response.json()
+    if response.status_code in (404, 409):
+        raise OrderRefused(response.json().get("error", {}).get("code", str(response.status_code)))
+    raise DependencyUnavailable("order", reason=f"{path} answered {response.status_code}")

@@ -74,3 +74,24 @@ class PaymentOpenWithAnotherGateway(ConflictError):
             f"This order already has an open {gateway} checkout; pay or abandon it first.",
             details={"payment_id": payment_id, "gateway": gateway, "checkout_url": checkout_url},
         )
+
+
+class PaymentNotRefundable(ConflictError):
+    default_code = "payment_not_refundable"
+    default_detail = "Only a payment whose money was captured can be refunded."
+
+
+class RefundExceedsCaptured(ConflictError):
+    default_code = "refund_exceeds_captured"
+    default_detail = "A refund cannot give back more than was captured and not yet refunded."
+
+
+class RefundKeyReused(ServiceError):
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_code = "idempotency_key_reused"
+    default_detail = "This Idempotency-Key was used for another refund of this payment."
+
+
+class RefundRefusedByProvider(ConflictError):
+    default_code = "refund_refused"
+    default_detail = "The payment provider refused the refund."

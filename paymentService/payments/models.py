@@ -10,6 +10,8 @@ class PaymentStatus(models.TextChoices):
     FAILED = "FAILED"
     EXPIRED = "EXPIRED"
     NEEDS_REFUND = "NEEDS_REFUND"  # money arrived that must go back (wrong amount, unpayable order)
+    PARTIALLY_REFUNDED = "PARTIALLY_REFUNDED"  # some of what was captured went back (confirmed)
+    REFUNDED = "REFUNDED"  # all of it went back (confirmed by the provider's webhook)
 
 
 OPEN_STATUSES = (PaymentStatus.CREATED, PaymentStatus.PENDING)
@@ -37,9 +39,20 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     ),
     PaymentStatus.FAILED: frozenset({PaymentStatus.SUCCEEDED, PaymentStatus.NEEDS_REFUND}),
     PaymentStatus.EXPIRED: frozenset({PaymentStatus.SUCCEEDED, PaymentStatus.NEEDS_REFUND}),
-    PaymentStatus.SUCCEEDED: frozenset(),
-    PaymentStatus.NEEDS_REFUND: frozenset(),
+    PaymentStatus.SUCCEEDED: frozenset({PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED}),
+    PaymentStatus.NEEDS_REFUND: frozenset(
+        {PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED}
+    ),
+    PaymentStatus.PARTIALLY_REFUNDED: frozenset({PaymentStatus.REFUNDED}),
+    PaymentStatus.REFUNDED: frozenset(),
 }
+
+# What can be refunded: money the provider captured and has not all given back.
+REFUNDABLE_STATUSES = (
+    PaymentStatus.SUCCEEDED,
+    PaymentStatus.PARTIALLY_REFUNDED,
+    PaymentStatus.NEEDS_REFUND,
+)
 
 
 class Payment(models.Model):
@@ -58,6 +71,10 @@ class Payment(models.Model):
     # The provider's own payment (Stripe's PaymentIntent, Razorpay's pay_...): what a refund names.
     provider_payment_id = models.CharField(max_length=255, blank=True)
     checkout_url = models.URLField(max_length=1000, blank=True)
+    # What the provider took (set with the success or NEEDS_REFUND) and what confirmed refunds gave
+    # back: a refund never takes more than the difference.
+    captured_amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    refunded_amount = models.DecimalField(max_digits=12, decimal_places=2, default=0)
     failure_reason = models.CharField(max_length=255, blank=True)
     # Sent as the provider's idempotency key: a retried checkout creation returns the same session.
     checkout_key = models.CharField(max_length=64, default=uuid.uuid4, editable=False)
@@ -85,6 +102,58 @@ class PaymentStatusChange(models.Model):
 
     def __str__(self) -> str:
         return f"payment {self.payment_id}: {self.from_status} -> {self.to_status}"
+
+
+class RefundStatus(models.TextChoices):
+    REQUESTED = "REQUESTED"  # our row exists; the provider has not answered yet
+    PENDING = "PENDING"  # the provider took it; its webhook confirms it
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+
+
+REFUND_TRANSITIONS: dict[str, frozenset[str]] = {
+    RefundStatus.REQUESTED: frozenset(
+        {RefundStatus.PENDING, RefundStatus.SUCCEEDED, RefundStatus.FAILED}
+    ),
+    RefundStatus.PENDING: frozenset({RefundStatus.SUCCEEDED, RefundStatus.FAILED}),
+    RefundStatus.SUCCEEDED: frozenset(),
+    RefundStatus.FAILED: frozenset(),
+}
+# Refunds that count against what is left to refund (a failed one gave nothing back).
+COMMITTED_REFUND_STATUSES = (RefundStatus.REQUESTED, RefundStatus.PENDING, RefundStatus.SUCCEEDED)
+
+
+class Refund(models.Model):
+    """Money going back for a payment, through its gateway. One row per request key and payment."""
+
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    reason = models.CharField(max_length=255)
+    status = models.CharField(
+        max_length=16, choices=RefundStatus.choices, default=RefundStatus.REQUESTED
+    )
+    # The Idempotency-Key of the request that asked for it ("automatic:<payment>" for the service's
+    # own, "provider:<id>" for one made at the provider's dashboard).
+    request_key = models.CharField(max_length=160)
+    # Sent as the provider's idempotency key: a retried refund is the same refund.
+    provider_key = models.CharField(max_length=64, default=uuid.uuid4, editable=False)
+    provider_refund_id = models.CharField(max_length=255, blank=True, db_index=True)
+    requested_by = models.CharField(max_length=64)
+    automatic = models.BooleanField(default=False)
+    failure_reason = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["payment", "request_key"], name="one_refund_per_request_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"refund {self.pk} of payment {self.payment_id} ({self.status})"
 
 
 class WebhookEvent(models.Model):

@@ -10,7 +10,7 @@ def visible_payments(
     *, user_id: int, staff: bool, order_id: int | None = None
 ) -> QuerySet[Payment]:
     """Staff see every payment, a customer their own; ``order_id`` narrows to one order's."""
-    payments = Payment.objects.all()
+    payments = Payment.objects.prefetch_related("refunds")
     if not staff:
         payments = payments.filter(user_id=user_id)
     if order_id is not None:

@@ -1,4 +1,5 @@
-"""Every write of the payment service: starting a checkout and applying what the provider says."""
+"""Every write of the payment service: starting a checkout, applying what the provider says, and
+giving money back (refunds)."""
 
 import hashlib
 import logging
@@ -19,7 +20,12 @@ from payments.exceptions import (
     InvalidWebhookSignature,
     OrderNotFound,
     OrderNotPayable,
+    PaymentNotFound,
+    PaymentNotRefundable,
     PaymentOpenWithAnotherGateway,
+    RefundExceedsCaptured,
+    RefundKeyReused,
+    RefundRefusedByProvider,
 )
 from payments.gateways import available_gateways, get_gateway
 from payments.gateways.interface import (
@@ -29,13 +35,21 @@ from payments.gateways.interface import (
     MalformedEvent,
     Outcome,
     ProviderEvent,
+    RefundRefused,
+    RefundRequest,
+    RefundUpdate,
 )
 from payments.models import (
+    COMMITTED_REFUND_STATUSES,
     OPEN_STATUSES,
+    REFUND_TRANSITIONS,
+    REFUNDABLE_STATUSES,
     TRANSITIONS,
     Payment,
     PaymentStatus,
     PaymentStatusChange,
+    Refund,
+    RefundStatus,
     WebhookEvent,
 )
 from shop_common import metrics
@@ -235,7 +249,11 @@ def _payment_of(event: ProviderEvent) -> Payment | None:
     payments = Payment.objects.select_for_update()
     if event.payment_id is not None:
         return payments.filter(pk=event.payment_id).first()
-    return payments.filter(provider_reference=event.reference).first() if event.reference else None
+    if event.reference:
+        return payments.filter(provider_reference=event.reference).first()
+    if event.provider_payment_id:  # refund events name the provider's payment only
+        return payments.filter(provider_payment_id=event.provider_payment_id).first()
+    return None
 
 
 def _close(payment: Payment, status: str, reason: str = "", **fields: object) -> None:
@@ -249,6 +267,8 @@ def _apply(event: ProviderEvent) -> str:
     if payment is None:
         logger.warning("Event %s names no payment of ours (%s)", event.event_id, event.reference)
         return "unknown_payment"
+    if event.outcome == Outcome.REFUND:
+        return _refunds_settled(payment, event.refunds)
     if event.outcome == Outcome.SUCCEEDED:
         return _succeeded(payment, event)
     if payment.status in (PaymentStatus.FAILED, PaymentStatus.EXPIRED):
@@ -278,6 +298,7 @@ def _succeeded(payment: Payment, event: ProviderEvent) -> str:
         return "already_succeeded"
     if PaymentStatus.SUCCEEDED not in TRANSITIONS[payment.status]:  # NEEDS_REFUND, refunded
         return f"already_{payment.status.lower()}"
+    captured = {"captured_amount": event.amount, **_provider_payment(event)}
     if event.amount != payment.amount or event.currency != payment.currency:
         logger.error(
             "Payment %s: the provider took %s %s but the order costs %s %s; flagged for refund",
@@ -291,8 +312,9 @@ def _succeeded(payment: Payment, event: ProviderEvent) -> str:
             payment,
             PaymentStatus.NEEDS_REFUND,
             "amount or currency differs from the order",
-            **_provider_payment(event),
+            **captured,
         )
+        _refund_after_commit(payment)
         return "amount_mismatch"
     try:
         clients.report_payment(
@@ -303,10 +325,11 @@ def _succeeded(payment: Payment, event: ProviderEvent) -> str:
             payment,
             PaymentStatus.NEEDS_REFUND,
             f"order refused the payment: {refusal.code}",
-            **_provider_payment(event),
+            **captured,
         )
+        _refund_after_commit(payment)
         return f"needs_refund:{refusal.code}"
-    _close(payment, PaymentStatus.SUCCEEDED, **_provider_payment(event))
+    _close(payment, PaymentStatus.SUCCEEDED, **captured)
     return "succeeded"
 
 
@@ -314,11 +337,227 @@ def _provider_payment(event: ProviderEvent) -> dict[str, str]:
     return {"provider_payment_id": event.provider_payment_id} if event.provider_payment_id else {}
 
 
+# --- refunds -----------------------------------------------------------------------------------
+
+
+def move_refund(refund: Refund, to: str, **fields: object) -> Refund:
+    """The one way a refund changes status, along ``REFUND_TRANSITIONS`` (the caller holds the lock).
+
+    :raises IllegalPaymentTransition: a move the table does not allow."""
+    if to not in REFUND_TRANSITIONS[refund.status]:
+        raise IllegalPaymentTransition(refund.status, to)
+    refund.status = to
+    for name, value in fields.items():
+        setattr(refund, name, value)
+    refund.save(update_fields=["status", "updated_at", *fields])
+    return refund
+
+
+def refundable_amount(payment: Payment) -> Decimal:
+    """What the provider took less every refund that is not known to have failed."""
+    committed = sum(
+        (r.amount for r in payment.refunds.filter(status__in=COMMITTED_REFUND_STATUSES)),
+        Decimal("0"),
+    )
+    return (payment.captured_amount or Decimal("0")) - committed
+
+
+def refund_payment(
+    *,
+    payment_id: int,
+    amount: Decimal | None,
+    reason: str,
+    request_key: str,
+    requested_by: str,
+    automatic: bool = False,
+) -> tuple[Refund, bool]:
+    """Gives ``amount`` (None: all that is left) of a captured payment back through its gateway.
+    The provider's webhook confirms it (``_refunds_settled``). Idempotent per ``request_key``: the
+    same key again answers the same refund (re-sending it if the provider never answered).
+
+    :raises PaymentNotFound: no such payment.
+    :raises PaymentNotRefundable: nothing was captured (an unpaid, failed or expired payment).
+    :raises RefundExceedsCaptured: more than what is left to refund.
+    :raises RefundKeyReused: the key was used for another amount or reason.
+    :raises DependencyUnavailable: the provider did not answer (the refund stays REQUESTED).
+    :raises RefundRefusedByProvider: the provider said no (the refund is FAILED)."""
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().filter(pk=payment_id).first()
+        if payment is None:
+            raise PaymentNotFound(payment_id)
+        refund = payment.refunds.filter(request_key=request_key).first()
+        created = refund is None
+        if refund is not None:
+            if (amount is not None and amount != refund.amount) or reason != refund.reason:
+                raise RefundKeyReused()
+        else:
+            if payment.status not in REFUNDABLE_STATUSES or not payment.provider_payment_id:
+                raise PaymentNotRefundable(
+                    details={"payment_id": payment.id, "status": payment.status}
+                )
+            left = refundable_amount(payment)
+            amount = left if amount is None else amount
+            if amount <= 0 or amount > left:
+                raise RefundExceedsCaptured(
+                    details={"refundable": str(left), "requested": str(amount)}
+                )
+            _check_currency(payment.gateway, amount, payment.currency)
+            refund = Refund.objects.create(
+                payment=payment,
+                amount=amount,
+                reason=reason[:255],
+                request_key=request_key,
+                requested_by=requested_by,
+                automatic=automatic,
+            )
+    if refund.status == RefundStatus.REQUESTED:
+        _send_refund(refund, payment)
+        refund.refresh_from_db()
+    return refund, created
+
+
+def _send_refund(refund: Refund, payment: Payment) -> None:
+    try:
+        sent = get_gateway(payment.gateway).refund(
+            RefundRequest(
+                refund_id=refund.id,
+                payment_id=payment.id,
+                provider_payment_id=payment.provider_payment_id,
+                amount=refund.amount,
+                currency=payment.currency,
+                reason=refund.reason,
+                idempotency_key=f"shop-refund-{refund.provider_key}",
+            )
+        )
+    except GatewayUnavailable as error:
+        raise DependencyUnavailable(payment.gateway, reason=str(error)[:200]) from error
+    except RefundRefused as refusal:
+        with transaction.atomic():
+            refund = Refund.objects.select_for_update().get(pk=refund.pk)
+            if refund.status == RefundStatus.REQUESTED:
+                move_refund(refund, RefundStatus.FAILED, failure_reason=str(refusal)[:255])
+        logger.warning(
+            "%s refused refund %s of payment %s: %s",
+            payment.gateway,
+            refund.id,
+            payment.id,
+            refusal,
+        )
+        raise RefundRefusedByProvider(
+            details={"gateway": payment.gateway, "reason": str(refusal)[:200]}
+        ) from refusal
+    with transaction.atomic():
+        refund = Refund.objects.select_for_update().get(pk=refund.pk)
+        if refund.status == RefundStatus.REQUESTED:
+            move_refund(refund, RefundStatus.PENDING, provider_refund_id=sent.reference)
+        elif not refund.provider_refund_id:  # its webhook came before this answer
+            refund.provider_refund_id = sent.reference
+            refund.save(update_fields=["provider_refund_id", "updated_at"])
+    logger.info(
+        "Refund %s of payment %s sent to %s (%s %s)",
+        refund.id,
+        payment.id,
+        payment.gateway,
+        refund.amount,
+        payment.currency,
+    )
+
+
+def _refunds_settled(payment: Payment, updates: tuple[RefundUpdate, ...]) -> str:
+    """A provider's refund event (in ``apply_event``'s transaction, the payment locked): each
+    settled refund once; the payment shows what went back, and a full refund of the payment that
+    paid the order refunds the order."""
+    returned = Decimal("0")
+    for update in updates:
+        refunds = payment.refunds.select_for_update()
+        refund = refunds.filter(provider_refund_id=update.reference).first()
+        if refund is None and update.refund_id is not None:
+            refund = refunds.filter(pk=update.refund_id).first()
+        if refund is None:  # made at the provider's dashboard: recorded so the totals hold
+            refund = Refund.objects.create(
+                payment=payment,
+                amount=update.amount or Decimal("0"),
+                reason="made at the provider",
+                request_key=f"provider:{update.reference}"[:160],
+                requested_by=f"provider:{payment.gateway}",
+                status=RefundStatus.PENDING,
+                provider_refund_id=update.reference,
+            )
+        if refund.status in (RefundStatus.SUCCEEDED, RefundStatus.FAILED):
+            continue
+        if update.succeeded:
+            move_refund(refund, RefundStatus.SUCCEEDED, provider_refund_id=update.reference)
+            returned += refund.amount
+        else:
+            move_refund(refund, RefundStatus.FAILED, provider_refund_id=update.reference)
+            logger.error(
+                "Refund %s of payment %s failed at %s", refund.id, payment.id, payment.gateway
+            )
+    if not returned:
+        return "refund_unchanged"
+    refunded = payment.refunded_amount + returned
+    full = refunded >= (payment.captured_amount or Decimal("0"))
+    target = PaymentStatus.REFUNDED if full else PaymentStatus.PARTIALLY_REFUNDED
+    paid_the_order = payment.status in (PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED)
+    if target != payment.status:
+        move_payment(payment, target, reason=f"refunded {refunded}", refunded_amount=refunded)
+    else:
+        payment.refunded_amount = refunded
+        payment.save(update_fields=["refunded_amount", "updated_at"])
+    if not (full and paid_the_order):
+        return "partially_refunded" if not full else "refunded"
+    try:
+        clients.report_refund(payment.order_id, payment_reference=payment.provider_reference)
+    except clients.OrderRefused as refusal:
+        logger.warning("Order %s refused its refund: %s", payment.order_id, refusal.code)
+        return f"refunded:order_refused:{refusal.code}"
+    return "refunded"
+
+
+def _refund_after_commit(payment: Payment) -> None:
+    """Money that landed where it cannot stay goes back by itself once the NEEDS_REFUND is saved;
+    if the provider cannot be reached, ``reconcile_payments`` tries again."""
+    transaction.on_commit(lambda: refund_automatically(payment_id=payment.id))
+
+
+def refund_automatically(*, payment_id: int) -> Refund | None:
+    payment = Payment.objects.get(pk=payment_id)
+    logger.warning(
+        "Payment %s of order %s needs a refund (%s): refunding it automatically",
+        payment.id,
+        payment.order_id,
+        payment.failure_reason,
+    )
+    try:
+        refund, _ = refund_payment(
+            payment_id=payment.id,
+            amount=None,
+            reason=f"automatic: {payment.failure_reason}"[:255],
+            request_key=f"automatic:{payment.id}",
+            requested_by="system",
+            automatic=True,
+        )
+    except (DependencyUnavailable, PaymentNotRefundable, RefundRefusedByProvider) as error:
+        logger.error("Automatic refund of payment %s did not go out: %s", payment.id, error)
+        return None
+    return refund
+
+
 def reconcile_open_payments(*, older_than_minutes: int) -> list[str]:
     """Asks the provider about checkouts still open after a while and applies what a lost webhook
-    would have (the same code path and once-only rule as the webhook)."""
+    would have (the same code path and once-only rule as the webhook). Payments that need a refund
+    and have none get one; refunds the provider never answered are sent again (same key)."""
     cutoff = timezone.now() - timezone.timedelta(minutes=older_than_minutes)
     outcomes = []
+    for payment in Payment.objects.filter(status=PaymentStatus.NEEDS_REFUND, refunds=None):
+        refund = refund_automatically(payment_id=payment.id)
+        outcomes.append(f"{payment.id}:{'refund_sent' if refund else 'refund_not_sent'}")
+    for refund in Refund.objects.filter(status=RefundStatus.REQUESTED, updated_at__lte=cutoff):
+        try:
+            _send_refund(refund, refund.payment)
+            outcomes.append(f"{refund.payment_id}:refund_resent")
+        except (DependencyUnavailable, RefundRefusedByProvider):
+            outcomes.append(f"{refund.payment_id}:refund_not_sent")
     for payment in Payment.objects.filter(
         status=PaymentStatus.PENDING, updated_at__lte=cutoff
     ).exclude(provider_reference=""):

@@ -8,6 +8,7 @@ urlpatterns = [
     path("webhook/razorpay/", apis.RazorpayWebhookApi.as_view()),
     path("payments/", apis.PaymentListApi.as_view()),
     path("payments/<id:payment_id>/", apis.PaymentDetailApi.as_view()),
+    path("payments/<id:payment_id>/refund/", apis.RefundPaymentApi.as_view()),
     path("payments/success/", apis.success_page, name="payment-success"),
     path("payments/cancel/", apis.cancel_page, name="payment-cancel"),
 ]

@@ -1,8 +1,8 @@
 """An offline, Razorpay-compatible sandbox for Payment Links (the embedded default and the tests).
 
 It speaks enough of Razorpay's API for the official SDK (``RAZORPAY_API_BASE`` points the payment
-service here): create, fetch, list by ``reference_id`` and cancel Payment Links, and refund a
-payment, with Razorpay's JSON bodies, HTTP Basic key check and error shape
+service here): create, fetch, list by ``reference_id`` and cancel Payment Links, refund a payment
+and list its refunds, with Razorpay's JSON bodies, HTTP Basic key check and error shape
 (``{"error": {"code": "BAD_REQUEST_ERROR", "description": ...}}``). It serves the hosted page where a
 person clicks Pay or Decline, and delivers the matching event to the payment service's webhook,
 signed as Razorpay signs (``X-Razorpay-Signature``: HMAC-SHA256 of the raw body with the webhook
@@ -382,10 +382,15 @@ def application(environ: dict[str, Any], start: Start) -> list[bytes]:
                 return json_answer(start, 200, SANDBOX.links[match.group(1)])
             if method == "POST" and match.group(2):
                 return json_answer(start, *SANDBOX.cancel_link(match.group(1)))
-        match = re.fullmatch(r"/v1/payments/(pay_[0-9a-f]+)(/refund)?", path)
+        match = re.fullmatch(r"/v1/payments/(pay_[0-9a-f]+)(/refund|/refunds)?", path)
         if match:
-            if method == "POST" and match.group(2):
+            if method == "POST" and match.group(2) == "/refund":
                 return json_answer(start, *SANDBOX.refund(match.group(1), params))
+            if method == "GET" and match.group(2) == "/refunds":
+                items = [r for r in SANDBOX.refunds.values() if r["payment_id"] == match.group(1)]
+                return json_answer(
+                    start, 200, {"entity": "collection", "count": len(items), "items": items}
+                )
             if method == "GET" and not match.group(2) and match.group(1) in SANDBOX.payments:
                 return json_answer(start, 200, SANDBOX.payments[match.group(1)])
         match = re.fullmatch(r"/v1/refunds/(rfnd_[0-9a-f]+)", path)

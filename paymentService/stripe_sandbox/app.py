@@ -69,6 +69,8 @@ class Sandbox:
     def __init__(self) -> None:
         self.sessions: dict[str, dict[str, Any]] = {}
         self.by_idempotency_key: dict[str, str] = {}
+        self.intents: dict[str, str] = {}  # PaymentIntent → its session, once paid
+        self.refunds: dict[str, dict[str, Any]] = {}
         self.received: list[dict[str, Any]] = []  # create requests as the SDK sent them, for tests
         self.deliveries: list[dict[str, Any]] = []
         self.lock = threading.Lock()
@@ -136,6 +138,7 @@ class Sandbox:
                     payment_status="paid",
                     payment_intent=f"pi_test_{secrets.token_hex(8)}",
                 )
+                self.intents[session["payment_intent"]] = session_id
                 event_type = "checkout.session.completed"
             elif outcome == "decline":
                 session.update(status="complete", payment_status="unpaid")
@@ -154,6 +157,73 @@ class Sandbox:
             }
         threading.Thread(target=self.deliver, args=(event,), daemon=True).start()
         return session
+
+    def refund(
+        self, params: dict[str, Any], idempotency_key: str | None
+    ) -> tuple[int, dict[str, Any]]:
+        """``POST /v1/refunds``: part or all of a paid session's PaymentIntent goes back; a
+        ``charge.refunded`` event follows."""
+        with self.lock:
+            if idempotency_key and idempotency_key in self.by_idempotency_key:
+                return 200, self.refunds[self.by_idempotency_key[idempotency_key]]
+            self.received.append({"path": "/v1/refunds", **params})
+            intent = params.get("payment_intent", "")
+            session = self.sessions.get(self.intents.get(intent, ""))
+            if session is None:
+                return 404, stripe_error("resource_missing", f"No such payment_intent: '{intent}'")
+            done = [r for r in self.refunds.values() if r["payment_intent"] == intent]
+            left = session["amount_total"] - sum(r["amount"] for r in done)
+            try:
+                amount = int(params.get("amount", left))
+            except ValueError:
+                return 400, stripe_error("parameter_invalid_integer", "amount must be an integer.")
+            if left <= 0:
+                return 400, stripe_error(
+                    "charge_already_refunded", "This charge has already been refunded."
+                )
+            if amount < 1 or amount > left:
+                return 400, stripe_error(
+                    "amount_too_large",
+                    f"Refund amount ({amount}) is greater than unrefunded amount on charge ({left})",
+                )
+            refund = {
+                "id": f"re_test_{secrets.token_hex(10)}",
+                "object": "refund",
+                "amount": amount,
+                "currency": session["currency"],
+                "payment_intent": intent,
+                "charge": f"ch_{intent.removeprefix('pi_')}",
+                "metadata": params.get("metadata", {}),
+                "status": "succeeded",
+                "created": int(time.time()),
+            }
+            self.refunds[refund["id"]] = refund
+            if idempotency_key:
+                self.by_idempotency_key[idempotency_key] = refund["id"]
+            done.append(refund)
+            refunded = sum(r["amount"] for r in done)
+            charge = {
+                "id": refund["charge"],
+                "object": "charge",
+                "amount": session["amount_total"],
+                "amount_refunded": refunded,
+                "refunded": refunded == session["amount_total"],
+                "currency": session["currency"],
+                "payment_intent": intent,
+                "metadata": {},
+                "refunds": {"object": "list", "data": list(reversed(done))},
+            }
+            event = {
+                "id": f"evt_test_{secrets.token_hex(12)}",
+                "object": "event",
+                "api_version": "2025-01-01",
+                "created": int(time.time()),
+                "type": "charge.refunded",
+                "livemode": False,
+                "data": {"object": charge},
+            }
+        threading.Thread(target=self.deliver, args=(event,), daemon=True).start()
+        return 200, refund
 
     # --- webhook delivery ---------------------------------------------------------------------
 
@@ -249,6 +319,10 @@ def application(environ: dict[str, Any], start: Start) -> list[bytes]:
         if method == "POST" and path == "/v1/checkout/sessions":
             params = nested(parse_qsl(body.decode(), keep_blank_values=True))
             status, answer = SANDBOX.create_session(params, environ.get("HTTP_IDEMPOTENCY_KEY"))
+            return _json(start, status, answer)
+        if method == "POST" and path == "/v1/refunds":
+            params = nested(parse_qsl(body.decode(), keep_blank_values=True))
+            status, answer = SANDBOX.refund(params, environ.get("HTTP_IDEMPOTENCY_KEY"))
             return _json(start, status, answer)
         match = re.fullmatch(r"/v1/checkout/sessions/(cs_test_[0-9a-f]+)(/expire)?", path)
         if match and match.group(1) in SANDBOX.sessions:

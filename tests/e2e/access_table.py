@@ -450,6 +450,15 @@ ORDER = [
         path="internal/orders/{order}/payment-failed/",
         json={},
     ),
+    Row(
+        "order",
+        "internal/orders/<id:order_id>/refunded/",
+        "POST",
+        internal("payment"),
+        path="internal/orders/{order}/refunded/",
+        json={},
+        note="an invalid body: A's order is never refunded",
+    ),
 ]
 
 BAD_SIGNATURE = {"Stripe-Signature": "t=1,v1=not-a-signature", "Content-Type": "application/json"}
@@ -487,6 +496,16 @@ PAYMENT = [
         "GET",
         owner_or_staff(),
         path="payments/{payment}/",
+    ),
+    Row(
+        "payment",
+        "payments/<id:payment_id>/refund/",
+        "POST",
+        staff_role(),
+        path="payments/{payment}/refund/",
+        json={"reason": "access table"},
+        headers={"Idempotency-Key": "access-table"},
+        note="A's payment is unpaid: staff get 409 payment_not_refundable, nothing moves",
     ),
     Row("payment", "payments/success/", "GET", everyone()),
     Row("payment", "payments/cancel/", "GET", everyone()),

@@ -162,3 +162,43 @@ def test_a_person_pays_in_chromium_on_the_sandbox_page(
     assert heading.text == "Thank you"
     assert re.search(rf"/payments/success/{landing}", browser.current_url)
     assert wait_for_order_status(stack, customer, order["id"], "PAID")["status"] == "PAID"
+
+
+def payment_of(stack, token: str, payment_id: int) -> dict:
+    return httpx.get(f"{stack.url('payment')}/payments/{payment_id}/", headers=bearer(token)).json()
+
+
+def wait_for_payment(stack, token: str, payment_id: int, status: str) -> dict:
+    deadline = time.monotonic() + 30  # the sandbox delivers the webhook a moment later
+    while (payment := payment_of(stack, token, payment_id))["status"] != status:
+        assert time.monotonic() < deadline, payment
+        time.sleep(0.2)
+    return payment
+
+
+@pytest.mark.parametrize("gateway", ["stripe", "razorpay"])
+def test_staff_refund_part_then_all_through_each_gateway(stack, token_of, product, gateway):
+    customer, staff = token_of("CUSTOMER"), token_of("STAFF")
+    order, payment = placed_order_with_checkout(stack, customer, product, 1, gateway)
+    httpx.post(f"{payment['checkout_url']}/pay")
+    wait_for_order_status(stack, customer, order["id"], "PAID")
+
+    def refund(key: str, **body) -> httpx.Response:
+        return httpx.post(
+            f"{stack.url('payment')}/payments/{payment['payment_id']}/refund/",
+            json={"reason": "e2e", **body},
+            headers={**bearer(staff), "Idempotency-Key": f"{key}-{payment['payment_id']}"},
+        )
+
+    partial = refund("part", amount="10.00")
+    assert partial.status_code == 201, partial.text
+    assert refund("part", amount="10.00").status_code == 200  # the same key: the same refund
+    part = wait_for_payment(stack, staff, payment["payment_id"], "PARTIALLY_REFUNDED")
+    assert part["refunded_amount"] == "10.00"
+    assert refund("too-much", amount=order["total_amount"]).status_code == 409
+
+    assert refund("rest").status_code == 201
+    done = wait_for_payment(stack, staff, payment["payment_id"], "REFUNDED")
+    assert done["refunded_amount"] == order["total_amount"]
+    assert {r["status"] for r in done["refunds"]} == {"SUCCEEDED"}
+    assert wait_for_order_status(stack, customer, order["id"], "REFUNDED")["status"] == "REFUNDED"

@@ -317,6 +317,9 @@ class FakeOrderService(_InternalFake):
         self.outcome = router.post(
             url__regex=rf"{base_url}/internal/orders/(?P<order_id>\d+)/(?P<outcome>payment-succeeded|payment-failed)/$"
         ).mock(side_effect=self._outcome)
+        self.refunded = router.post(
+            url__regex=rf"{base_url}/internal/orders/(?P<order_id>\d+)/refunded/$"
+        ).mock(side_effect=self._refunded)
 
     def add(
         self, *, user_id: int, total: str = "53.20", currency: str = "USD", status: str = "PENDING"
@@ -364,4 +367,19 @@ class FakeOrderService(_InternalFake):
             if order["status"] != "PENDING":
                 return error_response(409, "illegal_transition")
             order["status"] = "CANCELLED"
+        return httpx.Response(200, json={**order, "changed": True})
+
+    def _refunded(self, request: httpx.Request, order_id: str) -> httpx.Response:
+        """PAID or later → REFUNDED, as orders.services.refunded does."""
+        if refusal := self._refusal(request):
+            return refusal
+        order = self.orders[int(order_id)]
+        reference = json.loads(request.content)["payment_reference"]
+        if order["payment_reference"] and order["payment_reference"] != reference:
+            return error_response(409, "payment_reference_mismatch")
+        if order["status"] == "REFUNDED":
+            return httpx.Response(200, json={**order, "changed": False})
+        if order["status"] not in ("PAID", "CONFIRMED", "SHIPPED", "DELIVERED"):
+            return error_response(409, "illegal_transition")
+        order["status"] = "REFUNDED"
         return httpx.Response(200, json={**order, "changed": True})

@@ -140,6 +140,62 @@ def test_product_service_down_during_commit_is_a_503_and_the_order_stays_pending
     assert Order.objects.get(pk=order["id"]).status == "PENDING"
 
 
+@pytest.mark.parametrize("later", [[], ["CONFIRMED"], ["CONFIRMED", "SHIPPED", "DELIVERED"]])
+def test_a_full_refund_moves_a_paid_or_later_order_to_refunded_once(
+    payments, order, product_service, later
+):
+    payments.post(
+        f"/internal/orders/{order['id']}/payment-succeeded/", {"payment_reference": "pay_1"}
+    )
+    Order.objects.filter(pk=order["id"]).update(status=(later or ["PAID"])[-1])
+
+    first = payments.post(
+        f"/internal/orders/{order['id']}/refunded/", {"payment_reference": "pay_1"}
+    )
+    again = payments.post(
+        f"/internal/orders/{order['id']}/refunded/", {"payment_reference": "pay_1"}
+    )
+
+    assert (first.status_code, again.status_code) == (200, 200)
+    assert (first.json()["status"], first.json()["changed"], again.json()["changed"]) == (
+        "REFUNDED",
+        True,
+        False,
+    )
+    events = Order.objects.get(pk=order["id"]).events.filter(to_status="REFUNDED")
+    assert [event.by for event in events] == ["service:shop-payment"]
+    assert product_service.release.call_count == 0  # no restock (docs/orders.md, "Refunds")
+
+
+@pytest.mark.parametrize("cancelled", [False, True])
+def test_an_order_that_was_never_paid_cannot_be_refunded(payments, order, cancelled):
+    if cancelled:
+        payments.post(
+            f"/internal/orders/{order['id']}/payment-failed/", {"payment_reference": "pay_0"}
+        )
+
+    response = payments.post(
+        f"/internal/orders/{order['id']}/refunded/", {"payment_reference": "pay_0"}
+    )
+
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "illegal_transition"
+
+
+def test_a_refund_of_another_payment_does_not_refund_the_order(payments, order):
+    payments.post(
+        f"/internal/orders/{order['id']}/payment-succeeded/", {"payment_reference": "pay_1"}
+    )
+
+    response = payments.post(
+        f"/internal/orders/{order['id']}/refunded/", {"payment_reference": "pay_2"}
+    )
+
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "payment_reference_mismatch"
+    assert Order.objects.get(pk=order["id"]).status == "PAID"
+
+
 def test_unknown_order_is_404(payments, db):
     assert payments.get("/internal/orders/424242/").status_code == 404
 
@@ -153,6 +209,7 @@ def test_unknown_order_is_404(payments, db):
         "/internal/orders/{id}/",
         "/internal/orders/{id}/payment-succeeded/",
         "/internal/orders/{id}/payment-failed/",
+        "/internal/orders/{id}/refunded/",
     ],
 )
 def test_internal_endpoints_refuse_people_and_services_without_scope(

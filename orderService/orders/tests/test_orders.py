@@ -386,6 +386,16 @@ def test_staff_cannot_mark_an_order_paid(customer, staff, shelf):
     assert staff.put(f"/orders/{order_id}/status/", {"status": "PAID"}).status_code == 409
 
 
+def test_staff_cannot_mark_an_order_refunded_only_a_refund_does(customer, staff, shelf):
+    order_id = place(customer, (shelf["kettle"], 1)).json()["id"]
+    Order.objects.filter(pk=order_id).update(status="DELIVERED")
+
+    response = staff.put(f"/orders/{order_id}/status/", {"status": "REFUNDED"})
+
+    assert response.status_code == 409
+    assert Order.objects.get(pk=order_id).status == "DELIVERED"
+
+
 def test_cancelling_releases_the_stock_and_only_pending_orders_cancel(
     customer, shelf, product_service
 ):

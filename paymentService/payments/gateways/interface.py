@@ -14,6 +14,7 @@ class Outcome(StrEnum):
     EXPIRED = "expired"
     PENDING = "pending"  # e.g. a completed checkout whose asynchronous payment is not settled yet
     IGNORED = "ignored"  # an event type we do not act on
+    REFUND = "refund"  # a refund of the payment succeeded or failed (``ProviderEvent.refunds``)
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,33 @@ class Checkout:
 
 
 @dataclass(frozen=True)
+class RefundRequest:
+    refund_id: int
+    payment_id: int
+    provider_payment_id: str  # Stripe's PaymentIntent, Razorpay's pay_...
+    amount: Decimal
+    currency: str
+    reason: str
+    idempotency_key: str
+
+
+@dataclass(frozen=True)
+class ProviderRefund:
+    reference: str  # the provider's refund id (re_..., rfnd_...)
+
+
+@dataclass(frozen=True)
+class RefundUpdate:
+    """What an event says about one refund: ours (``refund_id`` from its metadata or notes) or one
+    made at the provider's dashboard (``refund_id`` None)."""
+
+    reference: str
+    refund_id: int | None
+    amount: Decimal | None
+    succeeded: bool
+
+
+@dataclass(frozen=True)
 class ProviderEvent:
     """A verified event, reduced to what the payment service acts on."""
 
@@ -48,6 +76,7 @@ class ProviderEvent:
     currency: str | None
     # The provider's own payment (Stripe's PaymentIntent, Razorpay's pay_...), once there is one.
     provider_payment_id: str = ""
+    refunds: tuple[RefundUpdate, ...] = ()
 
 
 class InvalidSignature(Exception):
@@ -69,6 +98,11 @@ class GatewayUnavailable(Exception):
     """The provider could not be reached or refused to work; retry later."""
 
 
+class RefundRefused(Exception):
+    """The provider refused the refund itself (more than is left, a payment it cannot refund):
+    retrying changes nothing."""
+
+
 class PaymentGateway(Protocol):
     name: str
     # The currencies it takes (ISO 4217 codes, upper case): another is refused at initiation.
@@ -84,3 +118,10 @@ class PaymentGateway(Protocol):
         ...
 
     def fetch_checkout(self, reference: str) -> ProviderEvent: ...
+
+    def refund(self, request: RefundRequest) -> ProviderRefund:
+        """Asks the provider to give ``request.amount`` back; its webhook confirms it.
+
+        :raises GatewayUnavailable: not reached (retry with the same idempotency key).
+        :raises RefundRefused: the provider said no."""
+        ...

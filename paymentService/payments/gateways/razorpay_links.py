@@ -27,6 +27,10 @@ from payments.gateways.interface import (
     MalformedEvent,
     Outcome,
     ProviderEvent,
+    ProviderRefund,
+    RefundRefused,
+    RefundRequest,
+    RefundUpdate,
 )
 
 logger = logging.getLogger("shop.payments")
@@ -65,6 +69,7 @@ EVENT_OUTCOMES = {
     "payment_link.cancelled": Outcome.FAILED,
     "payment_link.expired": Outcome.EXPIRED,
 }
+REFUND_EVENTS = {"refund.processed": True, "refund.failed": False}
 LINK_STATUS_EVENTS = {
     "paid": "payment_link.paid",
     "cancelled": "payment_link.cancelled",
@@ -98,8 +103,8 @@ def _notes(entity: Mapping[str, Any]) -> Mapping[str, Any]:
     return notes if isinstance(notes, dict) else {}  # Razorpay sends [] for no notes
 
 
-def _payment_id(notes: Mapping[str, Any]) -> int | None:
-    value = notes.get("payment_id")
+def _id_in(notes: Mapping[str, Any], name: str) -> int | None:
+    value = notes.get(name)
     return int(value) if isinstance(value, str | int) and str(value).isdigit() else None
 
 
@@ -122,6 +127,14 @@ def checked_event(payload: bytes, event_id: str) -> tuple[str, dict[str, Any], d
     inner = body.get("payload")
     if not isinstance(inner, dict):
         raise MalformedEvent(event_id, kind, "the event has no payload")
+    if kind in REFUND_EVENTS:
+        refund = _entity(inner, "refund")
+        if refund is None:
+            raise MalformedEvent(event_id, kind, "payload.refund.entity is missing")
+        for field, kind_of in {"id": str, "amount": int, "payment_id": str}.items():
+            value = refund.get(field)
+            if isinstance(value, bool) or not isinstance(value, kind_of):
+                raise MalformedEvent(event_id, kind, f"refund.{field} has the wrong type")
     if kind in EVENT_OUTCOMES:
         link = _entity(inner, "payment_link")
         if link is None:
@@ -221,7 +234,59 @@ class RazorpayPaymentLinksGateway:
             return replace(event, outcome=Outcome.PENDING)
         return event
 
+    def refund(self, request: RefundRequest) -> ProviderRefund:
+        """Razorpay has no idempotency key for refunds: a refund of ours already there (a retry
+        after a lost answer) is found by the refund id in its notes before another is made."""
+        notes = {
+            "refund_id": str(request.refund_id),
+            "payment_id": str(request.payment_id),
+            "reason": request.reason[:250],
+        }
+        try:
+            earlier = self.client.payment.fetch_multiple_refund(
+                request.provider_payment_id, {}, timeout=self.timeout
+            )
+            for item in earlier.get("items") or []:
+                if _notes(item).get("refund_id") == notes["refund_id"]:
+                    return ProviderRefund(reference=item["id"])
+            refund = self.client.payment.refund(
+                request.provider_payment_id,
+                {
+                    "amount": to_minor_units(request.amount, request.currency),
+                    "notes": notes,
+                    "receipt": reference_id(request.idempotency_key),
+                },
+                timeout=self.timeout,
+            )
+        except razorpay.errors.BadRequestError as error:
+            raise RefundRefused(str(error)) from error
+        except SDK_ERRORS as error:
+            raise GatewayUnavailable(str(error)) from error
+        return ProviderRefund(reference=refund["id"])
+
     def _reduce(self, event_id: str, kind: str, inner: dict[str, Any]) -> ProviderEvent:
+        if kind in REFUND_EVENTS:
+            refund = _entity(inner, "refund") or {}
+            currency = str(refund.get("currency") or "").upper() or None
+            amount = from_minor_units(refund["amount"], currency)
+            return ProviderEvent(
+                event_id=event_id,
+                type=kind,
+                outcome=Outcome.REFUND,
+                reference="",
+                payment_id=None,
+                amount=amount,
+                currency=currency,
+                provider_payment_id=refund["payment_id"],
+                refunds=(
+                    RefundUpdate(
+                        reference=refund["id"],
+                        refund_id=_id_in(_notes(refund), "refund_id"),
+                        amount=amount,
+                        succeeded=REFUND_EVENTS[kind],
+                    ),
+                ),
+            )
         link = _entity(inner, "payment_link") or {}
         payment = _entity(inner, "payment") or {}
         currency = link.get("currency") or payment.get("currency")
@@ -233,7 +298,7 @@ class RazorpayPaymentLinksGateway:
             type=kind,
             outcome=EVENT_OUTCOMES.get(kind, Outcome.IGNORED),
             reference=link.get("id") or "",
-            payment_id=_payment_id(_notes(link) or _notes(payment)),
+            payment_id=_id_in(_notes(link) or _notes(payment), "payment_id"),
             amount=from_minor_units(paid, currency) if isinstance(paid, int) else None,
             currency=currency,
             provider_payment_id=provider_payment_id if isinstance(provider_payment_id, str) else "",

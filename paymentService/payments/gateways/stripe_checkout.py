@@ -16,6 +16,10 @@ from payments.gateways.interface import (
     MalformedEvent,
     Outcome,
     ProviderEvent,
+    ProviderRefund,
+    RefundRefused,
+    RefundRequest,
+    RefundUpdate,
 )
 
 logger = logging.getLogger("shop.payments")
@@ -59,6 +63,51 @@ EVENT_OUTCOMES = {
     "checkout.session.async_payment_failed": Outcome.FAILED,
     "checkout.session.expired": Outcome.EXPIRED,
 }
+
+
+def _our_id(metadata: object, name: str) -> int | None:
+    value = metadata.get(name) if isinstance(metadata, dict) else None
+    return int(value) if isinstance(value, str) and value.isdigit() else None
+
+
+def refund_event(event_id: str, kind: str, charge: dict) -> ProviderEvent:
+    """``charge.refunded``: the charge with every refund it has; the settled ones are updates.
+
+    :raises MalformedEvent: a refund without an id or with an amount that is not a number."""
+    currency = charge.get("currency")
+    currency = currency.upper() if isinstance(currency, str) else None
+    refunds = charge.get("refunds")
+    items = refunds.get("data") if isinstance(refunds, dict) else None
+    updates = []
+    for item in items if isinstance(items, list) else []:
+        amount = item.get("amount") if isinstance(item, dict) else None
+        if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+            raise MalformedEvent(event_id, kind, "a refund has no id")
+        if isinstance(amount, bool) or not isinstance(amount, int):
+            raise MalformedEvent(event_id, kind, "a refund's amount is not a whole number")
+        if item.get("status") not in ("succeeded", "failed", "canceled"):
+            continue  # pending: a later event settles it
+        updates.append(
+            RefundUpdate(
+                reference=item["id"],
+                refund_id=_our_id(item.get("metadata"), "refund_id"),
+                amount=from_minor_units(amount, currency),
+                succeeded=item["status"] == "succeeded",
+            )
+        )
+    intent = charge.get("payment_intent")
+    refunded = charge.get("amount_refunded")
+    return ProviderEvent(
+        event_id=event_id,
+        type=kind,
+        outcome=Outcome.REFUND,
+        reference="",
+        payment_id=None,
+        amount=from_minor_units(refunded, currency) if isinstance(refunded, int) else None,
+        currency=currency,
+        provider_payment_id=intent if isinstance(intent, str) else "",
+        refunds=tuple(updates),
+    )
 
 
 def checked_checkout_event(event: dict) -> tuple[str, str]:
@@ -144,8 +193,32 @@ class StripeCheckoutGateway:
             )
         except (ValueError, stripe.SignatureVerificationError) as error:
             raise InvalidSignature(str(error)) from error
-        event_id, kind = checked_checkout_event(event.to_dict())
+        body = event.to_dict()
+        event_id, kind = checked_checkout_event(body)
+        if kind == "charge.refunded":
+            return refund_event(event_id, kind, body["data"]["object"])
         return self._reduce(event_id, kind, event.data.object)
+
+    def refund(self, request: RefundRequest) -> ProviderRefund:
+        params = {
+            "payment_intent": request.provider_payment_id,
+            "amount": to_minor_units(request.amount, request.currency),
+            # Stripe's own reason is an enum; ours goes in the metadata with our ids.
+            "metadata": {
+                "refund_id": str(request.refund_id),
+                "payment_id": str(request.payment_id),
+                "reason": request.reason[:500],
+            },
+        }
+        try:
+            refund = self.client.v1.refunds.create(
+                params=params, options={"idempotency_key": request.idempotency_key}
+            )
+        except stripe.InvalidRequestError as error:
+            raise RefundRefused(str(error)) from error
+        except stripe.StripeError as error:
+            raise GatewayUnavailable(str(error)) from error
+        return ProviderRefund(reference=refund.id)
 
     def fetch_checkout(self, reference: str) -> ProviderEvent:
         try:

@@ -1,0 +1,324 @@
+"""Refunds through each gateway's SDK (against the offline sandboxes): staff only, never more than was
+captured, idempotent per request key, confirmed by the provider's webhook (Stripe's
+``charge.refunded``, Razorpay's ``refund.processed``), shown on the payment and, when full, on the
+order; and the automatic refund of money that landed on an unpayable order."""
+
+import json
+import logging
+import time
+from decimal import Decimal
+
+import pytest
+from django.core.management import call_command
+from razorpay_sandbox.app import sign as razorpay_sign
+from rest_framework.test import APIClient
+from stripe_sandbox.app import sign as stripe_sign
+
+from payments.gateways.razorpay_links import RazorpayPaymentLinksGateway
+from payments.gateways.stripe_checkout import StripeCheckoutGateway
+from payments.models import Payment, PaymentStatus, Refund, RefundStatus
+
+pytestmark = pytest.mark.django_db
+
+GATEWAYS = ["stripe", "razorpay"]
+
+
+def client_as(user_service, *roles: str, user_id: int) -> APIClient:
+    client = APIClient()
+    client.default_format = "json"
+    client.credentials(
+        HTTP_AUTHORIZATION=f"Bearer {user_service.token_for(*roles, user_id=user_id)}"
+    )
+    return client
+
+
+@pytest.fixture
+def customer(user_service):
+    return client_as(user_service, "CUSTOMER", user_id=41)
+
+
+@pytest.fixture
+def staff(user_service):
+    return client_as(user_service, "STAFF", user_id=7)
+
+
+@pytest.fixture
+def events(sandbox, razorpay_sandbox, monkeypatch):
+    """What the sandboxes would deliver, kept for the test to deliver (and when)."""
+    kept: list[tuple[str, bytes, dict]] = []
+
+    def keep_stripe(event: dict) -> None:
+        payload = json.dumps(event).encode()
+        kept.append(
+            (
+                "stripe",
+                payload,
+                {"HTTP_STRIPE_SIGNATURE": stripe_sign(payload, "whsec_test_suite_only")},
+            )
+        )
+
+    def keep_razorpay(event_id: str, event: dict) -> None:
+        payload = json.dumps(event).encode()
+        headers = {
+            "HTTP_X_RAZORPAY_SIGNATURE": razorpay_sign(payload, "razorpay_test_suite_only"),
+            "HTTP_X_RAZORPAY_EVENT_ID": event_id,
+        }
+        kept.append(("razorpay", payload, headers))
+
+    monkeypatch.setattr(sandbox, "deliver", keep_stripe)
+    monkeypatch.setattr(razorpay_sandbox, "deliver", keep_razorpay)
+    return kept
+
+
+def wait_for(kept: list, count: int) -> None:
+    deadline = time.monotonic() + 5  # the sandboxes hand events to a thread
+    while len(kept) < count:
+        assert time.monotonic() < deadline, f"{len(kept)} events, not {count}"
+        time.sleep(0.01)
+
+
+def deliver_all(kept: list) -> list[str]:
+    outcomes = []
+    web = APIClient()
+    while kept:
+        gateway, payload, headers = kept.pop(0)
+        response = web.post(
+            f"/webhook/{gateway}/", data=payload, content_type="application/json", **headers
+        )
+        assert response.status_code == 200, response.json()
+        outcomes.append(response.json()["outcome"])
+    return outcomes
+
+
+def paid_payment(customer, order_service, sandbox, razorpay_sandbox, events, gateway: str):
+    order_id = order_service.add(user_id=41, total="53.20")
+    answer = customer.post("/service/", {"order_id": order_id, "gateway": gateway}).json()
+    if gateway == "stripe":
+        sandbox.finish(answer["provider_reference"], "pay")
+    else:
+        razorpay_sandbox.pay(answer["provider_reference"])
+    wait_for(events, 1)
+    assert deliver_all(events) == ["succeeded"]
+    return Payment.objects.get(pk=answer["payment_id"])
+
+
+@pytest.fixture(params=GATEWAYS)
+def paid(request, customer, order_service, sandbox, razorpay_sandbox, events):
+    return paid_payment(customer, order_service, sandbox, razorpay_sandbox, events, request.param)
+
+
+def refund(staff, payment, key: str, **body):
+    return staff.post(
+        f"/payments/{payment.pk}/refund/",
+        {"reason": "customer asked", **body},
+        HTTP_IDEMPOTENCY_KEY=key,
+    )
+
+
+def test_a_partial_then_a_full_refund_reach_the_provider_and_the_order(
+    staff, paid, events, order_service
+):
+    assert paid.captured_amount == Decimal("53.20")
+    assert paid.provider_payment_id
+
+    partial = refund(staff, paid, "r-1", amount="20.00")
+
+    assert partial.status_code == 201, partial.json()
+    body = partial.json()
+    assert (body["refund"]["status"], body["refund"]["amount"]) == ("PENDING", "20.00")
+    assert body["refund"]["provider_refund_id"].startswith(("re_", "rfnd_"))
+    wait_for(events, 1)
+    assert deliver_all(events) == ["partially_refunded"]
+    paid.refresh_from_db()
+    assert (paid.status, paid.refunded_amount) == (PaymentStatus.PARTIALLY_REFUNDED, Decimal("20"))
+    assert order_service.orders[paid.order_id]["status"] == "PAID"
+
+    rest = refund(staff, paid, "r-2")
+
+    assert rest.status_code == 201
+    assert rest.json()["refund"]["amount"] == "33.20"
+    wait_for(events, 1)
+    assert deliver_all(events) == ["refunded"]
+    paid.refresh_from_db()
+    assert (paid.status, paid.refunded_amount) == (PaymentStatus.REFUNDED, Decimal("53.20"))
+    assert set(paid.refunds.values_list("status", flat=True)) == {RefundStatus.SUCCEEDED}
+    assert order_service.orders[paid.order_id]["status"] == "REFUNDED"
+    assert order_service.refunded.call_count == 1
+    shown = staff.get(f"/payments/{paid.pk}/").json()
+    assert (shown["status"], shown["refunded_amount"], len(shown["refunds"])) == (
+        "REFUNDED",
+        "53.20",
+        2,
+    )
+
+
+def test_never_more_than_captured(staff, paid, events):
+    too_much = refund(staff, paid, "r-big", amount="53.21")
+    refund(staff, paid, "r-all")
+    again = refund(staff, paid, "r-more", amount="0.01")
+
+    assert too_much.status_code == 409
+    assert too_much.json()["error"]["code"] == "refund_exceeds_captured"
+    assert too_much.json()["error"]["details"]["refundable"] == "53.20"
+    assert again.status_code == 409
+    assert again.json()["error"]["details"]["refundable"] == "0.00"
+    assert Refund.objects.count() == 1
+
+
+def test_the_same_request_key_is_the_same_refund(staff, paid, events, sandbox, razorpay_sandbox):
+    sent_before = len(sandbox.received) + len(razorpay_sandbox.received)
+
+    first = refund(staff, paid, "r-same", amount="10.00")
+    again = refund(staff, paid, "r-same", amount="10.00")
+    other_body = refund(staff, paid, "r-same", amount="11.00")
+
+    assert (first.status_code, again.status_code, other_body.status_code) == (201, 200, 422)
+    assert first.json()["refund"]["refund_id"] == again.json()["refund"]["refund_id"]
+    refunds_sent = [
+        r
+        for r in [*sandbox.received, *razorpay_sandbox.received][sent_before:]
+        if "refund" in r.get("path", "")
+    ]
+    assert len(refunds_sent) == 1
+
+
+def test_a_refund_webhook_that_arrives_before_the_api_answer(staff, paid, events, monkeypatch):
+    """The provider's event overtakes its answer to the SDK: both orders end in the same place."""
+    gateway_class = (
+        StripeCheckoutGateway if paid.gateway == "stripe" else RazorpayPaymentLinksGateway
+    )
+    real = gateway_class.refund
+
+    def webhook_first(self, request):
+        answer = real(self, request)
+        wait_for(events, 1)
+        assert deliver_all(events) == ["refunded"]
+        return answer
+
+    monkeypatch.setattr(gateway_class, "refund", webhook_first)
+
+    response = refund(staff, paid, "r-race")
+
+    assert response.status_code == 201
+    assert response.json()["refund"]["status"] == "SUCCEEDED"
+    assert response.json()["refund"]["provider_refund_id"]
+    paid.refresh_from_db()
+    assert (paid.status, paid.refunded_amount) == (PaymentStatus.REFUNDED, Decimal("53.20"))
+
+
+def test_a_replayed_refund_event_counts_once(staff, paid, events):
+    refund(staff, paid, "r-once", amount="5.00")
+    wait_for(events, 1)
+    replay = list(events)
+
+    deliver_all(events)
+    outcomes = deliver_all(replay)
+
+    assert outcomes[0].startswith("duplicate:")
+    paid.refresh_from_db()
+    assert paid.refunded_amount == Decimal("5.00")
+
+
+@pytest.mark.parametrize("gateway", GATEWAYS)
+def test_an_unpaid_payment_cannot_be_refunded(
+    staff, customer, order_service, sandbox, razorpay_sandbox, gateway
+):
+    order_id = order_service.add(user_id=41)
+    payment = customer.post("/service/", {"order_id": order_id, "gateway": gateway}).json()
+
+    response = staff.post(
+        f"/payments/{payment['payment_id']}/refund/",
+        {"reason": "never paid"},
+        HTTP_IDEMPOTENCY_KEY="r-unpaid",
+    )
+
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "payment_not_refundable"
+    assert Refund.objects.count() == 0
+
+
+def test_a_refund_needs_an_idempotency_key_and_a_reason(staff, paid):
+    no_key = staff.post(f"/payments/{paid.pk}/refund/", {"reason": "x"})
+    no_reason = staff.post(f"/payments/{paid.pk}/refund/", {}, HTTP_IDEMPOTENCY_KEY="r-x")
+
+    assert (no_key.status_code, no_reason.status_code) == (400, 400)
+    assert Refund.objects.count() == 0
+
+
+def test_customers_cannot_refund_even_their_own_payment(customer, paid):
+    response = customer.post(
+        f"/payments/{paid.pk}/refund/", {"reason": "please"}, HTTP_IDEMPOTENCY_KEY="r-c"
+    )
+
+    assert response.status_code == 403
+    assert Refund.objects.count() == 0
+
+
+def test_an_unknown_payment_is_404(staff, db):
+    response = staff.post("/payments/987654/refund/", {"reason": "x"}, HTTP_IDEMPOTENCY_KEY="r-404")
+
+    assert response.status_code == 404
+
+
+def test_a_provider_that_does_not_answer_is_a_503_and_the_refund_is_sent_again_later(
+    staff, paid, events, settings
+):
+    good = (settings.STRIPE_API_BASE, settings.RAZORPAY_API_BASE)
+    settings.STRIPE_API_BASE = settings.RAZORPAY_API_BASE = "http://127.0.0.1:9"
+
+    response = refund(staff, paid, "r-down")
+
+    assert response.status_code == 503
+    assert response.json()["error"]["details"]["service"] == paid.gateway
+    assert Refund.objects.get().status == RefundStatus.REQUESTED
+    settings.STRIPE_API_BASE, settings.RAZORPAY_API_BASE = good
+    call_command("reconcile_payments", older_than=0)
+    wait_for(events, 1)
+    assert deliver_all(events) == ["refunded"]
+    assert Refund.objects.get().status == RefundStatus.SUCCEEDED
+
+
+@pytest.mark.parametrize("gateway", GATEWAYS)
+def test_money_that_lands_on_an_unpayable_order_goes_back_by_itself(
+    customer,
+    order_service,
+    sandbox,
+    razorpay_sandbox,
+    events,
+    gateway,
+    caplog,
+    django_capture_on_commit_callbacks,
+):
+    order_id = order_service.add(user_id=41, total="53.20")
+    answer = customer.post("/service/", {"order_id": order_id, "gateway": gateway}).json()
+    order_service.orders[order_id]["status"] = "CANCELLED"  # expired meanwhile
+    if gateway == "stripe":
+        sandbox.finish(answer["provider_reference"], "pay")
+    else:
+        razorpay_sandbox.pay(answer["provider_reference"])
+    wait_for(events, 1)
+
+    with (
+        caplog.at_level(logging.WARNING, logger="shop.payments"),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        assert deliver_all(events)[0].startswith("needs_refund")
+
+    payment = Payment.objects.get(pk=answer["payment_id"])
+    automatic = payment.refunds.get()
+    assert (automatic.automatic, automatic.amount, automatic.status) == (
+        True,
+        Decimal("53.20"),
+        RefundStatus.PENDING,
+    )
+    assert "refunding it automatically" in caplog.text
+    wait_for(events, 1)
+    assert deliver_all(events) == ["refunded"]
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.REFUNDED
+    assert order_service.refunded.call_count == 0  # the order was never paid by it
+    assert list(payment.status_changes.values_list("to_status", flat=True)) == [
+        "PENDING",
+        "NEEDS_REFUND",
+        "REFUNDED",
+    ]
