@@ -1,5 +1,5 @@
 """The payment service's tests run against FakeOrderService (shop_common.testing.fakes). The same
-payment outcomes, sent to the fake and to this service's real internal API, must give the same
+payment outcomes and refunds, sent to the fake and to this service's real internal API, must give the same
 answers and leave the order in the same state; a rule changed on one side only fails here."""
 
 import httpx
@@ -22,6 +22,21 @@ SCENARIOS = {
     "paid after it failed": [("failed", "pay_1"), ("succeeded", "pay_2")],
     "paid by the payment that failed": [("failed", "pay_1"), ("succeeded", "pay_1")],
     "failed after it was paid": [("succeeded", "pay_1"), ("failed", "pay_1")],
+    "refunded after it was paid": [("succeeded", "pay_1"), ("refunded", "pay_1")],
+    "refunded twice": [("succeeded", "pay_1"), ("refunded", "pay_1"), ("refunded", "pay_1")],
+    "refunded for another payment": [("succeeded", "pay_1"), ("refunded", "pay_2")],
+    "refunded before it was paid": [("refunded", "pay_1")],
+    "refunded after it failed": [("failed", "pay_1"), ("refunded", "pay_1")],
+    "paid after it was refunded": [
+        ("succeeded", "pay_1"),
+        ("refunded", "pay_1"),
+        ("succeeded", "pay_1"),
+    ],
+}
+PATHS = {
+    "succeeded": "/internal/orders/{}/payment-succeeded/",
+    "failed": "/internal/orders/{}/payment-failed/",
+    "refunded": "/internal/orders/{}/refunded/",
 }
 
 
@@ -65,7 +80,7 @@ def test_the_fake_order_service_answers_payment_outcomes_as_the_real_one(real, f
     real_client, real_id = real
     fake_client, fake_id = fake
     for result, reference in steps:
-        path = f"/internal/orders/{{}}/payment-{result}/"
+        path = PATHS[result]
         body = {"payment_reference": reference}
 
         real_answer = real_client.post(path.format(real_id), body)
