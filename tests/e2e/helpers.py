@@ -8,14 +8,17 @@ import os
 import re
 import secrets
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import parse_qs, urlencode, urlparse
 
 import httpx
 
 from shop_common.testing.stack import Stack
 from shop_common.topology import SERVICES, Service
+
+T = TypeVar("T")
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -46,17 +49,30 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+def eventually(
+    read: Callable[[], T], done: Callable[[T], bool], *, timeout: float = 20, interval: float = 0.2
+) -> T:
+    """``read()`` again every ``interval`` seconds until ``done`` says yes to what it returns, or
+    ``timeout`` seconds have passed; the last value either way (the test asserts on it). Waits poll
+    for a condition: no test sleeps and hopes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = read()
+        if done(value) or time.monotonic() > deadline:
+            return value
+        time.sleep(interval)
+
+
 def wait_for_order_status(
     stack: Stack, token: str, order_id: int, wanted: str, timeout: float = 20
 ) -> dict:
     """The order once it has ``wanted`` status (a webhook moves it a moment after the page does),
     or as it is after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        order = httpx.get(f"{stack.url('order')}/orders/{order_id}/", headers=bearer(token)).json()
-        if order["status"] == wanted or time.monotonic() > deadline:
-            return order
-        time.sleep(0.2)
+    return eventually(
+        lambda: httpx.get(f"{stack.url('order')}/orders/{order_id}/", headers=bearer(token)).json(),
+        lambda order: order["status"] == wanted,
+        timeout=timeout,
+    )
 
 
 def csrf_token(html: str) -> str:

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from shop_common.testing.data import ADDRESS
-from tests.e2e.helpers import bearer, wait_for_order_status
+from tests.e2e.helpers import bearer, eventually, wait_for_order_status
 
 
 @pytest.fixture
@@ -30,12 +30,10 @@ def integration(stack, token: str) -> httpx.Client:
 def stock(stack, product_id: int, *, expect: int | None = None) -> int:
     """Available units; with ``expect``, waits (up to 20 s) for them to get there: the order service
     cancels first and releases the stock right after, so the two are not visible at one instant."""
-    deadline = time.monotonic() + 20
-    while True:
-        available = httpx.get(f"{stack.url('product')}/products/{product_id}/").json()["available"]
-        if expect is None or available == expect or time.monotonic() > deadline:
-            return available
-        time.sleep(0.2)
+    return eventually(
+        lambda: httpx.get(f"{stack.url('product')}/products/{product_id}/").json()["available"],
+        lambda available: expect is None or available == expect,
+    )
 
 
 def cart_items(stack, token: str) -> list:

@@ -1,7 +1,6 @@
 """A service whose database is unreachable still answers, in the error shape, under gunicorn."""
 
 import os
-import time
 from pathlib import Path
 
 import httpx
@@ -10,8 +9,17 @@ import pytest
 from shop_common.processes import ServiceProcess
 from shop_common.testing.stack import free_port
 from shop_common.topology import SERVICES_BY_NAME
+from tests.e2e.helpers import eventually
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def answers(url: str) -> bool:
+    try:
+        httpx.get(url, timeout=1)
+    except httpx.TransportError:
+        return False
+    return True
 
 
 @pytest.fixture
@@ -33,13 +41,7 @@ def product_without_database(tmp_path):
         log_path=tmp_path / "product.log",
     )
     service.start()
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(f"{service.url}/no-such-page/", timeout=1)
-            break
-        except httpx.TransportError:
-            time.sleep(0.1)
+    eventually(lambda: answers(f"{service.url}/no-such-page/"), bool, interval=0.1)
     yield service
     service.stop()
 
