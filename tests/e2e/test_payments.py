@@ -166,10 +166,12 @@ def payment_of(stack, token: str, payment_id: int) -> dict:
 
 
 def wait_for_payment(stack, token: str, payment_id: int, status: str) -> dict:
-    deadline = time.monotonic() + 30  # the sandbox delivers the webhook a moment later
-    while (payment := payment_of(stack, token, payment_id))["status"] != status:
-        assert time.monotonic() < deadline, payment
-        time.sleep(0.2)
+    payment = eventually(  # the sandbox delivers the webhook a moment later
+        lambda: payment_of(stack, token, payment_id),
+        lambda payment: payment["status"] == status,
+        timeout=30,
+    )
+    assert payment["status"] == status, payment
     return payment
 
 
