@@ -246,6 +246,9 @@ def config_map() -> dict:
         "TRUSTED_PROXIES": "0",
         "WEB_CONCURRENCY": "2",
         "BIND_HOST": ANY_ADDRESS,
+        # As docker-compose.yml: Stripe only until Razorpay's keys and webhook secret are added
+        # (then PAYMENT_GATEWAYS=stripe,razorpay here and the three RAZORPAY_* in the Secret).
+        "PAYMENT_GATEWAYS": "stripe",
         **{s.url_variable: f"http://{s.name}:{s.port}" for s in SERVICES},
     }
     return {
