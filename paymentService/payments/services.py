@@ -350,6 +350,9 @@ def move_refund(refund: Refund, to: str, **fields: object) -> Refund:
     for name, value in fields.items():
         setattr(refund, name, value)
     refund.save(update_fields=["status", "updated_at", *fields])
+    if to in (RefundStatus.SUCCEEDED, RefundStatus.FAILED):
+        counted = metrics.REFUNDS.labels(refund.payment.gateway, to.lower())
+        transaction.on_commit(counted.inc)
     return refund
 
 
@@ -410,6 +413,7 @@ def refund_payment(
                 requested_by=requested_by,
                 automatic=automatic,
             )
+            transaction.on_commit(metrics.REFUNDS.labels(payment.gateway, "requested").inc)
     if refund.status == RefundStatus.REQUESTED:
         _send_refund(refund, payment)
         refund.refresh_from_db()

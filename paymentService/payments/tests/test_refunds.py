@@ -322,3 +322,26 @@ def test_money_that_lands_on_an_unpayable_order_goes_back_by_itself(
         "NEEDS_REFUND",
         "REFUNDED",
     ]
+
+
+def test_refunds_are_counted_for_prometheus(
+    staff, paid, events, django_capture_on_commit_callbacks
+):
+    from prometheus_client import REGISTRY
+
+    def counted(outcome: str) -> float:
+        labels = {"gateway": paid.gateway, "outcome": outcome}
+        return REGISTRY.get_sample_value("shop_refunds_total", labels) or 0
+
+    before = {outcome: counted(outcome) for outcome in ("requested", "succeeded", "failed")}
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert refund(staff, paid, "r-metrics", amount="5.00").status_code == 201
+        wait_for(events, 1)
+        assert deliver_all(events) == ["partially_refunded"]
+
+    assert {outcome: counted(outcome) - before[outcome] for outcome in before} == {
+        "requested": 1,
+        "succeeded": 1,
+        "failed": 0,
+    }
