@@ -183,10 +183,11 @@ class Stack:
         (one no service has validated yet, so it is in no cache)."""
         users = self.url("user")
         email = f"customer-{secrets.token_hex(6)}@shop.test"
-        httpx.post(
-            f"{users}/auth/signup/", json={"email": email, "password": password}
-        ).raise_for_status()
-        login = httpx.post(f"{users}/auth/login/", json={"email": email, "password": password})
+        # Password hashing is slow on purpose; several of these at once on a busy machine take
+        # longer than httpx's default 5 s, which is a test harness limit, not the shop's.
+        body = {"email": email, "password": password}
+        httpx.post(f"{users}/auth/signup/", json=body, timeout=30).raise_for_status()
+        login = httpx.post(f"{users}/auth/login/", json=body, timeout=30)
         login.raise_for_status()
         return login.json()["access"]
 
