@@ -8,23 +8,16 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def shopper(api_client, user_service, product_service):
+def shopper(role_client, product_service):
     """A customer's API client; ``shopper.user_id`` is who they are."""
-    token = user_service.token_for("CUSTOMER", user_id=501)
-    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
-    api_client.user_id = 501
-    return api_client
+    client = role_client("CUSTOMER", user_id=501)
+    client.user_id = 501
+    return client
 
 
 @pytest.fixture
-def stranger(user_service):
-    from rest_framework.test import APIClient
-
-    client = APIClient()
-    client.credentials(
-        HTTP_AUTHORIZATION=f"Bearer {user_service.token_for('CUSTOMER', user_id=777)}"
-    )
-    return client
+def stranger(role_client):
+    return role_client("CUSTOMER", user_id=777)
 
 
 def add(client, product_id, quantity=1, **extra):

@@ -20,6 +20,25 @@ def api_client() -> APIClient:
     return client
 
 
+@pytest.fixture
+def role_client(user_service):
+    """``role_client("STAFF", user_id=7)``: a new JSON API client with a fresh token of a user with
+    those roles (from the fake user service; CUSTOMER when none are named, a new user id when none
+    is given); ``role_client(None)``: an anonymous one. The one way a service's tests act as a
+    role (the user service, whose tokens are real, has ``client_as(user)``)."""
+
+    def make(*roles: str | None, user_id: int | None = None) -> APIClient:
+        client = APIClient()
+        client.default_format = "json"
+        if roles and roles[0] is None:
+            return client
+        token = user_service.token_for(*roles, user_id=user_id)
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+        return client
+
+    return make
+
+
 @pytest.fixture(autouse=True)
 def _empty_cache():
     """Cached validations, catalog pages and throttle counts never leak from one test to the next."""

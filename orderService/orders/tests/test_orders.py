@@ -7,7 +7,6 @@ from decimal import Decimal
 import pytest
 from django.core.management import call_command
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from orders import services
 from orders.exceptions import IllegalTransition
@@ -18,26 +17,13 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def client_of(user_service):
-    def make(*roles: str, user_id: int | None = None) -> APIClient:
-        client = APIClient()
-        client.default_format = "json"
-        client.credentials(
-            HTTP_AUTHORIZATION=f"Bearer {user_service.token_for(*roles, user_id=user_id)}"
-        )
-        return client
-
-    return make
+def customer(role_client):
+    return role_client("CUSTOMER", user_id=41)
 
 
 @pytest.fixture
-def customer(client_of):
-    return client_of("CUSTOMER", user_id=41)
-
-
-@pytest.fixture
-def staff(client_of):
-    return client_of("STAFF", user_id=7)
+def staff(role_client):
+    return role_client("STAFF", user_id=7)
 
 
 @pytest.fixture
@@ -229,10 +215,10 @@ def test_the_same_key_with_another_body_is_a_422(customer, shelf):
     assert response.json()["error"]["code"] == "idempotency_key_reused"
 
 
-def test_keys_belong_to_their_user(customer, client_of, shelf):
+def test_keys_belong_to_their_user(customer, role_client, shelf):
     place(customer, (shelf["kettle"], 1), key="shared")
 
-    other = place(client_of("CUSTOMER", user_id=42), (shelf["kettle"], 1), key="shared")
+    other = place(role_client("CUSTOMER", user_id=42), (shelf["kettle"], 1), key="shared")
 
     assert other.status_code == 201
     assert Order.objects.count() == 2
@@ -251,10 +237,10 @@ def test_the_order_number_of_a_keyed_order_is_its_reservation_reference(shelf):
 # --- reading ---------------------------------------------------------------------------------
 
 
-def test_history_is_own_orders_newest_first_with_filters(customer, client_of, shelf):
+def test_history_is_own_orders_newest_first_with_filters(customer, role_client, shelf):
     older = place(customer, (shelf["filters"], 1)).json()["id"]
     newer = place(customer, (shelf["filters"], 2)).json()["id"]
-    place(client_of("CUSTOMER", user_id=99), (shelf["filters"], 1))
+    place(role_client("CUSTOMER", user_id=99), (shelf["filters"], 1))
     customer.post(f"/orders/{older}/cancel/")
     today = timezone.now().date().isoformat()
 
@@ -269,9 +255,9 @@ def test_history_is_own_orders_newest_first_with_filters(customer, client_of, sh
     assert customer.get("/orders/history/?date_from=yesterday").status_code == 400
 
 
-def test_another_customers_order_is_404_everywhere(customer, client_of, shelf):
+def test_another_customers_order_is_404_everywhere(customer, role_client, shelf):
     order_id = place(customer, (shelf["kettle"], 1)).json()["id"]
-    other = client_of("CUSTOMER", user_id=77)
+    other = role_client("CUSTOMER", user_id=77)
 
     for path in (f"/orders/{order_id}/", f"/orders/{order_id}/track/"):
         response = other.get(path)
@@ -411,11 +397,11 @@ def test_cancelling_releases_the_stock_and_only_pending_orders_cancel(
 
 
 @pytest.mark.parametrize(("role", "status"), [("CUSTOMER", 403), ("STAFF", 200), ("ADMIN", 200)])
-def test_only_staff_confirm(customer, client_of, shelf, role, status):
+def test_only_staff_confirm(customer, role_client, shelf, role, status):
     order_id = place(customer, (shelf["kettle"], 1)).json()["id"]
     services.payment_succeeded(order_id=order_id, payment_reference="pay_9", by="test")
 
-    response = client_of(role, user_id=41).post(f"/orders/{order_id}/confirm/")
+    response = role_client(role, user_id=41).post(f"/orders/{order_id}/confirm/")
 
     assert response.status_code == status
     assert Order.objects.get(pk=order_id).status == ("CONFIRMED" if status == 200 else "PAID")

@@ -8,7 +8,6 @@ import httpx
 import pytest
 from django.core.management import call_command
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from orders import outbox, services
 from orders.models import Order, OrderStatus, OutboxCall
@@ -20,13 +19,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def customer(user_service):
-    client = APIClient()
-    client.default_format = "json"
-    client.credentials(
-        HTTP_AUTHORIZATION=f"Bearer {user_service.token_for('CUSTOMER', user_id=41)}"
-    )
-    return client
+def customer(role_client):
+    return role_client("CUSTOMER", user_id=41)
 
 
 @pytest.fixture

@@ -21,13 +21,8 @@ WEBHOOK_SECRET = "whsec_test_suite_only"
 
 
 @pytest.fixture
-def customer(user_service):
-    client = APIClient()
-    client.default_format = "json"
-    client.credentials(
-        HTTP_AUTHORIZATION=f"Bearer {user_service.token_for('CUSTOMER', user_id=41)}"
-    )
-    return client
+def customer(role_client):
+    return role_client("CUSTOMER", user_id=41)
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from decimal import Decimal
 import pytest
 from django.core.management import call_command
 from razorpay_sandbox.app import sign
-from rest_framework.test import APIClient
 
 from payments.gateways.interface import CheckoutRequest
 from payments.gateways.razorpay_links import RazorpayPaymentLinksGateway, reference_id
@@ -21,13 +20,8 @@ WEBHOOK_SECRET = "razorpay_test_suite_only"
 
 
 @pytest.fixture
-def customer(user_service):
-    client = APIClient()
-    client.default_format = "json"
-    client.credentials(
-        HTTP_AUTHORIZATION=f"Bearer {user_service.token_for('CUSTOMER', user_id=41)}"
-    )
-    return client
+def customer(role_client):
+    return role_client("CUSTOMER", user_id=41)
 
 
 @pytest.fixture

@@ -23,23 +23,14 @@ pytestmark = pytest.mark.django_db
 GATEWAYS = ["stripe", "razorpay"]
 
 
-def client_as(user_service, *roles: str, user_id: int) -> APIClient:
-    client = APIClient()
-    client.default_format = "json"
-    client.credentials(
-        HTTP_AUTHORIZATION=f"Bearer {user_service.token_for(*roles, user_id=user_id)}"
-    )
-    return client
+@pytest.fixture
+def customer(role_client):
+    return role_client("CUSTOMER", user_id=41)
 
 
 @pytest.fixture
-def customer(user_service):
-    return client_as(user_service, "CUSTOMER", user_id=41)
-
-
-@pytest.fixture
-def staff(user_service):
-    return client_as(user_service, "STAFF", user_id=7)
+def staff(role_client):
+    return role_client("STAFF", user_id=7)
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from decimal import Decimal
 from itertools import product
 
 import pytest
-from rest_framework.test import APIClient
 
 from payments.currencies import AmountNotRepresentable, from_minor_units, to_minor_units
 from payments.exceptions import IllegalPaymentTransition
@@ -95,13 +94,8 @@ def test_an_amount_finer_than_the_minor_unit_is_refused(amount, currency):
 
 
 @pytest.fixture
-def customer(user_service):
-    client = APIClient()
-    client.default_format = "json"
-    client.credentials(
-        HTTP_AUTHORIZATION=f"Bearer {user_service.token_for('CUSTOMER', user_id=41)}"
-    )
-    return client
+def customer(role_client):
+    return role_client("CUSTOMER", user_id=41)
 
 
 @pytest.mark.parametrize(

@@ -4,20 +4,6 @@ from catalog.tests.factories import CategoryFactory, ProductFactory
 
 
 @pytest.fixture
-def as_role(api_client, user_service):
-    """``as_role("STAFF")``: the API client with a token of a user with that role (None: anonymous)."""
-
-    def client(*roles: str | None):
-        if roles and roles[0] is not None:
-            api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {user_service.token_for(*roles)}")
-        else:
-            api_client.credentials()
-        return api_client
-
-    return client
-
-
-@pytest.fixture
 def as_service(api_client, user_service):
     def client(*scopes: str):
         api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {user_service.service_token(*scopes)}")

@@ -22,10 +22,10 @@ def error_code(response) -> str:
 # --- reading ---------------------------------------------------------------------------------
 
 
-def test_anyone_lists_active_products_with_the_contract_fields(as_role, product):
+def test_anyone_lists_active_products_with_the_contract_fields(role_client, product):
     ProductFactory(is_active=False)
 
-    body = as_role(None).get("/products/").json()
+    body = role_client(None).get("/products/").json()
 
     assert body["count"] == 1
     (item,) = body["results"]
@@ -47,33 +47,33 @@ def test_anyone_lists_active_products_with_the_contract_fields(as_role, product)
     }
 
 
-def test_staff_also_see_inactive_products_and_can_filter_on_them(as_role, product):
+def test_staff_also_see_inactive_products_and_can_filter_on_them(role_client, product):
     hidden = ProductFactory(is_active=False)
 
-    everything = as_role("STAFF").get("/products/").json()
-    inactive = as_role("STAFF").get("/products/?is_active=false").json()
+    everything = role_client("STAFF").get("/products/").json()
+    inactive = role_client("STAFF").get("/products/?is_active=false").json()
 
     assert everything["count"] == 2
     assert [item["id"] for item in inactive["results"]] == [hidden.id]
 
 
-def test_pages_default_to_20_and_stop_at_100(as_role, category):
+def test_pages_default_to_20_and_stop_at_100(role_client, category):
     ProductFactory.create_batch(25, category=category)
-    client = as_role(None)
+    client = role_client(None)
 
     assert len(client.get("/products/").json()["results"]) == 20
     assert len(client.get("/products/?page_size=100").json()["results"]) == 25
     assert client.get("/products/?page_size=101").status_code == 400
 
 
-def test_filters_by_category_price_stock_and_search(as_role, category):
+def test_filters_by_category_price_stock_and_search(role_client, category):
     other = CategoryFactory()
     cheap = ProductFactory(
         title="Paper filters", price="6.99", category=category, description="for coffee"
     )
     dear = ProductFactory(title="Kettle", price="64.90", category=category, sku="KET-1")
     sold_out = ProductFactory(title="Grinder", price="89.00", category=other, stock_on_hand=0)
-    client = as_role(None)
+    client = role_client(None)
 
     def ids(query: str) -> set[int]:
         response = client.get(f"/products/?{query}")
@@ -98,11 +98,11 @@ def test_filters_by_category_price_stock_and_search(as_role, category):
         ("newest", ["c", "b", "a"]),
     ],
 )
-def test_ordering(as_role, category, ordering, expected):
+def test_ordering(role_client, category, ordering, expected):
     for title, price in (("a", "5.00"), ("b", "1.00"), ("c", "9.00")):
         ProductFactory(title=title, price=price, category=category)
 
-    results = as_role(None).get(f"/products/?ordering={ordering}").json()["results"]
+    results = role_client(None).get(f"/products/?ordering={ordering}").json()["results"]
 
     assert [item["title"] for item in results] == expected
 
@@ -111,16 +111,16 @@ def test_ordering(as_role, category, ordering, expected):
     "query",
     ["ordering=colour", "min_price=cheap", "category=999999", "in_stock=perhaps", "page_size=0"],
 )
-def test_bad_list_parameters_are_a_400(as_role, product, query):
-    response = as_role(None).get(f"/products/?{query}")
+def test_bad_list_parameters_are_a_400(role_client, product, query):
+    response = role_client(None).get(f"/products/?{query}")
 
     assert response.status_code == 400
     assert error_code(response) == "validation_error"
 
 
-def test_a_list_costs_the_same_queries_for_3_or_60_products(as_role, category, settings):
+def test_a_list_costs_the_same_queries_for_3_or_60_products(role_client, category, settings):
     settings.CATALOG_CACHE_TTL = 0
-    client = as_role(None)
+    client = role_client(None)
     ProductFactory.create_batch(3, category=category)
     with CaptureQueriesContext(connection) as few:
         client.get("/products/?page_size=100")
@@ -131,27 +131,27 @@ def test_a_list_costs_the_same_queries_for_3_or_60_products(as_role, category, s
     assert len(few) == len(many) == 2
 
 
-def test_a_cached_list_costs_one_query(as_role, product, django_assert_num_queries):
-    client = as_role(None)
+def test_a_cached_list_costs_one_query(role_client, product, django_assert_num_queries):
+    client = role_client(None)
     client.get("/products/")
 
     with django_assert_num_queries(1):
         client.get("/products/")
 
 
-def test_detail_of_an_inactive_product_is_hidden_from_the_public(as_role, product):
+def test_detail_of_an_inactive_product_is_hidden_from_the_public(role_client, product):
     Product.objects.filter(pk=product.pk).update(is_active=False)
 
-    public = as_role(None).get(f"/products/{product.id}/")
-    staff = as_role("STAFF").get(f"/products/{product.id}/")
+    public = role_client(None).get(f"/products/{product.id}/")
+    staff = role_client("STAFF").get(f"/products/{product.id}/")
 
     assert public.status_code == 404
     assert error_code(public) == "product_not_found"
     assert staff.status_code == 200
 
 
-def test_unknown_product_is_product_not_found(as_role, db):
-    response = as_role(None).get("/products/424242/")
+def test_unknown_product_is_product_not_found(role_client, db):
+    response = role_client(None).get("/products/424242/")
 
     assert response.status_code == 404
     assert response.json()["error"] == {
@@ -173,18 +173,18 @@ def test_a_bad_token_is_a_401_even_on_public_reads(api_client, user_service, pro
 @pytest.mark.parametrize(
     ("role", "status"), [(None, 401), ("CUSTOMER", 403), ("STAFF", 201), ("ADMIN", 201)]
 )
-def test_only_staff_and_admins_create_products(as_role, category, role, status):
-    response = as_role(role).post("/products/", {**NEW_PRODUCT, "category": category.id})
+def test_only_staff_and_admins_create_products(role_client, category, role, status):
+    response = role_client(role).post("/products/", {**NEW_PRODUCT, "category": category.id})
 
     assert response.status_code == status
 
 
 @pytest.mark.parametrize(("role", "status"), [(None, 401), ("CUSTOMER", 403), ("STAFF", 200)])
 @pytest.mark.parametrize("method", ["put", "patch"])
-def test_only_staff_change_products(as_role, product, role, status, method):
+def test_only_staff_change_products(role_client, product, role, status, method):
     body = {**NEW_PRODUCT, "category": product.category_id}
 
-    response = getattr(as_role(role), method)(f"/products/{product.id}/", body)
+    response = getattr(role_client(role), method)(f"/products/{product.id}/", body)
 
     assert response.status_code == status
     product.refresh_from_db()
@@ -192,18 +192,18 @@ def test_only_staff_change_products(as_role, product, role, status, method):
 
 
 @pytest.mark.parametrize(("role", "status"), [(None, 401), ("CUSTOMER", 403), ("STAFF", 204)])
-def test_only_staff_delete_products_and_delete_deactivates(as_role, product, role, status):
-    response = as_role(role).delete(f"/products/{product.id}/")
+def test_only_staff_delete_products_and_delete_deactivates(role_client, product, role, status):
+    response = role_client(role).delete(f"/products/{product.id}/")
 
     assert response.status_code == status
     product.refresh_from_db()
     assert product.is_active == (status != 204)
 
 
-def test_created_product_has_server_side_fields_only(as_role, category):
+def test_created_product_has_server_side_fields_only(role_client, category):
     body = {**NEW_PRODUCT, "category": category.id, "available": 999, "stock_reserved": 5, "id": 77}
 
-    created = as_role("STAFF").post("/products/", body).json()
+    created = role_client("STAFF").post("/products/", body).json()
 
     assert created["available"] == 7
     assert created["quantity"] == 7
@@ -224,8 +224,8 @@ def test_created_product_has_server_side_fields_only(as_role, category):
         ({"title": ""}, "title"),
     ],
 )
-def test_bad_product_fields_are_a_400_naming_the_field(as_role, category, change, field):
-    response = as_role("STAFF").post(
+def test_bad_product_fields_are_a_400_naming_the_field(role_client, category, change, field):
+    response = role_client("STAFF").post(
         "/products/", {**NEW_PRODUCT, "category": category.id, **change}
     )
 
@@ -233,8 +233,8 @@ def test_bad_product_fields_are_a_400_naming_the_field(as_role, category, change
     assert field in response.json()["error"]["details"]
 
 
-def test_a_duplicate_sku_is_a_409(as_role, product):
-    response = as_role("STAFF").post(
+def test_a_duplicate_sku_is_a_409(role_client, product):
+    response = role_client("STAFF").post(
         "/products/", {**NEW_PRODUCT, "sku": "BOOK-1", "category": product.category_id}
     )
 
@@ -243,16 +243,16 @@ def test_a_duplicate_sku_is_a_409(as_role, product):
 
 
 def test_a_price_change_is_served_at_once_despite_the_cache(
-    as_role, product, django_capture_on_commit_callbacks
+    role_client, product, django_capture_on_commit_callbacks
 ):
-    public = as_role(None)
+    public = role_client(None)
     assert public.get("/products/").json()["results"][0]["price"] == "44.50"
     assert public.get(f"/products/{product.id}/").json()["price"] == "44.50"
 
     with django_capture_on_commit_callbacks(execute=True):
-        as_role("STAFF").patch(f"/products/{product.id}/", {"price": "39.99"})
+        role_client("STAFF").patch(f"/products/{product.id}/", {"price": "39.99"})
 
-    public = as_role(None)
+    public = role_client(None)
     assert public.get("/products/").json()["results"][0]["price"] == "39.99"
     assert public.get(f"/products/{product.id}/").json()["price"] == "39.99"
 
@@ -260,8 +260,8 @@ def test_a_price_change_is_served_at_once_despite_the_cache(
 # --- categories ------------------------------------------------------------------------------
 
 
-def test_anyone_reads_categories(as_role, category):
-    client = as_role(None)
+def test_anyone_reads_categories(role_client, category):
+    client = role_client(None)
 
     listed = client.get("/category/").json()
     detail = client.get(f"/category/{category.id}/").json()
@@ -279,12 +279,12 @@ def test_anyone_reads_categories(as_role, category):
 
 
 @pytest.mark.parametrize(("role", "status"), [(None, 401), ("CUSTOMER", 403), ("STAFF", 201)])
-def test_only_staff_create_categories(as_role, db, role, status):
-    assert as_role(role).post("/category/", {"name": "Games"}).status_code == status
+def test_only_staff_create_categories(role_client, db, role, status):
+    assert role_client(role).post("/category/", {"name": "Games"}).status_code == status
 
 
-def test_category_rules(as_role, category, product):
-    staff = as_role("STAFF")
+def test_category_rules(role_client, category, product):
+    staff = role_client("STAFF")
     child = staff.post("/category/", {"name": "Novels", "parent": category.id}).json()
 
     assert staff.post("/category/", {"name": "Books"}).status_code == 409
@@ -294,20 +294,20 @@ def test_category_rules(as_role, category, product):
     assert in_use.status_code == 409
     assert error_code(in_use) == "category_in_use"
     assert staff.delete(f"/category/{child['id']}/").status_code == 204
-    assert as_role(None).get("/category/424242/").status_code == 404
+    assert role_client(None).get("/category/424242/").status_code == 404
 
 
-def test_money_is_never_a_float(as_role, category):
+def test_money_is_never_a_float(role_client, category):
     ProductFactory(category=category, price=Decimal("0.10"))
 
-    raw = as_role(None).get("/products/").content
+    raw = role_client(None).get("/products/").content
 
     assert b'"price":"0.10"' in raw
 
 
 @pytest.mark.parametrize("name", ["Þ", "日本", "---"])
-def test_a_name_without_ascii_letters_still_gets_a_slug(as_role, db, name):
-    response = as_role("STAFF").post("/category/", {"name": name}, format="json")
+def test_a_name_without_ascii_letters_still_gets_a_slug(role_client, db, name):
+    response = role_client("STAFF").post("/category/", {"name": name}, format="json")
 
     assert response.status_code == 201, response.content
     assert re.fullmatch(r"category-[0-9a-f]{8}", response.json()["slug"])

@@ -283,11 +283,11 @@ def test_batch_lookup_needs_1_to_100_numeric_ids(as_service, db, ids):
     assert as_service().get(f"/internal/products/?ids={ids}").status_code == 400
 
 
-def test_staff_cannot_set_stock_below_what_is_reserved(as_role, as_service, shelf):
+def test_staff_cannot_set_stock_below_what_is_reserved(role_client, as_service, shelf):
     a, _ = shelf
     reserve(as_service(), "HELD", (a, 4))
 
-    response = as_role("STAFF").patch(f"/products/{a.id}/", {"quantity": 3})
+    response = role_client("STAFF").patch(f"/products/{a.id}/", {"quantity": 3})
 
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "stock_below_reserved"
