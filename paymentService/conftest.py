@@ -84,3 +84,9 @@ def razorpay_sandbox(razorpay_sandbox_server, settings, http_mock):
     settings.RAZORPAY_KEY_ID = "rzp_test_suite"
     settings.RAZORPAY_KEY_SECRET = "razorpay_key_secret_suite"  # noqa: S105 (a test key)
     return state
+
+
+@pytest.fixture
+def order_id(order_service):
+    """A PENDING order of customer 41 (the shared ``customer``) on the fake order service."""
+    return order_service.add(user_id=41, total="53.20")

@@ -39,6 +39,18 @@ def role_client(user_service):
     return make
 
 
+@pytest.fixture
+def customer(role_client) -> APIClient:
+    """Customer 41 of the fake user service (a suite with real users defines its own)."""
+    return role_client("CUSTOMER", user_id=41)
+
+
+@pytest.fixture
+def staff(role_client) -> APIClient:
+    """Staff member 7 of the fake user service."""
+    return role_client("STAFF", user_id=7)
+
+
 @pytest.fixture(autouse=True)
 def _empty_cache():
     """Cached validations, catalog pages and throttle counts never leak from one test to the next."""

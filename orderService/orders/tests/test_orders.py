@@ -17,16 +17,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def customer(role_client):
-    return role_client("CUSTOMER", user_id=41)
-
-
-@pytest.fixture
-def staff(role_client):
-    return role_client("STAFF", user_id=7)
-
-
-@pytest.fixture
 def shelf(product_service):
     return {
         "kettle": product_service.add(title="Kettle", sku="KET-1", price="64.90", available=5),

@@ -19,11 +19,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def customer(role_client):
-    return role_client("CUSTOMER", user_id=41)
-
-
-@pytest.fixture
 def kettle(product_service):
     return product_service.add(title="Kettle", sku="KET-1", price="64.90", available=5)
 

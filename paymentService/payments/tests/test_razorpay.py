@@ -20,16 +20,6 @@ WEBHOOK_SECRET = "razorpay_test_suite_only"
 
 
 @pytest.fixture
-def customer(role_client):
-    return role_client("CUSTOMER", user_id=41)
-
-
-@pytest.fixture
-def order_id(order_service):
-    return order_service.add(user_id=41, total="53.20")
-
-
-@pytest.fixture
 def payment(customer, order_id, razorpay_sandbox):
     answer = customer.post("/service/", {"order_id": order_id, "gateway": "razorpay"}).json()
     return Payment.objects.get(pk=answer["payment_id"])

@@ -24,16 +24,6 @@ GATEWAYS = ["stripe", "razorpay"]
 
 
 @pytest.fixture
-def customer(role_client):
-    return role_client("CUSTOMER", user_id=41)
-
-
-@pytest.fixture
-def staff(role_client):
-    return role_client("STAFF", user_id=7)
-
-
-@pytest.fixture
 def events(sandbox, razorpay_sandbox, monkeypatch):
     """What the sandboxes would deliver, kept for the test to deliver (and when)."""
     kept: list[tuple[str, bytes, dict]] = []

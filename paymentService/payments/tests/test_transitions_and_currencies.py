@@ -93,11 +93,6 @@ def test_an_amount_finer_than_the_minor_unit_is_refused(amount, currency):
         to_minor_units(Decimal(amount), currency)
 
 
-@pytest.fixture
-def customer(role_client):
-    return role_client("CUSTOMER", user_id=41)
-
-
 @pytest.mark.parametrize(
     ("gateway", "currency", "total", "sent"),
     [
