@@ -550,7 +550,8 @@ def refund_automatically(*, payment_id: int) -> Refund | None:
 def reconcile_open_payments(*, older_than_minutes: int) -> list[str]:
     """Asks the provider about checkouts still open after a while and applies what a lost webhook
     would have (the same code path and once-only rule as the webhook). Payments that need a refund
-    and have none get one; refunds the provider never answered are sent again (same key)."""
+    and have none get one; refunds the provider never answered are sent again (same key); refunds
+    it took whose webhook never came are asked about and settled."""
     cutoff = timezone.now() - timezone.timedelta(minutes=older_than_minutes)
     outcomes = []
     for payment in Payment.objects.filter(status=PaymentStatus.NEEDS_REFUND, refunds=None):
@@ -562,6 +563,10 @@ def reconcile_open_payments(*, older_than_minutes: int) -> list[str]:
             outcomes.append(f"{refund.payment_id}:refund_resent")
         except (DependencyUnavailable, RefundRefusedByProvider):
             outcomes.append(f"{refund.payment_id}:refund_not_sent")
+    for refund in Refund.objects.filter(
+        status=RefundStatus.PENDING, updated_at__lte=cutoff
+    ).exclude(provider_refund_id=""):
+        outcomes.append(f"{refund.payment_id}:{_reconcile_refund(refund)}")
     for payment in Payment.objects.filter(
         status=PaymentStatus.PENDING, updated_at__lte=cutoff
     ).exclude(provider_reference=""):
@@ -577,3 +582,30 @@ def reconcile_open_payments(*, older_than_minutes: int) -> list[str]:
                 f"{payment.id}:{apply_event(gateway_name=payment.gateway, event=event)}"
             )
     return outcomes
+
+
+def _reconcile_refund(refund: Refund) -> str:
+    """A refund the provider took but whose webhook never came: asks the provider, and applies a
+    settled answer as the webhook would have (same code path, once per refund and result)."""
+    payment = refund.payment
+    try:
+        update = get_gateway(payment.gateway).fetch_refund(refund.provider_refund_id)
+    except GatewayUnavailable:
+        logger.warning(
+            "Reconciliation could not reach %s for refund %s", payment.gateway, refund.id
+        )
+        return "refund_not_reached"
+    if update is None:
+        return "refund_pending"
+    event = ProviderEvent(
+        event_id=f"reconcile:{update.reference}:{'succeeded' if update.succeeded else 'failed'}",
+        type="refund.reconciled",
+        outcome=Outcome.REFUND,
+        reference="",
+        payment_id=payment.id,
+        amount=update.amount,
+        currency=None,
+        provider_payment_id=payment.provider_payment_id,
+        refunds=(update,),
+    )
+    return apply_event(gateway_name=payment.gateway, event=event)

@@ -324,6 +324,13 @@ def application(environ: dict[str, Any], start: Start) -> list[bytes]:
             params = nested(parse_qsl(body.decode(), keep_blank_values=True))
             status, answer = SANDBOX.refund(params, environ.get("HTTP_IDEMPOTENCY_KEY"))
             return _json(start, status, answer)
+        match = re.fullmatch(r"/v1/refunds/(re_test_[0-9a-f]+)", path)
+        if match and method == "GET":
+            if match.group(1) not in SANDBOX.refunds:
+                return _json(
+                    start, 404, stripe_error("resource_missing", f"No such refund: '{match[1]}'")
+                )
+            return _json(start, 200, SANDBOX.refunds[match.group(1)])
         match = re.fullmatch(r"/v1/checkout/sessions/(cs_test_[0-9a-f]+)(/expire)?", path)
         if match and match.group(1) in SANDBOX.sessions:
             if method == "GET" and not match.group(2):

@@ -119,6 +119,13 @@ class PaymentGateway(Protocol):
 
     def fetch_checkout(self, reference: str) -> ProviderEvent: ...
 
+    def fetch_refund(self, reference: str) -> RefundUpdate | None:
+        """The provider's word on one refund (``reference``: its id): settled either way, or None
+        while it is still pending. For reconciliation when the webhook was lost.
+
+        :raises GatewayUnavailable: not reached."""
+        ...
+
     def refund(self, request: RefundRequest) -> ProviderRefund:
         """Asks the provider to give ``request.amount`` back; its webhook confirms it.
 

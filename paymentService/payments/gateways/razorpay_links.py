@@ -234,6 +234,21 @@ class RazorpayPaymentLinksGateway:
             return replace(event, outcome=Outcome.PENDING)
         return event
 
+    def fetch_refund(self, reference: str) -> RefundUpdate | None:
+        try:
+            refund = self.client.refund.fetch(reference, timeout=self.timeout)
+        except SDK_ERRORS as error:
+            raise GatewayUnavailable(str(error)) from error
+        if refund.get("status") not in ("processed", "failed"):
+            return None  # pending
+        currency = str(refund.get("currency") or "").upper() or None
+        return RefundUpdate(
+            reference=refund["id"],
+            refund_id=_id_in(_notes(refund), "refund_id"),
+            amount=from_minor_units(refund.get("amount"), currency),
+            succeeded=refund["status"] == "processed",
+        )
+
     def refund(self, request: RefundRequest) -> ProviderRefund:
         """Razorpay has no idempotency key for refunds: a refund of ours already there (a retry
         after a lost answer) is found by the refund id in its notes before another is made."""

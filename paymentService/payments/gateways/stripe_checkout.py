@@ -220,6 +220,21 @@ class StripeCheckoutGateway:
             raise GatewayUnavailable(str(error)) from error
         return ProviderRefund(reference=refund.id)
 
+    def fetch_refund(self, reference: str) -> RefundUpdate | None:
+        try:
+            refund = self.client.v1.refunds.retrieve(reference)
+        except stripe.StripeError as error:
+            raise GatewayUnavailable(str(error)) from error
+        if refund.status not in ("succeeded", "failed", "canceled"):
+            return None
+        currency = (getattr(refund, "currency", None) or "").upper() or None
+        return RefundUpdate(
+            reference=refund.id,
+            refund_id=_our_id(getattr(refund, "metadata", None), "refund_id"),
+            amount=from_minor_units(getattr(refund, "amount", None), currency),
+            succeeded=refund.status == "succeeded",
+        )
+
     def fetch_checkout(self, reference: str) -> ProviderEvent:
         try:
             session = self.client.v1.checkout.sessions.retrieve(reference)

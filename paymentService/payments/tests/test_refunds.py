@@ -14,6 +14,7 @@ from razorpay_sandbox.app import sign as razorpay_sign
 from rest_framework.test import APIClient
 from stripe_sandbox.app import sign as stripe_sign
 
+from payments.gateways import get_gateway
 from payments.gateways.razorpay_links import RazorpayPaymentLinksGateway
 from payments.gateways.stripe_checkout import StripeCheckoutGateway
 from payments.models import Payment, PaymentStatus, Refund, RefundStatus
@@ -326,3 +327,38 @@ def test_refunds_are_counted_for_prometheus(
         "succeeded": 1,
         "failed": 0,
     }
+
+
+def test_a_refund_whose_webhook_is_lost_is_settled_by_reconciliation(
+    staff, paid, events, order_service
+):
+    assert refund(staff, paid, "r-lost").status_code == 201
+    wait_for(events, 1)
+    lost = events.pop()  # the provider's confirmation never arrives
+    assert Refund.objects.get().status == RefundStatus.PENDING
+
+    call_command("reconcile_payments", older_than=0)
+
+    paid.refresh_from_db()
+    assert Refund.objects.get().status == RefundStatus.SUCCEEDED
+    assert (paid.status, paid.refunded_amount) == (PaymentStatus.REFUNDED, Decimal("53.20"))
+    assert order_service.orders[paid.order_id]["status"] == "REFUNDED"
+    # The webhook turning up late after all changes nothing more.
+    events.append(lost)
+    assert deliver_all(events) == ["refund_unchanged"]
+    paid.refresh_from_db()
+    assert paid.refunded_amount == Decimal("53.20")
+
+
+def test_a_refund_still_pending_at_the_provider_stays_pending(staff, paid, events, monkeypatch):
+    assert refund(staff, paid, "r-slow").status_code == 201
+    wait_for(events, 1)
+    events.clear()
+    gateway = type(get_gateway(paid.gateway))
+    monkeypatch.setattr(gateway, "fetch_refund", lambda self, reference: None)
+
+    call_command("reconcile_payments", older_than=0)
+
+    assert Refund.objects.get().status == RefundStatus.PENDING
+    paid.refresh_from_db()
+    assert paid.status == PaymentStatus.SUCCEEDED
