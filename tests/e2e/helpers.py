@@ -25,7 +25,12 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 @contextlib.contextmanager
 def running_stack(
-    tmp_path_factory, name: str, *, services: Iterable[Service] = SERVICES, **env: str
+    tmp_path_factory,
+    name: str,
+    *,
+    services: Iterable[Service] = SERVICES,
+    workers: int = 2,
+    **env: str,
 ) -> Iterator[Stack]:
     """``services`` under gunicorn with the demo data, on databases of their own (SQLite files in
     a temporary folder, or ``e2e_<name>_*`` schemas with MySQL), with ``env`` over this process's
@@ -37,6 +42,7 @@ def running_stack(
         base_env={**os.environ, **env},
         schema_prefix=f"e2e_{name}_",
         demo_data=True,
+        workers=workers,
     )
     try:
         shop.start()
