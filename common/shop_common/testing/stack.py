@@ -23,7 +23,7 @@ from shop_common.processes import (
     sandbox_process,
     threads_for,
 )
-from shop_common.topology import RAZORPAY_SANDBOX, STRIPE_SANDBOX, Service
+from shop_common.topology import SANDBOXES, Service
 
 
 class ServiceUrls(Protocol):
@@ -46,6 +46,11 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def _provider(sandbox: Service) -> str:
+    """``stripe`` for the ``stripe-sandbox``: its variables' prefix and its webhook path."""
+    return sandbox.name.removesuffix("-sandbox")
 
 
 @dataclass
@@ -95,13 +100,12 @@ class Stack:
         )
         for other in self.services:
             env[other.url_variable] = f"http://127.0.0.1:{ports[other.name]}"
-        if STRIPE_SANDBOX.name in ports:
-            env["STRIPE_API_BASE"] = f"http://127.0.0.1:{ports[STRIPE_SANDBOX.name]}"
-            # DEBUG is off here like in production; the sandbox is allowed by name.
-            env["STRIPE_SANDBOX_ALLOWED"] = "True"
-        if RAZORPAY_SANDBOX.name in ports:
-            env["RAZORPAY_API_BASE"] = f"http://127.0.0.1:{ports[RAZORPAY_SANDBOX.name]}"
-            env["RAZORPAY_SANDBOX_ALLOWED"] = "True"
+        for sandbox in SANDBOXES:
+            if sandbox.name in ports:
+                prefix = _provider(sandbox).upper()
+                env[f"{prefix}_API_BASE"] = f"http://127.0.0.1:{ports[sandbox.name]}"
+                # DEBUG is off here like in production; the sandbox is allowed by name.
+                env[f"{prefix}_SANDBOX_ALLOWED"] = "True"
         return env
 
     def start(self) -> None:
@@ -109,8 +113,7 @@ class Stack:
         # A stack with the payment service gets the offline provider sandboxes beside it.
         with_sandbox = any(service.name == "payment" for service in self.services)
         if with_sandbox:
-            ports[STRIPE_SANDBOX.name] = free_port()
-            ports[RAZORPAY_SANDBOX.name] = free_port()
+            ports.update({sandbox.name: free_port() for sandbox in SANDBOXES})
         self.envs = envs = {
             service.name: self.service_env(service, ports) for service in self.services
         }
@@ -138,36 +141,25 @@ class Stack:
             )
             process.start()
             self.processes[service.name] = process
-        if with_sandbox:
-            self.processes[STRIPE_SANDBOX.name] = sandbox = sandbox_process(
-                STRIPE_SANDBOX,
+        for sandbox in SANDBOXES if with_sandbox else ():
+            provider = _provider(sandbox)
+            prefix = f"{provider.upper()}_SANDBOX"
+            process = sandbox_process(
+                sandbox,
                 self.repo_root,
-                port=ports[STRIPE_SANDBOX.name],
+                port=ports[sandbox.name],
                 env={
                     **self.base_env,
                     **self.secrets,
-                    "STRIPE_SANDBOX_WEBHOOK_URL": f"http://127.0.0.1:{ports['payment']}/webhook/stripe/",
-                    "STRIPE_SANDBOX_PUBLIC_URL": f"http://127.0.0.1:{ports[STRIPE_SANDBOX.name]}",
+                    f"{prefix}_WEBHOOK_URL": f"http://127.0.0.1:{ports['payment']}/webhook/{provider}/",
+                    f"{prefix}_PUBLIC_URL": f"http://127.0.0.1:{ports[sandbox.name]}",
                     # /_sandbox/requests: what the SDK sent, for the end-to-end tests.
-                    "STRIPE_SANDBOX_DEBUG_ROUTES": "True",
+                    f"{prefix}_DEBUG_ROUTES": "True",
                 },
-                log_path=self.workdir / "stripe-sandbox.log",
+                log_path=self.workdir / f"{sandbox.name}.log",
             )
-            sandbox.start()
-            self.processes[RAZORPAY_SANDBOX.name] = razorpay = sandbox_process(
-                RAZORPAY_SANDBOX,
-                self.repo_root,
-                port=ports[RAZORPAY_SANDBOX.name],
-                env={
-                    **self.base_env,
-                    **self.secrets,
-                    "RAZORPAY_SANDBOX_WEBHOOK_URL": f"http://127.0.0.1:{ports['payment']}/webhook/razorpay/",
-                    "RAZORPAY_SANDBOX_PUBLIC_URL": f"http://127.0.0.1:{ports[RAZORPAY_SANDBOX.name]}",
-                    "RAZORPAY_SANDBOX_DEBUG_ROUTES": "True",
-                },
-                log_path=self.workdir / "razorpay-sandbox.log",
-            )
-            razorpay.start()
+            process.start()
+            self.processes[sandbox.name] = process
         for process in self.processes.values():
             process.wait_until_healthy()
 
