@@ -1,5 +1,7 @@
+import contextlib
 import os
 import threading
+from collections.abc import Iterator
 from socketserver import ThreadingMixIn
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
@@ -19,6 +21,23 @@ class _QuietHandler(WSGIRequestHandler):
         pass
 
 
+@contextlib.contextmanager
+def _serving(application, port: int) -> Iterator[None]:
+    """``application`` (a sandbox's WSGI app) on a real socket, in threads of this process."""
+    server = make_server(
+        "127.0.0.1",
+        port,
+        application,
+        server_class=_ThreadingWSGIServer,
+        handler_class=_QuietHandler,
+    )
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield
+    finally:
+        server.shutdown()
+
+
 @pytest.fixture(scope="session")
 def sandbox_server():
     """The offline Stripe sandbox on a real socket, in this process (tests can read its state).
@@ -29,16 +48,8 @@ def sandbox_server():
     os.environ["STRIPE_SANDBOX_RETRY_DELAYS"] = "0"
     port = free_port()
     os.environ["STRIPE_SANDBOX_PUBLIC_URL"] = f"http://127.0.0.1:{port}"
-    server = make_server(
-        "127.0.0.1",
-        port,
-        application,
-        server_class=_ThreadingWSGIServer,
-        handler_class=_QuietHandler,
-    )
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{port}", SANDBOX
-    server.shutdown()
+    with _serving(application, port):
+        yield f"http://127.0.0.1:{port}", SANDBOX
 
 
 @pytest.fixture
@@ -63,16 +74,8 @@ def razorpay_sandbox_server():
     os.environ["RAZORPAY_KEY_SECRET"] = "razorpay_key_secret_suite"  # noqa: S105 (a test key)
     port = free_port()
     os.environ["RAZORPAY_SANDBOX_PUBLIC_URL"] = f"http://127.0.0.1:{port}"
-    server = make_server(
-        "127.0.0.1",
-        port,
-        application,
-        server_class=_ThreadingWSGIServer,
-        handler_class=_QuietHandler,
-    )
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{port}", SANDBOX
-    server.shutdown()
+    with _serving(application, port):
+        yield f"http://127.0.0.1:{port}", SANDBOX
 
 
 @pytest.fixture
