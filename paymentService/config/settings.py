@@ -11,6 +11,28 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 globals().update(service_settings(service="payment", base_dir=BASE_DIR, apps=["payments"]))
 env = environment(BASE_DIR)
 
+
+def provider_api_base(prefix: str, provider: str, real_base: str) -> str:
+    """``<prefix>_API_BASE``: where the provider's official SDK sends its calls; unset, the
+    provider itself. Any other address is the offline sandbox (or another stand-in) and no money
+    moves, so with DEBUG off it must be asked for with ``<prefix>_SANDBOX_ALLOWED=True`` (make
+    run's .env and the test stacks do): a production deployment that kept a sandbox URL refuses to
+    start instead of taking no payments."""
+    base = env(f"{prefix}_API_BASE", default="")
+    if (
+        base
+        and base.rstrip("/") != real_base
+        and not DEBUG  # noqa: F821 (set by service_settings)
+        and not env(f"{prefix}_SANDBOX_ALLOWED", default=False, cast=bool)
+    ):
+        raise ImproperlyConfigured(
+            f"{prefix}_API_BASE is {base!r}, not {provider} ({real_base}): payments would go to a "
+            f"sandbox. In production remove {prefix}_API_BASE (and set real keys); for development "
+            f"or tests with DEBUG off, set {prefix}_SANDBOX_ALLOWED=True."
+        )
+    return base
+
+
 # The gateways a payment may choose ("gateway" in POST /service/), and the one used when it names
 # none. Never chosen at random.
 PAYMENT_GATEWAYS = env(
@@ -25,26 +47,11 @@ if PAYMENT_GATEWAY not in PAYMENT_GATEWAYS:
     )
 
 # Stripe. STRIPE_API_BASE points the official SDK at the offline sandbox (make run sets it);
-# unset, the SDK talks to Stripe itself with real keys.
+# unset, the SDK talks to Stripe itself with real keys (provider_api_base).
 STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="")
-STRIPE_API_BASE = env("STRIPE_API_BASE", default="")
-STRIPE_TIMEOUT_SECONDS = env("STRIPE_TIMEOUT_SECONDS", default=10.0, cast=float)
-# A STRIPE_API_BASE other than Stripe's own is the offline sandbox (or another stand-in): no money
-# moves. With DEBUG off that must be asked for (make run's .env and the test stacks do), so that a
-# production deployment that kept a sandbox URL refuses to start instead of taking no payments.
-STRIPE_SANDBOX_ALLOWED = env("STRIPE_SANDBOX_ALLOWED", default=False, cast=bool)
 STRIPE_REAL_API_BASE = "https://api.stripe.com"
-if (
-    STRIPE_API_BASE
-    and STRIPE_API_BASE.rstrip("/") != STRIPE_REAL_API_BASE
-    and not DEBUG  # noqa: F821 (set by service_settings)
-    and not STRIPE_SANDBOX_ALLOWED
-):
-    raise ImproperlyConfigured(
-        f"STRIPE_API_BASE is {STRIPE_API_BASE!r}, not Stripe ({STRIPE_REAL_API_BASE}): payments "
-        "would go to a sandbox. In production remove STRIPE_API_BASE (and set real keys); for "
-        "development or tests with DEBUG off, set STRIPE_SANDBOX_ALLOWED=True."
-    )
+STRIPE_API_BASE = provider_api_base("STRIPE", "Stripe", STRIPE_REAL_API_BASE)
+STRIPE_TIMEOUT_SECONDS = env("STRIPE_TIMEOUT_SECONDS", default=10.0, cast=float)
 # Seconds a webhook's signature timestamp may be old (Stripe's default, 5 minutes).
 STRIPE_WEBHOOK_TOLERANCE = env("STRIPE_WEBHOOK_TOLERANCE", default=300, cast=int)
 STRIPE_WEBHOOK_SECRET = required_secret(
@@ -60,22 +67,10 @@ STRIPE_WEBHOOK_SECRET = required_secret(
 # Razorpay sandbox (make run sets it); unset, it talks to Razorpay itself. The same guard as Stripe's.
 RAZORPAY_KEY_ID = env("RAZORPAY_KEY_ID", default="")
 RAZORPAY_KEY_SECRET = env("RAZORPAY_KEY_SECRET", default="")
-RAZORPAY_API_BASE = env("RAZORPAY_API_BASE", default="")
+RAZORPAY_REAL_API_BASE = "https://api.razorpay.com"
+RAZORPAY_API_BASE = provider_api_base("RAZORPAY", "Razorpay", RAZORPAY_REAL_API_BASE)
 RAZORPAY_TIMEOUT_SECONDS = env("RAZORPAY_TIMEOUT_SECONDS", default=10.0, cast=float)
 RAZORPAY_WEBHOOK_SECRET = env("RAZORPAY_WEBHOOK_SECRET", default="")
-RAZORPAY_SANDBOX_ALLOWED = env("RAZORPAY_SANDBOX_ALLOWED", default=False, cast=bool)
-RAZORPAY_REAL_API_BASE = "https://api.razorpay.com"
-if (
-    RAZORPAY_API_BASE
-    and RAZORPAY_API_BASE.rstrip("/") != RAZORPAY_REAL_API_BASE
-    and not DEBUG  # noqa: F821 (set by service_settings)
-    and not RAZORPAY_SANDBOX_ALLOWED
-):
-    raise ImproperlyConfigured(
-        f"RAZORPAY_API_BASE is {RAZORPAY_API_BASE!r}, not Razorpay ({RAZORPAY_REAL_API_BASE}): "
-        "payments would go to a sandbox. In production remove RAZORPAY_API_BASE; for development "
-        "or tests with DEBUG off, set RAZORPAY_SANDBOX_ALLOWED=True."
-    )
 # Razorpay signs the body only (no timestamp in the header): an event whose own created_at is older
 # than this many seconds is refused as stale. Razorpay retries a failed delivery for 24 hours.
 RAZORPAY_WEBHOOK_TOLERANCE = env("RAZORPAY_WEBHOOK_TOLERANCE", default=24 * 3600, cast=int)

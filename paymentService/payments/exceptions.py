@@ -1,6 +1,11 @@
 from rest_framework import status
 
-from shop_common.errors import ConflictError, ResourceNotFoundException, ServiceError
+from shop_common.errors import (
+    ConflictError,
+    IdempotencyKeyReused,
+    ResourceNotFoundException,
+    ServiceError,
+)
 
 
 class OrderNotFound(ResourceNotFoundException):
@@ -86,9 +91,7 @@ class RefundExceedsCaptured(ConflictError):
     default_detail = "A refund cannot give back more than was captured and not yet refunded."
 
 
-class RefundKeyReused(ServiceError):
-    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
-    default_code = "idempotency_key_reused"
+class RefundKeyReused(IdempotencyKeyReused):
     default_detail = "This Idempotency-Key was used for another refund of this payment."
 
 

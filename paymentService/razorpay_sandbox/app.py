@@ -28,7 +28,17 @@ import time
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from sandbox_kit import Start, deliver, flag, json_answer, retry_delays, setting
+from sandbox_kit import (
+    Start,
+    deliver,
+    flag,
+    html_answer,
+    json_answer,
+    redirect,
+    request_parts,
+    retry_delays,
+    setting,
+)
 
 # What the sandbox takes (the payment service's table, plus INR's home): another is refused as
 # Razorpay refuses it. Three-decimal currencies must end in 0, as Razorpay asks.
@@ -336,15 +346,8 @@ def _authorized(environ: dict[str, Any]) -> bool:
     return key_id.startswith("rzp_test_") and bool(key_secret)
 
 
-def _html(start: Start, text: str) -> list[bytes]:
-    start("200 OK", [("Content-Type", "text/html; charset=utf-8")])
-    return [text.encode()]
-
-
 def application(environ: dict[str, Any], start: Start) -> list[bytes]:
-    method, path = environ["REQUEST_METHOD"], environ.get("PATH_INFO", "")
-    length = int(environ.get("CONTENT_LENGTH") or 0)
-    body = environ["wsgi.input"].read(length) if length else b""
+    method, path, body = request_parts(environ)
 
     if path in ("/health", "/health/"):
         return json_answer(start, 200, {"service": "razorpay-sandbox", "status": "ok"})
@@ -404,14 +407,16 @@ def application(environ: dict[str, Any], start: Start) -> list[bytes]:
     if match and match.group(1) in SANDBOX.links:
         link_id, action = match.groups()
         if method == "GET" and not action:
-            return _html(start, page(SANDBOX.links[link_id]))
+            return html_answer(start, page(SANDBOX.links[link_id]))
         if method == "POST" and action == "decline":
             link = SANDBOX.decline(link_id)
-            return _html(start, page(link, "The payment failed (declined). You can try again."))
+            return html_answer(
+                start, page(link, "The payment failed (declined). You can try again.")
+            )
         if method == "POST" and action == "pay":
             link = SANDBOX.pay(link_id)
             if not link["callback_url"] or link["status"] != "paid":
-                return _html(start, page(link))
+                return html_answer(start, page(link))
             payment_id = link["payments"][-1]["payment_id"]
             query = {
                 "razorpay_payment_id": payment_id,
@@ -423,10 +428,5 @@ def application(environ: dict[str, Any], start: Start) -> list[bytes]:
                 ),
             }
             separator = "&" if "?" in link["callback_url"] else "?"
-            start(
-                "303 See Other",
-                [("Location", f"{link['callback_url']}{separator}{urlencode(query)}")],
-            )
-            return [b""]
-    start("404 Not Found", [("Content-Type", "application/json")])
-    return [json.dumps(razorpay_error("The requested URL was not found.")).encode()]
+            return redirect(start, f"{link['callback_url']}{separator}{urlencode(query)}")
+    return json_answer(start, 404, razorpay_error("The requested URL was not found."))

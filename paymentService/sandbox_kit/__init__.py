@@ -1,5 +1,5 @@
-"""What the offline provider sandboxes (``stripe_sandbox``, ``razorpay_sandbox``) share: JSON answers,
-on/off flags from the environment, and webhook delivery with retries until a 2xx."""
+"""What the offline provider sandboxes (``stripe_sandbox``, ``razorpay_sandbox``) share: JSON, HTML
+and redirect answers, the parts of a request, on/off flags from the environment, and webhook delivery with retries until a 2xx."""
 
 import json
 import logging
@@ -27,6 +27,23 @@ def flag(name: str) -> bool:
 def json_answer(start: Start, status: int, body: Any) -> list[bytes]:
     start(f"{status} {'OK' if status < 400 else 'Error'}", [("Content-Type", "application/json")])
     return [json.dumps(body).encode()]
+
+
+def html_answer(start: Start, text: str) -> list[bytes]:
+    start("200 OK", [("Content-Type", "text/html; charset=utf-8")])
+    return [text.encode()]
+
+
+def redirect(start: Start, location: str) -> list[bytes]:
+    start("303 See Other", [("Location", location)])
+    return [b""]
+
+
+def request_parts(environ: dict[str, Any]) -> tuple[str, str, bytes]:
+    """The method, the path and the whole body of a WSGI request."""
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    body = environ["wsgi.input"].read(length) if length else b""
+    return environ["REQUEST_METHOD"], environ.get("PATH_INFO", ""), body
 
 
 def retry_delays(variable: str) -> list[float]:

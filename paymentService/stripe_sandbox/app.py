@@ -27,7 +27,17 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qsl
 
-from sandbox_kit import Start, deliver, flag, json_answer, retry_delays, setting
+from sandbox_kit import (
+    Start,
+    deliver,
+    flag,
+    html_answer,
+    json_answer,
+    redirect,
+    request_parts,
+    retry_delays,
+    setting,
+)
 
 
 def _slot(node: list[Any], index: int) -> None:
@@ -296,9 +306,7 @@ def _authorized(environ: dict[str, Any]) -> bool:
 
 
 def application(environ: dict[str, Any], start: Start) -> list[bytes]:
-    method, path = environ["REQUEST_METHOD"], environ.get("PATH_INFO", "")
-    length = int(environ.get("CONTENT_LENGTH") or 0)
-    body = environ["wsgi.input"].read(length) if length else b""
+    method, path, body = request_parts(environ)
 
     if path in ("/health", "/health/"):
         return _json(start, 200, {"service": "stripe-sandbox", "status": "ok"})
@@ -350,8 +358,7 @@ def application(environ: dict[str, Any], start: Start) -> list[bytes]:
     if match and match.group(1) in SANDBOX.sessions:
         session_id, action = match.groups()
         if method == "GET" and not action:
-            start("200 OK", [("Content-Type", "text/html; charset=utf-8")])
-            return [page(SANDBOX.sessions[session_id]).encode()]
+            return html_answer(start, page(SANDBOX.sessions[session_id]))
         if method == "POST" and action:
             session = SANDBOX.finish(session_id, action)
             target = (
@@ -359,8 +366,5 @@ def application(environ: dict[str, Any], start: Start) -> list[bytes]:
                 if action == "pay"
                 else (session.get("cancel_url") or session["success_url"])
             )
-            target = target.replace("{CHECKOUT_SESSION_ID}", session_id)
-            start("303 See Other", [("Location", target)])
-            return [b""]
-    start("404 Not Found", [("Content-Type", "application/json")])
-    return [json.dumps(stripe_error("resource_missing", "Not found.")).encode()]
+            return redirect(start, target.replace("{CHECKOUT_SESSION_ID}", session_id))
+    return _json(start, 404, stripe_error("resource_missing", "Not found."))

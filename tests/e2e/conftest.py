@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from shop_common.demo import DEMO_LOGINS
-from shop_common.topology import SERVICES_BY_NAME
+from shop_common.testing.stack import login, service_token
 from tests.e2e.browser import browser  # noqa: F401 (a fixture)
 from tests.e2e.helpers import running_stack
 
@@ -37,14 +37,7 @@ def token_of(stack):
     def token(role: str) -> str:
         # Access tokens live 5 minutes, and the suite longer: a token near its end is replaced.
         if role not in tokens or tokens[role][1] < time.monotonic():
-            email, password = DEMO_LOGINS[role]
-            login = httpx.post(
-                f"{stack.url('user')}/auth/login/",
-                json={"email": email, "password": password},
-                timeout=30,
-            )
-            assert login.status_code == 200, login.text
-            answer = login.json()
+            answer = login(stack, *DEMO_LOGINS[role])
             tokens[role] = (answer["access"], time.monotonic() + answer["expires_in"] - 60)
         return tokens[role][0]
 
@@ -56,14 +49,7 @@ def service_token_of(stack):
     """``service_token_of("order")``: that service's client-credentials token (scope internal)."""
 
     def token(service_name: str) -> str:
-        service = SERVICES_BY_NAME[service_name]
-        response = httpx.post(
-            f"{stack.url('user')}/o/token/",
-            data={"grant_type": "client_credentials", "scope": "internal"},
-            auth=(service.client_id, stack.secrets[service.client_secret_variable]),
-        )
-        assert response.status_code == 200, response.text
-        return response.json()["access_token"]
+        return service_token(stack, service_name)
 
     return token
 

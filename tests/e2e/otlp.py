@@ -5,7 +5,6 @@ proto package and kept in memory. A stand-in for an OpenTelemetry Collector (doc
 
 import gzip
 import threading
-import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -13,6 +12,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
 )
+
+from tests.e2e.helpers import eventually
 
 
 @dataclass(frozen=True)
@@ -107,12 +108,12 @@ class OtlpReceiver:
 
     def wait_for(self, predicate, timeout: float = 20.0) -> list[ReceivedSpan]:
         """The spans received once ``predicate(spans)`` holds (polled), or an AssertionError."""
-        deadline = time.monotonic() + timeout
-        while True:
+
+        def received() -> list[ReceivedSpan]:
             with self._lock:
-                spans = list(self.spans)
-            if predicate(spans):
-                return spans
-            if time.monotonic() > deadline:
-                raise AssertionError(f"not within {timeout} s; received {len(spans)} spans")
-            time.sleep(0.1)
+                return list(self.spans)
+
+        spans = eventually(received, predicate, timeout=timeout, interval=0.1)
+        if not predicate(spans):
+            raise AssertionError(f"not within {timeout} s; received {len(spans)} spans")
+        return spans

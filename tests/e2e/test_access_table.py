@@ -20,6 +20,7 @@ import pytest
 
 from shop_common.demo import DEMO_LOGINS
 from shop_common.testing.data import ADDRESS
+from shop_common.testing.stack import login
 from shop_common.topology import SERVICES
 from tests.e2e.access_table import (
     ACCESS_TABLE,
@@ -80,14 +81,6 @@ def test_every_mounted_route_is_in_the_access_table(mounted_routes, service):
 
 
 # --- the identities and the objects the rows ask about ------------------------------------------
-
-
-def user_service_login(stack, email: str, password: str) -> dict:
-    response = http.post(
-        f"{stack.url('user')}/auth/login/", json={"email": email, "password": password}
-    )
-    assert response.status_code == 200, response.text
-    return response.json()
 
 
 def validation(stack, token: str) -> dict:
@@ -243,13 +236,11 @@ def world(stack, tokens) -> World:
     )
 
     def new_session() -> str:
-        access = user_service_login(stack, session_email, CUSTOMER_PASSWORD)["access"]
+        access = login(stack, session_email, CUSTOMER_PASSWORD)["access"]
         return validation(stack, access)["session_id"]
 
     world.make("victim_session", new_session, again=True)
-    values["throwaway_refresh"] = user_service_login(stack, session_email, CUSTOMER_PASSWORD)[
-        "refresh"
-    ]
+    values["throwaway_refresh"] = login(stack, session_email, CUSTOMER_PASSWORD)["refresh"]
     values["svc_cart_token"] = tokens["svc_cart"]
 
     # POST /auth/logout/ ends the session of the token it is sent with: people send a new one.
@@ -258,17 +249,17 @@ def world(stack, tokens) -> World:
         "customer_b": validation(stack, tokens["customer_b"])["email"],
     }
 
-    def login(identity: str) -> str:
+    def log_in(identity: str) -> str:
         if identity in emails:
-            return user_service_login(stack, emails[identity], CUSTOMER_PASSWORD)["access"]
-        return user_service_login(stack, *DEMO_LOGINS[identity.upper()])["access"]
+            return login(stack, emails[identity], CUSTOMER_PASSWORD)["access"]
+        return login(stack, *DEMO_LOGINS[identity.upper()])["access"]
 
     # One login per person and spelling, made beforehand side by side.
     with ThreadPoolExecutor(4) as pool:
-        logins = {identity: list(pool.map(login, [identity] * 2)) for identity in PEOPLE}
+        logins = {identity: list(pool.map(log_in, [identity] * 2)) for identity in PEOPLE}
 
     def fresh_login(identity: str) -> str:
-        return logins[identity].pop() if logins[identity] else login(identity)
+        return logins[identity].pop() if logins[identity] else log_in(identity)
 
     world.fresh_login = fresh_login
     return world

@@ -14,10 +14,9 @@ import uuid
 import httpx
 import pytest
 
-from shop_common.demo import DEMO_LOGINS
 from shop_common.testing.data import ADDRESS
 from shop_common.testing.ledger import ledger
-from shop_common.testing.stack import Stack
+from shop_common.testing.stack import Stack, demo_token
 from tests.e2e.helpers import bearer, eventually, running_stack, wait_for_order_status
 
 BUDGET = 3.0
@@ -44,10 +43,7 @@ def shop(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def product_id(shop) -> int:
-    email, password = DEMO_LOGINS["STAFF"]
-    staff = httpx.post(
-        f"{shop.url('user')}/auth/login/", json={"email": email, "password": password}
-    ).json()["access"]
+    staff = demo_token(shop, "STAFF")
     products = httpx.Client(base_url=shop.url("product"), headers=bearer(staff))
     category = products.get("/category/").json()["results"][0]["id"]
     sku = f"FAULT-{uuid.uuid4().hex[:8]}"

@@ -9,7 +9,6 @@ import math
 import secrets
 import shutil
 import subprocess
-import time
 
 import httpx
 import pytest
@@ -17,7 +16,13 @@ import pytest
 from shop_common.testing.data import ADDRESS
 from shop_common.testing.stack import free_port
 from shop_common.topology import SERVICES
-from tests.e2e.helpers import REPO_ROOT, bearer, running_stack, wait_for_order_status
+from tests.e2e.helpers import (
+    REPO_ROOT,
+    bearer,
+    eventually,
+    running_stack,
+    wait_for_order_status,
+)
 from tests.e2e.otlp import OtlpReceiver
 
 TOKEN = secrets.token_urlsafe(24)
@@ -113,16 +118,15 @@ def prometheus(shop, tmp_path_factory):
         )
     url = f"http://{listen}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
+
+        def ready() -> bool:
             assert process.poll() is None, (folder / "prometheus.log").read_text()[-2000:]
             try:
-                if httpx.get(f"{url}/-/ready").status_code == 200:
-                    break
+                return httpx.get(f"{url}/-/ready").status_code == 200
             except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "Prometheus was not ready within 30 s"
-            time.sleep(0.2)
+                return False
+
+        assert eventually(ready, bool, timeout=30), "Prometheus was not ready within 30 s"
         yield url
     finally:
         process.terminate()
@@ -137,14 +141,17 @@ def query(prometheus: str, expression: str) -> list[dict]:
 
 def wait_for_value(prometheus: str, expression: str, at_least: float, timeout: float = 20) -> float:
     """The value of a one-series ``expression`` once Prometheus has scraped it at ``at_least``."""
-    deadline = time.monotonic() + timeout
-    while True:
+
+    def value() -> float | None:
         result = query(prometheus, expression)
-        value = float(result[0]["value"][1]) if result else None
-        if value is not None and value >= at_least:
-            return value
-        assert time.monotonic() < deadline, f"{expression} = {value}, wanted >= {at_least}"
-        time.sleep(0.5)
+        return float(result[0]["value"][1]) if result else None
+
+    def enough(found: float | None) -> bool:
+        return found is not None and found >= at_least
+
+    found = eventually(value, enough, timeout=timeout, interval=0.5)
+    assert enough(found), f"{expression} = {found}, wanted >= {at_least}"
+    return found
 
 
 def test_prometheus_scrapes_all_six_services(prometheus):
@@ -186,10 +193,12 @@ def test_prometheus_shows_breakers_latency_and_reservations(prometheus, checkout
     )
     wait_for_value(prometheus, 'count(shop_stock_reservations_held{job="product"})', 2)
     p95 = 'histogram_quantile(0.95, sum by (le) (rate(shop_http_request_duration_seconds_bucket{job="integration"}[1m])))'
-    deadline = time.monotonic() + 20
-    while not (result := query(prometheus, p95)) or math.isnan(float(result[0]["value"][1])):
-        assert time.monotonic() < deadline, f"no p95 latency: {result}"
-        time.sleep(0.5)
+
+    def measured(result: list[dict]) -> bool:
+        return bool(result) and not math.isnan(float(result[0]["value"][1]))
+
+    result = eventually(lambda: query(prometheus, p95), measured, interval=0.5)
+    assert measured(result), f"no p95 latency: {result}"
     assert 0 < float(result[0]["value"][1]) <= 10
 
 

@@ -13,14 +13,13 @@ a checkout and is left out.
 """
 
 import json
-import time
 import uuid
 
 import httpx
 
 from shop_common.testing.data import ADDRESS
 from shop_common.topology import SERVICES
-from tests.e2e.helpers import bearer
+from tests.e2e.helpers import bearer, eventually
 
 # What the checkout runs today (about 85: docs/decisions.md, "Performance"), with room for the
 # validations and introspections a worker whose cache is cold adds: a regression past it fails.
@@ -46,10 +45,7 @@ def delivered_events(stack) -> set[str]:
 def wait_for(find, *, timeout: float = 20):
     """``find()``'s answer once it is truthy: the services write their lines from a thread of
     their own, a moment after answering."""
-    deadline = time.monotonic() + timeout
-    while not (found := find()) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    return found
+    return eventually(find, bool, timeout=timeout)
 
 
 def checkout(stack, token: str, product_id: int, request_id: str) -> httpx.Response:

@@ -15,7 +15,7 @@ import pytest
 
 from shop_common.demo import DEMO_LOGINS
 from shop_common.testing.data import ADDRESS
-from shop_common.testing.stack import Stack
+from shop_common.testing.stack import Stack, demo_token
 from shop_common.topology import SERVICES_BY_NAME
 from tests.e2e.helpers import bearer, csrf_token, oauth_user_token, running_stack
 
@@ -244,12 +244,7 @@ def guarded(tmp_path_factory):
 @pytest.fixture(scope="module")
 def admin_api(guarded) -> httpx.Client:
     """The demo ADMIN, logged in before any test guesses passwords on this stack."""
-    email, password = DEMO_LOGINS["ADMIN"]
-    login = httpx.post(
-        f"{guarded.url('user')}/auth/login/", json={"email": email, "password": password}
-    )
-    assert login.status_code == 200, login.text
-    return httpx.Client(base_url=guarded.url("user"), headers=bearer(login.json()["access"]))
+    return httpx.Client(base_url=guarded.url("user"), headers=bearer(demo_token(guarded, "ADMIN")))
 
 
 def new_staff(admin_api: httpx.Client) -> tuple[int, str]:

@@ -19,7 +19,7 @@ import pytest
 
 from shop_common.processes import ServiceProcess
 from shop_common.testing.data import ADDRESS
-from shop_common.testing.stack import free_port
+from shop_common.testing.stack import demo_token, free_port, service_token
 from shop_common.topology import SERVICES_BY_NAME
 from tests.e2e.helpers import REPO_ROOT, bearer, running_stack
 
@@ -28,8 +28,6 @@ pytestmark = pytest.mark.skipif(
     reason="two instances share one database only on MariaDB (DB_ENGINE=mysql); SQLite has no "
     "replicas",
 )
-
-STAFF = ("staff@shop.test", "staff-demo-pass-1")
 
 
 @pytest.fixture(scope="module")
@@ -72,28 +70,9 @@ def second(shop):
             process.stop()
 
 
-def login(shop, email: str, password: str) -> str:
-    answer = httpx.post(
-        f"{shop.url('user')}/auth/login/", json={"email": email, "password": password}
-    )
-    assert answer.status_code == 200, answer.text
-    return answer.json()["access"]
-
-
-def order_service_token(shop) -> str:
-    order = SERVICES_BY_NAME["order"]
-    answer = httpx.post(
-        f"{shop.url('user')}/o/token/",
-        data={"grant_type": "client_credentials", "scope": "internal"},
-        auth=(order.client_id, shop.secrets[order.client_secret_variable]),
-    )
-    assert answer.status_code == 200, answer.text
-    return answer.json()["access_token"]
-
-
 def new_product(shop, *, quantity: int) -> dict:
     staff = httpx.Client(
-        base_url=shop.url("product"), headers=bearer(login(shop, *STAFF)), timeout=30
+        base_url=shop.url("product"), headers=bearer(demo_token(shop, "STAFF")), timeout=30
     )
     category = staff.get("/category/").json()["results"][0]["id"]
     sku = f"TWO-{time.monotonic_ns()}"
@@ -114,7 +93,7 @@ def new_product(shop, *, quantity: int) -> dict:
 def test_buyers_split_over_two_product_services_never_oversell(shop, second):
     product = new_product(shop, quantity=30)
     instances = itertools.cycle([shop.url("product"), second["product"]])
-    headers = bearer(order_service_token(shop))
+    headers = bearer(service_token(shop, "order"))
     targets = [next(instances) for _ in range(100)]
 
     def buy(base: str) -> int | str:

@@ -23,7 +23,7 @@ from shop_common.processes import (
     sandbox_process,
     threads_for,
 )
-from shop_common.topology import SANDBOXES, Service
+from shop_common.topology import SANDBOXES, SERVICES_BY_NAME, Service
 
 
 class ServiceUrls(Protocol):
@@ -32,14 +32,34 @@ class ServiceUrls(Protocol):
     def url(self, service_name: str) -> str: ...
 
 
-def demo_token(shop: ServiceUrls, role: str) -> str:
-    """An access token of the demo user with ``role`` (a shop started with its demo data)."""
-    email, password = DEMO_LOGINS[role]
-    login = httpx.post(
+def login(shop: ServiceUrls, email: str, password: str) -> dict:
+    """The user service's answer to a login (``access``, ``refresh``, ``user``, ...)."""
+    answer = httpx.post(
         f"{shop.url('user')}/auth/login/", json={"email": email, "password": password}, timeout=30
     )
-    login.raise_for_status()
-    return login.json()["access"]
+    if answer.status_code != 200:
+        raise AssertionError(f"login as {email} answered {answer.status_code}: {answer.text}")
+    return answer.json()
+
+
+def demo_token(shop: ServiceUrls, role: str) -> str:
+    """An access token of the demo user with ``role`` (a shop started with its demo data)."""
+    return login(shop, *DEMO_LOGINS[role])["access"]
+
+
+def service_token(shop: "Stack", service_name: str, scope: str = "internal") -> str:
+    """A client-credentials token of the shop service ``service_name`` (its own client id and
+    secret), as that service fetches it for its internal calls."""
+    service = SERVICES_BY_NAME[service_name]
+    answer = httpx.post(
+        f"{shop.url('user')}/o/token/",
+        data={"grant_type": "client_credentials", "scope": scope},
+        auth=(service.client_id, shop.secrets[service.client_secret_variable]),
+        timeout=30,
+    )
+    if answer.status_code != 200:
+        raise AssertionError(f"{service_name}'s token answered {answer.status_code}: {answer.text}")
+    return answer.json()["access_token"]
 
 
 def free_port() -> int:
