@@ -1,11 +1,13 @@
 """The whole checkout flow as customers do it, for `make bench`: add to cart → checkout (place +
 initiate) → pay on the sandbox's hosted page → webhook → order PAID. N customers at once."""
 
+import os
 import statistics
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 from shop import Shop
@@ -22,10 +24,42 @@ class FlowResult:
     p50_ms: float
     p95_ms: float
     failures: int
+    # CPU time spent per completed flow by the shop's processes (everything `make run` started,
+    # sandboxes included, plus the database and Redis servers) and by this client.
+    server_cpu_ms: float = 0.0
+    client_cpu_ms: float = 0.0
 
     @property
     def flows_per_second(self) -> float:
         return self.flows / self.seconds
+
+    @property
+    def cpu_ceiling(self) -> float:
+        """Flows per second this machine could do at most if its cores did nothing but this work
+        (server and client CPU per flow): the bound no amount of waiting less can lift."""
+        per_flow = self.server_cpu_ms + self.client_cpu_ms
+        return (os.cpu_count() or 1) * 1000 / per_flow if per_flow else 0.0
+
+
+SERVERS = ("mariadbd", "mysqld", "redis-server")
+
+
+def cpu_seconds(process_group: int) -> float:
+    """User + system CPU of every live process in ``process_group`` and of the database and Redis
+    servers (read from /proc; a process that ended meanwhile is not counted)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        name = text[text.index("(") + 1 : text.rindex(")")]
+        fields = text[text.rindex(")") + 2 :].split()
+        # After the name: state, ppid, pgrp, ... utime (12th) and stime (13th).
+        if int(fields[2]) == process_group or name in SERVERS:
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
 
 
 def stocked_products(
@@ -94,10 +128,13 @@ def run_flows(stack: Shop, *, customers: int, flows_each: int) -> FlowResult:
                 latencies.append(None)
         return latencies
 
+    group = os.getpgid(stack.process.pid) if stack.process else 0
+    server_before, client_before = cpu_seconds(group), time.process_time()
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=customers) as pool:
         results = [latency for run in pool.map(customer_run, tokens) for latency in run]
     seconds = time.perf_counter() - started
+    server_cpu, client_cpu = cpu_seconds(group) - server_before, time.process_time() - client_before
     done = sorted(latency for latency in results if latency is not None)
     quantiles = statistics.quantiles(done, n=100) if len(done) > 1 else [*done, 0.0][:1] * 99
     return FlowResult(
@@ -106,4 +143,6 @@ def run_flows(stack: Shop, *, customers: int, flows_each: int) -> FlowResult:
         p50_ms=quantiles[49],
         p95_ms=quantiles[94],
         failures=len(results) - len(done),
+        server_cpu_ms=server_cpu * 1000 / max(len(done), 1),
+        client_cpu_ms=client_cpu * 1000 / max(len(done), 1),
     )

@@ -448,7 +448,10 @@ def main() -> int:
                     name=FLOW,
                     description=(
                         f"add, checkout, pay, webhook, PAID; {args.customers} customers x "
-                        f"{args.flows}; req/s = flows/s, p50/p99 = p50/p95 of one flow"
+                        f"{args.flows}; req/s = flows/s, p50/p99 = p50/p95 of one flow; CPU "
+                        f"per flow {flows.server_cpu_ms:.0f} ms shop + {flows.client_cpu_ms:.0f} ms "
+                        f"client: at most {flows.cpu_ceiling:.1f} flows/s on "
+                        f"{os.cpu_count()} cores"
                     ),
                     requests_per_second=flows.flows_per_second,
                     p50_ms=flows.p50_ms,
