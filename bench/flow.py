@@ -6,7 +6,7 @@ import statistics
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -28,6 +28,9 @@ class FlowResult:
     # sandboxes included, plus the database and Redis servers) and by this client.
     server_cpu_ms: float = 0.0
     client_cpu_ms: float = 0.0
+    server_cpu_ms_by_part: dict[str, float] = field(default_factory=dict)
+    # Order reads that came before the webhook had made the order PAID (polled every 50 ms).
+    polls_per_flow: float = 0.0
 
     @property
     def flows_per_second(self) -> float:
@@ -44,22 +47,44 @@ class FlowResult:
 SERVERS = ("mariadbd", "mysqld", "redis-server")
 
 
-def cpu_seconds(process_group: int) -> float:
-    """User + system CPU of every live process in ``process_group`` and of the database and Redis
-    servers (read from /proc; a process that ended meanwhile is not counted)."""
+def cpu_seconds(root: int, ports: dict[str, int]) -> dict[str, float]:
+    """User + system CPU seconds so far of ``root`` and every live process below it (honcho, the
+    gunicorn masters and workers, sandboxes, periodic jobs) and of the database and Redis servers,
+    read from /proc (a process that ended meanwhile is not counted), by part: the service or
+    sandbox whose port is in the process's command line (gunicorn workers keep their master's),
+    the server's name, or "other" (honcho, periodic jobs)."""
     tick = os.sysconf("SC_CLK_TCK")
-    total = 0
+    processes: dict[int, tuple[int, str, int]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             text = stat.read_text()
         except OSError:
             continue
-        name = text[text.index("(") + 1 : text.rindex(")")]
         fields = text[text.rindex(")") + 2 :].split()
-        # After the name: state, ppid, pgrp, ... utime (12th) and stime (13th).
-        if int(fields[2]) == process_group or name in SERVERS:
-            total += int(fields[11]) + int(fields[12])
-    return total / tick
+        # After the name: state, ppid, ..., utime (12th) and stime (13th).
+        processes[int(stat.parent.name)] = (
+            int(fields[1]),
+            text[text.index("(") + 1 : text.rindex(")")],
+            int(fields[11]) + int(fields[12]),
+        )
+    counted = {pid for pid, (_, name, _) in processes.items() if name in SERVERS}
+    below = {root}
+    while below:
+        counted |= below
+        below = {pid for pid, (ppid, _, _) in processes.items() if ppid in below} - counted
+    parts: dict[str, float] = {}
+    for pid in counted & processes.keys():
+        _, name, ticks = processes[pid]
+        part = name if name in SERVERS else "other"
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            command = ""
+        for service, port in ports.items():
+            if f":{port} " in f"{command} " or f"={port} " in f"{command} ":
+                part = service
+        parts[part] = parts.get(part, 0.0) + ticks / tick
+    return parts
 
 
 def stocked_products(
@@ -90,18 +115,26 @@ def stocked_products(
     return ids
 
 
-def _one_flow(stack: Shop, token: str, product_id: int) -> float:
+POLLS: list[int] = []  # one item per status read that did not yet say PAID (list.append is atomic)
+
+
+def _one_flow(client: httpx.Client, stack: Shop, token: str, product_id: int) -> float:
+    """One flow on the customer's own keep-alive client (a new httpx client per request would
+    build an SSL context each time and spend a core of this 2-core machine in the bench itself)."""
     started = time.perf_counter()
     headers = {"Authorization": f"Bearer {token}"}
-    with httpx.Client(base_url=stack.url("integration"), headers=headers, timeout=30) as shop:
-        shop.post("/cart/add/", json={"product_id": product_id, "quantity": 1}).raise_for_status()
-        answer = shop.post("/checkout/", json={"shipping_address": ADDRESS})
-        answer.raise_for_status()
-        body = answer.json()
-    httpx.post(f"{body['payment']['checkout_url']}/pay", timeout=30)
+    shop = stack.url("integration")
+    client.post(
+        f"{shop}/cart/add/", json={"product_id": product_id, "quantity": 1}, headers=headers
+    ).raise_for_status()
+    answer = client.post(f"{shop}/checkout/", json={"shipping_address": ADDRESS}, headers=headers)
+    answer.raise_for_status()
+    body = answer.json()
+    client.post(f"{body['payment']['checkout_url']}/pay")
     order_url = f"{stack.url('order')}/orders/{body['order']['id']}/"
     deadline = time.monotonic() + 60
-    while httpx.get(order_url, headers=headers, timeout=30).json()["status"] != "PAID":
+    while client.get(order_url, headers=headers).json()["status"] != "PAID":
+        POLLS.append(1)
         if time.monotonic() > deadline:
             raise TimeoutError("the order was not paid within 60 s")
         time.sleep(0.05)
@@ -113,9 +146,10 @@ def run_flows(stack: Shop, *, customers: int, flows_each: int) -> FlowResult:
     tokens = [stack.new_customer_token() for _ in range(customers)]
     # Warm the caches, connections and the services' own tokens (a worker's first call hashes its
     # client secret at the user service, which can run a checkout over its budget).
+    clients = {token: httpx.Client(timeout=30) for token in tokens}
     for token in tokens:
         try:
-            _one_flow(stack, token, product_id)
+            _one_flow(clients[token], stack, token, product_id)
         except (httpx.HTTPError, TimeoutError, KeyError, TypeError):
             continue
 
@@ -123,19 +157,26 @@ def run_flows(stack: Shop, *, customers: int, flows_each: int) -> FlowResult:
         latencies: list[float | None] = []
         for _ in range(flows_each):
             try:
-                latencies.append(_one_flow(stack, token, product_id))
+                latencies.append(_one_flow(clients[token], stack, token, product_id))
             except (httpx.HTTPError, TimeoutError, KeyError, TypeError):  # TypeError: no payment
                 latencies.append(None)
         return latencies
 
-    group = os.getpgid(stack.process.pid) if stack.process else 0
-    server_before, client_before = cpu_seconds(group), time.process_time()
+    POLLS.clear()
+    root = stack.process.pid if stack.process else os.getpid()
+    server_before, client_before = cpu_seconds(root, stack.ports), time.process_time()
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=customers) as pool:
         results = [latency for run in pool.map(customer_run, tokens) for latency in run]
     seconds = time.perf_counter() - started
-    server_cpu, client_cpu = cpu_seconds(group) - server_before, time.process_time() - client_before
     done = sorted(latency for latency in results if latency is not None)
+    server_after, client_cpu = cpu_seconds(root, stack.ports), time.process_time() - client_before
+    per_flow = {
+        part: (seconds - server_before.get(part, 0.0)) * 1000 / max(len(done), 1)
+        for part, seconds in sorted(server_after.items())
+    }
+    for client in clients.values():
+        client.close()
     quantiles = statistics.quantiles(done, n=100) if len(done) > 1 else [*done, 0.0][:1] * 99
     return FlowResult(
         flows=len(done),
@@ -143,6 +184,8 @@ def run_flows(stack: Shop, *, customers: int, flows_each: int) -> FlowResult:
         p50_ms=quantiles[49],
         p95_ms=quantiles[94],
         failures=len(results) - len(done),
-        server_cpu_ms=server_cpu * 1000 / max(len(done), 1),
+        server_cpu_ms=sum(per_flow.values()),
         client_cpu_ms=client_cpu * 1000 / max(len(done), 1),
+        server_cpu_ms_by_part=per_flow,
+        polls_per_flow=len(POLLS) / max(len(done), 1),
     )

@@ -466,6 +466,11 @@ def main() -> int:
                     load_after=load_average(),
                 )
             )
+            print(
+                "CPU ms per checkout flow by part: "
+                + ", ".join(f"{part} {ms:.0f}" for part, ms in flows.server_cpu_ms_by_part.items())
+                + f"; {flows.polls_per_flow:.1f} order reads per flow before PAID"
+            )
     except Exception:
         sys.stderr.write("The shop's last lines:\n" + "".join(list(shop.output)[-40:]))
         raise
