@@ -1,4 +1,4 @@
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.db.models import QuerySet
@@ -33,13 +33,18 @@ class PageNumberPagination(pagination.PageNumberPagination):
 def paginated_response(
     *,
     queryset: QuerySet | Sequence[Any],
-    serializer_class: type[BaseSerializer],
     request: Request,
     view: APIView,
+    serializer_class: type[BaseSerializer] | None = None,
+    represent: Callable[[list[Any]], list[Any]] | None = None,
     pagination_class: type[pagination.BasePagination] = PageNumberPagination,
 ) -> Response:
     """One page of ``queryset`` as ``{count, next, previous, results}``: what every list answers
-    (the HackSoft styleguide's ``get_paginated_response``)."""
+    (the HackSoft styleguide's ``get_paginated_response``). The results are the page through
+    ``serializer_class(page, many=True)``, or through ``represent(page)`` for a list whose
+    hand-built answer says what it saves (the order history)."""
     paginator = pagination_class()
-    page = paginator.paginate_queryset(queryset, request, view=view)
+    page = list(paginator.paginate_queryset(queryset, request, view=view) or [])
+    if represent is not None:
+        return paginator.get_paginated_response(represent(page))
     return paginator.get_paginated_response(serializer_class(page, many=True).data)

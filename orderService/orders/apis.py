@@ -1,5 +1,9 @@
 """The order service's HTTP API (also served under /api/orders/ for the first release's clients)."""
 
+from datetime import datetime
+from decimal import Decimal
+
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
@@ -9,11 +13,18 @@ from rest_framework.views import APIView
 
 from orders import services
 from orders.models import Order, OrderEvent, OrderLine, OrderStatus
-from orders.selectors import internal_order, order_history, order_with_details, visible_order
+from orders.selectors import (
+    internal_order,
+    lines_and_events,
+    order_history,
+    order_with_details,
+    visible_order,
+)
 from shop_common.fields import IdField
 from shop_common.idempotency import KEY_HEADER, idempotency_key
 from shop_common.internal_api import InternalApi
 from shop_common.lines import merged_quantities
+from shop_common.money import CENT
 from shop_common.pagination import paginated_response
 from shop_common.permissions import (
     ADMIN,
@@ -163,10 +174,70 @@ class OrderHistoryApi(APIView):
     def get(self, request: Request) -> Response:
         return paginated_response(
             queryset=order_history(user_id=request.user.id, filters=request.query_params),
-            serializer_class=self.OutputSerializer,
+            represent=history_answers,
             request=request,
             view=self,
         )
+
+
+def _money(value: Decimal) -> str:
+    return str(value.quantize(CENT))
+
+
+def _time(value: datetime) -> str:
+    # DRF's DateTimeField: ISO 8601 in the current time zone (UTC), "+00:00" written "Z".
+    text = timezone.localtime(value).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def history_answers(orders: list[dict]) -> list[dict]:
+    """A page of the history, from rows, equal to ``OrderOutput(orders, many=True).data``
+    (orders/tests/test_orders.py compares every entry with the order's detail answer). Measured on
+    20 orders of one line and two events: OrderOutput on model instances 14.5 ms, rows and this
+    function ~2 ms; the history ran at 0.03-0.04x the bare Django endpoint (docs/decisions.md 218)."""
+    lines, events = lines_and_events([order["id"] for order in orders])
+    return [
+        {
+            "id": order["id"],
+            "order_number": order["order_number"],
+            "user_id": order["user_id"],
+            "status": order["status"],
+            "currency": order["currency"],
+            "subtotal": _money(order["subtotal"]),
+            "tax_amount": _money(order["tax_amount"]),
+            "shipping_amount": _money(order["shipping_amount"]),
+            "total_amount": _money(order["total_amount"]),
+            "shipping_address": order["shipping_address"],
+            "billing_address": order["billing_address"],
+            "payment_method": order["payment_method"],
+            "tracking_number": order["tracking_number"],
+            "carrier": order["carrier"],
+            "items": [
+                {
+                    "product_id": line["product_id"],
+                    "title": line["title"],
+                    "sku": line["sku"],
+                    "price": _money(line["unit_price"]),
+                    "quantity": line["quantity"],
+                    "subtotal": _money(line["line_total"]),
+                }
+                for line in lines[order["id"]]
+            ],
+            "status_history": [
+                {
+                    "status": event["to_status"],
+                    "from_status": event["from_status"],
+                    "at": _time(event["at"]),
+                    "by": event["by"],
+                    "notes": event["notes"],
+                }
+                for event in events[order["id"]]
+            ],
+            "created_at": _time(order["created_at"]),
+            "updated_at": _time(order["updated_at"]),
+        }
+        for order in orders
+    ]
 
 
 class OrderDetailApi(OrderApi):

@@ -245,6 +245,48 @@ def test_history_is_own_orders_newest_first_with_filters(customer, role_client, 
     assert customer.get("/orders/history/?date_from=yesterday").status_code == 400
 
 
+def test_each_history_entry_is_the_orders_own_answer(
+    customer, staff, shelf, django_assert_num_queries
+):
+    """The history is built from rows by hand (orders.apis.history_answers); every entry must be
+    what OrderOutput answers for that order, in every state and with every kind of field."""
+    plain = place(customer, (shelf["filters"], 1)).json()["id"]
+    billed = place(
+        customer,
+        (shelf["kettle"], 2),
+        (shelf["filters"], 3),
+        billing_address={**ADDRESS, "street": "2 Billing Road", "state": ""},
+    ).json()["id"]
+    shipped = place(customer, (shelf["kettle"], 1)).json()["id"]
+    services.payment_succeeded(
+        order_id=shipped, payment_reference="pay_9", by="service:shop-payment"
+    )
+    staff.put(f"/orders/{shipped}/status/", {"status": "CONFIRMED"})
+    staff.put(
+        f"/orders/{shipped}/status/",
+        {"status": "SHIPPED", "tracking_number": "1Z999", "carrier": "UPS"},
+    )
+    customer.post(f"/orders/{plain}/cancel/")
+
+    with django_assert_num_queries(4):  # count, orders, lines, events
+        history = customer.get("/orders/history/").json()
+
+    assert [entry["id"] for entry in history["results"]] == [shipped, billed, plain]
+    for entry in history["results"]:
+        assert entry == customer.get(f"/orders/{entry['id']}/").json()
+    assert len(history["results"][0]["status_history"]) == 4
+    assert len(history["results"][1]["items"]) == 2
+
+
+def test_an_empty_history_page(customer, db):
+    assert customer.get("/orders/history/").json() == {
+        "count": 0,
+        "next": None,
+        "previous": None,
+        "results": [],
+    }
+
+
 def test_another_customers_order_is_404_everywhere(customer, role_client, shelf):
     order_id = place(customer, (shelf["kettle"], 1)).json()["id"]
     other = role_client("CUSTOMER", user_id=77)
