@@ -30,11 +30,10 @@ import httpx
 from flow import run_flows
 from shop import Shop
 
-from shop_common.demo import DEMO_LOGINS
 from shop_common.processes import ServiceProcess, threads_for
 from shop_common.roles import CUSTOMER
 from shop_common.testing.data import ADDRESS
-from shop_common.testing.stack import free_port
+from shop_common.testing.stack import demo_token, free_port
 from shop_common.topology import Service
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,14 +57,6 @@ class Target:
     unique_query: bool = False
 
 
-def login(shop: Shop, email: str, password: str) -> dict[str, str]:
-    answer = httpx.post(
-        f"{shop.url('user')}/auth/login/", json={"email": email, "password": password}, timeout=30
-    )
-    answer.raise_for_status()
-    return {"Authorization": f"Bearer {answer.json()['access']}"}
-
-
 def first_product(target: Target, shop: Shop) -> Target:
     products = httpx.get(f"{shop.url('product')}/products/", timeout=30).json()["results"]
     return replace(target, path=target.path.format(id=products[0]["id"]))
@@ -79,7 +70,7 @@ def with_fresh_access_token(target: Target, shop: Shop) -> Target:
 
 def with_five_line_cart(target: Target, shop: Shop) -> Target:
     """The demo customer with five products in their cart."""
-    auth = login(shop, *DEMO_LOGINS[CUSTOMER])
+    auth = {"Authorization": f"Bearer {demo_token(shop, CUSTOMER)}"}
     products = httpx.get(
         f"{shop.url('product')}/products/", params={"in_stock": "true"}, timeout=30
     ).json()["results"]
