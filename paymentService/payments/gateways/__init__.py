@@ -5,6 +5,8 @@ line here."""
 from functools import cache
 
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 
 from payments.gateways.interface import PaymentGateway
 
@@ -23,4 +25,18 @@ def available_gateways() -> list[str]:
 
 
 def get_gateway(name: str | None = None) -> PaymentGateway:
-    return _registry()[name or settings.PAYMENT_GATEWAY]()
+    return _gateway(name or settings.PAYMENT_GATEWAY)
+
+
+@cache
+def _gateway(name: str) -> PaymentGateway:
+    """One gateway object per process and provider, shared by the worker's threads: its SDK client
+    keeps its connections to the provider open, and a Stripe client costs 3.3 ms of CPU to build
+    (an SSL context), which every initiation and webhook paid before (docs/decisions.md 219)."""
+    return _registry()[name]()
+
+
+@receiver(setting_changed)
+def _forget_gateways(**kwargs: object) -> None:
+    """Tests change the providers' settings; the next call builds the gateway from them."""
+    _gateway.cache_clear()

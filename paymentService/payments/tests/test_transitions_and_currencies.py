@@ -8,6 +8,7 @@ import pytest
 
 from payments.currencies import AmountNotRepresentable, from_minor_units, to_minor_units
 from payments.exceptions import IllegalPaymentTransition
+from payments.gateways import get_gateway
 from payments.models import TRANSITIONS, Payment, PaymentStatus
 from payments.services import move_payment
 
@@ -138,3 +139,15 @@ def test_a_currency_the_gateway_does_not_take_is_a_400_at_initiation(
     assert error["code"] == "currency_not_supported"
     assert error["details"] == {"gateway": gateway, "currency": currency}
     assert Payment.objects.count() == 0
+
+
+def test_a_gateway_is_built_once_per_process_and_again_when_its_settings_change(settings):
+    stripe = get_gateway("stripe")
+    assert get_gateway("stripe") is stripe
+    assert get_gateway("razorpay") is get_gateway("razorpay")
+
+    settings.STRIPE_API_BASE = "http://127.0.0.1:9/"
+
+    rebuilt = get_gateway("stripe")
+    assert rebuilt is not stripe
+    assert rebuilt.client._requestor.base_addresses["api"] == "http://127.0.0.1:9/"
