@@ -136,7 +136,7 @@ def test_without_https_only_nothing_is_redirected(production_env):
 
 
 # What the services call on each other over plain HTTP inside the deployment (shop_common.auth and
-# .service_tokens, catalog.staff_login, checkout.clients, the /internal/ clients): never redirected. Next to each,
+# .service_tokens and .staff_admin, checkout.clients, the /internal/ clients): never redirected. Next to each,
 # a public path of the same service that is.
 CALLED_OVER_PLAIN_HTTP = {
     "user": [

@@ -6,6 +6,8 @@ service folder (python-decouple), then from the local-use defaults below.
 """
 
 import os
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -173,7 +175,7 @@ def https_settings(env: AutoConfig, *, service: Service, admin: bool) -> dict[st
     exempt = [r"^health/?$", r"^internal/"]
     exempt += {
         # every service validates user tokens and gets/introspects service tokens here (the
-        # product admin's staff login is under /internal/).
+        # staff admins' login is under /internal/).
         "user": [r"^auth/validate/?$", r"^o/token/?$", r"^o/introspect/?$"],
         # the integration service acts for the customer here (checkout.clients).
         "cart": [r"^api/cart(/|$)"],
@@ -204,21 +206,54 @@ def https_settings(env: AutoConfig, *, service: Service, admin: bool) -> dict[st
     return settings
 
 
+@dataclass(frozen=True)
+class StaffAdmin:
+    """A service's Django admin for the shop's staff, who log in with their user-service email and
+    password (:mod:`shop_common.staff_admin`, docs/auth.md "Staff admins").
+
+    ``group``: the local group a STAFF member joins (an ADMIN is superuser of this admin);
+    ``permissions``: what that group may do, app label → model → actions
+    (``{"catalog": {"product": ("add", "change", "delete", "view")}}``); ``login_label``: the label
+    of the login form's username field."""
+
+    group: str
+    permissions: Mapping[str, Mapping[str, tuple[str, ...]]]
+    login_label: str = "Email"
+
+
+def staff_admin_settings(staff_admin: StaffAdmin) -> dict[str, Any]:
+    return {
+        "AUTHENTICATION_BACKENDS": ["shop_common.staff_admin.UserServiceBackend"],
+        "STAFF_ADMIN_GROUP": staff_admin.group,
+        "STAFF_ADMIN_PERMISSIONS": {
+            app_label: dict(models) for app_label, models in staff_admin.permissions.items()
+        },
+        "STAFF_ADMIN_LOGIN_LABEL": staff_admin.login_label,
+    }
+
+
 def service_settings(
     *,
     service: Service | str,
     base_dir: Path,
     apps: list[str],
     admin: bool = False,
+    staff_admin: StaffAdmin | None = None,
     middleware: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """Django settings shared by every service; the caller puts them in its module globals.
 
     ``service`` is a name from the topology (``"product"``) or a :class:`Service` of its own;
+    ``admin`` mounts Django's admin apps and middleware; ``staff_admin`` does too, with the staff's
+    user-service login and the admin session that follows the user-service session;
     ``middleware`` of its own runs after authentication and inside the error-shape middleware.
     """
     if isinstance(service, str):
         service = SERVICES_BY_NAME[service]
+    if staff_admin is not None:
+        admin = True
+        # The admin session ends when the user-service session does (shop_common.staff_admin).
+        middleware = ("shop_common.staff_admin.StaffSessionMiddleware", *middleware)
     env = environment(base_dir)
     (base_dir / "var" / "static").mkdir(parents=True, exist_ok=True)
     debug = env("DEBUG", default=False, cast=bool)
@@ -262,8 +297,8 @@ def service_settings(
             "django.middleware.clickjacking.XFrameOptionsMiddleware",
             "shop_common.error_handlers.ErrorShapeMiddleware",
         ],
-        # Django admin sessions (seconds): short, since the admin can change anything. The
-        # product admin also re-checks its user with the user service (catalog.staff_login).
+        # Django admin sessions (seconds): short, since the admin can change anything. The staff
+        # admins also re-check their user with the user service (shop_common.staff_admin).
         "SESSION_COOKIE_AGE": env("ADMIN_SESSION_SECONDS", default=8 * 3600, cast=int),
         # The default (cookie, then session) builds a signer on every request, admin or not;
         # session storage costs nothing until the admin writes a message.
@@ -391,4 +426,5 @@ def service_settings(
                 "id": {"type": "integer", "minimum": 1, "maximum": 10**18 - 1}
             },
         },
+        **(staff_admin_settings(staff_admin) if staff_admin is not None else {}),
     }

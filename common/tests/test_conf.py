@@ -5,7 +5,13 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from shop_common.conf import cache_settings, database_settings, environment, service_settings
+from shop_common.conf import (
+    StaffAdmin,
+    cache_settings,
+    database_settings,
+    environment,
+    service_settings,
+)
 
 ALL_VARIABLES = (
     "DB_ENGINE",
@@ -149,3 +155,33 @@ def test_admin_apps_only_where_asked(clean_env, monkeypatch, tmp_path):
     assert "django.contrib.admin" in with_admin["INSTALLED_APPS"]
     assert "django.contrib.admin" not in without["INSTALLED_APPS"]
     assert "django.contrib.sessions.middleware.SessionMiddleware" not in without["MIDDLEWARE"]
+
+
+def test_a_staff_admin_logs_in_through_the_user_service_and_follows_its_session(
+    clean_env, monkeypatch, tmp_path
+):
+    monkeypatch.setenv("SECRET_KEY", "k")
+    staff_admin = StaffAdmin(group="Payment staff", permissions={"payments": {"refund": ("view",)}})
+
+    result = service_settings(
+        service="payment",
+        base_dir=tmp_path,
+        apps=[],
+        staff_admin=staff_admin,
+        middleware=("own.Middleware",),
+    )
+
+    assert "django.contrib.admin" in result["INSTALLED_APPS"]
+    assert result["AUTHENTICATION_BACKENDS"] == ["shop_common.staff_admin.UserServiceBackend"]
+    middleware = result["MIDDLEWARE"]
+    authentication = middleware.index("django.contrib.auth.middleware.AuthenticationMiddleware")
+    follows = middleware.index("shop_common.staff_admin.StaffSessionMiddleware")
+    assert authentication < follows < middleware.index("own.Middleware")
+    assert (
+        result["STAFF_ADMIN_GROUP"],
+        result["STAFF_ADMIN_PERMISSIONS"],
+        result["STAFF_ADMIN_LOGIN_LABEL"],
+    ) == ("Payment staff", {"payments": {"refund": ("view",)}}, "Email")
+    plain = service_settings(service="user", base_dir=tmp_path, apps=[], admin=True)
+    assert "AUTHENTICATION_BACKENDS" not in plain
+    assert "shop_common.staff_admin.StaffSessionMiddleware" not in plain["MIDDLEWARE"]

@@ -8,9 +8,9 @@ from django.http import HttpRequest
 
 from catalog import cache, services
 from catalog.models import Category, Product, Reservation, ReservationLine
-from catalog.staff_login import CatalogAdminLoginForm
+from shop_common.staff_admin import StaffAdminLoginForm
 
-admin.site.login_form = CatalogAdminLoginForm
+admin.site.login_form = StaffAdminLoginForm
 admin.site.site_header = "Shop catalog"
 admin.site.site_title = "Shop catalog"
 

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from shop_common.conf import environment, service_settings
+from shop_common.conf import StaffAdmin, environment, service_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -11,16 +11,22 @@ globals().update(
         service="product",
         base_dir=BASE_DIR,
         apps=["catalog"],
-        admin=True,
-        # The admin session ends when the user-service session does (catalog.staff_login).
-        middleware=("catalog.staff_login.StaffSessionMiddleware",),
+        # Staff log in to the admin with their user-service email and password; the admin session
+        # ends when the user-service session does (shop_common.staff_admin, docs/catalog.md).
+        staff_admin=StaffAdmin(
+            group="Catalog staff",
+            permissions={
+                "catalog": {
+                    "product": ("add", "change", "delete", "view"),
+                    "category": ("add", "change", "delete", "view"),
+                    "reservation": ("view",),
+                    "reservationline": ("view",),
+                }
+            },
+        ),
     )
 )
 env = environment(BASE_DIR)
-
-# Staff log in to the admin with their user-service email and password (catalog.staff_login);
-# the admin session ends when the user-service session does (checked every AUTH_CACHE_TTL).
-AUTHENTICATION_BACKENDS = ["catalog.staff_login.UserServiceBackend"]
 
 # Seconds a cached catalog answer may be served (every write makes it stale at once); 0 disables.
 CATALOG_CACHE_TTL = env("CATALOG_CACHE_TTL", default=300, cast=int)

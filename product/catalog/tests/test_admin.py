@@ -7,8 +7,8 @@ from django.contrib.auth.models import User
 from django.core.cache import cache
 
 from catalog.models import Product
-from catalog.staff_login import CATALOG_STAFF_GROUP, SESSION_KEY
 from shop_common.auth import mark_sessions_changed
+from shop_common.staff_admin import SESSION_KEY
 
 pytestmark = pytest.mark.django_db
 
@@ -48,7 +48,7 @@ def test_staff_log_in_with_their_user_service_password(staff_browser, user_servi
     assert user.is_staff
     assert not user.is_superuser
     assert not user.has_usable_password()
-    assert user.groups.filter(name=CATALOG_STAFF_GROUP).exists()
+    assert user.groups.filter(name="Catalog staff").exists()
     assert user.has_perm("catalog.change_product")
     assert not user.has_perm("auth.change_user")
     assert staff_browser.get("/admin/catalog/product/").status_code == 200

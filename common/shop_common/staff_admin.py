@@ -1,14 +1,22 @@
-"""Catalog staff log in to this service's Django admin with their user-service email and password.
+"""Staff log in to a service's Django admin with their user-service email and password.
+
+Used by the services whose admin is for the shop's staff (the product service's catalog admin, the
+payment service's payments admin); a service turns it on with ``service_settings(staff_admin=
+StaffAdmin(...))`` (:class:`shop_common.conf.StaffAdmin`), which sets the backend, the middleware
+and the ``STAFF_ADMIN_*`` settings read here, and its ``admin.py`` uses
+:class:`StaffAdminLoginForm`. See docs/auth.md ("Staff admins").
 
 There is no second password store: the backend asks the user service to open a staff session
 (``POST /internal/staff-sessions/``, this service's token; the password check there is throttled
 per account and per the person's own address, which this service sends), lets in STAFF and ADMIN,
-and keeps a local admin user without a usable password for Django's sessions and permissions.
+and keeps a local admin user without a usable password for Django's sessions and permissions: a
+STAFF member joins the group ``STAFF_ADMIN_GROUP`` with the permissions of
+``STAFF_ADMIN_PERMISSIONS`` (app label → model → actions), an ADMIN is superuser of this admin.
 
 The admin session follows the user-service session: :class:`StaffSessionMiddleware` asks the user
 service about it at least every ``AUTH_CACHE_TTL`` seconds (at once after a change, with a shared
 Redis) and ends the admin session when the user was deactivated, logged out or lost STAFF/ADMIN.
-Logging out of the admin ends the user-service session. See docs/catalog.md ("Staff admin").
+Logging out of the admin ends the user-service session.
 """
 
 import contextlib
@@ -25,6 +33,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
@@ -36,19 +45,21 @@ from shop_common.errors import DEPENDENCY_UNAVAILABLE, DependencyUnavailable, Se
 from shop_common.permissions import ADMIN, STAFF
 from shop_common.service_tokens import internal_request
 
-CATALOG_STAFF_GROUP = "Catalog staff"
-CATALOG_PERMISSIONS = {
-    "product": ("add", "change", "delete", "view"),
-    "category": ("add", "change", "delete", "view"),
-    "reservation": ("view",),
-    "reservationline": ("view",),
-}
 SESSION_KEY = "user_service_session_id"
 _STATE_KEY = "staff-session:{session_id}"
 
 
 class StaffLoginThrottled(ServiceError):
     """The user service refused to check the password: too many failures (429)."""
+
+
+def staff_permissions() -> list[Permission]:
+    """The permissions ``STAFF_ADMIN_PERMISSIONS`` names (app label → model → actions)."""
+    wanted = Q(pk__in=[])
+    for app_label, models in settings.STAFF_ADMIN_PERMISSIONS.items():
+        codenames = [f"{action}_{model}" for model, actions in models.items() for action in actions]
+        wanted |= Q(content_type__app_label=app_label, codename__in=codenames)
+    return list(Permission.objects.filter(wanted))
 
 
 @transaction.atomic
@@ -60,17 +71,8 @@ def sync_staff_user(*, email: str, roles: set[str]) -> User:
     user.is_superuser = ADMIN in roles
     user.set_unusable_password()
     user.save()
-    group, _ = Group.objects.get_or_create(name=CATALOG_STAFF_GROUP)
-    group.permissions.set(
-        Permission.objects.filter(
-            content_type__app_label="catalog",
-            codename__in=[
-                f"{action}_{model}"
-                for model, actions in CATALOG_PERMISSIONS.items()
-                for action in actions
-            ],
-        )
-    )
+    group, _ = Group.objects.get_or_create(name=settings.STAFF_ADMIN_GROUP)
+    group.permissions.set(staff_permissions())
     user.groups.add(group)
     return user
 
@@ -200,7 +202,10 @@ class StaffSessionMiddleware:
         return self.get_response(request)
 
 
-class CatalogAdminLoginForm(AdminAuthenticationForm):
+class StaffAdminLoginForm(AdminAuthenticationForm):
+    """The admin's login form: the username is the user-service email (``STAFF_ADMIN_LOGIN_LABEL``),
+    and a throttled login or an unreachable user service is a message on the page, not a 500."""
+
     error_messages = {
         **AdminAuthenticationForm.error_messages,
         "invalid_login": "Please enter the correct email and password for a staff account.",
@@ -208,7 +213,7 @@ class CatalogAdminLoginForm(AdminAuthenticationForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["username"].label = "Email"
+        self.fields["username"].label = settings.STAFF_ADMIN_LOGIN_LABEL
 
     def clean(self) -> dict[str, Any]:
         try:
