@@ -29,6 +29,7 @@ class RefundOutput(serializers.ModelSerializer):
             "refund_id",
             "payment_id",
             "amount",
+            "currency",
             "status",
             "reason",
             "provider_refund_id",

@@ -128,6 +128,9 @@ class Refund(models.Model):
 
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
     amount = models.DecimalField(max_digits=12, decimal_places=2)
+    # The currency the refund was made in: the payment's (a provider's word on a refund in another
+    # currency is not recorded as one, docs/decisions.md 221).
+    currency = models.CharField(max_length=3)
     reason = models.CharField(max_length=255)
     status = models.CharField(
         max_length=16, choices=RefundStatus.choices, default=RefundStatus.REQUESTED

@@ -408,6 +408,7 @@ def refund_payment(
             refund = Refund.objects.create(
                 payment=payment,
                 amount=amount,
+                currency=payment.currency,
                 reason=reason[:255],
                 request_key=request_key,
                 requested_by=requested_by,
@@ -428,7 +429,7 @@ def _send_refund(refund: Refund, payment: Payment) -> None:
                 payment_id=payment.id,
                 provider_payment_id=payment.provider_payment_id,
                 amount=refund.amount,
-                currency=payment.currency,
+                currency=refund.currency,
                 reason=refund.reason,
                 idempotency_key=f"shop-refund-{refund.provider_key}",
             )
@@ -463,14 +464,38 @@ def _send_refund(refund: Refund, payment: Payment) -> None:
         payment.id,
         payment.gateway,
         refund.amount,
-        payment.currency,
+        refund.currency,
     )
 
 
 def _refunds_settled(payment: Payment, updates: tuple[RefundUpdate, ...]) -> str:
     """A provider's refund event (in ``apply_event``'s transaction, the payment locked): each
     settled refund once; the payment shows what went back, and a full refund of the payment that
-    paid the order refunds the order."""
+    paid the order refunds the order.
+
+    A refund the provider states in another currency than the payment's is not counted: amounts
+    in two currencies are never added, and our refund stays as it was for a person to look at
+    (an ERROR log line, the event's outcome ``refund_currency_mismatch``; docs/decisions.md 221)."""
+    foreign = [u for u in updates if u.currency and u.currency.upper() != payment.currency.upper()]
+    for update in foreign:
+        logger.error(
+            "Refund %s of payment %s is in %s at %s, but the payment is in %s: not counted; "
+            "check it at the provider",
+            update.reference,
+            payment.id,
+            update.currency,
+            payment.gateway,
+            payment.currency,
+        )
+    outcome = _count_refunds(payment, [u for u in updates if u not in foreign])
+    if not foreign:
+        return outcome
+    if outcome == "refund_unchanged":
+        return "refund_currency_mismatch"
+    return f"{outcome}:refund_currency_mismatch"
+
+
+def _count_refunds(payment: Payment, updates: list[RefundUpdate]) -> str:
     returned = Decimal("0")
     for update in updates:
         refunds = payment.refunds.select_for_update()
@@ -481,6 +506,7 @@ def _refunds_settled(payment: Payment, updates: tuple[RefundUpdate, ...]) -> str
             refund = Refund.objects.create(
                 payment=payment,
                 amount=update.amount or Decimal("0"),
+                currency=payment.currency,
                 reason="made at the provider",
                 request_key=f"provider:{update.reference}"[:160],
                 requested_by=f"provider:{payment.gateway}",

@@ -61,6 +61,8 @@ class RefundUpdate:
     refund_id: int | None
     amount: Decimal | None
     succeeded: bool
+    # The refund's currency as the provider states it (ISO 4217, upper case; None: not stated).
+    currency: str | None = None
 
 
 @dataclass(frozen=True)

@@ -247,6 +247,7 @@ class RazorpayPaymentLinksGateway:
             refund_id=_id_in(_notes(refund), "refund_id"),
             amount=from_minor_units(refund.get("amount"), currency),
             succeeded=refund["status"] == "processed",
+            currency=currency,
         )
 
     def refund(self, request: RefundRequest) -> ProviderRefund:
@@ -299,6 +300,7 @@ class RazorpayPaymentLinksGateway:
                         refund_id=_id_in(_notes(refund), "refund_id"),
                         amount=amount,
                         succeeded=REFUND_EVENTS[kind],
+                        currency=currency,
                     ),
                 ),
             )

@@ -87,12 +87,16 @@ def refund_event(event_id: str, kind: str, charge: dict) -> ProviderEvent:
             raise MalformedEvent(event_id, kind, "a refund's amount is not a whole number")
         if item.get("status") not in ("succeeded", "failed", "canceled"):
             continue  # pending: a later event settles it
+        # Each refund states its own currency (Stripe's refund object); the charge's otherwise.
+        refund_currency = item.get("currency")
+        refund_currency = refund_currency.upper() if isinstance(refund_currency, str) else currency
         updates.append(
             RefundUpdate(
                 reference=item["id"],
                 refund_id=_our_id(item.get("metadata"), "refund_id"),
-                amount=from_minor_units(amount, currency),
+                amount=from_minor_units(amount, refund_currency),
                 succeeded=item["status"] == "succeeded",
+                currency=refund_currency,
             )
         )
     intent = charge.get("payment_intent")
@@ -233,6 +237,7 @@ class StripeCheckoutGateway:
             refund_id=_our_id(getattr(refund, "metadata", None), "refund_id"),
             amount=from_minor_units(getattr(refund, "amount", None), currency),
             succeeded=refund.status == "succeeded",
+            currency=currency,
         )
 
     def fetch_checkout(self, reference: str) -> ProviderEvent:

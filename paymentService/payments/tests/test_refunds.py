@@ -15,9 +15,10 @@ from rest_framework.test import APIClient
 from stripe_sandbox.app import sign as stripe_sign
 
 from payments.gateways import get_gateway
+from payments.gateways.interface import RefundUpdate
 from payments.gateways.razorpay_links import RazorpayPaymentLinksGateway
 from payments.gateways.stripe_checkout import StripeCheckoutGateway
-from payments.models import Payment, PaymentStatus, Refund, RefundStatus
+from payments.models import Payment, PaymentStatus, Refund, RefundStatus, WebhookEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -72,8 +73,17 @@ def deliver_all(kept: list) -> list[str]:
     return outcomes
 
 
-def paid_payment(customer, order_service, sandbox, razorpay_sandbox, events, gateway: str):
-    order_id = order_service.add(user_id=41, total="53.20")
+def paid_payment(
+    customer,
+    order_service,
+    sandbox,
+    razorpay_sandbox,
+    events,
+    gateway: str,
+    total: str = "53.20",
+    currency: str = "USD",
+):
+    order_id = order_service.add(user_id=41, total=total, currency=currency)
     answer = customer.post("/service/", {"order_id": order_id, "gateway": gateway}).json()
     if gateway == "stripe":
         sandbox.finish(answer["provider_reference"], "pay")
@@ -362,3 +372,137 @@ def test_a_refund_still_pending_at_the_provider_stays_pending(staff, paid, event
     assert Refund.objects.get().status == RefundStatus.PENDING
     paid.refresh_from_db()
     assert paid.status == PaymentStatus.SUCCEEDED
+
+
+# --- the refund's currency ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("gateway", GATEWAYS)
+def test_a_refund_is_made_and_recorded_in_the_payments_currency(
+    staff, customer, order_service, sandbox, razorpay_sandbox, events, gateway
+):
+    paid = paid_payment(
+        customer, order_service, sandbox, razorpay_sandbox, events, gateway, "1500.00", "JPY"
+    )
+
+    response = refund(staff, paid, "r-yen", amount="500")
+
+    assert response.status_code == 201
+    assert (response.json()["refund"]["amount"], response.json()["refund"]["currency"]) == (
+        "500.00",
+        "JPY",
+    )
+    assert Refund.objects.get().currency == "JPY"
+    received = sandbox.received if gateway == "stripe" else razorpay_sandbox.received
+    sent = [r for r in received if "refund" in r.get("path", "")][-1]
+    assert int(sent["amount"]) == 500  # JPY has no minor unit
+    wait_for(events, 1)
+    assert deliver_all(events) == ["partially_refunded"]
+    shown = staff.get(f"/payments/{paid.pk}/").json()
+    assert (shown["refunded_amount"], shown["refunds"][0]["currency"]) == ("500.00", "JPY")
+
+
+STRIPE_SECRET = "whsec_test_suite_only"  # config/settings_test.py
+RAZORPAY_SECRET = "razorpay_test_suite_only"
+
+
+def restated(kept: tuple[str, bytes, dict], currency: str, *, at_provider: bool = False):
+    """A provider's refund event as if the refund were in ``currency`` (and, ``at_provider``, one
+    made at the provider's dashboard rather than ours): a new event id, signed again."""
+    gateway, payload, headers = kept
+    body = json.loads(payload)
+    if gateway == "stripe":
+        body["id"] += "-restated"
+        charge = body["data"]["object"]
+        charge["currency"] = currency.lower()
+        for item in charge["refunds"]["data"]:
+            item["currency"] = currency.lower()
+            if at_provider:
+                item.update(id="re_made_at_the_dashboard", metadata={})
+        payload = json.dumps(body).encode()
+        return gateway, payload, {"HTTP_STRIPE_SIGNATURE": stripe_sign(payload, STRIPE_SECRET)}
+    entity = body["payload"]["refund"]["entity"]
+    entity["currency"] = currency
+    if at_provider:
+        entity.update(id="rfnd_dashboard01", notes=[])
+    payload = json.dumps(body).encode()
+    return (
+        gateway,
+        payload,
+        {
+            "HTTP_X_RAZORPAY_SIGNATURE": razorpay_sign(payload, RAZORPAY_SECRET),
+            "HTTP_X_RAZORPAY_EVENT_ID": headers["HTTP_X_RAZORPAY_EVENT_ID"] + "restated",
+        },
+    )
+
+
+def test_a_refund_the_provider_states_in_another_currency_is_not_counted(
+    staff, paid, events, order_service, caplog
+):
+    assert refund(staff, paid, "r-euro").status_code == 201
+    wait_for(events, 1)
+    genuine = events.pop()
+    events.append(restated(genuine, "EUR"))
+
+    with caplog.at_level(logging.ERROR, logger="shop.payments"):
+        assert deliver_all(events) == ["refund_currency_mismatch"]
+
+    assert "is in EUR at " in caplog.text
+    assert "but the payment is in USD" in caplog.text
+    paid.refresh_from_db()
+    assert (paid.status, paid.refunded_amount) == (PaymentStatus.SUCCEEDED, Decimal("0"))
+    assert Refund.objects.get().status == RefundStatus.PENDING, "left for a person to look at"
+    assert order_service.orders[paid.order_id]["status"] == "PAID"
+    assert WebhookEvent.objects.filter(outcome="refund_currency_mismatch").count() == 1
+    # Still pending, so still counted against what is left: it cannot be given back twice.
+    assert refund(staff, paid, "r-euro-again").status_code == 409
+    events.append(genuine)  # the provider's own word, in the payment's currency, settles it
+    assert deliver_all(events) == ["refunded"]
+    paid.refresh_from_db()
+    assert (paid.status, paid.refunded_amount) == (PaymentStatus.REFUNDED, Decimal("53.20"))
+
+
+def test_a_refund_made_at_the_provider_in_another_currency_is_not_recorded(staff, paid, events):
+    assert refund(staff, paid, "r-ours", amount="5.00").status_code == 201
+    wait_for(events, 1)
+    events.append(restated(events.pop(), "JPY", at_provider=True))
+
+    assert deliver_all(events) == ["refund_currency_mismatch"]
+
+    # Not 500.00 "USD" of a refund of 500 yen: amounts in two currencies are never added.
+    assert list(Refund.objects.values_list("requested_by", "amount")) == [
+        ("staff:7", Decimal("5.00"))
+    ]
+    paid.refresh_from_db()
+    assert (paid.status, paid.refunded_amount) == (PaymentStatus.SUCCEEDED, Decimal("0"))
+
+
+def test_reconciliation_does_not_count_a_refund_in_another_currency_either(
+    staff, paid, events, monkeypatch
+):
+    assert refund(staff, paid, "r-recon").status_code == 201
+    wait_for(events, 1)
+    events.clear()  # the webhook is lost
+    ours = Refund.objects.get()
+    gateway = type(get_gateway(paid.gateway))
+    monkeypatch.setattr(
+        gateway,
+        "fetch_refund",
+        lambda self, reference: RefundUpdate(
+            reference=reference,
+            refund_id=ours.id,
+            amount=Decimal("53.20"),
+            succeeded=True,
+            currency="EUR",
+        ),
+    )
+
+    call_command("reconcile_payments", older_than=0)
+    call_command("reconcile_payments", older_than=0)
+
+    ours.refresh_from_db()
+    assert ours.status == RefundStatus.PENDING
+    outcomes = WebhookEvent.objects.filter(event_id__startswith="reconcile:")
+    assert list(outcomes.values_list("outcome", flat=True)) == ["refund_currency_mismatch"]
+    paid.refresh_from_db()
+    assert paid.refunded_amount == Decimal("0")
