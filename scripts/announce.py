@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 
 from shop_common.demo import DEMO_USERS
-from shop_common.topology import RAZORPAY_SANDBOX, SERVICES, STRIPE_SANDBOX
+from shop_common.topology import RAZORPAY_SANDBOX, SERVICES, SERVICES_BY_NAME, STRIPE_SANDBOX
 
 READY_TIMEOUT_SECONDS = 60
 ROOT = Path(__file__).resolve().parent.parent
@@ -19,10 +19,15 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def demo_logins() -> str:
     user = os.environ.get("USER_SERVICE_URL", "http://127.0.0.1:8001").rstrip("/")
+    product = service_url(SERVICES_BY_NAME["product"])
+    payment = service_url(SERVICES_BY_NAME["payment"])
     lines = [f"  {role:<9} {email:<20} {password}" for email, password, role, _ in DEMO_USERS]
     return (
         "Demo logins (POST /auth/login/ {email, password}; the admin also opens "
-        f"{user}/admin/; get an OAuth token at {user}/oauth/):\n" + "\n".join(lines)
+        f"{user}/admin/; get an OAuth token at {user}/oauth/):\n"
+        + "\n".join(lines)
+        + "\n\nStaff admins (the STAFF or ADMIN login above): catalog "
+        f"{product}/admin/, payments and refunds {payment}/admin/"
     )
 
 

@@ -1,5 +1,6 @@
 """`make run` itself, honcho included, with DB_ENGINE=mysql exported: every service must come up on
-MySQL although the `.env` that `make run` writes says sqlite (exported variables win over `.env`).
+MySQL although the `.env` that `make run` writes says sqlite (exported variables win over `.env`),
+and the demo STAFF account it prints logs in to both staff admins (catalog and payments).
 
 It runs beside anything else on the machine: its own `.env` (DOTENV_DIR), its own schemas
 (DB_SCHEMA_PREFIX) and free ports (the *_SERVICE_URL variables). Skipped without a MySQL server.
@@ -16,8 +17,10 @@ import httpx
 import pytest
 
 from shop_common.databases import drop_mysql_schemas
+from shop_common.demo import DEMO_LOGINS
 from shop_common.testing.stack import free_port
 from shop_common.topology import RAZORPAY_SANDBOX, SERVICES, STRIPE_SANDBOX
+from tests.e2e.helpers import csrf_token
 
 ROOT = Path(__file__).resolve().parent.parent
 MYSQL = {
@@ -98,6 +101,12 @@ def test_make_run_serves_every_service_on_the_exported_mysql(tmp_path):
             assert health["database"] == {"status": "ok", "vendor": "mysql"}, health
         assert httpx.get(f"{sandbox}/pay/cs_test_0").status_code == 404  # the sandbox answers
         assert httpx.get(f"{razorpay_sandbox}/l/plink_0").status_code == 404  # and Razorpay's
+        for name, page in [
+            ("product", "/admin/catalog/product/"),
+            ("payment", "/admin/payments/refund/"),
+        ]:
+            opened = staff_admin_page(f"http://127.0.0.1:{ports[name]}", page)
+            assert opened.status_code == 200, f"{name}: {opened.status_code} {opened.text[:300]}"
     finally:
         # Ctrl-C in the terminal: SIGINT to the whole foreground group; honcho stops the rest.
         if make.poll() is None:
@@ -123,6 +132,22 @@ def test_make_run_serves_every_service_on_the_exported_mysql(tmp_path):
             httpx.get(f"http://127.0.0.1:{ports[service.name]}/health/", timeout=1)
     assert STRIPE_SANDBOX.name in log.read_text(errors="replace")
     assert RAZORPAY_SANDBOX.name in log.read_text(errors="replace")
+
+
+def staff_admin_page(base_url: str, page: str) -> httpx.Response:
+    """``page`` of a staff admin, after the demo STAFF account logged in as a browser does."""
+    email, password = DEMO_LOGINS["STAFF"]
+    with httpx.Client(base_url=base_url, timeout=30) as browser:
+        login = browser.get(f"/admin/login/?next={page}")
+        browser.post(
+            f"/admin/login/?next={page}",
+            data={
+                "csrfmiddlewaretoken": csrf_token(login.text),
+                "username": email,
+                "password": password,
+            },
+        )
+        return browser.get(page)
 
 
 def wait_for_env(path: Path, make: subprocess.Popen, timeout: float = 60) -> str:

@@ -4,11 +4,31 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from shop_common.conf import environment, required_secret, service_settings
+from shop_common.conf import StaffAdmin, environment, required_secret, service_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-globals().update(service_settings(service="payment", base_dir=BASE_DIR, apps=["payments"]))
+globals().update(
+    service_settings(
+        service="payment",
+        base_dir=BASE_DIR,
+        apps=["payments"],
+        # Staff see payments, refunds and webhook events in the admin, read-only (money moves only
+        # through the services and the providers), with their user-service login
+        # (shop_common.staff_admin; docs/payments.md, "Admin for payment staff").
+        staff_admin=StaffAdmin(
+            group="Payment staff",
+            permissions={
+                "payments": {
+                    "payment": ("view",),
+                    "paymentstatuschange": ("view",),
+                    "refund": ("view",),
+                    "webhookevent": ("view",),
+                }
+            },
+        ),
+    )
+)
 env = environment(BASE_DIR)
 
 

@@ -1,3 +1,4 @@
+from django.contrib import admin
 from django.urls import include, path
 from payments.urls import legacy_urlpatterns
 
@@ -5,6 +6,7 @@ from shop_common.urls import handler400, handler403, handler404, handler500, ser
 
 urlpatterns = [
     *service_urlpatterns(),
+    path("admin/", admin.site.urls),
     path("", include("payments.urls")),
     *legacy_urlpatterns,
 ]

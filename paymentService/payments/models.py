@@ -158,6 +158,19 @@ class Refund(models.Model):
     def __str__(self) -> str:
         return f"refund {self.pk} of payment {self.payment_id} ({self.status})"
 
+    @property
+    def started_by(self) -> str:
+        """Who or what asked for it, in words: the service itself (money that landed on an
+        unpayable order or with the wrong amount), a staff member, or the provider's dashboard."""
+        if self.automatic:
+            return "automatic (payment service)"
+        kind, _, who = self.requested_by.partition(":")
+        if kind == "staff":
+            return f"staff user {who}"
+        if kind == "provider":
+            return f"{who} dashboard"
+        return self.requested_by
+
 
 class WebhookEvent(models.Model):
     """Each provider event is applied once: its id is unique, and ``processed_at`` says it was."""

@@ -249,20 +249,20 @@ USER = [
         form={"token": "{svc_cart_token}"},
         note="only a shop service's token with scope introspection (none of these has it)",
     ),
-    # Used by the product service's admin login (the other engineer's work in progress).
-    Row("user", "internal/staff-sessions/", "POST", internal("product"), json={}),
+    # The staff admins' login (shop_common.staff_admin) in the product and payment services.
+    Row("user", "internal/staff-sessions/", "POST", internal("product", "payment"), json={}),
     Row(
         "user",
         "internal/sessions/<uuid:session_id>/",
         "GET",
-        internal("product"),
+        internal("product", "payment"),
         path="internal/sessions/{victim_session}/",
     ),
     Row(
         "user",
         "internal/sessions/<uuid:session_id>/",
         "DELETE",
-        internal("product"),
+        internal("product", "payment"),
         path="internal/sessions/{victim_session}/",
         fresh=("victim_session",),
     ),
@@ -470,6 +470,12 @@ BAD_RAZORPAY_SIGNATURE = {
 
 PAYMENT = [
     *common_rows("payment"),
+    admin_row(
+        "payment",
+        "admin/payments/payment/",
+        "admin/payments/refund/",
+        "admin/payments/webhookevent/",
+    ),
     Row("payment", "service/", "POST", people_only(), json={}),
     Row("payment", "payment/service/", "POST", people_only(), json={}),
     Row("payment", "webhook/stripe/", "POST", everyone(400), content=b"{}", headers=BAD_SIGNATURE),

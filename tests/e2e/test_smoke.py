@@ -58,10 +58,11 @@ def test_interactive_docs_work_offline_with_their_own_assets(stack):
     assert bundle.status_code == 200
 
 
-def test_product_admin_login_page_is_served_with_its_styles(stack):
-    page = httpx.get(f"{stack.url('product')}/admin/login/", timeout=5)
+@pytest.mark.parametrize("name", ["product", "payment"])
+def test_staff_admin_login_page_is_served_with_its_styles(stack, name):
+    page = httpx.get(f"{stack.url(name)}/admin/login/", timeout=5)
     assert page.status_code == 200
     assert "Django administration" in page.text or "Log in" in page.text
 
-    css = httpx.get(f"{stack.url('product')}/static/admin/css/base.css", timeout=5)
+    css = httpx.get(f"{stack.url(name)}/static/admin/css/base.css", timeout=5)
     assert css.status_code == 200

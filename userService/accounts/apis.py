@@ -367,7 +367,7 @@ class RoleListApi(APIView):
         return Response(self.OutputSerializer(role).data, status=status.HTTP_201_CREATED)
 
 
-# --- internal: the product admin's staff sessions (service token of the product service) -------
+# --- internal: the staff admins' sessions (service token of the product or payment service) -----
 
 
 class UserServiceInternalApi(InternalApi):
@@ -375,11 +375,12 @@ class UserServiceInternalApi(InternalApi):
 
 
 class StaffSessionApi(UserServiceInternalApi):
-    """A staff member logging in to the product service's admin: the password checked here, with
-    the throttle counting the person's own address (sent by the product service), and a login
-    session the admin re-checks and ends (``/internal/sessions/{id}/``)."""
+    """A staff member logging in to the product or payment service's admin
+    (``shop_common.staff_admin``): the password checked here, with the throttle counting the
+    person's own address (sent by that service), and a login session the admin re-checks and ends
+    (``/internal/sessions/{id}/``)."""
 
-    callers = ("product",)
+    callers = ("product", "payment")
 
     class InputSerializer(serializers.Serializer):
         email = serializers.EmailField()
@@ -408,7 +409,7 @@ class StaffSessionApi(UserServiceInternalApi):
 
 
 class SessionStateApi(UserServiceInternalApi):
-    callers = ("product",)
+    callers = ("product", "payment")
 
     class OutputSerializer(serializers.Serializer):
         session_id = serializers.CharField()

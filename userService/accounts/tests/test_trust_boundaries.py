@@ -361,7 +361,7 @@ def test_with_redis_the_failures_are_counted_there(api_client, strict, customer)
     assert not AttemptCounter.objects.exists()
 
 
-# --- the product admin's staff sessions --------------------------------------------------------
+# --- the staff admins' sessions (product and payment services) ---------------------------------
 
 
 def test_the_product_service_opens_a_staff_session_with_the_persons_address(api_client, staff):
@@ -397,8 +397,13 @@ def test_staff_session_guessing_counts_against_the_persons_address(api_client, s
     assert response.status_code == 429
 
 
-@pytest.mark.parametrize(("caller", "status"), [("product", 201), ("order", 403), ("cart", 403)])
-def test_only_the_product_service_opens_staff_sessions(api_client, staff, caller, status):
+@pytest.mark.parametrize(
+    ("caller", "status"),
+    [("product", 201), ("payment", 201), ("order", 403), ("cart", 403), ("integration", 403)],
+)
+def test_only_the_services_with_a_staff_admin_open_staff_sessions(
+    api_client, staff, caller, status
+):
     token = shop_service_token(api_client, caller)
 
     response = api_client.post(
@@ -420,8 +425,9 @@ def test_a_user_token_does_not_open_the_internal_endpoints(api_client, admin_use
     assert response.status_code == 401
 
 
-def test_a_session_check_follows_deactivation_role_changes_and_logout(api_client, staff):
-    token = shop_service_token(api_client, "product")
+@pytest.mark.parametrize("caller", ["product", "payment"])
+def test_a_session_check_follows_deactivation_role_changes_and_logout(api_client, staff, caller):
+    token = shop_service_token(api_client, caller)
     headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
     opened = api_client.post(
         "/internal/staff-sessions/",
@@ -436,6 +442,20 @@ def test_a_session_check_follows_deactivation_role_changes_and_logout(api_client
     assert api_client.delete(path, **headers).status_code == 204
     assert api_client.get(path, **headers).json()["active"] is False
     assert api_client.get(f"/internal/sessions/{uuid.uuid4()}/", **headers).status_code == 404
+
+
+def test_a_service_without_a_staff_admin_cannot_check_or_end_a_staff_session(api_client, staff):
+    opened = api_client.post(
+        "/internal/staff-sessions/",
+        {"email": staff.email, "password": PASSWORD, "client_address": "127.0.0.1"},
+        HTTP_AUTHORIZATION=f"Bearer {shop_service_token(api_client, 'payment')}",
+    ).json()
+    path = f"/internal/sessions/{opened['session_id']}/"
+    order = {"HTTP_AUTHORIZATION": f"Bearer {shop_service_token(api_client, 'order')}"}
+
+    assert api_client.get(path, **order).status_code == 403
+    assert api_client.delete(path, **order).status_code == 403
+    assert LoginSession.objects.get(pk=opened["session_id"]).revoked_at is None
 
 
 def test_a_role_change_stamps_the_users_live_sessions(
