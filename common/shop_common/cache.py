@@ -76,6 +76,13 @@ def cache_degraded() -> bool:
     return _outage.down_since is not None
 
 
+def cache_is_shared() -> bool:
+    """Every worker of every service sees the same cache: Redis is configured and, as far as this
+    process knows, answering. A local-memory cache is one per process, and what one worker writes
+    there another never reads."""
+    return "redis" in settings.CACHES["default"]["BACKEND"].lower() and not cache_degraded()
+
+
 def cache_state() -> dict[str, Any]:
     """What ``/health/`` reports. With Redis it asks Redis (one ``EXISTS``, through the guarded
     path, so an outage this worker had not yet met is found and remembered), except while the

@@ -6,6 +6,7 @@ from django.http import HttpRequest
 from accounts import services
 from accounts.forms import ThrottledAdminLoginForm
 from accounts.models import LoginSession, Role, User
+from accounts.session_state import announce_user_change
 
 # The admin's password check is throttled like every other (accounts.backends).
 admin.site.login_form = ThrottledAdminLoginForm
@@ -39,12 +40,33 @@ class UserAdmin(DjangoUserAdmin):
         )
         if not form.instance.is_active:
             services.revoke_sessions(user_id=form.instance.id, reason="deactivated")
+        elif change:
+            # The roles were saved by the form before set_roles saw them, and the email, username
+            # or phone number may have changed: the sessions' cached states are read again.
+            announce_user_change(form.instance.id)
+
+    def delete_model(self, request: HttpRequest, obj: User) -> None:
+        services.delete_users(user_ids=[obj.pk])
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        services.delete_users(user_ids=list(queryset.values_list("pk", flat=True)))
 
 
 @admin.register(Role)
 class RoleAdmin(admin.ModelAdmin):
     list_display = ["name", "description", "created_at"]
     search_fields = ["name"]
+
+    def save_model(self, request: HttpRequest, obj: Role, form, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if change and "name" in form.changed_data:
+            services.roles_changed(role_ids=[obj.pk])
+
+    def delete_model(self, request: HttpRequest, obj: Role) -> None:
+        services.delete_roles(role_ids=[obj.pk])
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Role]) -> None:
+        services.delete_roles(role_ids=list(queryset.values_list("pk", flat=True)))
 
 
 @admin.register(LoginSession)
@@ -65,6 +87,12 @@ class LoginSessionAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    def delete_model(self, request: HttpRequest, obj: LoginSession) -> None:
+        services.delete_sessions(session_ids=[obj.pk])
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[LoginSession]) -> None:
+        services.delete_sessions(session_ids=list(queryset.values_list("pk", flat=True)))
 
     @admin.action(description="Revoke the selected sessions (their tokens stop working at once)")
     def revoke(self, request: HttpRequest, queryset: QuerySet[LoginSession]) -> None:

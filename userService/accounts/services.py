@@ -4,7 +4,6 @@ import ipaddress
 import uuid
 from collections.abc import Iterable
 
-from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
@@ -16,8 +15,13 @@ from oauth2_provider.models import AbstractApplication, get_application_model
 
 from accounts.exceptions import EmailTaken, InvalidCredentials, RoleExists, UnknownRoles
 from accounts.models import LoginSession, Role, User, normalize_email
+from accounts.session_state import (
+    announce_session_change,
+    announce_user_change,
+    remember_session,
+)
 from accounts.tokens import TokenPair, decode_access, decode_refresh, issue_pair
-from shop_common.auth import InvalidToken, mark_sessions_changed
+from shop_common.auth import InvalidToken
 
 PROFILE_FIELDS = ("username", "first_name", "last_name", "phone_number")
 
@@ -130,8 +134,8 @@ def resolve_roles(*, role_ids: Iterable[int] = (), role_names: Iterable[str] = (
 
 @transaction.atomic
 def set_roles(*, user: User, role_names: Iterable[str] = (), role_ids: Iterable[int] = ()) -> User:
-    """Replaces the user's roles. ADMIN also opens this service's Django admin. Every service
-    holding a cached answer about the user's sessions asks again (at once with a shared Redis)."""
+    """Replaces the user's roles. ADMIN also opens this service's Django admin. Every cached
+    answer about the user's sessions is read again (at once with a shared Redis)."""
     roles = resolve_roles(role_ids=role_ids, role_names=role_names)
     before = set(user.roles.values_list("name", flat=True)) if user.pk else set()
     user.roles.set(roles)
@@ -140,20 +144,8 @@ def set_roles(*, user: User, role_names: Iterable[str] = (), role_ids: Iterable[
         user.is_staff = user.is_superuser = is_admin
         user.save(update_fields=["is_staff", "is_superuser", "updated_at"])
     if before and before != {role.name for role in roles}:
-        live = [
-            str(pk)
-            for pk in user.login_sessions.filter(revoked_at__isnull=True).values_list(
-                "pk", flat=True
-            )
-        ]
-        _announce_session_change(live)
+        announce_user_change(user.id)
     return user
-
-
-def _announce_session_change(session_ids: list[str]) -> None:
-    # Cached answers live AUTH_CACHE_TTL seconds at most, never past an access token's expiry.
-    lifetime = int(settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"].total_seconds()) + 60
-    transaction.on_commit(lambda: mark_sessions_changed(session_ids, for_seconds=lifetime))
 
 
 def create_role(*, name: str, description: str = "") -> Role:
@@ -163,6 +155,10 @@ def create_role(*, name: str, description: str = "") -> Role:
             return Role.objects.create(name=name, description=description)
     except IntegrityError:
         raise RoleExists(details={"name": name}) from None
+
+
+# What a validation answers about the user (accounts.session_state): a change is announced.
+VALIDATED_FIELDS = ("email", "username", "phone_number", "is_active")
 
 
 @transaction.atomic
@@ -176,11 +172,14 @@ def update_user(*, user: User, by_admin: bool, **changes: object) -> User:
         changes["email"] = normalize_email(str(changes["email"]))
         if User.objects.exclude(pk=user.pk).filter(email=changes["email"]).exists():
             raise EmailTaken(details={"email": changes["email"]})
+    validated_before = [getattr(user, name) for name in VALIDATED_FIELDS]
     for name, value in changes.items():
         setattr(user, name, value)
     user.save()
     if changes.get("is_active") is False:
         revoke_sessions(user_id=user.id, reason="deactivated")
+    elif validated_before != [getattr(user, name) for name in VALIDATED_FIELDS]:
+        announce_user_change(user.id)
     return user
 
 
@@ -211,6 +210,7 @@ def _start_session(*, user: User, ip_address: str | None, user_agent: str) -> To
         user_agent=user_agent[:255],
     )
     User.objects.filter(pk=user.pk).update(last_login=timezone.now())
+    remember_session(str(session_id))
     return pair
 
 
@@ -249,6 +249,7 @@ def refresh_session(*, refresh: str) -> TokenPair:
             session.expires_at = pair.refresh_expires_at
             session.last_refreshed_at = timezone.now()
             session.save(update_fields=["refresh_jti", "expires_at", "last_refreshed_at"])
+            remember_session(str(session.id))
             return pair
     # Outside the transaction, so that the revocation is kept although we answer with an error.
     revoke_sessions(session_ids=[claims.session_id], reason="refresh_token_reused")
@@ -284,8 +285,45 @@ def revoke_sessions(
     count = LoginSession.objects.filter(pk__in=revoked).update(
         revoked_at=timezone.now(), revoked_reason=reason
     )
-    _announce_session_change(revoked)
+    announce_session_change(revoked)
     return count
+
+
+@transaction.atomic
+def delete_users(*, user_ids: Iterable[int]) -> None:
+    """The Django admin's delete (the API deactivates instead: orders point at users). Their
+    sessions go with them, and so do the sessions' cached states."""
+    user_ids = list(user_ids)
+    announce_session_change(
+        LoginSession.objects.filter(user_id__in=user_ids).values_list("pk", flat=True)
+    )
+    User.objects.filter(pk__in=user_ids).delete()
+
+
+@transaction.atomic
+def delete_sessions(*, session_ids: Iterable[str]) -> None:
+    """The Django admin's delete of session records (revoking keeps the record, and is what the
+    admin's "Revoke" action does)."""
+    session_ids = [str(session_id) for session_id in session_ids]
+    announce_session_change(session_ids)
+    LoginSession.objects.filter(pk__in=session_ids).delete()
+
+
+def roles_changed(*, role_ids: Iterable[int]) -> None:
+    """Roles renamed (the Django admin): every live session of a user who has one of them answers
+    with the new names from its next validation on."""
+    live = LoginSession.objects.filter(
+        user__roles__in=list(role_ids), revoked_at__isnull=True
+    ).distinct()
+    announce_session_change(live.values_list("pk", flat=True))
+
+
+@transaction.atomic
+def delete_roles(*, role_ids: Iterable[int]) -> None:
+    """The Django admin's delete: the roles are taken from every user who had them."""
+    role_ids = list(role_ids)
+    roles_changed(role_ids=role_ids)
+    Role.objects.filter(pk__in=role_ids).delete()
 
 
 def register_service_client(*, name: str, client_id: str, secret: str) -> AbstractApplication:

@@ -25,7 +25,7 @@ from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
 from accounts.models import AttemptCounter, normalize_email
-from shop_common.cache import CacheUnavailable, cache_degraded
+from shop_common.cache import CacheUnavailable, cache_is_shared
 from shop_common.client_address import client_address
 from shop_common.errors import THROTTLED, ServiceError
 
@@ -63,12 +63,6 @@ class TooManyAttempts(ServiceError):
         self.wait = wait
 
 
-def _shared_cache() -> bool:
-    """Redis is configured and answering; while it is down the database counts (a limit that
-    holds, slower), not nobody."""
-    return "redis" in settings.CACHES["default"]["BACKEND"].lower() and not cache_degraded()
-
-
 @dataclass(frozen=True)
 class Window:
     key: str
@@ -84,7 +78,7 @@ class Window:
         return max(1, math.ceil(self.ends - time.time()))
 
     def count(self) -> int:
-        if _shared_cache():
+        if cache_is_shared():
             return int(cache.get(self.key) or 0)
         return self._database_count()
 
@@ -94,7 +88,7 @@ class Window:
         )
 
     def hit(self) -> int:
-        if _shared_cache():
+        if cache_is_shared():
             try:
                 cache.add(self.key, 0, timeout=self.wait + 1)
                 return cache.incr(self.key)

@@ -69,6 +69,10 @@ SIMPLE_JWT = {
     "UPDATE_LAST_LOGIN": False,
 }
 
+# With a shared cache (REDIS_URL), seconds a login session's state is kept there for validations
+# (accounts.session_state; at most the access token lifetime; 0: the database every time).
+SESSION_STATE_CACHE_TTL = env("SESSION_STATE_CACHE_TTL", default=300, cast=int)
+
 REST_FRAMEWORK = {
     **REST_FRAMEWORK,  # noqa: F821 (set by service_settings)
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.LocalBearerTokenAuthentication"],
