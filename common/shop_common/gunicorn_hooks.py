@@ -1,6 +1,7 @@
 """gunicorn server hooks of every service (``--config python:shop_common.gunicorn_hooks``, set by
 the one gunicorn command line): the directory where prometheus-client's multiprocess mode keeps
-each worker's metric values (docs/observability.md).
+each worker's metric values (docs/observability.md), and each worker's own service tokens fetched
+as it starts.
 
 The master runs ``on_starting`` before it forks any worker, so the workers inherit the variable.
 A directory given in ``PROMETHEUS_MULTIPROC_DIR`` is emptied of the last run's files (stale values
@@ -11,6 +12,7 @@ private one and removes it when it exits.
 import os
 import shutil
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +31,29 @@ def on_starting(server: Any) -> None:
         folder = Path(tempfile.mkdtemp(prefix="shop-metrics-"))
         _made_here.append(folder)
         os.environ[VARIABLE] = str(folder)
+
+
+def post_worker_init(worker: Any) -> None:
+    """The worker's service tokens (``SERVICE_TOKEN_SCOPES``), fetched in a thread of their own
+    while the worker already serves: a user service that is not up yet delays nothing and fails
+    nothing (shop_common.service_tokens.warm_service_tokens)."""
+    from django.conf import settings
+
+    if not settings.configured:
+        return
+    scopes = tuple(getattr(settings, "SERVICE_TOKEN_SCOPES", ()))
+    within = float(getattr(settings, "SERVICE_TOKEN_WARMUP_SECONDS", 0))
+    if not scopes or within <= 0:
+        return
+    from shop_common.service_tokens import warm_service_tokens
+
+    threading.Thread(
+        target=warm_service_tokens,
+        args=(scopes,),
+        kwargs={"within": within},
+        name="service-token-warmup",
+        daemon=True,
+    ).start()
 
 
 def child_exit(server: Any, worker: Any) -> None:

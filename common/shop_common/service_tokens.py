@@ -3,14 +3,19 @@
 to another service's ``/internal/`` endpoint with that token (docs/auth.md, "Service identities").
 Checking the tokens that come in is :mod:`shop_common.auth`."""
 
+import logging
 import threading
 import time
+from collections.abc import Iterable
 from typing import Any
 
+import httpx
 from django.conf import settings
 
 from shop_common.errors import DependencyUnavailable
 from shop_common.service_client import service_client
+
+logger = logging.getLogger("shop.service_tokens")
 
 _own_token: dict[str, Any] = {}
 _own_token_lock = threading.Lock()
@@ -39,6 +44,49 @@ def service_token(scope: str = "internal") -> str:
             "expires": time.monotonic() + int(answer.get("expires_in", 0)),
         }
         return answer["access_token"]
+
+
+def warm_service_tokens(scopes: Iterable[str], *, within: float, pause: float = 0.5) -> bool:
+    """Fetches this service's tokens for ``scopes`` before a request needs them: each gunicorn
+    worker does it as it starts (shop_common.gunicorn_hooks). The user service hashes the client
+    secret on every fetch, about a second on a busy machine, which the worker's first request to
+    another service would otherwise wait for (docs/decisions.md 211, 233).
+
+    Best effort, bounded and quiet: under ``make run`` the user service starts beside the others,
+    so this waits for its ``/health/`` to answer 200 (a plain GET, outside the circuit breaker:
+    a user service that is still starting neither opens the breaker nor logs failures), at most
+    ``within`` seconds, then asks once per scope. It never raises; whatever it could not fetch,
+    the first request that needs it fetches as before. True when every token was fetched."""
+    scopes = list(scopes)
+    started = time.monotonic()
+    health = f"{settings.SERVICE_URLS['user']}/health/"
+    while True:
+        try:
+            ready = httpx.get(health, timeout=1.0).status_code == 200
+        except httpx.HTTPError:
+            ready = False
+        if ready:
+            break
+        if time.monotonic() - started + pause > within:
+            logger.warning(
+                "No service token fetched at worker start: the user service did not answer "
+                "within %.0f s; the first call that needs one fetches it",
+                within,
+            )
+            return False
+        time.sleep(pause)
+    try:
+        for scope in scopes:
+            service_token(scope)
+    except DependencyUnavailable as error:
+        logger.warning("No service token fetched at worker start: %s", error.details.get("reason"))
+        return False
+    logger.info(
+        "Service tokens fetched at worker start (%s) in %.2f s",
+        ", ".join(scopes),
+        time.monotonic() - started,
+    )
+    return True
 
 
 def forget_service_tokens() -> None:

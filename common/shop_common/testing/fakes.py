@@ -68,6 +68,7 @@ class FakeUserService:
         )
         self.login = router.post(f"{base_url}/auth/login/").mock(side_effect=self._login)
         self.token = router.post(f"{base_url}/o/token/").mock(side_effect=self._client_credentials)
+        self.health = router.get(f"{base_url}/health/").mock(side_effect=self._health)
         self.staff_login = router.post(f"{base_url}/internal/staff-sessions/").mock(
             side_effect=self._staff_login
         )
@@ -122,6 +123,10 @@ class FakeUserService:
     def _unavailable(self) -> None:
         if self.down:
             raise httpx.ConnectError("the fake user service is down")
+
+    def _health(self, request: httpx.Request) -> httpx.Response:
+        self._unavailable()
+        return httpx.Response(200, json={"service": "user", "status": "ok"})
 
     def _validate(self, request: httpx.Request) -> httpx.Response:
         self._unavailable()

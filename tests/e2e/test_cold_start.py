@@ -1,0 +1,56 @@
+"""A worker's first call to another service does not wait for its service token: every gunicorn
+worker fetches its tokens as it starts (shop_common.gunicorn_hooks.post_worker_init), in the
+background, while the user service may still be starting beside it."""
+
+import httpx
+import pytest
+
+from shop_common.topology import SERVICES_BY_NAME
+from tests.e2e.helpers import bearer, eventually, running_stack
+
+WORKERS = 2
+# The scopes each service's settings name (SERVICE_TOKEN_SCOPES): one token per scope and worker.
+SCOPES = {"product": 2, "cart": 1}
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory):
+    with running_stack(
+        tmp_path_factory,
+        "coldstart",
+        services=[SERVICES_BY_NAME[name] for name in ("user", "product", "cart")],
+        workers=WORKERS,
+    ) as shop:
+        yield shop
+
+
+def log(shop, service: str) -> str:
+    return (shop.workdir / f"{service}.log").read_text(errors="replace")
+
+
+def token_fetches(shop) -> int:
+    return log(shop, "user").count('"path": "/o/token/"')
+
+
+def test_each_worker_holds_its_service_tokens_before_its_first_request(shop):
+    expected = WORKERS * sum(SCOPES.values())
+
+    fetched = eventually(lambda: token_fetches(shop), lambda n: n >= expected, timeout=60)
+
+    assert fetched == expected
+    for service in SCOPES:
+        assert log(shop, service).count("Service tokens fetched at worker start") == WORKERS
+
+    # The cart's product lookups (internal) and the product service's introspections of the
+    # cart's token (introspection), on whichever workers answer: no token is fetched again.
+    customer = bearer(shop.new_customer_token())
+    product_id = httpx.get(f"{shop.url('product')}/products/").json()["results"][0]["id"]
+    for _ in range(2 * WORKERS):
+        added = httpx.post(
+            f"{shop.url('cart')}/api/cart/add/",
+            json={"product_id": product_id},
+            headers=customer,
+            timeout=30,
+        )
+        assert added.status_code == 200, added.text
+    assert token_fetches(shop) == expected
