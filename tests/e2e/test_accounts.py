@@ -44,6 +44,21 @@ def test_signup_login_validate_logout_validate(user_url):
     assert refresh_after.status_code == 401
 
 
+def test_a_logout_is_refused_at_once_by_every_worker(user_url):
+    # No shared cache here (make run's default): each of the two workers has its own, and a logout
+    # handled by one must hold on the other (docs/decisions.md 230). Each call is a new connection,
+    # taken by either worker.
+    _, tokens = signup_and_login(user_url)
+    body = {"token": tokens["access"]}
+    before = [httpx.post(f"{user_url}/auth/validate/", json=body).status_code for _ in range(8)]
+
+    httpx.post(f"{user_url}/auth/logout/", headers={"Authorization": f"Bearer {tokens['access']}"})
+    after = [httpx.post(f"{user_url}/auth/validate/", json=body).status_code for _ in range(8)]
+
+    assert before == [200] * 8
+    assert after == [401] * 8
+
+
 def test_refresh_rotation_and_reuse_detection(user_url):
     _, tokens = signup_and_login(user_url)
 

@@ -396,6 +396,25 @@ def test_a_role_taken_away_is_refused_by_another_service_at_once(guarded, admin_
     assert httpx.post(products, json={}, headers=bearer(token)).status_code == 403
 
 
+def test_the_user_service_answers_every_change_at_once_from_its_redis(guarded, admin_api):
+    # Validations are answered from the session state in Redis (no SQL); each call is a new
+    # connection, taken by either of the user service's workers.
+    user_id, token, _ = staff_writing_products(guarded, admin_api)
+    validate = f"{guarded.url('user')}/auth/validate/"
+
+    def validations() -> list:
+        answers = [httpx.post(validate, json={"token": token}) for _ in range(6)]
+        return [a.json().get("email") if a.status_code == 200 else a.status_code for a in answers]
+
+    email = validations()[0]
+    admin_api.patch(f"/users/{user_id}/", json={"email": f"moved-{email}"})
+    moved = validations()
+    httpx.post(f"{guarded.url('user')}/auth/logout/", headers=bearer(token))
+
+    assert moved == [f"moved-{email}"] * 6
+    assert validations() == [401] * 6
+
+
 def test_the_counters_are_in_redis(guarded):
     import redis
 
