@@ -20,7 +20,7 @@ import redis
 from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 
 logger = logging.getLogger("shop.cache")
 
@@ -100,8 +100,37 @@ def cache_state() -> dict[str, Any]:
 _FAILURES = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 
 
+class ReusedRedisCacheClient(RedisCacheClient):
+    """Django's Redis client, with one ``redis.Redis`` per server kept for every call instead of a
+    new one each time. redis-py's ``Redis()`` builds enough objects to cost 160 us of CPU on this
+    machine, twice a round trip's 80 us (an ``MGET`` through Django's cache: 274 us, raw: 80 us;
+    2 cores, load average 5 to 9, 2026-11-26); it is the hot path of every validation the user
+    service answers from Redis. A ``Redis`` is safe to share between threads (it takes a connection
+    from the pool for each command), and this client is already one per thread (Django's caches
+    are), so nothing is shared that was not before."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._clients: dict[int, Any] = {}
+
+    def get_client(self, key: Any = None, *, write: bool = False) -> Any:
+        index = self._get_connection_pool_index(write)
+        client = self._clients.get(index)
+        if client is None:
+            if index not in self._pools:
+                self._pools[index] = self._pool_class.from_url(
+                    self._servers[index], **self._pool_options
+                )
+            client = self._clients[index] = self._client(connection_pool=self._pools[index])
+        return client
+
+
 class ResilientRedisCache(RedisCache):
     """Django's Redis cache, answering as an empty cache while Redis cannot be reached."""
+
+    def __init__(self, server: str, params: dict[str, Any]) -> None:
+        super().__init__(server, params)
+        self._class = ReusedRedisCacheClient
 
     def _guarded(self, fallback: Callable[[], Any], call: Callable[[], Any]) -> Any:
         if _outage.skip():

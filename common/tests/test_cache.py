@@ -103,3 +103,12 @@ def test_health_finds_an_outage_this_worker_has_not_met_yet(redis_cache):
     assert not shop_cache.cache_degraded()  # nothing has used the cache since
     assert shop_cache.cache_state()["status"] == "degraded"
     assert shop_cache.cache_degraded()
+
+
+def test_one_redis_client_serves_every_call_of_a_thread(redis_cache):
+    # A new redis.Redis per call cost twice the round trip itself (shop_common.cache).
+    client = cache._cache.get_client()
+    cache.set("catalog:page", "cached")
+
+    assert cache.get("catalog:page") == "cached"
+    assert cache._cache.get_client(write=True) is client
