@@ -1,6 +1,7 @@
 """JSON Web Tokens of a login session (simplejwt): an access token and a refresh token that share
 the session id (``sid``). Signature, expiry and type are checked here; revocation by the session."""
 
+import functools
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -66,6 +67,20 @@ def _claims(token_class: type[AccessToken] | type[RefreshToken], raw: str) -> Cl
 
 
 def decode_access(raw: str) -> Claims:
+    """The claims of a good access token. One whose signature was checked before is remembered
+    (its signature, type and claims cannot change; whether its session still stands is asked on
+    every validation, accounts.session_state), and only its expiry is compared again: checking
+    the signature took about 80 us of CPU on each validation, a fifth of its time once the
+    session's state comes from Redis."""
+    claims = _verified_access(raw)
+    if claims.expires_at <= datetime.now(tz=UTC):
+        raise InvalidToken()
+    return claims
+
+
+# A few thousand live tokens per worker (about 1 kB each); a refused one is never kept.
+@functools.lru_cache(maxsize=4096)
+def _verified_access(raw: str) -> Claims:
     return _claims(AccessToken, raw)
 
 

@@ -2,13 +2,14 @@
 
 import base64
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import jwt
 import pytest
 from django.core import mail
 from rest_framework_simplejwt.tokens import AccessToken
 
+from accounts import tokens
 from accounts.models import LoginSession, User
 from accounts.tests.factories import PASSWORD, UserFactory
 
@@ -192,6 +193,22 @@ def test_validate_costs_at_most_one_query(
         response = api_client.post("/auth/validate/", {"token": access})
 
     assert response.status_code == 200
+
+
+def test_a_remembered_access_token_is_refused_once_it_expires(
+    api_client, customer, tokens_for, monkeypatch
+):
+    access = tokens_for(customer).access
+    claims = tokens.decode_access(access)  # its signature checked once, and remembered
+
+    class OneSecondAfterItsExpiry(datetime):
+        @classmethod
+        def now(cls, tz=None) -> datetime:
+            return claims.expires_at + timedelta(seconds=1)
+
+    monkeypatch.setattr(tokens, "datetime", OneSecondAfterItsExpiry)
+
+    assert api_client.post("/auth/validate/", {"token": access}).status_code == 401
 
 
 def _forged(access: str, **changes) -> str:
