@@ -6,12 +6,7 @@ from shop_common.conf import environment, service_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-globals().update(
-    # internal: the product lookup (shop_common.product_catalog).
-    service_settings(
-        service="cart", base_dir=BASE_DIR, apps=["carts"], service_token_scopes=("internal",)
-    )
-)
+globals().update(service_settings(service="cart", base_dir=BASE_DIR, apps=["carts"]))
 env = environment(BASE_DIR)
 
 # The most of one product a cart line may hold.

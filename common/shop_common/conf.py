@@ -240,17 +240,13 @@ def service_settings(
     admin: bool = False,
     staff_admin: StaffAdmin | None = None,
     middleware: tuple[str, ...] = (),
-    service_token_scopes: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """Django settings shared by every service; the caller puts them in its module globals.
 
     ``service`` is a name from the topology (``"product"``) or a :class:`Service` of its own;
     ``admin`` mounts Django's admin apps and middleware; ``staff_admin`` does too, with the staff's
     user-service login and the admin session that follows the user-service session;
-    ``middleware`` of its own runs after authentication and inside the error-shape middleware;
-    ``service_token_scopes`` are the scopes of its own token its requests use (``internal`` to call
-    another service's ``/internal/``, ``introspection`` to check the services calling its own),
-    fetched by each worker as it starts.
+    ``middleware`` of its own runs after authentication and inside the error-shape middleware.
     """
     if isinstance(service, str):
         service = SERVICES_BY_NAME[service]
@@ -385,9 +381,10 @@ def service_settings(
             "SERVICE_CLIENT_SECRET", default=env(service.client_secret_variable, default="")
         ),
         "SERVICE_TOKEN_CACHE_TTL": env("SERVICE_TOKEN_CACHE_TTL", default=30, cast=int),
-        # Fetched by each gunicorn worker as it starts, waiting at most this many seconds for the
-        # user service (0: on first use only). shop_common.service_tokens.warm_service_tokens.
-        "SERVICE_TOKEN_SCOPES": service_token_scopes,
+        # This service's own tokens (the topology's token_scopes), fetched by each gunicorn worker
+        # as it starts, waiting at most this many seconds for the user service (0: on first use
+        # only). shop_common.service_tokens.warm_service_tokens.
+        "SERVICE_TOKEN_SCOPES": service.token_scopes,
         "SERVICE_TOKEN_WARMUP_SECONDS": env("SERVICE_TOKEN_WARMUP_SECONDS", default=60, cast=float),
         # Limits enforced before any work (shop_common.request_limits, shop_common.parsers): a body
         # over the size is a 413, JSON deeper or larger than these a 400.

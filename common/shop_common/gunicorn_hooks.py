@@ -17,6 +17,9 @@ from pathlib import Path
 from typing import Any
 
 VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
+# In the one log line each worker writes about its start-up fetch, whether it got the tokens or not
+# (the test stacks wait for it: shop_common.testing.stack).
+WARMUP_LOGGED = "fetched at worker start"
 _made_here: list[Path] = []
 
 

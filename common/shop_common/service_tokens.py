@@ -13,6 +13,7 @@ import httpx
 from django.conf import settings
 
 from shop_common.errors import DependencyUnavailable
+from shop_common.gunicorn_hooks import WARMUP_LOGGED
 from shop_common.service_client import service_client
 
 logger = logging.getLogger("shop.service_tokens")
@@ -69,8 +70,9 @@ def warm_service_tokens(scopes: Iterable[str], *, within: float, pause: float = 
             break
         if time.monotonic() - started + pause > within:
             logger.warning(
-                "No service token fetched at worker start: the user service did not answer "
-                "within %.0f s; the first call that needs one fetches it",
+                "No service token %s: the user service did not answer within %.0f s; the first "
+                "call that needs one fetches it",
+                WARMUP_LOGGED,
                 within,
             )
             return False
@@ -79,10 +81,11 @@ def warm_service_tokens(scopes: Iterable[str], *, within: float, pause: float = 
         for scope in scopes:
             service_token(scope)
     except DependencyUnavailable as error:
-        logger.warning("No service token fetched at worker start: %s", error.details.get("reason"))
+        logger.warning("No service token %s: %s", WARMUP_LOGGED, error.details.get("reason"))
         return False
     logger.info(
-        "Service tokens fetched at worker start (%s) in %.2f s",
+        "Service tokens %s (%s) in %.2f s",
+        WARMUP_LOGGED,
         ", ".join(scopes),
         time.monotonic() - started,
     )

@@ -10,6 +10,10 @@ class Service:
     port: int
     schema: str
     owns: str
+    # The scopes of its own client-credentials token that its requests use: ``internal`` to call
+    # another service's /internal/, ``introspection`` to check the services calling its own. Each
+    # gunicorn worker fetches them as it starts (shop_common.gunicorn_hooks).
+    token_scopes: tuple[str, ...] = ()
 
     @property
     def url_variable(self) -> str:
@@ -37,10 +41,42 @@ SERVICES: tuple[Service, ...] = (
     Service(
         "user", "userService", 8001, "ecommerce_users", "users, roles, sessions, OAuth2 clients"
     ),
-    Service("product", "product", 8002, "ecommerce_products", "categories, products, stock"),
-    Service("cart", "cart", 8003, "ecommerce_carts", "carts and their lines"),
-    Service("order", "orderService", 8004, "ecommerce_orders", "orders, their lines and history"),
-    Service("payment", "paymentService", 8010, "ecommerce_payments", "payments, webhook events"),
+    Service(
+        "product",
+        "product",
+        8002,
+        "ecommerce_products",
+        "categories, products, stock",
+        # cart and order call its /internal/; its staff admin checks sessions at the user service.
+        token_scopes=("introspection", "internal"),
+    ),
+    Service(
+        "cart",
+        "cart",
+        8003,
+        "ecommerce_carts",
+        "carts and their lines",
+        # internal: the product lookup.
+        token_scopes=("internal",),
+    ),
+    Service(
+        "order",
+        "orderService",
+        8004,
+        "ecommerce_orders",
+        "orders, their lines and history",
+        # internal: the product lookup and reservations; introspection: payment calls its /internal/.
+        token_scopes=("internal", "introspection"),
+    ),
+    Service(
+        "payment",
+        "paymentService",
+        8010,
+        "ecommerce_payments",
+        "payments, webhook events",
+        # internal: the order service's /internal/; its staff admin checks sessions at the user service.
+        token_scopes=("internal",),
+    ),
     Service(
         "integration", "integrationService", 8006, "ecommerce_integration", "idempotency records"
     ),

@@ -7,16 +7,7 @@ from shop_common.conf import environment, service_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-globals().update(
-    # internal: the product service's lookup and reservations; introspection: the payment service
-    # calls /internal/.
-    service_settings(
-        service="order",
-        base_dir=BASE_DIR,
-        apps=["orders"],
-        service_token_scopes=("internal", "introspection"),
-    )
-)
+globals().update(service_settings(service="order", base_dir=BASE_DIR, apps=["orders"]))
 env = environment(BASE_DIR)
 
 # Tax on the subtotal (rounded half-up to cents) and flat shipping; the first release's 8 % and 10.00.

@@ -27,9 +27,6 @@ globals().update(
                 }
             },
         ),
-        # internal: the order service's /internal/ (the order, the payment outcome, refunds) and
-        # the staff session checks at the user service.
-        service_token_scopes=("internal",),
     )
 )
 env = environment(BASE_DIR)

@@ -24,9 +24,6 @@ globals().update(
                 }
             },
         ),
-        # introspection: the order and cart services call /internal/; internal: the staff session
-        # checks at the user service.
-        service_token_scopes=("introspection", "internal"),
     )
 )
 env = environment(BASE_DIR)

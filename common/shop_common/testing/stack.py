@@ -17,6 +17,7 @@ import httpx
 
 from shop_common.databases import recreate_mysql_schemas
 from shop_common.demo import DEMO_LOGINS
+from shop_common.gunicorn_hooks import WARMUP_LOGGED
 from shop_common.processes import (
     ServiceProcess,
     prepare_databases,
@@ -182,6 +183,25 @@ class Stack:
             self.processes[sandbox.name] = process
         for process in self.processes.values():
             process.wait_until_healthy()
+        self.wait_for_service_tokens()
+
+    def wait_for_service_tokens(self, timeout: float = 60.0) -> None:
+        """Until every worker has fetched its own service tokens as it starts
+        (shop_common.gunicorn_hooks), or logged that it could not. Each token is a client-secret
+        hash at the user service, half a second of CPU, and a test that started meanwhile would
+        queue behind them (a login timed out so once). Read from the INFO lines: a stack without
+        the user service, or with logging above INFO, does not wait."""
+        level = self.base_env.get("LOG_LEVEL", "INFO").upper()
+        if level not in ("DEBUG", "INFO") or "user" not in self.processes:
+            return
+        deadline = time.monotonic() + timeout
+        for service in self.services:
+            log = self.workdir / f"{service.name}.log"
+            while service.token_scopes and time.monotonic() < deadline:
+                text = log.read_text(errors="replace") if log.exists() else ""
+                if text.count(WARMUP_LOGGED) >= self.workers:
+                    break
+                time.sleep(0.1)
 
     def stop(self) -> None:
         for process in self.processes.values():
