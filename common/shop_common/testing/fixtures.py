@@ -5,6 +5,7 @@ each test, and the other services as HTTP-level fakes (:mod:`shop_common.testing
 import pytest
 import respx
 from django.core.cache import cache
+from django.test import Client
 from rest_framework.test import APIClient
 
 from shop_common.service_client import reset_service_clients
@@ -92,3 +93,22 @@ def order_service(http_mock, settings, user_service) -> FakeOrderService:
 def product_service(http_mock, settings, user_service) -> FakeProductService:
     """A fake product service at the configured PRODUCT_SERVICE_URL (see FakeProductService)."""
     return FakeProductService(http_mock, settings.SERVICE_URLS["product"], user_service)
+
+
+def admin_log_in(client: Client, email: str, password: str):
+    """Posts the staff admin's login form (shop_common.staff_admin) as a browser would."""
+    return client.post("/admin/login/?next=/admin/", {"username": email, "password": password})
+
+
+@pytest.fixture
+def admin_browser_as(client, user_service):
+    """``admin_browser_as("STAFF", email, password)``: Django's test client logged into this
+    service's staff admin as a person with that role, whose password the fake user service knows."""
+
+    def log_in_as(role: str, email: str, password: str) -> Client:
+        user_service.add_login(email, password, role)
+        response = admin_log_in(client, email, password)
+        assert response.status_code == 302, response.content
+        return client
+
+    return log_in_as

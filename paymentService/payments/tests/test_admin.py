@@ -9,30 +9,21 @@ from django.core.management import call_command
 
 from payments.models import Payment, PaymentStatus, Refund, RefundStatus, WebhookEvent
 from shop_common.staff_admin import SESSION_KEY
+from shop_common.testing.fixtures import admin_log_in
 
 pytestmark = pytest.mark.django_db
 
 MONEY_RECORDS = ["payment", "refund", "webhookevent"]
 
 
-def log_in(client, email: str, password: str):
-    return client.post("/admin/login/?next=/admin/", {"username": email, "password": password})
+@pytest.fixture
+def staff_browser(admin_browser_as):
+    return admin_browser_as("STAFF", "cashier@shop.test", "cashier-pass-123")
 
 
 @pytest.fixture
-def staff_browser(client, user_service):
-    user_service.add_login("cashier@shop.test", "cashier-pass-123", "STAFF")
-    response = log_in(client, "cashier@shop.test", "cashier-pass-123")
-    assert response.status_code == 302, response.content
-    return client
-
-
-@pytest.fixture
-def admin_browser(client, user_service):
-    user_service.add_login("boss@shop.test", "boss-pass-123", "ADMIN")
-    response = log_in(client, "boss@shop.test", "boss-pass-123")
-    assert response.status_code == 302, response.content
-    return client
+def admin_browser(admin_browser_as):
+    return admin_browser_as("ADMIN", "boss@shop.test", "boss-pass-123")
 
 
 @pytest.fixture(params=["stripe", "razorpay"])
@@ -181,7 +172,7 @@ def test_customers_and_wrong_logins_are_refused(client, user_service, who):
     user_service.add_login("shopper@shop.test", "shopper-pass-1", "CUSTOMER")
     password = {"customer": "shopper-pass-1", "wrong password": "nope"}[who]
 
-    response = log_in(client, "shopper@shop.test", password)
+    response = admin_log_in(client, "shopper@shop.test", password)
 
     assert response.status_code == 200
     assert b"Please enter the correct email and password for a staff account" in response.content
@@ -221,7 +212,7 @@ def test_logging_out_of_the_admin_ends_the_user_service_session(staff_browser, u
 def test_user_service_down_is_a_clear_message_not_a_500(client, user_service):
     user_service.down = True
 
-    response = log_in(client, "cashier@shop.test", "cashier-pass-123")
+    response = admin_log_in(client, "cashier@shop.test", "cashier-pass-123")
 
     assert response.status_code == 200
     assert b"user service cannot be reached" in response.content

@@ -9,6 +9,7 @@ from django.core.cache import cache
 from catalog.models import Product
 from shop_common.auth import mark_sessions_changed
 from shop_common.staff_admin import SESSION_KEY
+from shop_common.testing.fixtures import admin_log_in
 
 pytestmark = pytest.mark.django_db
 
@@ -30,16 +31,9 @@ def change_form(product, **changes) -> dict:
     return form | changes
 
 
-def log_in(client, email: str, password: str):
-    return client.post("/admin/login/?next=/admin/", {"username": email, "password": password})
-
-
 @pytest.fixture
-def staff_browser(client, user_service):
-    user_service.add_login("clerk@shop.test", "clerk-pass-123", "STAFF")
-    response = log_in(client, "clerk@shop.test", "clerk-pass-123")
-    assert response.status_code == 302
-    return client
+def staff_browser(admin_browser_as):
+    return admin_browser_as("STAFF", "clerk@shop.test", "clerk-pass-123")
 
 
 def test_staff_log_in_with_their_user_service_password(staff_browser, user_service):
@@ -75,7 +69,7 @@ def test_a_throttled_login_says_so(client, user_service):
     user_service.add_login("clerk@shop.test", "clerk-pass-123", "STAFF")
     user_service.throttled = True
 
-    response = log_in(client, "clerk@shop.test", "clerk-pass-123")
+    response = admin_log_in(client, "clerk@shop.test", "clerk-pass-123")
 
     assert response.status_code == 200
     assert b"Too many failed attempts" in response.content
@@ -135,7 +129,7 @@ def test_logging_out_of_the_admin_ends_the_user_service_session(staff_browser, u
 def test_a_customer_gets_no_admin_session_and_no_user_service_session(client, user_service):
     user_service.add_login("shopper@shop.test", "shopper-pass-1", "CUSTOMER")
 
-    log_in(client, "shopper@shop.test", "shopper-pass-1")
+    admin_log_in(client, "shopper@shop.test", "shopper-pass-1")
 
     assert [state["active"] for state in user_service.sessions.values()] == [False]
 
@@ -143,7 +137,7 @@ def test_a_customer_gets_no_admin_session_and_no_user_service_session(client, us
 def test_an_admin_becomes_superuser_of_this_admin(client, user_service):
     user_service.add_login("boss@shop.test", "boss-pass-123", "ADMIN")
 
-    assert log_in(client, "boss@shop.test", "boss-pass-123").status_code == 302
+    assert admin_log_in(client, "boss@shop.test", "boss-pass-123").status_code == 302
     assert User.objects.get(username="boss@shop.test").is_superuser
 
 
@@ -156,7 +150,7 @@ def test_customers_and_wrong_logins_get_the_usual_admin_message(client, user_ser
         "unknown": ("ghost@shop.test", "nope"),
     }[who]
 
-    response = log_in(client, email, password)
+    response = admin_log_in(client, email, password)
 
     assert response.status_code == 200
     assert b"Please enter the correct email and password for a staff account" in response.content
@@ -166,7 +160,7 @@ def test_customers_and_wrong_logins_get_the_usual_admin_message(client, user_ser
 def test_user_service_down_is_a_clear_message_not_a_500(client, user_service):
     user_service.down = True
 
-    response = log_in(client, "clerk@shop.test", "clerk-pass-123")
+    response = admin_log_in(client, "clerk@shop.test", "clerk-pass-123")
 
     assert response.status_code == 200
     assert b"user service cannot be reached" in response.content
