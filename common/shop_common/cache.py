@@ -186,3 +186,55 @@ class ResilientRedisCache(RedisCache):
             raise CacheUnavailable("Redis cannot be reached")
 
         return self._guarded(unavailable, lambda: RedisCache.incr(self, key, delta, version))
+
+    def raise_to(self, key: Any, value: int, timeout: float, version: Any = None) -> int | None:
+        """Set the integer at ``key`` to ``value`` unless it already holds a greater one, in one
+        atomic step, and keep it ``timeout`` seconds from now; the value held afterwards, or None
+        while Redis cannot be reached. Two writers racing can never move it backwards, which a
+        get-then-set could."""
+        full_key = self.make_and_validate_key(key, version=version)
+
+        def call() -> int:
+            client = self._cache.get_client(full_key, write=True)
+            return int(client.eval(_RAISE_TO, 1, full_key, int(value), max(1, int(timeout))))
+
+        return self._guarded(lambda: None, call)
+
+    def get_under_version(self, version_key: Any, head: str, tail: str) -> tuple[int | None, Any]:
+        """In one round trip: the integer at ``version_key`` and the value at the key
+        ``f"{head}{that integer}{tail}"`` — a cached answer filed under a version that moves on every
+        write (catalog.cache). ``(None, None)`` when the integer is missing or Redis cannot be
+        reached; ``(version, None)`` when nothing is filed under it yet. The script names the
+        second key itself, which a single Redis server (and a primary with replicas) allows and
+        Redis Cluster would not."""
+        version_key = self.make_and_validate_key(version_key)
+        head = self.make_and_validate_key(head)
+
+        def call() -> tuple[int | None, Any]:
+            client = self._cache.get_client(version_key)
+            held, value = client.eval(_GET_UNDER_VERSION, 1, version_key, head, tail)
+            if held is None:
+                return None, None
+            return int(held), (None if value is None else self._cache._serializer.loads(value))
+
+        return self._guarded(lambda: (None, None), call)
+
+
+_GET_UNDER_VERSION = """
+local held = redis.call('GET', KEYS[1])
+if not held then
+    return {false, false}
+end
+return {held, redis.call('GET', ARGV[1] .. held .. ARGV[2])}
+"""
+
+# KEYS[1] the integer, ARGV[1] the candidate, ARGV[2] its lifetime in seconds.
+_RAISE_TO = """
+local held = tonumber(redis.call('GET', KEYS[1]))
+local candidate = tonumber(ARGV[1])
+if held == nil or held < candidate then
+    redis.call('SET', KEYS[1], candidate, 'EX', ARGV[2])
+    return candidate
+end
+return held
+"""

@@ -112,3 +112,32 @@ def test_one_redis_client_serves_every_call_of_a_thread(redis_cache):
 
     assert cache.get("catalog:page") == "cached"
     assert cache._cache.get_client(write=True) is client
+
+
+def test_raise_to_never_lowers_a_value_and_gives_it_a_lifetime(redis_cache):
+    server, _ = redis_cache
+    assert cache.raise_to("catalog:version", 5, timeout=30) == 5
+    assert cache.raise_to("catalog:version", 3, timeout=30) == 5
+    assert cache.get("catalog:version") == 5
+    assert cache.raise_to("catalog:version", 6, timeout=30) == 6
+    client = cache._cache.get_client(write=True)
+    assert 0 < client.ttl(cache.make_key("catalog:version")) <= 30
+
+    stop_redis(server["process"])
+    assert cache.raise_to("catalog:version", 7, timeout=30) is None
+
+
+def test_get_under_version_reads_the_version_and_what_is_filed_under_it_at_once(redis_cache):
+    server, _ = redis_cache
+    assert cache.get_under_version("catalog:version", "catalog:v", ":page") == (None, None)
+    cache.raise_to("catalog:version", 4, timeout=30)
+    assert cache.get_under_version("catalog:version", "catalog:v", ":page") == (4, None)
+    cache.set("catalog:v4:page", b'{"results": []}')
+    cache.set("catalog:v5:page", b"newer")
+    assert cache.get_under_version("catalog:version", "catalog:v", ":page") == (
+        4,
+        b'{"results": []}',
+    )
+
+    stop_redis(server["process"])
+    assert cache.get_under_version("catalog:version", "catalog:v", ":page") == (None, None)

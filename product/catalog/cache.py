@@ -1,9 +1,15 @@
-"""Cached catalog answers, keyed by the catalog version.
+"""Cached catalog answers, keyed by the catalog version (docs/architecture.md, "Catalog cache").
 
 Every write (API, admin, stock movement) bumps the version row after its transaction commits, so a
-cached answer of any process — gunicorn workers each have their own local-memory cache — is never
-served after the write is visible. Reading the version is one primary-key query per request; the
-list itself (count, page, serialization) comes from the cache.
+cached answer of any process is never served after the write is visible. The list itself (count,
+page, serialization) comes from the cache; the version is read per request:
+- from the database (one primary-key query) when each worker has a local-memory cache of its own,
+  as under ``make run``: the row is what the workers share;
+- from Redis when the cache is shared: the writer raises the copy there to the new version after
+  its commit, and a hit reads the copy and the answer filed under it in one round trip (a short
+  script, ``get_under_version``), no SQL. The copy lives
+  ``CATALOG_VERSION_RECHECK_SECONDS`` and is then read again from the row, which bounds how long a
+  raise lost to a Redis outage can leave older answers served.
 """
 
 import functools
@@ -17,7 +23,10 @@ from django.db.models import F
 from django.http import HttpResponse
 
 from catalog.models import CatalogVersion
+from shop_common.cache import cache_is_shared
 from shop_common.renderers import JSONRenderer
+
+VERSION_KEY = "catalog:version"
 
 
 @functools.cache
@@ -27,16 +36,35 @@ def _version_sql() -> str:
     return f"SELECT value FROM {CatalogVersion._meta.db_table} WHERE id = 1"  # noqa: S608 (no input)
 
 
-def current_version() -> int:
+def stored_version() -> int:
+    """The version row: the truth every copy is raised to."""
     with connection.cursor() as cursor:
         cursor.execute(_version_sql())
         row = cursor.fetchone()
     return row[0] if row else 0
 
 
+def current_version() -> int:
+    if cache_is_shared():
+        shared = cache.get(VERSION_KEY)
+        if shared is not None:
+            return shared
+        version = stored_version()
+        return _raise_shared_copy(version) or version
+    return stored_version()
+
+
+def _raise_shared_copy(version: int) -> int | None:
+    """The shared copy raised to ``version`` (never lowered: a reader that read the row before a
+    write committed cannot undo the writer's raise); the copy's value, None without Redis."""
+    return cache.raise_to(VERSION_KEY, version, timeout=settings.CATALOG_VERSION_RECHECK_SECONDS)
+
+
 def _bump() -> None:
     if not CatalogVersion.objects.filter(pk=1).update(value=F("value") + 1):
         CatalogVersion.objects.get_or_create(pk=1, defaults={"value": 1})
+    if hasattr(cache, "raise_to"):  # Redis configured, even if this worker last found it down
+        _raise_shared_copy(stored_version())
 
 
 def invalidate() -> None:
@@ -50,8 +78,13 @@ def cached_json(key: str, compute: Callable[[], Any]) -> HttpResponse:
     ttl = settings.CATALOG_CACHE_TTL
     if ttl <= 0:
         return _json(compute())
-    full_key = f"catalog:v{current_version()}:{key}"
-    body = cache.get(full_key)
+    version, body = None, None
+    if cache_is_shared():  # the version's copy and the answer filed under it, one round trip
+        version, body = cache.get_under_version(VERSION_KEY, "catalog:v", f":{key}")
+    if version is None:
+        version = current_version()
+        body = cache.get(f"catalog:v{version}:{key}")
+    full_key = f"catalog:v{version}:{key}"
     if body is None:
         body = _render(compute())
         cache.set(full_key, body, timeout=ttl)

@@ -1,16 +1,22 @@
 """The pytest fixtures every service's suite loads (``pytest_plugins =
 ["shop_common.testing.fixtures"]``): a JSON API client, a clean cache and fresh service clients for
-each test, and the other services as HTTP-level fakes (:mod:`shop_common.testing.fakes`)."""
+each test, the other services as HTTP-level fakes (:mod:`shop_common.testing.fakes`), and a
+shared Redis cache for the tests that need one."""
+
+import shutil
+import uuid
 
 import pytest
 import respx
 from django.core.cache import cache
-from django.test import Client
+from django.test import Client, override_settings
 from rest_framework.test import APIClient
 
+from shop_common import cache as shop_cache
 from shop_common.service_client import reset_service_clients
 from shop_common.service_tokens import forget_service_tokens
 from shop_common.testing.fakes import FakeOrderService, FakeProductService, FakeUserService
+from shop_common.testing.stack import free_port, start_redis_server
 
 
 @pytest.fixture
@@ -112,3 +118,32 @@ def admin_browser_as(client, user_service):
         return client
 
     return log_in_as
+
+
+@pytest.fixture(scope="session")
+def redis_location(tmp_path_factory):
+    """A redis-server of the test session's own (skips the test where there is none)."""
+    if not shutil.which("redis-server"):
+        pytest.skip("no redis-server here")
+    port = free_port()
+    server = start_redis_server(port, tmp_path_factory.mktemp("redis"))
+    yield f"redis://127.0.0.1:{port}/0"
+    server.terminate()
+    server.wait(timeout=10)
+
+
+@pytest.fixture
+def shared_cache(redis_location):
+    """The cache every worker shares, as with REDIS_URL: the session's Redis, under a key prefix of
+    the test's own."""
+    shop_cache._outage.__init__()
+    caches = {
+        "default": {
+            "BACKEND": "shop_common.cache.ResilientRedisCache",
+            "LOCATION": redis_location,
+            "KEY_PREFIX": f"test-{uuid.uuid4().hex[:8]}",
+        }
+    }
+    with override_settings(CACHES=caches):
+        yield
+    shop_cache._outage.__init__()

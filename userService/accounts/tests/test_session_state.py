@@ -1,13 +1,11 @@
 """Validation from the session state kept in a shared Redis: a hit runs no SQL, and every path that
 changes what a validation answers (or whether it answers) is seen by the very next one."""
 
-import shutil
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
-from django.test import Client, override_settings
+from django.test import Client
 from rest_framework.test import APIClient
 
 from accounts import services, session_state
@@ -16,35 +14,7 @@ from accounts.session_state import state_key
 from accounts.tests.factories import PASSWORD, UserFactory
 from accounts.tests.test_trust_boundaries import shop_service_token
 from accounts.tokens import TokenPair
-from shop_common import cache as shop_cache
 from shop_common.auth import mark_sessions_changed
-from shop_common.testing.stack import free_port, start_redis_server
-
-
-@pytest.fixture(scope="module")
-def redis_location(tmp_path_factory):
-    if not shutil.which("redis-server"):
-        pytest.skip("no redis-server here")
-    port = free_port()
-    server = start_redis_server(port, tmp_path_factory.mktemp("redis"))
-    yield f"redis://127.0.0.1:{port}/0"
-    server.terminate()
-    server.wait(timeout=10)
-
-
-@pytest.fixture
-def shared_cache(redis_location):
-    """The cache every worker shares, as with REDIS_URL (a Redis of this module's own)."""
-    shop_cache._outage.__init__()
-    caches = {
-        "default": {
-            "BACKEND": "shop_common.cache.ResilientRedisCache",
-            "LOCATION": redis_location,
-            "KEY_PREFIX": f"session-state-{uuid.uuid4().hex[:8]}",
-        }
-    }
-    with override_settings(CACHES=caches):
-        yield
 
 
 def json_client(token: str = "") -> APIClient:
