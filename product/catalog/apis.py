@@ -1,5 +1,6 @@
 """The product service's HTTP API: the public catalog, staff writes, and the internal stock API."""
 
+import hashlib
 from collections.abc import Callable
 from urllib.parse import urlencode
 
@@ -383,7 +384,16 @@ class ProductBatchApi(InternalApi):
             raise ValidationError({"ids": ["Comma-separated product ids are required."]}) from None
         if not ids or len(ids) > 100:
             raise ValidationError({"ids": ["Between 1 and 100 product ids are required."]})
-        found = product_facts(ids)
-        return Response(
-            {"results": found, "missing": sorted(set(ids) - {row["id"] for row in found})}
-        )
+        # From the catalog cache: every stock movement moves the catalog version as a price change
+        # does, so a cached lookup is as current as a fresh one (docs/catalog.md, "Caching").
+        return cache.cached_json(f"batch:{ids_key(ids)}", lambda: lookup(ids))
+
+
+def lookup(ids: list[int]) -> dict:
+    found = product_facts(ids)
+    return {"results": found, "missing": sorted(set(ids) - {row["id"] for row in found})}
+
+
+def ids_key(ids: list[int]) -> str:
+    """Up to 100 ids, as a cache key of fixed length."""
+    return hashlib.sha256(",".join(map(str, ids)).encode()).hexdigest()

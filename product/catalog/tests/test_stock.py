@@ -252,7 +252,8 @@ def test_batch_lookup_prices_many_products_in_one_call(
         f"/internal/products/?ids={a.id}"
     )  # the service token is introspected once, then cached
 
-    with django_assert_max_num_queries(1):
+    # The catalog version and one query for the three ids, whatever their number.
+    with django_assert_max_num_queries(2):
         response = client.get(f"/internal/products/?ids={a.id},{b.id},999999")
 
     body = response.json()
@@ -274,6 +275,37 @@ def test_batch_lookup_prices_many_products_in_one_call(
         "available",
         "image_url",
     }
+
+
+def test_a_repeated_batch_lookup_comes_from_the_catalog_cache(
+    as_service, shelf, django_assert_num_queries
+):
+    a, b = shelf
+    client = as_service()
+    first = client.get(f"/internal/products/?ids={b.id},{a.id}")
+
+    with django_assert_num_queries(1):  # the catalog version, nothing else
+        again = client.get(f"/internal/products/?ids={a.id},{b.id}")
+
+    assert again.json() == first.json()
+
+
+def test_a_batch_lookup_sees_every_stock_movement_at_once(
+    as_service, shelf, django_capture_on_commit_callbacks
+):
+    a, _ = shelf
+    client = as_service()
+
+    def available() -> int:
+        return client.get(f"/internal/products/?ids={a.id}").json()["results"][0]["available"]
+
+    assert available() == 5
+    with django_capture_on_commit_callbacks(execute=True):
+        assert reserve(client, "MOVED", (a, 2)).status_code == 201
+    assert available() == 3
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post("/internal/stock/release/", {"order_ref": "MOVED"}).status_code == 200
+    assert available() == 5
 
 
 @pytest.mark.parametrize(
