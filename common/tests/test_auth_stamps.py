@@ -1,6 +1,7 @@
 """Cached validations and the session stamps the user service writes (with a shared cache: at once)."""
 
 import pytest
+from django.core.cache import cache
 from django.test import Client
 
 from shop_common.auth import mark_sessions_changed
@@ -56,3 +57,32 @@ def test_a_change_that_lands_while_the_user_service_answers_is_not_missed(
     user_service.validate.side_effect = answer_as_it_was
 
     assert whoami(client, token).json()["roles"] == ["CUSTOMER"], "the stale answer was kept"
+
+
+def test_a_cached_answer_and_its_stamp_are_read_in_one_cache_call(
+    client, user_service, cached, monkeypatch
+):
+    """One MGET with Redis, where it was two GETs (issue 14: every authenticated request)."""
+    token = user_service.token_for("STAFF")
+    whoami(client, token)
+    calls, depth = [], [0]
+
+    def counted(name, real):
+        def call(*args, **kwargs):
+            if not depth[0]:  # the local-memory cache's get_many calls its own get
+                calls.append(name)
+            depth[0] += 1
+            try:
+                return real(*args, **kwargs)
+            finally:
+                depth[0] -= 1
+
+        return call
+
+    for method in ("get", "get_many", "has_key"):
+        monkeypatch.setattr(cache, method, counted(method, getattr(cache, method)))
+
+    assert whoami(client, token).json()["roles"] == ["STAFF"]
+
+    assert calls == ["get_many"]
+    assert user_service.validate.call_count == 1
