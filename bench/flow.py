@@ -5,6 +5,7 @@ import os
 import statistics
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -141,7 +142,11 @@ def _one_flow(client: httpx.Client, stack: Shop, token: str, product_id: int) ->
     return (time.perf_counter() - started) * 1000
 
 
-def run_flows(stack: Shop, *, customers: int, flows_each: int) -> FlowResult:
+def run_flows(
+    stack: Shop, *, customers: int, flows_each: int, on_start: Callable[[], None] | None = None
+) -> FlowResult:
+    """``on_start``: called once everything is warm, right before the measured flows (the
+    profiler starts there)."""
     (product_id,) = stocked_products(stack, ["9.99"], name="Bench", quantity=100_000)
     tokens = [stack.new_customer_token() for _ in range(customers)]
     # Warm the caches, connections and the services' own tokens (a worker's first call hashes its
@@ -163,6 +168,8 @@ def run_flows(stack: Shop, *, customers: int, flows_each: int) -> FlowResult:
         return latencies
 
     POLLS.clear()
+    if on_start:
+        on_start()
     root = stack.process.pid if stack.process else os.getpid()
     server_before, client_before = cpu_seconds(root, stack.ports), time.process_time()
     started = time.perf_counter()

@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -390,6 +391,12 @@ def main() -> int:
     parser.add_argument(
         "--profile", action="store_true", help="py-spy each target's service during its load"
     )
+    parser.add_argument(
+        "--flow-profile",
+        default="order",
+        help="with --profile: the service py-spy follows during checkout-flow (default: order, "
+        "the largest CPU share per flow)",
+    )
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed: `make bench` installs Debian's wrk (apt-get install wrk)")
@@ -433,7 +440,21 @@ def main() -> int:
                     profiles[name] = top_frames(spy[1])
         if FLOW in names:
             before = load_average()
-            flows = run_flows(shop, customers=args.customers, flows_each=args.flows)
+            spies = []  # py-spy from the first measured flow to the last (stopped by SIGINT)
+
+            def start_profile() -> None:
+                if args.profile:
+                    spies.append(profile(shop, args.flow_profile, 3600, workdir))
+
+            flows = run_flows(
+                shop, customers=args.customers, flows_each=args.flows, on_start=start_profile
+            )
+            if spies and spies[0]:
+                spy = spies[0]
+                spy[0].send_signal(signal.SIGINT)
+                spy[0].wait(timeout=60)
+                if spy[1].exists():
+                    profiles[f"{FLOW} ({args.flow_profile})"] = top_frames(spy[1])
             measurements.append(
                 Measurement(
                     name=FLOW,
