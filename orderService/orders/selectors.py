@@ -30,7 +30,7 @@ def orders_of(*, user_id: int) -> QuerySet[Order]:
 def order_history(*, user_id: int, filters: QueryDict | dict) -> QuerySet:
     """The customer's orders, newest first, as rows of ``HISTORY_FIELDS`` (no model instances:
     the history page reads 20 orders and builds its answer from the rows, see
-    ``orders.apis.history_answers``); their lines and events come from :func:`lines_and_events`."""
+    ``orders.apis.order_answers``); their lines and events come from :func:`lines_and_events`."""
     orders = Order.objects.filter(user_id=user_id).order_by("-created_at", "-id")
     return apply_filters(OrderHistoryFilter, filters, orders).values(*HISTORY_FIELDS)
 
@@ -87,6 +87,15 @@ def visible_order(*, order_id: int, user_id: int, staff: bool) -> Order:
     if order is None or not (order.user_id == user_id or staff):
         raise OrderNotFound(order_id)
     return order
+
+
+def visible_order_row(*, order_id: int, user_id: int, staff: bool) -> dict:
+    """:func:`visible_order`'s rule, the order as a row of ``HISTORY_FIELDS``: the order page is
+    built from rows as the history is (``orders.apis.order_answers``)."""
+    row = Order.objects.filter(pk=order_id).values(*HISTORY_FIELDS).first()
+    if row is None or not (row["user_id"] == user_id or staff):
+        raise OrderNotFound(order_id)
+    return row
 
 
 def internal_order(*, order_id: int) -> Order:

@@ -1,6 +1,7 @@
 """Orders: priced snapshots, reserved stock, the state machine, idempotency, and who may see what."""
 
 import itertools
+import json
 from datetime import timedelta
 from decimal import Decimal
 
@@ -9,8 +10,11 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from orders import services
+from orders.apis import OrderOutput
 from orders.exceptions import IllegalTransition
 from orders.models import TRANSITIONS, Order, OrderEvent, OrderStatus
+from orders.selectors import order_with_details
+from shop_common.renderers import JSONRenderer
 from shop_common.testing.data import ADDRESS
 
 pytestmark = pytest.mark.django_db
@@ -248,8 +252,9 @@ def test_history_is_own_orders_newest_first_with_filters(customer, role_client, 
 def test_each_history_entry_is_the_orders_own_answer(
     customer, staff, shelf, django_assert_num_queries
 ):
-    """The history is built from rows by hand (orders.apis.history_answers); every entry must be
-    what OrderOutput answers for that order, in every state and with every kind of field."""
+    """The history and the order page are built from rows by hand (orders.apis.order_answers);
+    each must be what OrderOutput answers for that order, in every state and with every kind of
+    field."""
     plain = place(customer, (shelf["filters"], 1)).json()["id"]
     billed = place(
         customer,
@@ -273,7 +278,9 @@ def test_each_history_entry_is_the_orders_own_answer(
 
     assert [entry["id"] for entry in history["results"]] == [shipped, billed, plain]
     for entry in history["results"]:
-        assert entry == customer.get(f"/orders/{entry['id']}/").json()
+        serialized = OrderOutput(order_with_details(order_id=entry["id"])).data
+        assert entry == json.loads(JSONRenderer().render(serialized))
+        assert customer.get(f"/orders/{entry['id']}/").json() == entry
     assert len(history["results"][0]["status_history"]) == 4
     assert len(history["results"][1]["items"]) == 2
 
