@@ -1,6 +1,7 @@
 """Redis is an accelerator, not a dependency: the shop under gunicorn with a Redis of its own,
 which the test stops and starts again. Nothing answers 500; everything works from the databases,
-slower, and the cache is used again once Redis is back."""
+slower, and the cache is used again once Redis is back. With Redis the catalog's version lives
+there too (docs/catalog.md, "Caching"): a write is still seen by every worker at once."""
 
 import shutil
 import uuid
@@ -9,7 +10,7 @@ import httpx
 import pytest
 
 from shop_common.demo import DEMO_LOGINS
-from shop_common.testing.stack import Stack, free_port, start_redis_server
+from shop_common.testing.stack import Stack, demo_token, free_port, start_redis_server
 from shop_common.topology import SERVICES_BY_NAME
 from tests.e2e.helpers import bearer, running_stack
 
@@ -75,3 +76,32 @@ def test_the_shop_keeps_answering_without_redis_and_recovers(redis_shop):
     assert "degraded" in degraded.values()
     assert back == [200] * 5
     assert recovered["backend"] == "redis"
+
+
+def test_with_redis_a_price_change_is_served_at_once_by_every_worker(redis_shop):
+    shop, redis, restart = redis_shop
+    if redis["process"].poll() is not None:
+        restart()
+    staff = httpx.Client(
+        base_url=shop.url("product"), headers=bearer(demo_token(shop, "STAFF")), timeout=30
+    )
+    product = httpx.get(f"{shop.url('product')}/products/").json()["results"][0]
+    detail = f"{shop.url('product')}/products/{product['id']}/"
+    listing = f"{shop.url('product')}/products/"
+
+    def prices_seen() -> set[str]:
+        # 20 reads each on fresh connections: both gunicorn workers answer some of them.
+        return {httpx.get(detail).json()["price"] for _ in range(20)} | {
+            item["price"]
+            for _ in range(20)
+            for item in httpx.get(listing).json()["results"]
+            if item["id"] == product["id"]
+        }
+
+    try:
+        for price in ("123.45", "67.89"):
+            assert prices_seen() - {price}, "the cache was not primed with the old price"
+            assert staff.patch(f"/products/{product['id']}/", json={"price": price}).is_success
+            assert prices_seen() == {price}
+    finally:
+        staff.patch(f"/products/{product['id']}/", json={"price": product["price"]})
