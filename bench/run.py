@@ -303,9 +303,12 @@ def _combined(slices: list[dict]) -> dict:
 
 
 def profile(
-    shop: Shop, service: str, seconds: int, directory: Path
+    shop: Shop, service: str, seconds: int, directory: Path, *, gil: bool = False
 ) -> tuple[subprocess.Popen, Path] | None:
-    """py-spy on every worker of ``service`` while the load runs; returns the collapsed stacks."""
+    """py-spy on every worker of ``service`` while the load runs; returns the collapsed stacks.
+    ``gil``: only the samples of the thread holding the GIL, i.e. where the CPU goes; without it
+    a thread waiting for the GIL or for a socket counts as much as one working, which on a busy
+    2-core machine made a cached read look like half database round trip (decision 247)."""
     spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     if not Path(spy).exists():
         print("py-spy is not installed (pip install py-spy): no profile", file=sys.stderr)
@@ -326,6 +329,7 @@ def profile(
             "--output",
             str(output),
             "--nonblocking",
+            *(["--gil"] if gil else []),
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -392,6 +396,11 @@ def main() -> int:
         "--profile", action="store_true", help="py-spy each target's service during its load"
     )
     parser.add_argument(
+        "--gil",
+        action="store_true",
+        help="with --profile: only samples holding the GIL (where the CPU goes)",
+    )
+    parser.add_argument(
         "--flow-profile",
         default="order",
         help="with --profile: the service py-spy follows during checkout-flow (default: order, "
@@ -428,7 +437,11 @@ def main() -> int:
             )
             if not check.is_success:
                 sys.exit(f"{name}: {url} answers {check.status_code}; nothing to measure")
-            spy = profile(shop, target.service, args.duration, workdir) if args.profile else None
+            spy = (
+                profile(shop, target.service, args.duration, workdir, gil=args.gil)
+                if args.profile
+                else None
+            )
             script = wrk_script(target, workdir)
             result = measure(name, target.description, url, script, args, baseline)
             result.goal = f">={target.goal:.2f}x"
@@ -444,7 +457,7 @@ def main() -> int:
 
             def start_profile() -> None:
                 if args.profile:
-                    spies.append(profile(shop, args.flow_profile, 3600, workdir))
+                    spies.append(profile(shop, args.flow_profile, 3600, workdir, gil=args.gil))
 
             flows = run_flows(
                 shop, customers=args.customers, flows_each=args.flows, on_start=start_profile
