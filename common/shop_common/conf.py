@@ -400,6 +400,8 @@ def service_settings(
         "REFUSED_TOKEN_CACHE_TTL": env("REFUSED_TOKEN_CACHE_TTL", default=10, cast=int),
         # Tests: each access line carries db_queries, the SQL statements the request ran.
         "COUNT_SQL_QUERIES": env("COUNT_SQL_QUERIES", default=False, cast=bool),
+        # Tests and diagnosis: db_queries and db_statements, the SQL text of each (no parameters).
+        "LOG_SQL_STATEMENTS": env("LOG_SQL_STATEMENTS", default=False, cast=bool),
         # How many proxies in front of the service append to X-Forwarded-For (0: believe only the
         # socket peer). Throttles count by this address (shop_common.client_address).
         "TRUSTED_PROXIES": env("TRUSTED_PROXIES", default=0, cast=int),

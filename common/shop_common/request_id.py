@@ -31,13 +31,17 @@ def accept_or_create(candidate: str | None) -> str:
 
 
 class QueryCounter:
-    """A database execute wrapper that counts the statements it lets through."""
+    """A database execute wrapper that counts the statements it lets through, and keeps their SQL
+    (the text with its placeholders, never the parameters) when ``keep`` says so."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, keep: bool = False) -> None:
         self.count = 0
+        self.statements: list[str] | None = [] if keep else None
 
     def __call__(self, execute: Callable, sql: str, params: Any, many: bool, context: Any) -> Any:
         self.count += 1
+        if self.statements is not None:
+            self.statements.append(sql)
         return execute(sql, params, many, context)
 
 
@@ -56,7 +60,10 @@ class RequestIdMiddleware:
         self.reject_disallowed_host = reject_disallowed_host
         # COUNT_SQL_QUERIES (tests): the access line says how many SQL statements the request ran
         # on the service's database (tests/e2e/test_query_budget.py adds them up for a checkout).
-        self.count_queries = getattr(settings, "COUNT_SQL_QUERIES", False)
+        # LOG_SQL_STATEMENTS adds db_statements, their SQL text (docs/development.md, "Counting
+        # SQL statements").
+        self.log_statements = getattr(settings, "LOG_SQL_STATEMENTS", False)
+        self.count_queries = self.log_statements or getattr(settings, "COUNT_SQL_QUERIES", False)
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request_id = accept_or_create(request.headers.get(HEADER))
@@ -65,7 +72,7 @@ class RequestIdMiddleware:
         started = time.perf_counter()
         try:
             if self.count_queries:
-                counter = QueryCounter()
+                counter = QueryCounter(keep=self.log_statements)
                 with connection.execute_wrapper(counter):
                     response = self.reject_disallowed_host(request) or self.get_response(request)
             else:
@@ -80,6 +87,11 @@ class RequestIdMiddleware:
             }
             if self.count_queries:
                 extra["db_queries"] = counter.count
+                if counter.statements is not None:
+                    # One line per statement: the formatter writes a list as its repr.
+                    extra["db_statements"] = "\n".join(
+                        " ".join(sql.split()) for sql in counter.statements
+                    )
             access_log.info(
                 "%s %s %s", request.method, request.path, response.status_code, extra=extra
             )
