@@ -146,7 +146,8 @@ class PlaceOrderApi(APIView):
             payment_method=data.validated_data["payment_method"],
             idempotency_key=key,
         )
-        order = order_with_details(order_id=order.id)
+        if not created:  # a replay: the order as it is now (placed holds its rows already)
+            order = order_with_details(order_id=order.id)
         return Response(
             self.OutputSerializer(order).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
@@ -333,7 +334,6 @@ class PaymentOutcomeApi(InternalApi):
     def post(self, request: Request, order_id: int) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        internal_order(order_id=order_id)
         outcome = {
             "order_id": order_id,
             "payment_reference": data.validated_data["payment_reference"],
@@ -361,7 +361,6 @@ class OrderRefundedApi(InternalApi):
     def post(self, request: Request, order_id: int) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        internal_order(order_id=order_id)
         order, changed = services.refunded(
             order_id=order_id,
             payment_reference=data.validated_data["payment_reference"],

@@ -18,17 +18,20 @@ from django.utils import timezone
 from orders import clients, outbox
 from orders.exceptions import (
     IllegalTransition,
+    OrderNotFound,
     OrderNotPayable,
     PaymentReferenceMismatch,
     ProductsNotFound,
 )
 from orders.models import TRANSITIONS, Order, OrderEvent, OrderLine, OrderStatus, OutboxCall
+from orders.selectors import internal_order
 from shop_common import deadlines, metrics
 from shop_common.errors import CurrencyMismatch, DependencyUnavailable, IdempotencyKeyReused
 from shop_common.idempotency import fingerprint
 from shop_common.lines import merged_quantities
 from shop_common.money import to_cents
 from shop_common.product_catalog import CatalogProduct, fetch_products
+from shop_common.related import known_related
 
 logger = logging.getLogger("shop.orders")
 
@@ -216,7 +219,8 @@ def _reserve(*, order_number: str, wanted: dict[int, int]) -> None:
 
 @transaction.atomic
 def _save_order(placement: _Placement, priced: _Priced, *, order_number: str) -> Order:
-    """The PENDING order with its lines and first event, in one transaction.
+    """The PENDING order with its lines and first event, in one transaction; the order holds them
+    as if prefetched.
 
     :raises IntegrityError: a concurrent retry with the same Idempotency-Key saved it first.
     :raises DeadlineExceeded: the caller's time ran out; nothing is saved.
@@ -235,7 +239,7 @@ def _save_order(placement: _Placement, priced: _Priced, *, order_number: str) ->
         idempotency_key=placement.idempotency_key,
         request_hash=placement.fingerprint,
     )
-    OrderLine.objects.bulk_create(
+    lines = OrderLine.objects.bulk_create(
         OrderLine(
             order=order,
             product_id=product.id,
@@ -247,12 +251,16 @@ def _save_order(placement: _Placement, priced: _Priced, *, order_number: str) ->
         )
         for product, quantity in priced.lines
     )
-    OrderEvent.objects.create(
+    event = OrderEvent.objects.create(
         order=order,
         from_status=None,
         to_status=OrderStatus.PENDING,
         by=f"user:{placement.user_id}",
     )
+    # The answer is built from these rows, not read back (docs/decisions.md, "Performance: SQL per
+    # checkout"): lines in their insertion (id) order, the one event.
+    known_related(order, "lines", lines)
+    known_related(order, "events", [event])
     # Last, before the commit: a caller whose deadline has passed has been told this failed, so
     # the order must not appear afterwards.
     deadlines.check()
@@ -319,8 +327,11 @@ def set_status(
 
 def payment_succeeded(*, order_id: int, payment_reference: str, by: str) -> tuple[Order, bool]:
     """PENDING → PAID, committing the stock first. The same payment again changes nothing.
-    Returns the order and whether it changed."""
-    order = Order.objects.get(pk=order_id)
+    Returns the order and whether it changed.
+
+    :raises OrderNotFound: no such order (the caller's 404: this read is the only one before the
+        stock is committed)."""
+    order = internal_order(order_id=order_id)
     if order.status != OrderStatus.PENDING:
         if order.payment_reference == payment_reference and order.status != OrderStatus.CANCELLED:
             return order, False
@@ -358,8 +369,10 @@ def payment_succeeded(*, order_id: int, payment_reference: str, by: str) -> tupl
 def payment_failed(
     *, order_id: int, payment_reference: str, by: str, reason: str = "payment failed"
 ) -> tuple[Order, bool]:
-    """PENDING → CANCELLED and the stock released. Already cancelled: nothing changes."""
-    order = Order.objects.get(pk=order_id)
+    """PENDING → CANCELLED and the stock released. Already cancelled: nothing changes.
+
+    :raises OrderNotFound: no such order."""
+    order = internal_order(order_id=order_id)
     if order.status == OrderStatus.CANCELLED:
         return order, False
     if order.status != OrderStatus.PENDING:
@@ -373,9 +386,12 @@ def refunded(*, order_id: int, payment_reference: str, by: str) -> tuple[Order, 
     the customer; a return is counted by staff.
 
     :raises IllegalTransition: the order was never paid (PENDING, CANCELLED).
-    :raises PaymentReferenceMismatch: another payment than the one that paid it."""
+    :raises PaymentReferenceMismatch: another payment than the one that paid it.
+    :raises OrderNotFound: no such order."""
     with transaction.atomic():
-        order = Order.objects.select_for_update().get(pk=order_id)
+        order = Order.objects.select_for_update().filter(pk=order_id).first()
+        if order is None:
+            raise OrderNotFound(order_id)
         if order.payment_reference and order.payment_reference != payment_reference:
             raise PaymentReferenceMismatch(
                 details={"order_id": order_id, "payment_reference": payment_reference}

@@ -196,8 +196,29 @@ def test_a_refund_of_another_payment_does_not_refund_the_order(payments, order):
     assert Order.objects.get(pk=order["id"]).status == "PAID"
 
 
-def test_unknown_order_is_404(payments, db):
+def test_unknown_order_is_404(payments, db, product_service):
     assert payments.get("/internal/orders/424242/").status_code == 404
+    for outcome in ("payment-succeeded", "payment-failed", "refunded"):
+        response = payments.post(
+            f"/internal/orders/424242/{outcome}/", {"payment_reference": "pay_1"}
+        )
+        assert (response.status_code, response.json()["error"]["code"]) == (404, "order_not_found")
+    assert product_service.commit.call_count == 0
+
+
+def test_a_payment_outcome_runs_only_the_statements_it_needs(
+    payments, order, django_assert_num_queries
+):
+    """Read (decides whether the stock is committed), then under the row lock read it again,
+    write it and its event: no lookup of the order of its own in the view (docs/decisions.md,
+    "Performance: SQL per checkout"). Counted here besides those four: the transaction's
+    savepoint and its release (the test runs in a transaction) and, after the response, the
+    outbox's "anything due?" (orders.outbox.drain_after_response)."""
+    with django_assert_num_queries(7):
+        answer = payments.post(
+            f"/internal/orders/{order['id']}/payment-succeeded/", {"payment_reference": "pay_1"}
+        )
+    assert answer.json()["changed"] is True
 
 
 @pytest.mark.parametrize(

@@ -73,6 +73,22 @@ def test_an_order_is_priced_by_the_server_and_reserves_its_stock(customer, shelf
     assert product_service.products[shelf["kettle"]]["available"] == 3
 
 
+def test_a_placement_answers_from_the_rows_it_wrote(customer, shelf, django_assert_num_queries):
+    """Placed orders are not read back (shop_common.related.known_related): the answer must still
+    be what the order's own page answers, lines in order, first event included."""
+    with django_assert_num_queries(8):
+        # The key's earlier order, the key's released references (orders.services), then the
+        # order, its lines and its first event in a transaction (a savepoint and its release
+        # here: the test runs in one); nothing read back. After the response, the outbox's
+        # "anything due?" (orders.outbox.drain_after_response).
+        placed = place(customer, (shelf["kettle"], 2), (shelf["filters"], 3), key="k-rows")
+    assert placed.status_code == 201
+
+    assert placed.json() == customer.get(f"/orders/{placed.json()['id']}/").json()
+    again = place(customer, (shelf["kettle"], 2), (shelf["filters"], 3), key="k-rows")
+    assert (again.status_code, again.json()) == (200, placed.json())
+
+
 def test_tax_is_rounded_half_up_to_cents(customer, product_service, settings):
     settings.ORDER_TAX_RATE = Decimal("0.05")
     dime = product_service.add(
