@@ -27,6 +27,7 @@ from catalog.models import Category, Product, Reservation, ReservationLine
 from shop_common import deadlines, metrics
 from shop_common.errors import OutOfStock
 from shop_common.lines import merged_quantities
+from shop_common.related import known_related
 
 logger = logging.getLogger("shop.catalog")
 
@@ -189,8 +190,14 @@ def _same_reservation(*, order_ref: str, wanted: dict[int, int]) -> Reservation:
 
 def _reserve_once(*, order_ref: str, wanted: dict[int, int]) -> tuple[Reservation, bool]:
     with transaction.atomic():
-        if Reservation.objects.filter(order_ref=order_ref).exists():
-            return _same_reservation(order_ref=order_ref, wanted=wanted), False
+        # The reservation row first, and no look for it before: order_ref is unique, so a second
+        # reservation of one reference fails here, before any stock is touched, and the
+        # IntegrityError (the whole transaction rolled back) answers with the first one
+        # (reserve_stock). A concurrent one waits on this row until this transaction ends.
+        reservation = Reservation.objects.create(
+            order_ref=order_ref,
+            expires_at=timezone.now() + timedelta(seconds=settings.RESERVATION_TTL_SECONDS),
+        )
         # Row locks in product-id order: two orders over the same products queue, never deadlock.
         products = {
             product.pk: product
@@ -219,19 +226,17 @@ def _reserve_once(*, order_ref: str, wanted: dict[int, int]) -> tuple[Reservatio
                 raise OutOfStock(
                     details={"lines": [{"product_id": product_id, "requested": quantity}]}
                 )
-        reservation = Reservation.objects.create(
-            order_ref=order_ref,
-            expires_at=timezone.now() + timedelta(seconds=settings.RESERVATION_TTL_SECONDS),
-        )
-        ReservationLine.objects.bulk_create(
+        lines = ReservationLine.objects.bulk_create(
             ReservationLine(reservation=reservation, product_id=product_id, quantity=quantity)
-            for product_id, quantity in wanted.items()
+            for product_id, quantity in sorted(wanted.items())
         )
         # Last, before the commit: once the caller's deadline has passed it has given up (and may
         # already have asked for the release of this reference), so the stock must not stay held.
         deadlines.check()
         cache.invalidate()
-    return Reservation.objects.prefetch_related("lines").get(pk=reservation.pk), True
+    # The answer from the rows just written (in the lines' own product-id order), not read back.
+    known_related(reservation, "lines", lines)
+    return reservation, True
 
 
 def _close(*, order_ref: str, to: str, reason: str = "") -> Reservation:
@@ -244,11 +249,8 @@ def _close(*, order_ref: str, to: str, reason: str = "") -> Reservation:
         if reservation.status != Reservation.Status.RESERVED:
             raise ReservationClosed(details={"order_ref": order_ref, "status": reservation.status})
         lines = list(reservation.lines.order_by("product_id"))
-        list(
-            Product.objects.select_for_update()
-            .filter(pk__in=[line.product_id for line in lines])
-            .order_by("pk")
-        )
+        # Each UPDATE below locks its product row, in product-id order (the lines' order), the
+        # order _reserve_once locks them in: no SELECT ... FOR UPDATE of them first.
         for line in lines:
             changes: dict[str, Any] = {"stock_reserved": F("stock_reserved") - line.quantity}
             if to == Reservation.Status.COMMITTED:
@@ -259,6 +261,7 @@ def _close(*, order_ref: str, to: str, reason: str = "") -> Reservation:
         reservation.release_reason = reason
         reservation.save(update_fields=["status", "closed_at", "release_reason"])
         cache.invalidate()
+        known_related(reservation, "lines", lines)  # the answer's lines, read above
         outcome = "committed" if to == Reservation.Status.COMMITTED else "released"
         transaction.on_commit(metrics.STOCK_RESERVATIONS.labels(outcome).inc)
     return reservation

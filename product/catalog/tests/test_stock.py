@@ -93,6 +93,47 @@ def test_the_same_order_ref_gives_the_same_answer_and_reserves_once(as_service, 
     assert stock(a) == (5, 2)
 
 
+def test_the_same_order_ref_once_the_stock_is_gone_still_gives_the_first_reservation(
+    as_service, shelf
+):
+    """The reservation row is written before any stock is looked at: a retry of a reference that
+    holds every unit left is its first answer again, not a 409 (catalog.services._reserve_once)."""
+    a, _ = shelf
+    client = as_service()
+
+    first = reserve(client, "ORD-8", (a, 5))
+    again = reserve(client, "ORD-8", (a, 5))
+
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json() == first.json()
+    assert stock(a) == (5, 5)
+    assert Reservation.objects.filter(order_ref="ORD-8").count() == 1
+
+
+def test_reserve_and_commit_run_only_the_statements_they_need(
+    as_service, shelf, django_assert_num_queries
+):
+    """docs/decisions.md, "Performance: SQL per checkout": nothing looked for before the unique
+    insert, nothing read back for the answer, products locked by their own UPDATEs on commit.
+    Each count includes the transaction's savepoint and its release (the test runs in one), and
+    leaves out the catalog version's UPDATE, which runs on commit (catalog.cache.invalidate)."""
+    a, b = shelf
+    client = as_service()
+
+    # The reservation, the products locked, one UPDATE per line, the lines.
+    with django_assert_num_queries(2 + 5):
+        reserved = reserve(client, "ORD-9", (b, 1), (a, 2))
+    # The reservation locked, its lines, one UPDATE per line, the reservation.
+    with django_assert_num_queries(2 + 5):
+        committed = client.post("/internal/stock/commit/", {"order_ref": "ORD-9"})
+
+    assert reserved.json()["lines"] == committed.json()["lines"] == [
+        {"product_id": a.id, "quantity": 2},
+        {"product_id": b.id, "quantity": 1},
+    ]
+    assert (stock(a), stock(b)) == ((3, 0), (1, 0))
+
+
 def test_the_same_order_ref_with_other_lines_is_a_422(as_service, shelf):
     a, b = shelf
     client = as_service()
