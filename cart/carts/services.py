@@ -7,11 +7,13 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from carts.exceptions import CartItemNotFound, InsufficientStock, ProductNotFound
 from carts.models import Cart, CartItem
 from shop_common.errors import CurrencyMismatch
 from shop_common.product_catalog import CatalogProduct, fetch_products
+from shop_common.related import known_related
 
 
 @dataclass(frozen=True)
@@ -21,14 +23,26 @@ class Addition:
 
 
 def cart_for(*, user_id: int) -> Cart:
+    return _cart_of(user_id)[0]
+
+
+def _cart_of(user_id: int) -> tuple[Cart, bool]:
+    """The user's cart, and whether this call made it (then it has no lines).
+
+    Looked for once, then inserted: not get_or_create, whose second look only repeats what was
+    just asked. The insert has an atomic block of its own, so that an IntegrityError (two first
+    requests of one user at once) cannot break a caller's transaction (a savepoint there; on its
+    own, a BEGIN on SQLite and nothing on MariaDB)."""
     existing = Cart.objects.filter(user_id=user_id).first()
     if existing is not None:
-        return existing
+        return existing, False
     try:
         with transaction.atomic():
-            return Cart.objects.get_or_create(user_id=user_id)[0]
-    except IntegrityError:  # two first requests of one user at once
-        return Cart.objects.get(user_id=user_id)
+            cart = Cart.objects.create(user_id=user_id)
+    except IntegrityError:
+        return Cart.objects.get(user_id=user_id), False
+    known_related(cart, "items", [])
+    return cart, True
 
 
 def _check_line(*, product: CatalogProduct | None, product_id: int, quantity: int) -> None:
@@ -55,13 +69,19 @@ def _check_currency(products: Iterable[CatalogProduct]) -> None:
 
 def add_items(*, user_id: int, additions: list[Addition]) -> tuple[Cart, dict[int, CatalogProduct]]:
     """Adds every line or none; adding a product already in the cart adds to its quantity."""
-    cart = cart_for(user_id=user_id)
+    cart, created = _cart_of(user_id)
     # Asked before the transaction: no lock is held while another service answers.
-    known_ids = set(cart.items.values_list("product_id", flat=True))
+    known_ids = set() if created else set(cart.items.values_list("product_id", flat=True))
     products = fetch_products(known_ids | {addition.product_id for addition in additions})
     with transaction.atomic():
-        cart = Cart.objects.select_for_update().get(pk=cart.pk)  # one change to a cart at a time
-        current = {item.product_id: item for item in cart.items.all()}
+        # One change to a cart at a time: the UPDATE that stamps the cart takes its row lock
+        # before the lines are read (a SELECT ... FOR UPDATE first would only add a statement).
+        stamped = timezone.now()
+        if not Cart.objects.filter(pk=cart.pk).update(updated_at=stamped):
+            raise Cart.DoesNotExist(cart.pk)
+        cart.updated_at = stamped
+        items = list(CartItem.objects.filter(cart=cart))
+        current = {item.product_id: item for item in items}
         products |= fetch_products(
             set(current) - set(products) - known_ids
         )  # lines added meanwhile
@@ -85,8 +105,11 @@ def add_items(*, user_id: int, additions: list[Addition]) -> tuple[Cart, dict[in
                 current[product_id].quantity += quantity
                 current[product_id].save(update_fields=["quantity", "updated_at"])
             else:
-                CartItem.objects.create(cart=cart, product_id=product_id, quantity=quantity)
-        cart.save(update_fields=["updated_at"])
+                items.append(
+                    CartItem.objects.create(cart=cart, product_id=product_id, quantity=quantity)
+                )
+    # The answer's lines are these (new ones last, as added_at orders them): not read again.
+    known_related(cart, "items", items)
     return cart, products
 
 
@@ -126,5 +149,6 @@ def remove_item(*, user_id: int, item_id: int) -> Cart:
 
 def clear_cart(*, user_id: int) -> Cart:
     cart = cart_for(user_id=user_id)
-    cart.items.all().delete()
+    CartItem.objects.filter(cart=cart).delete()
+    known_related(cart, "items", [])  # the answer: no lines, without asking
     return cart

@@ -72,6 +72,33 @@ def test_adding_the_same_product_again_adds_to_its_line(shopper, product_service
     assert CartItem.objects.count() == 1
 
 
+def test_adding_and_clearing_run_only_the_statements_they_need(
+    shopper, product_service, django_assert_num_queries
+):
+    """docs/decisions.md, "Performance: SQL per checkout". Each count includes the transaction's
+    savepoint and its release (the test runs in one); the answer must still be the cart's own."""
+    pen, ink = product_service.add(price="3.00"), product_service.add(price="4.00")
+
+    # A first cart: looked for, inserted (in a savepoint of its own); then the stamp that locks
+    # it, its lines, the new line.
+    with django_assert_num_queries(2 + 2 + 2 + 3):
+        first = add(shopper, pen, 1).json()
+    # Its lines before the product service is asked, then under the lock: stamp, lines, new line.
+    with django_assert_num_queries(2 + 2 + 3):
+        second = add(shopper, ink, 2).json()
+    assert second == shopper.get("/api/cart/").json()
+    assert [line["product_id"] for line in first["items"]] == [pen]
+    assert [(line["product_id"], line["quantity"]) for line in second["items"]] == [
+        (pen, 1),
+        (ink, 2),
+    ]
+    # The cart, then its lines deleted; the answer asks nothing.
+    with django_assert_num_queries(2):
+        cleared = shopper.post("/api/cart/clear/").json()
+    assert cleared == shopper.get("/api/cart/").json()
+    assert cleared["items"] == []
+
+
 def test_prices_and_totals_sent_by_the_client_are_ignored(shopper, product_service):
     pen = product_service.add(price="3.00")
 
@@ -384,3 +411,24 @@ def test_the_hand_built_answer_is_what_cart_output_gives():
         "product_inactive",
         "product_not_found",
     ]
+
+
+def test_two_first_requests_of_one_user_share_one_cart(shopper, product_service, monkeypatch):
+    """The second of two first requests looked before the first inserted: its plain insert fails
+    on the unique user_id, and it takes the cart the first made (carts.services._cart_of)."""
+    pen = product_service.add(price="3.00")
+    made_meanwhile = Cart.objects.create(user_id=shopper.user_id)
+    filter_rows = Cart.objects.filter
+
+    def looked_too_early(**kwargs):
+        monkeypatch.undo()  # the first look only
+        return Cart.objects.none()
+
+    monkeypatch.setattr(Cart.objects, "filter", looked_too_early)
+
+    response = add(shopper, pen, 1)
+
+    assert Cart.objects.filter == filter_rows
+    assert response.status_code == 200
+    assert response.json()["id"] == made_meanwhile.id
+    assert Cart.objects.filter(user_id=shopper.user_id).count() == 1
