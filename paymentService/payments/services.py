@@ -54,6 +54,7 @@ from payments.models import (
 )
 from shop_common import metrics
 from shop_common.errors import DependencyUnavailable
+from shop_common.related import known_related
 
 logger = logging.getLogger("shop.payments")
 
@@ -142,7 +143,11 @@ def initiate_payment(
                 )
         except IntegrityError:  # a concurrent initiation made it first
             return initiate_payment(order_id=order_id, user_id=user_id, gateway=gateway)
-    return _open_checkout(open_payment, order_number=order["order_number"]), created
+    payment = _open_checkout(open_payment, order_number=order["order_number"])
+    if created:
+        # Made by this call, its checkout URL not out yet: no refund can exist, none is asked for.
+        known_related(payment, "refunds", [])
+    return payment, created
 
 
 def _open_checkout(payment: Payment, *, order_number: str) -> Payment:
@@ -229,10 +234,11 @@ def apply_event(*, gateway_name: str, event: ProviderEvent) -> str:
     """Applies ``event`` once. Deliveries of one event queue on its row; a failure (a dependency
     down) rolls back, so the provider's retry applies it."""
     with transaction.atomic():
-        record, _ = WebhookEvent.objects.get_or_create(
+        # Found: locked by the read itself. Made: locked as the row this transaction inserted
+        # (a concurrent delivery's insert waits for it, then fails and reads it, locking).
+        record, _ = WebhookEvent.objects.select_for_update().get_or_create(
             provider=gateway_name, event_id=event.event_id, defaults={"type": event.type}
         )
-        record = WebhookEvent.objects.select_for_update().get(pk=record.pk)
         if record.processed_at is not None:
             return f"duplicate:{record.outcome}"
         outcome = _apply(event)

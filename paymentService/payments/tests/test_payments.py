@@ -97,6 +97,27 @@ def test_initiation_creates_a_checkout_session_through_the_sdk_at_the_orders_amo
     assert "{CHECKOUT_SESSION_ID}" in sent["success_url"]
 
 
+def test_initiation_and_its_webhook_run_only_the_statements_they_need(
+    customer, order_id, sandbox, api_client, order_service, django_assert_num_queries
+):
+    """docs/decisions.md, "Performance: SQL per checkout". Each transaction is a savepoint and its
+    release here (the test runs in one)."""
+    # The order's open payment looked for; the new payment (its own atomic block); under the lock
+    # after the provider answered: the payment read, its history row, its update. A payment just
+    # made has no refunds: none asked for.
+    with django_assert_num_queries(1 + (2 + 1) + (2 + 3)):
+        answer = customer.post("/service/", {"order_id": order_id})
+    assert (answer.status_code, answer.json()["refunds"]) == (201, [])
+    payment = Payment.objects.get(pk=answer.json()["payment_id"])
+
+    # The event looked for with its lock, then inserted (get_or_create's savepoint and release),
+    # the payment locked, its history row, its update, the event's outcome; no second read of
+    # the event to lock it.
+    with django_assert_num_queries(2 + 1 + 3 + 4):
+        delivered = deliver(api_client, event_for(payment, "checkout.session.completed"))
+    assert delivered.json()["outcome"] == "succeeded"
+
+
 def test_a_second_initiation_returns_the_open_payment(customer, order_id, sandbox):
     first = customer.post("/service/", {"order_id": order_id})
     created_before = len(sandbox.received)
