@@ -160,6 +160,47 @@ def test_introspection_takes_no_client_secret(client):
     assert response.status_code == 401
 
 
+def test_introspection_takes_no_client_id_in_the_body_either(client):
+    """django-oauth-toolkit's introspection first tries client authentication from the body, and
+    takes a public client's id alone with the device-code grant type; the shop's view skips that
+    step (accounts.oauth.IntrospectTokenView.authenticate_client), so a bearer without the scope
+    is refused whatever the body says."""
+    public = get_application_model().objects.create(
+        name="a public app",
+        client_id="public-app-0123456789",
+        client_type="public",
+        authorization_grant_type="authorization-code",
+        redirect_uris="http://testserver/cb/",
+    )
+    token = shop_service_token(client, "order")
+
+    response = client.post(
+        "/o/introspect/",
+        {
+            "token": token,
+            "client_id": public.client_id,
+            "grant_type": "urn:ietf:params:oauth:grant-type:device_code",
+        },
+        HTTP_AUTHORIZATION="Bearer not-a-token-of-ours-0123456789abcdef",
+    )
+
+    assert response.status_code in (401, 403)
+    assert "client_id" not in response.content.decode()
+
+
+def test_an_introspection_reads_two_tokens_and_nothing_else(client, django_assert_num_queries):
+    """The caller's bearer token and the token asked about (docs/decisions.md, "Performance: SQL
+    per checkout"): no look for a client in the body."""
+    token = shop_service_token(client, "order")
+    introspector = shop_service_token(client, "product", scope="introspection")
+
+    with django_assert_num_queries(2):
+        answered = client.post(
+            "/o/introspect/", {"token": token}, HTTP_AUTHORIZATION=f"Bearer {introspector}"
+        )
+    assert answered.json()["client_id"] == "shop-order"
+
+
 def test_introspection_needs_the_introspection_scope(client):
     token = shop_service_token(client, "order")
     internal_only = shop_service_token(client, "product")
