@@ -9,10 +9,12 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
+from django.db import IntegrityError, connection
 from rest_framework.test import APIClient
 from stripe_sandbox.app import sign
 
+from payments import services
+from payments.gateways.interface import Outcome, ProviderEvent
 from payments.models import Payment, PaymentStatus, WebhookEvent
 
 pytestmark = pytest.mark.django_db
@@ -110,12 +112,42 @@ def test_initiation_and_its_webhook_run_only_the_statements_they_need(
     assert (answer.status_code, answer.json()["refunds"]) == (201, [])
     payment = Payment.objects.get(pk=answer.json()["payment_id"])
 
-    # The event looked for with its lock, then inserted (get_or_create's savepoint and release),
-    # the payment locked, its history row, its update, the event's outcome; no second read of
-    # the event to lock it.
-    with django_assert_num_queries(2 + 1 + 3 + 4):
-        delivered = deliver(api_client, event_for(payment, "checkout.session.completed"))
+    # The event's row inserted first (not looked for, no savepoint of its own), the payment
+    # locked, its history row, its update, the event's outcome.
+    event = event_for(payment, "checkout.session.completed")
+    with django_assert_num_queries(2 + 5):
+        delivered = deliver(api_client, event)
     assert delivered.json()["outcome"] == "succeeded"
+    # Again: the insert fails (its savepoint rolled back and released here), then the row is
+    # read with its lock and answered.
+    with django_assert_num_queries(4 + 2 + 1):
+        again = deliver(api_client, event)
+    assert again.json()["outcome"] == "duplicate:succeeded"
+
+
+def test_an_integrity_error_of_the_events_own_writes_is_not_taken_for_a_duplicate(
+    payment, monkeypatch
+):
+    """apply_event answers "duplicate" only when the event's row is there: any other unique
+    violation while applying rolls the event back and is raised (the provider retries)."""
+
+    def clash(event):
+        raise IntegrityError("some other row")
+
+    monkeypatch.setattr(services, "_apply", clash)
+    event = ProviderEvent(
+        event_id="evt_clash",
+        type="checkout.session.completed",
+        outcome=Outcome.SUCCEEDED,
+        reference=payment.provider_reference,
+        payment_id=payment.pk,
+        amount=payment.amount,
+        currency=payment.currency,
+    )
+
+    with pytest.raises(IntegrityError):
+        services.apply_event(gateway_name="stripe", event=event)
+    assert not WebhookEvent.objects.filter(event_id="evt_clash").exists()
 
 
 def test_a_second_initiation_returns_the_open_payment(customer, order_id, sandbox):
