@@ -188,6 +188,27 @@ def _same_reservation(*, order_ref: str, wanted: dict[int, int]) -> Reservation:
     return reservation
 
 
+def _short_lines(wanted: dict[int, int], *, taken: dict[int, int]) -> list[dict[str, int]]:
+    """Every line that cannot be reserved, as the stock stood before this reservation (``taken``:
+    what it already added to the products locked so far), read under the products' locks (taken
+    in product-id order, after the ones already held)."""
+    products = {
+        product.pk: product
+        for product in Product.objects.select_for_update().filter(pk__in=wanted).order_by("pk")
+    }
+    short = []
+    for product_id, quantity in wanted.items():
+        product = products.get(product_id)
+        available = (
+            product.available + taken.get(product_id, 0) if product and product.is_active else 0
+        )
+        if available < quantity:
+            short.append(
+                {"product_id": product_id, "requested": quantity, "available": max(available, 0)}
+            )
+    return short
+
+
 def _reserve_once(*, order_ref: str, wanted: dict[int, int]) -> tuple[Reservation, bool]:
     with transaction.atomic():
         # The reservation row first, and no look for it before: order_ref is unique, so a second
@@ -198,34 +219,20 @@ def _reserve_once(*, order_ref: str, wanted: dict[int, int]) -> tuple[Reservatio
             order_ref=order_ref,
             expires_at=timezone.now() + timedelta(seconds=settings.RESERVATION_TTL_SECONDS),
         )
-        # Row locks in product-id order: two orders over the same products queue, never deadlock.
-        products = {
-            product.pk: product
-            for product in Product.objects.select_for_update().filter(pk__in=wanted).order_by("pk")
-        }
-        short = []
-        for product_id, quantity in wanted.items():
-            product = products.get(product_id)
-            available = product.available if product and product.is_active else 0
-            if available < quantity:
-                short.append(
-                    {
-                        "product_id": product_id,
-                        "requested": quantity,
-                        "available": max(available, 0),
-                    }
-                )
-        if short:
-            raise OutOfStock(details={"lines": short})
-        for product_id, quantity in wanted.items():
-            # Conditional too: even a code path that skipped the lock could not oversell.
+        # Each line's conditional UPDATE checks the line and takes its product's row lock, in
+        # product-id order: two orders over the same products queue, never deadlock, and no
+        # SELECT ... FOR UPDATE is needed before (docs/decisions.md, "Performance: SQL per
+        # checkout"). The first short line stops it; the answer names every short line.
+        taken: dict[int, int] = {}
+        for product_id, quantity in sorted(wanted.items()):
             updated = Product.objects.filter(
-                pk=product_id, stock_on_hand__gte=F("stock_reserved") + quantity
+                pk=product_id,
+                is_active=True,
+                stock_on_hand__gte=F("stock_reserved") + quantity,
             ).update(stock_reserved=F("stock_reserved") + quantity)
             if updated != 1:
-                raise OutOfStock(
-                    details={"lines": [{"product_id": product_id, "requested": quantity}]}
-                )
+                raise OutOfStock(details={"lines": _short_lines(wanted, taken=taken)})
+            taken[product_id] = quantity
         lines = ReservationLine.objects.bulk_create(
             ReservationLine(reservation=reservation, product_id=product_id, quantity=quantity)
             for product_id, quantity in sorted(wanted.items())

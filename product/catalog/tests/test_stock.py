@@ -70,6 +70,22 @@ def test_one_short_line_reserves_nothing_and_names_every_short_line(as_service, 
     assert not Reservation.objects.exists()
 
 
+def test_a_short_line_is_judged_against_the_stock_before_this_reservation(as_service, shelf):
+    """Lines are reserved one by one in product-id order and the first short one stops it: the
+    lines reserved before it (4 of 5 here) are not named short for what this reservation itself
+    took (catalog.services._short_lines)."""
+    a, b = shelf
+
+    response = reserve(as_service(), "ORD-10", (b, 3), (a, 4))
+
+    assert response.status_code == 409
+    assert response.json()["error"]["details"]["lines"] == [
+        {"product_id": b.id, "requested": 3, "available": 2}
+    ]
+    assert (stock(a), stock(b)) == ((5, 0), (2, 0))
+    assert not Reservation.objects.exists()
+
+
 def test_an_unknown_product_is_short(as_service, shelf):
     response = as_service().post(
         "/internal/stock/reserve/",
@@ -114,23 +130,27 @@ def test_reserve_and_commit_run_only_the_statements_they_need(
     as_service, shelf, django_assert_num_queries
 ):
     """docs/decisions.md, "Performance: SQL per checkout": nothing looked for before the unique
-    insert, nothing read back for the answer, products locked by their own UPDATEs on commit.
+    insert, nothing read back for the answer, products locked by their own UPDATEs.
     Each count includes the transaction's savepoint and its release (the test runs in one), and
     leaves out the catalog version's UPDATE, which runs on commit (catalog.cache.invalidate)."""
     a, b = shelf
     client = as_service()
 
-    # The reservation, the products locked, one UPDATE per line, the lines.
-    with django_assert_num_queries(2 + 5):
+    # The reservation, one conditional UPDATE per line (each locks its product), the lines.
+    with django_assert_num_queries(2 + 4):
         reserved = reserve(client, "ORD-9", (b, 1), (a, 2))
     # The reservation locked, its lines, one UPDATE per line, the reservation.
     with django_assert_num_queries(2 + 5):
         committed = client.post("/internal/stock/commit/", {"order_ref": "ORD-9"})
 
-    assert reserved.json()["lines"] == committed.json()["lines"] == [
-        {"product_id": a.id, "quantity": 2},
-        {"product_id": b.id, "quantity": 1},
-    ]
+    assert (
+        reserved.json()["lines"]
+        == committed.json()["lines"]
+        == [
+            {"product_id": a.id, "quantity": 2},
+            {"product_id": b.id, "quantity": 1},
+        ]
+    )
     assert (stock(a), stock(b)) == ((3, 0), (1, 0))
 
 
