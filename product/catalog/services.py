@@ -248,14 +248,27 @@ def _reserve_once(*, order_ref: str, wanted: dict[int, int]) -> tuple[Reservatio
 
 def _close(*, order_ref: str, to: str, reason: str = "") -> Reservation:
     with transaction.atomic():
-        reservation = Reservation.objects.select_for_update().filter(order_ref=order_ref).first()
+        # The reservation and its lines in one locking read (the lines joined to it; both rows
+        # locked): docs/decisions.md, "Performance: SQL per checkout".
+        lines = list(
+            ReservationLine.objects.select_for_update()
+            .select_related("reservation")
+            .filter(reservation__order_ref=order_ref)
+            .order_by("product_id")
+        )
+        if lines:
+            reservation = lines[0].reservation
+        else:  # none, or (never made by the API) one without lines
+            reservation = (
+                Reservation.objects.select_for_update().filter(order_ref=order_ref).first()
+            )
         if reservation is None:
             raise ReservationNotFound(order_ref)
+        known_related(reservation, "lines", lines)  # the answer's lines
         if reservation.status == to:
             return reservation
         if reservation.status != Reservation.Status.RESERVED:
             raise ReservationClosed(details={"order_ref": order_ref, "status": reservation.status})
-        lines = list(reservation.lines.order_by("product_id"))
         # Each UPDATE below locks its product row, in product-id order (the lines' order), the
         # order _reserve_once locks them in: no SELECT ... FOR UPDATE of them first.
         for line in lines:
@@ -268,7 +281,6 @@ def _close(*, order_ref: str, to: str, reason: str = "") -> Reservation:
         reservation.release_reason = reason
         reservation.save(update_fields=["status", "closed_at", "release_reason"])
         cache.invalidate()
-        known_related(reservation, "lines", lines)  # the answer's lines, read above
         outcome = "committed" if to == Reservation.Status.COMMITTED else "released"
         transaction.on_commit(metrics.STOCK_RESERVATIONS.labels(outcome).inc)
     return reservation
