@@ -68,6 +68,41 @@ def test_access_line_has_method_path_status_and_duration(client, json_log_lines)
     assert access["duration_ms"] >= 0
 
 
+def test_no_statement_count_unless_asked(client, json_log_lines, db):
+    client.get("/sql/")
+
+    (access,) = [line for line in json_log_lines if line["logger"] == "shop.access"]
+    assert "db_queries" not in access
+    assert "db_statements" not in access
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_access_line_counts_statements_and_begins(client, json_log_lines, settings):
+    """COUNT_SQL_QUERIES: the statements and, among them, the BEGINs (SQLite's transaction start
+    is one; MariaDB's is a driver call the counter never sees: tests/e2e/test_query_budget.py)."""
+    settings.COUNT_SQL_QUERIES = True
+    client.get("/sql/")
+
+    (access,) = [line for line in json_log_lines if line["logger"] == "shop.access"]
+    begins = 1 if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3") else 0
+    assert (access["db_queries"], access["db_begins"]) == (2 + begins, begins)
+    assert "db_statements" not in access
+
+
+@pytest.mark.django_db(transaction=True)
+def test_log_sql_statements_lists_each_statement_without_its_parameters(
+    client, json_log_lines, settings
+):
+    settings.LOG_SQL_STATEMENTS = True
+    client.get("/sql/")
+
+    (access,) = [line for line in json_log_lines if line["logger"] == "shop.access"]
+    statements = access["db_statements"].split("\n")
+    assert statements[-2:] == ["SELECT %s", "SELECT 1 + 1"]  # one line each, spaces folded
+    assert access["db_queries"] == len(statements)
+    assert "parameter-never-logged" not in json.dumps(json_log_lines)
+
+
 def test_tokens_never_reach_the_log(client, json_log_lines):
     client.get(
         f"/echo/?token={JWT}&next=1",

@@ -32,4 +32,5 @@ urlpatterns = [
     path("staff-only/", views.StaffOnlyView.as_view()),
     path("internal/ping/", views.InternalPingView.as_view()),
     path("deadline/", views.DeadlineView.as_view()),
+    path("sql/", views.sql_view),
 ]

@@ -8,7 +8,7 @@ from django.core.exceptions import (
     SuspiciousOperation,
     ValidationError,
 )
-from django.db import OperationalError
+from django.db import OperationalError, connection, transaction
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import serializers
 from rest_framework.exceptions import NotAuthenticated, Throttled
@@ -199,3 +199,11 @@ class PaginatedSerializedView(PublicView):
             request=request,
             view=self,
         )
+
+
+def sql_view(request: HttpRequest) -> JsonResponse:
+    """Two statements in a transaction, one with a parameter that must never be logged."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT %s", ["parameter-never-logged"])
+        cursor.execute("SELECT  1\n  + 1")
+    return JsonResponse({})
