@@ -1,15 +1,24 @@
 """SQL statements for one whole checkout, add to cart to PAID, added up over all six services.
 
 The session's stack runs with COUNT_SQL_QUERIES (tests/e2e/conftest.py): every access line carries
-``db_queries``, the statements its request ran on its service's database. The customer's requests
-carry a request id of the test's own, which every service passes on to the services it calls; the
-provider's webhook starts a chain of its own: the sandbox names the event it delivered, and the
-payment service's line applying that event carries the chain's request id.
-Issue 14's goal is 40 (Saleor's checkoutComplete alone runs about 230); the shop is not there yet
-(76-85, docs/decisions.md "Performance"), so this test is the regression guard at ``CEILING``:
-lower it as statements go, never raise it without saying why there.
-A service fetching its own token (``/o/token/``, once per worker and token lifetime) is not part of
-a checkout and is left out.
+``db_queries``, the statements its request ran on its service's database, and ``db_begins``, the
+BEGINs among them. The customer's requests carry a request id of the test's own, which every
+service passes on to the services it calls; the provider's webhook starts a chain of its own: the
+sandbox names the event it delivered, and the payment service's line applying that event carries
+the chain's request id. A service fetching its own token (``/o/token/``, once per worker and token
+lifetime) is not part of a checkout and is left out.
+
+Two assertions (docs/decisions.md, "Performance: SQL per checkout", 236 to 242):
+
+- ``CEILING``, everything this stack counts: the regression guard. Lower it as statements go,
+  never raise it without saying why there.
+- ``GOAL``, issue 14's 40, on the statements a checkout runs wherever it runs: without the auth
+  share (the user service's validations and introspections, which a Redis-backed deployment, as
+  docker-compose and Kubernetes run it, answers from the shared cache: a validation runs no SQL
+  there, an introspection runs once per service token and cache lifetime, not per checkout) and
+  without SQLite's BEGINs (MariaDB starts a transaction with a driver call the counter never sees).
+
+``LOG_SQL_STATEMENTS=True`` in the environment lists each request's statements as well.
 """
 
 import json
@@ -21,9 +30,17 @@ from shop_common.testing.data import ADDRESS
 from shop_common.topology import SERVICES
 from tests.e2e.helpers import bearer, eventually
 
-# What the checkout runs today (about 85: docs/decisions.md, "Performance"), with room for the
-# validations and introspections a worker whose cache is cold adds: a regression past it fails.
-CEILING = 110
+# What the checkout runs on this stack: 59, 61 and 63 in three runs (docs/decisions.md 241), 49
+# of them outside the auth share. The auth share depends on which worker answers: with two workers
+# a service validates the customer's token, or introspects a calling service's, at most once per
+# worker: at most 6 validations (integration 2, cart 2, order 1, payment 1; 1 statement each) and
+# 6 introspections (cart's, order's and payment's tokens, twice each; 2 statements each), 18 in
+# all against the 10 to 14 measured. 49 + 18 = 67, and 3 to spare; a regression past it fails.
+CEILING = 70
+# Issue 14's target, on the statements every deployment runs (the module's docstring).
+GOAL = 40
+# The auth share: answered from Redis's shared cache where production runs (docs/auth.md).
+AUTH_PATHS = {("user", "/auth/validate/"), ("user", "/o/introspect/")}
 
 
 def log_lines(stack) -> list[dict]:
@@ -111,11 +128,30 @@ def test_one_whole_checkout_stays_under_its_sql_ceiling_across_all_services(stac
             }
         )
     )
+    lines = sorted(chain_lines(), key=lambda line: line["time"])
+    lines = [line for line in lines if line["path"] != "/o/token/"]
+    total = sum(line["db_queries"] for line in lines)
+    auth = sum(
+        line["db_queries"] for line in lines if (line["service"], line["path"]) in AUTH_PATHS
+    )
+    begins = sum(
+        line["db_begins"] for line in lines if (line["service"], line["path"]) not in AUTH_PATHS
+    )
+    work = total - auth - begins
     per_service: dict[str, int] = {}
-    for line in chain_lines():
-        if line["path"] != "/o/token/":
-            per_service[line["service"]] = per_service.get(line["service"], 0) + line["db_queries"]
-    total = sum(per_service.values())
-
-    print(f"{total} SQL statements for one checkout: {per_service}")
-    assert total <= CEILING, f"{total} SQL statements for one checkout: {per_service}"
+    for line in lines:
+        per_service[line["service"]] = per_service.get(line["service"], 0) + line["db_queries"]
+    report = (
+        f"{total} SQL statements for one checkout: {per_service}; auth {auth}, BEGIN {begins}, "
+        f"the rest {work}\n"
+        + "\n".join(
+            f"  {line['service']:<11} {line['method']:<4} {line['path']:<40} {line['db_queries']:>2}"
+            + "".join(
+                f"\n      {sql[:160]}" for sql in line.get("db_statements", "").split("\n") if sql
+            )
+            for line in lines
+        )
+    )
+    print(report)
+    assert total <= CEILING, report
+    assert work <= GOAL, report
