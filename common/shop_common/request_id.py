@@ -1,5 +1,6 @@
 """X-Request-ID: taken from the request when it is sane, made up otherwise, returned, logged, forwarded."""
 
+import contextlib
 import logging
 import re
 import time
@@ -9,7 +10,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse
 
 HEADER = "X-Request-ID"
@@ -79,6 +80,12 @@ class RequestIdMiddleware:
         started = time.perf_counter()
         try:
             if self.count_queries:
+                # A new connection's own statements (MariaDB: the server's variables and the
+                # isolation level, once per thread's connection) are not the request's: the
+                # connection is made before counting starts. A database that cannot be reached
+                # is left to the view, as without counting.
+                with contextlib.suppress(DatabaseError):
+                    connection.ensure_connection()
                 counter = QueryCounter(keep=self.log_statements)
                 with connection.execute_wrapper(counter):
                     response = self.reject_disallowed_host(request) or self.get_response(request)

@@ -2,7 +2,7 @@
 
 The session's stack runs with COUNT_SQL_QUERIES (tests/e2e/conftest.py): every access line carries
 ``db_queries``, the statements its request ran on its service's database, and ``db_begins``, the
-BEGINs among them. The customer's requests carry a request id of the test's own, which every
+BEGINs among them (a new connection's setup statements are not counted). The customer's requests carry a request id of the test's own, which every
 service passes on to the services it calls; the provider's webhook starts a chain of its own: the
 sandbox names the event it delivered, and the payment service's line applying that event carries
 the chain's request id. A service fetching its own token (``/o/token/``, once per worker and token
