@@ -47,18 +47,17 @@ def redact(text: str) -> str:
 
 class ConsoleHandler(logging.Handler):
     """Writes each formatted line to stderr, or to ``stream_path`` (``LOG_STREAM``) when set,
-        from a thread of its own: a request never waits for the terminal.
+    from a thread of its own: a request never waits for the terminal.
 
-        `make run` sets ``LOG_STREAM`` to its terminal (scripts/start.py), so the lines go there from
-        the process that formatted them, not through honcho, which reads every line of every process,
-        passes it between two processes of its own and writes it again. Measured on a cached catalog
-        page (docs/decisions.md, "Performance"): the write alone was a third of a worker's time when
-        the terminal (a pseudo-terminal holds 4 KiB) did not keep up. Lines queue (at most
-        ``max_pending``, then the request waits after all) and are written in batches, at most one
-    every ``batch_seconds`` (20 ms) while lines keep coming; a WARNING or
-        worse is on the terminal before ``emit`` returns, so a crash right after it cannot lose it.
-        ``logging.shutdown`` (at exit) flushes what is queued. A path that cannot be opened falls back
-        to stderr.
+    `make run` sets ``LOG_STREAM`` to its terminal (scripts/start.py), so the lines go there from
+    the process that formatted them, not through honcho, which reads every line of every process,
+    passes it between two processes of its own and writes it again. Measured on a cached catalog
+    page (docs/decisions.md, "Performance"): the write alone was a third of a worker's time when
+    the terminal (a pseudo-terminal holds 4 KiB) did not keep up. Lines queue (at most
+    ``max_pending``, then the request waits after all) and are written in batches, at most one
+    every ``batch_seconds`` (20 ms) while lines keep coming; a WARNING or worse is on the terminal
+    before ``emit`` returns, so a crash right after it cannot lose it. ``logging.shutdown`` (at
+    exit) flushes what is queued. A path that cannot be opened falls back to stderr.
     """
 
     def __init__(
@@ -117,7 +116,7 @@ class ConsoleHandler(logging.Handler):
                     self._pending.task_done()
             # Let the next lines gather: while the writer sleeps, a request's put() wakes nobody.
             # Woken for every line, the writer took the GIL, wrote and flushed once per request:
-            # 14 % of a worker's GIL time on a cached catalog page; in-process, 4 threads logging
+            # 15 % of a worker's GIL time on a cached catalog page; in-process, 4 threads logging
             # 20,000 lines: 49-80 us of CPU per line before, 23-35 us now (decision 247).
             if len(lines) < 4096:
                 time.sleep(self.batch_seconds)

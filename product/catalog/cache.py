@@ -1,4 +1,4 @@
-"""Cached catalog answers, keyed by the catalog version (docs/architecture.md, "Catalog cache").
+"""Cached catalog answers, keyed by the catalog version (docs/catalog.md, "Caching").
 
 Every write (API, admin, stock movement) bumps the version row after its transaction commits, so a
 cached answer of any process is never served after the write is visible. The list itself (count,

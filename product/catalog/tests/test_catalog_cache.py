@@ -1,4 +1,4 @@
-"""The catalog cache with a shared Redis (docs/architecture.md, "Catalog cache"): a hit runs no SQL,
+"""The catalog cache with a shared Redis (docs/catalog.md, "Caching"): a hit runs no SQL,
 a write is seen by the very next read, and a version raise lost to Redis is seen within
 CATALOG_VERSION_RECHECK_SECONDS."""
 
