@@ -44,14 +44,12 @@ def stored_version() -> int:
     return row[0] if row else 0
 
 
-def current_version() -> int:
+def _version_from_row() -> int:
+    """The row's version; with Redis also copied there, where the copy was missing."""
+    version = stored_version()
     if cache_is_shared():
-        shared = cache.get(VERSION_KEY)
-        if shared is not None:
-            return shared
-        version = stored_version()
         return _raise_shared_copy(version) or version
-    return stored_version()
+    return version
 
 
 def _raise_shared_copy(version: int) -> int | None:
@@ -81,8 +79,8 @@ def cached_json(key: str, compute: Callable[[], Any]) -> HttpResponse:
     version, body = None, None
     if cache_is_shared():  # the version's copy and the answer filed under it, one round trip
         version, body = cache.get_under_version(VERSION_KEY, "catalog:v", f":{key}")
-    if version is None:
-        version = current_version()
+    if version is None:  # no copy in Redis (or no Redis): the row, and the answer under it
+        version = _version_from_row()
         body = cache.get(f"catalog:v{version}:{key}")
     full_key = f"catalog:v{version}:{key}"
     if body is None:
