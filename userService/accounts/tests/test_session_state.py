@@ -291,13 +291,17 @@ def test_a_refresh_token_used_twice_ends_the_session_for_the_next_validation(
     assert validate(rotated.access).status_code == 401
 
 
-def test_a_role_renamed_in_the_django_admin_is_seen_by_the_next_validation(
-    shared_cache,
-    admin_user,
-    tokens_for,
-    django_assert_num_queries,
-    django_capture_on_commit_callbacks,
-):
+@dataclass
+class ClerkScene:
+    clerk: Role
+    access: str
+    django_admin: Client
+
+
+@pytest.fixture
+def clerk_scene(shared_cache, admin_user, tokens_for, django_assert_num_queries) -> ClerkScene:
+    """A user with the role CLERK whose validation the cache holds, and the Django admin logged in
+    as an ADMIN."""
     clerk = services.create_role(name="CLERK")
     user = UserFactory(roles=[Role.CUSTOMER, "CLERK"])
     access = tokens_for(user).access
@@ -308,36 +312,32 @@ def test_a_role_renamed_in_the_django_admin_is_seen_by_the_next_validation(
     ]
     django_admin = Client()
     django_admin.force_login(admin_user)
+    return ClerkScene(clerk, access, django_admin)
 
+
+def test_a_role_renamed_in_the_django_admin_is_seen_by_the_next_validation(
+    clerk_scene, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
-        renamed = django_admin.post(
-            f"/admin/accounts/role/{clerk.pk}/change/", {"name": "SHOPHAND", "description": ""}
+        renamed = clerk_scene.django_admin.post(
+            f"/admin/accounts/role/{clerk_scene.clerk.pk}/change/",
+            {"name": "SHOPHAND", "description": ""},
         )
 
     assert renamed.status_code == 302
-    assert validate(access).json()["roles"] == ["CUSTOMER", "SHOPHAND"]
+    assert validate(clerk_scene.access).json()["roles"] == ["CUSTOMER", "SHOPHAND"]
 
 
 def test_a_role_deleted_in_the_django_admin_is_seen_by_the_next_validation(
-    shared_cache,
-    admin_user,
-    tokens_for,
-    django_assert_num_queries,
-    django_capture_on_commit_callbacks,
+    clerk_scene, django_capture_on_commit_callbacks
 ):
-    clerk = services.create_role(name="CLERK")
-    user = UserFactory(roles=[Role.CUSTOMER, "CLERK"])
-    access = tokens_for(user).access
-    validate(access)
-    validated_from_the_cache(access, django_assert_num_queries)
-    django_admin = Client()
-    django_admin.force_login(admin_user)
-
     with django_capture_on_commit_callbacks(execute=True):
-        deleted = django_admin.post(f"/admin/accounts/role/{clerk.pk}/delete/", {"post": "yes"})
+        deleted = clerk_scene.django_admin.post(
+            f"/admin/accounts/role/{clerk_scene.clerk.pk}/delete/", {"post": "yes"}
+        )
 
     assert deleted.status_code == 302
-    assert validate(access).json()["roles"] == ["CUSTOMER"]
+    assert validate(clerk_scene.access).json()["roles"] == ["CUSTOMER"]
 
 
 def test_the_kept_state_is_the_sessions_and_names_no_token(shared_cache, customer, tokens_for):
