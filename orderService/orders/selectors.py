@@ -84,8 +84,7 @@ def order_with_details(*, order_id: int) -> Order | None:
 def visible_order(*, order_id: int, user_id: int, staff: bool) -> Order:
     """The caller's own order, or any order for staff; anything else is a 404 as if absent."""
     order = order_with_details(order_id=order_id)
-    if order is None or not (order.user_id == user_id or staff):
-        raise OrderNotFound(order_id)
+    _must_see(order_id, owner=order.user_id if order else None, user_id=user_id, staff=staff)
     return order
 
 
@@ -93,9 +92,15 @@ def visible_order_row(*, order_id: int, user_id: int, staff: bool) -> dict:
     """:func:`visible_order`'s rule, the order as a row of ``HISTORY_FIELDS``: the order page is
     built from rows as the history is (``orders.apis.order_answers``)."""
     row = Order.objects.filter(pk=order_id).values(*HISTORY_FIELDS).first()
-    if row is None or not (row["user_id"] == user_id or staff):
-        raise OrderNotFound(order_id)
+    _must_see(order_id, owner=row["user_id"] if row else None, user_id=user_id, staff=staff)
     return row
+
+
+def _must_see(order_id: int, *, owner: int | None, user_id: int, staff: bool) -> None:
+    """The one visibility rule: the owner or staff; anyone else (or no order) gets the 404 of an
+    order that does not exist."""
+    if owner is None or not (owner == user_id or staff):
+        raise OrderNotFound(order_id)
 
 
 def internal_order(*, order_id: int) -> Order:
