@@ -192,6 +192,20 @@ def client_token(stack: Stack, credentials: tuple[str, str], scope: str = "") ->
 
 
 def introspections(stack: Stack) -> int:
+    """The user service's introspection lines once its log has settled: a line reaches the file
+    a moment after the answer (the log writer gathers lines for 20 ms, shop_common.logs), so a
+    count taken at once could miss the last request's line and find it in the next count."""
+    count = _introspection_lines(stack)
+    for _ in range(40):
+        time.sleep(0.25)
+        again = _introspection_lines(stack)
+        if again == count:
+            break
+        count = again
+    return count
+
+
+def _introspection_lines(stack: Stack) -> int:
     return (stack.workdir / "user.log").read_text().count('"path": "/o/introspect/"')
 
 
