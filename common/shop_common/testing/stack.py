@@ -93,6 +93,8 @@ class Stack:
     envs: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        # DB_SCHEMA_PREFIX in the environment keeps two checkouts' test stacks apart on one server.
+        self.schema_prefix = self.base_env.get("DB_SCHEMA_PREFIX", "") + self.schema_prefix
         # One set of throwaway secrets per stack, shared the way make run's .env shares them.
         self.secrets = {
             "SECRET_KEY": secrets.token_urlsafe(32),
@@ -113,6 +115,8 @@ class Stack:
         env["DEBUG"] = "False"
         # A test runner's own settings module must not leak into the services it starts.
         env["DJANGO_SETTINGS_MODULE"] = "config.settings"
+        # The developer's .env (make run writes one) must not change what a test stack runs with.
+        env["DOTENV_DIR"] = str(self.workdir)
         mysql = env.get("DB_ENGINE", "sqlite") == "mysql"
         env["DB_NAME"] = (
             f"{self.schema_prefix}{service.schema}"
