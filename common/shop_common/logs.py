@@ -2,12 +2,12 @@
 
 import json
 import logging
+import logging.handlers
 import os
 import queue
 import re
 import sys
 import threading
-import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -45,81 +45,51 @@ def redact(text: str) -> str:
     return text
 
 
-class ConsoleHandler(logging.Handler):
-    """Writes each formatted line to stderr, or to ``stream_path`` (``LOG_STREAM``) when set,
-    from a thread of its own: a request never waits for the terminal.
+class ConsoleHandler(logging.handlers.QueueHandler):
+    """Formats each line in the caller's thread and leaves the writing to a
+    :class:`~logging.handlers.QueueListener` of this process, so a request never waits for the
+    terminal. Writes to ``stream_path`` (``LOG_STREAM``: `make run` points it at its terminal, so
+    lines do not pass through honcho) or to stderr. A WARNING or worse is written before ``emit``
+    returns, so a crash right after it cannot lose it; ``logging.shutdown`` flushes the rest."""
 
-    `make run` sets ``LOG_STREAM`` to its terminal (scripts/start.py), so the lines go there from
-    the process that formatted them, not through honcho, which reads every line of every process,
-    passes it between two processes of its own and writes it again. Measured on a cached catalog
-    page (docs/decisions.md, "Performance"): the write alone was a third of a worker's time when
-    the terminal (a pseudo-terminal holds 4 KiB) did not keep up. Lines queue (at most
-    ``max_pending``, then the request waits after all) and are written in batches, at most one
-    every ``batch_seconds`` (20 ms) while lines keep coming; a WARNING or worse is on the terminal
-    before ``emit`` returns, so a crash right after it cannot lose it. ``logging.shutdown`` (at
-    exit) flushes what is queued. A path that cannot be opened falls back to stderr.
-    """
-
-    def __init__(
-        self, stream_path: str = "", *, max_pending: int = 10_000, batch_seconds: float = 0.02
-    ) -> None:
-        super().__init__()
-        self.batch_seconds = batch_seconds
-        self.stream = _open_for_appending(stream_path) if stream_path else None
-        if self.stream is None:
-            self.stream = sys.stderr
+    def __init__(self, stream_path: str = "", *, max_pending: int = 10_000) -> None:
+        self.stream = (_open_for_appending(stream_path) if stream_path else None) or sys.stderr
         self.max_pending = max_pending
-        self._pending: queue.Queue[str] = queue.Queue(maxsize=max_pending)
-        self._writer_pid = 0
-        self._writer_lock = threading.Lock()
+        super().__init__(queue.Queue(maxsize=max_pending))
+        self._listener: logging.handlers.QueueListener | None = None
+        self._listener_pid = 0
+        self._listener_lock = threading.Lock()
+
+    def enqueue(self, record: logging.LogRecord) -> None:
+        # A full queue makes the caller wait rather than drop the line.
+        self.queue.put(record)
 
     def emit(self, record: logging.LogRecord) -> None:
-        try:
-            line = self.format(record) + "\n"
-        except Exception:  # logging must never raise into the caller
-            self.handleError(record)
-            return
-        self._ensure_writer()
-        self._pending.put(line)
+        self._ensure_listener()
+        super().emit(record)
         if record.levelno >= logging.WARNING:
-            self._pending.join()
+            self.queue.join()
 
     def flush(self) -> None:
-        if self._writer_pid == os.getpid():
-            self._pending.join()
+        if self._listener_pid == os.getpid():
+            self.queue.join()
 
-    def _ensure_writer(self) -> None:
-        # A forked child (a gunicorn worker) has the queue but not the thread: it starts its own.
-        if self._writer_pid == os.getpid():
+    def close(self) -> None:
+        self.flush()
+        super().close()
+
+    def _ensure_listener(self) -> None:
+        # A forked child (a server's worker) inherits the queue but not the thread: it starts its own.
+        if self._listener_pid == os.getpid():
             return
-        with self._writer_lock:
-            if self._writer_pid != os.getpid():
-                self._pending = queue.Queue(maxsize=self.max_pending)
-                threading.Thread(target=self._write, name="log-writer", daemon=True).start()
-                self._writer_pid = os.getpid()
-
-    def _write(self) -> None:
-        while True:
-            lines = [self._pending.get()]
-            while len(lines) < 4096:
-                try:
-                    lines.append(self._pending.get_nowait())
-                except queue.Empty:
-                    break
-            try:
-                self.stream.write("".join(lines))
-                self.stream.flush()
-            except (OSError, ValueError):
-                pass  # the terminal is gone; nothing else could say so
-            finally:
-                for _ in lines:
-                    self._pending.task_done()
-            # Let the next lines gather: while the writer sleeps, a request's put() wakes nobody.
-            # Woken for every line, the writer took the GIL, wrote and flushed once per request:
-            # 15 % of a worker's GIL time on a cached catalog page; in-process, 4 threads logging
-            # 20,000 lines: 49-80 us of CPU per line before, 23-35 us now (decision 247).
-            if len(lines) < 4096:
-                time.sleep(self.batch_seconds)
+        with self._listener_lock:
+            if self._listener_pid != os.getpid():
+                self.queue = queue.Queue(maxsize=self.max_pending)
+                self._listener = logging.handlers.QueueListener(
+                    self.queue, logging.StreamHandler(self.stream)
+                )
+                self._listener.start()
+                self._listener_pid = os.getpid()
 
 
 def _open_for_appending(path: str) -> Any:
