@@ -4,7 +4,7 @@ A service that creates an order with its lines (or a reservation with its lines)
 of the answer already; reading them back costs one SELECT per relation and tells it nothing new.
 ``known_related(order, "lines", lines)`` puts them where ``prefetch_related`` would, so
 ``order.lines.all()`` (a serializer's ``many=True`` field included) answers from memory
-(docs/decisions.md, "Performance: SQL per checkout"). The rows must be in the relation's own
+The rows must be in the relation's own
 order (its ``Meta.ordering``): nothing sorts them here.
 """
 
