@@ -1,7 +1,9 @@
 import contextlib
 import os
+import sys
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from socketserver import ThreadingMixIn
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
@@ -10,6 +12,10 @@ import pytest
 from shop_common.testing.stack import free_port
 
 pytest_plugins = ["shop_common.testing.fixtures"]
+
+# The offline provider sandboxes are development tools beside the services (never in the image);
+# the suite runs them in this process.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "sandboxes"))
 
 
 class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):

@@ -63,14 +63,14 @@ def table() -> str:
         for service in SERVICES
     ]
     sandbox = os.environ.get("STRIPE_SANDBOX_PUBLIC_URL", STRIPE_SANDBOX.default_url).rstrip("/")
-    rows.append(("Stripe sandbox", "paymentService/stripe_sandbox/", sandbox, "(offline Checkout)"))
+    rows.append(("Stripe sandbox", "sandboxes/stripe_sandbox/", sandbox, "(offline Checkout)"))
     razorpay = os.environ.get("RAZORPAY_SANDBOX_PUBLIC_URL", RAZORPAY_SANDBOX.default_url).rstrip(
         "/"
     )
     rows.append(
         (
             "Razorpay sandbox",
-            "paymentService/razorpay_sandbox/",
+            "sandboxes/razorpay_sandbox/",
             razorpay,
             "(offline Payment Links)",
         )

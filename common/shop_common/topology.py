@@ -84,10 +84,11 @@ SERVICES: tuple[Service, ...] = (
 
 SERVICES_BY_NAME: dict[str, Service] = {service.name: service for service in SERVICES}
 
-# The offline Stripe sandbox (development and tests only): no schema, state in memory.
+# The offline Stripe sandbox (development and tests only, in sandboxes/ beside the services, never in
+# an image): no schema, state in memory.
 STRIPE_SANDBOX = Service(
     "stripe-sandbox",
-    "paymentService",
+    "sandboxes",
     12111,
     "",
     "offline Stripe Checkout API, hosted page, webhooks",
@@ -96,7 +97,7 @@ STRIPE_SANDBOX = Service(
 # The offline Razorpay sandbox (development and tests only): no schema, state in memory.
 RAZORPAY_SANDBOX = Service(
     "razorpay-sandbox",
-    "paymentService",
+    "sandboxes",
     12112,
     "",
     "offline Razorpay Payment Links API, hosted page, webhooks",
