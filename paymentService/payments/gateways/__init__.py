@@ -1,42 +1,60 @@
 """The gateways a payment can choose (``PAYMENT_GATEWAYS``; ``PAYMENT_GATEWAY`` when it names none),
-never chosen at random. A provider is a module implementing ``interface.PaymentGateway`` and one
-line here."""
+never chosen at random. A provider is a module implementing ``interface.PaymentGateway``, built
+from a config value that only this module reads from the settings, and one entry here."""
 
-from functools import cache
+from collections.abc import Callable
+from functools import lru_cache
 
 from django.conf import settings
-from django.core.signals import setting_changed
-from django.dispatch import receiver
 
 from payments.gateways.interface import PaymentGateway
+from payments.gateways.razorpay_links import RazorpayConfig, RazorpayPaymentLinksGateway
+from payments.gateways.stripe_checkout import StripeCheckoutGateway, StripeConfig
 
 
-@cache
-def _registry() -> dict[str, type]:
-    from payments.gateways.razorpay_links import RazorpayPaymentLinksGateway
-    from payments.gateways.stripe_checkout import StripeCheckoutGateway
+def stripe_config() -> StripeConfig:
+    return StripeConfig(
+        secret_key=settings.STRIPE_SECRET_KEY,
+        webhook_secret=settings.STRIPE_WEBHOOK_SECRET,
+        api_base=settings.STRIPE_API_BASE,
+        timeout_seconds=settings.STRIPE_TIMEOUT_SECONDS,
+        webhook_tolerance=settings.STRIPE_WEBHOOK_TOLERANCE,
+    )
 
-    return {"stripe": StripeCheckoutGateway, "razorpay": RazorpayPaymentLinksGateway}
+
+def razorpay_config() -> RazorpayConfig:
+    return RazorpayConfig(
+        key_id=settings.RAZORPAY_KEY_ID,
+        key_secret=settings.RAZORPAY_KEY_SECRET,
+        webhook_secret=settings.RAZORPAY_WEBHOOK_SECRET,
+        api_base=settings.RAZORPAY_API_BASE,
+        timeout_seconds=settings.RAZORPAY_TIMEOUT_SECONDS,
+        webhook_tolerance=settings.RAZORPAY_WEBHOOK_TOLERANCE,
+    )
+
+
+# name → (its config read from the settings, the gateway built from such a config)
+REGISTRY: dict[str, tuple[Callable[[], object], Callable[[object], PaymentGateway]]] = {
+    "stripe": (stripe_config, StripeCheckoutGateway),
+    "razorpay": (razorpay_config, RazorpayPaymentLinksGateway),
+}
 
 
 def available_gateways() -> list[str]:
     """The configured gateways this code knows, in configuration order."""
-    return [name for name in settings.PAYMENT_GATEWAYS if name in _registry()]
+    return [name for name in settings.PAYMENT_GATEWAYS if name in REGISTRY]
 
 
 def get_gateway(name: str | None = None) -> PaymentGateway:
-    return _gateway(name or settings.PAYMENT_GATEWAY)
+    name = name or settings.PAYMENT_GATEWAY
+    config, _ = REGISTRY[name]
+    return _gateway(name, config())
 
 
-@cache
-def _gateway(name: str) -> PaymentGateway:
-    """One gateway object per process and provider, shared by the worker's threads: its SDK client
-    keeps its connections to the provider open, and a Stripe client costs 3.3 ms of CPU to build
-    (an SSL context), which every initiation and webhook paid before (docs/decisions.md 219)."""
-    return _registry()[name]()
-
-
-@receiver(setting_changed)
-def _forget_gateways(**kwargs: object) -> None:
-    """Tests change the providers' settings; the next call builds the gateway from them."""
-    _gateway.cache_clear()
+@lru_cache(maxsize=8)
+def _gateway(name: str, config: object) -> PaymentGateway:
+    """One gateway per provider and configuration, shared by the worker's threads: its SDK client
+    keeps its connections open, and building one is not free (a Stripe client makes an SSL
+    context). Other settings (a test's) build another."""
+    _, build = REGISTRY[name]
+    return build(config)

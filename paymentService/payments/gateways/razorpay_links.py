@@ -12,11 +12,10 @@ import json
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import razorpay
-from django.conf import settings
 
 from payments.currencies import from_minor_units, to_minor_units
 from payments.gateways.interface import (
@@ -147,20 +146,30 @@ def checked_event(payload: bytes, event_id: str) -> tuple[str, dict[str, Any], d
     return kind, body, inner
 
 
+@dataclass(frozen=True)
+class RazorpayConfig:
+    key_id: str
+    key_secret: str
+    webhook_secret: str
+    api_base: str  # empty: Razorpay itself
+    timeout_seconds: float
+    # Seconds an event's signed created_at may be off, in either direction.
+    webhook_tolerance: int
+
+
 class RazorpayPaymentLinksGateway:
     name = "razorpay"
     currencies = CURRENCIES
 
-    def __init__(self) -> None:
-        options = {"base_url": settings.RAZORPAY_API_BASE} if settings.RAZORPAY_API_BASE else {}
-        self.client = razorpay.Client(
-            auth=(settings.RAZORPAY_KEY_ID, settings.RAZORPAY_KEY_SECRET), **options
-        )
+    def __init__(self, config: RazorpayConfig) -> None:
+        self.config = config
+        options = {"base_url": config.api_base} if config.api_base else {}
+        self.client = razorpay.Client(auth=(config.key_id, config.key_secret), **options)
         self.client.set_app_details({"title": "shop-payment-service", "version": "1"})
-        self.timeout = settings.RAZORPAY_TIMEOUT_SECONDS
+        self.timeout = config.timeout_seconds
 
     def create_checkout(self, request: CheckoutRequest) -> Checkout:
-        if not (settings.RAZORPAY_KEY_ID and settings.RAZORPAY_KEY_SECRET):
+        if not (self.config.key_id and self.config.key_secret):
             raise GatewayUnavailable("RAZORPAY_KEY_ID and RAZORPAY_KEY_SECRET are not set")
         reference = reference_id(request.idempotency_key)
         params = {
@@ -206,14 +215,14 @@ class RazorpayPaymentLinksGateway:
             raise InvalidSignature("no X-Razorpay-Signature header")
         try:
             self.client.utility.verify_webhook_signature(
-                payload.decode("utf-8"), signature, settings.RAZORPAY_WEBHOOK_SECRET
+                payload.decode("utf-8"), signature, self.config.webhook_secret
             )
         except (UnicodeDecodeError, razorpay.errors.SignatureVerificationError) as error:
             raise InvalidSignature(str(error)) from error
         event_id = (headers.get("X-Razorpay-Event-Id") or "")[:255]
         kind, body, inner = checked_event(payload, event_id)
         age = time.time() - body["created_at"]
-        if age > settings.RAZORPAY_WEBHOOK_TOLERANCE:
+        if age > self.config.webhook_tolerance:
             raise InvalidSignature(f"the event is {int(age)} s old (stale)")
         return self._reduce(event_id, kind, inner)
 

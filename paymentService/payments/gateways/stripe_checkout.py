@@ -3,9 +3,9 @@ sandbox; unset, it talks to Stripe itself."""
 
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import stripe
-from django.conf import settings
 
 from payments.currencies import from_minor_units, to_minor_units
 from payments.gateways.interface import (
@@ -139,23 +139,31 @@ def checked_checkout_event(event: dict) -> tuple[str, str]:
     return event_id, kind
 
 
+@dataclass(frozen=True)
+class StripeConfig:
+    secret_key: str
+    webhook_secret: str
+    api_base: str  # empty: Stripe itself
+    timeout_seconds: float
+    # Seconds a webhook's signature timestamp may be off, in either direction.
+    webhook_tolerance: int
+
+
 class StripeCheckoutGateway:
     name = "stripe"
     currencies = CURRENCIES
 
-    def __init__(self) -> None:
-        base = settings.STRIPE_API_BASE
+    def __init__(self, config: StripeConfig) -> None:
+        self.config = config
         self.client = stripe.StripeClient(
-            settings.STRIPE_SECRET_KEY or "sk_test_missing",
-            base_addresses={"api": base} if base else None,
+            config.secret_key or "sk_test_missing",
+            base_addresses={"api": config.api_base} if config.api_base else None,
             max_network_retries=2,  # Stripe's own retries, with idempotency keys
-            http_client=stripe.HTTPXClient(
-                timeout=settings.STRIPE_TIMEOUT_SECONDS, allow_sync_methods=True
-            ),
+            http_client=stripe.HTTPXClient(timeout=config.timeout_seconds, allow_sync_methods=True),
         )
 
     def create_checkout(self, request: CheckoutRequest) -> Checkout:
-        if not settings.STRIPE_SECRET_KEY:
+        if not self.config.secret_key:
             raise GatewayUnavailable("STRIPE_SECRET_KEY is not set")
         params = {
             "mode": "payment",
@@ -192,8 +200,8 @@ class StripeCheckoutGateway:
             event = stripe.Webhook.construct_event(
                 payload,
                 headers.get("Stripe-Signature"),
-                settings.STRIPE_WEBHOOK_SECRET,
-                tolerance=settings.STRIPE_WEBHOOK_TOLERANCE,
+                self.config.webhook_secret,
+                tolerance=self.config.webhook_tolerance,
             )
         except (ValueError, stripe.SignatureVerificationError) as error:
             raise InvalidSignature(str(error)) from error

@@ -10,6 +10,7 @@ import pytest
 from django.core.management import call_command
 from razorpay_sandbox.app import sign
 
+from payments.gateways import razorpay_config
 from payments.gateways.interface import CheckoutRequest
 from payments.gateways.razorpay_links import RazorpayPaymentLinksGateway, reference_id
 from payments.models import Payment, PaymentStatus, WebhookEvent
@@ -166,7 +167,7 @@ def test_a_retried_link_creation_finds_the_first_link(razorpay_sandbox, settings
         cancel_url="http://shop.test/payments/cancel/",
         idempotency_key=f"shop-payment-retry-{time.monotonic_ns()}",
     )
-    gateway = RazorpayPaymentLinksGateway()
+    gateway = RazorpayPaymentLinksGateway(razorpay_config())
 
     first, second = gateway.create_checkout(request), gateway.create_checkout(request)
 

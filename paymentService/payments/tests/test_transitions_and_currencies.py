@@ -1,14 +1,19 @@
 """The payment state machine (one move function, a table, a history row per move) and minor units by
 currency (one ISO 4217 table, used for every amount to and from a provider)."""
 
+import json
+from dataclasses import replace
 from decimal import Decimal
 from itertools import product
 
 import pytest
+from stripe_sandbox.app import sign
 
 from payments.currencies import AmountNotRepresentable, from_minor_units, to_minor_units
 from payments.exceptions import IllegalPaymentTransition
-from payments.gateways import get_gateway
+from payments.gateways import get_gateway, stripe_config
+from payments.gateways.interface import InvalidSignature
+from payments.gateways.stripe_checkout import StripeCheckoutGateway
 from payments.models import TRANSITIONS, Payment, PaymentStatus
 from payments.services import move_payment
 
@@ -141,7 +146,7 @@ def test_a_currency_the_gateway_does_not_take_is_a_400_at_initiation(
     assert Payment.objects.count() == 0
 
 
-def test_a_gateway_is_built_once_per_process_and_again_when_its_settings_change(settings):
+def test_a_gateway_is_built_once_per_configuration_and_again_when_its_settings_change(settings):
     stripe = get_gateway("stripe")
     assert get_gateway("stripe") is stripe
     assert get_gateway("razorpay") is get_gateway("razorpay")
@@ -151,3 +156,20 @@ def test_a_gateway_is_built_once_per_process_and_again_when_its_settings_change(
     rebuilt = get_gateway("stripe")
     assert rebuilt is not stripe
     assert rebuilt.client._requestor.base_addresses["api"] == "http://127.0.0.1:9/"
+
+
+def test_a_gateway_uses_the_config_it_is_handed_not_the_settings(settings):
+    """Each gateway is handed its configuration: one built from another config verifies with that
+    config's secret, whatever the settings hold."""
+    settings.STRIPE_WEBHOOK_SECRET = "whsec_from_the_settings"
+    handed = replace(stripe_config(), webhook_secret="whsec_handed_over")
+    gateway = StripeCheckoutGateway(handed)
+    payload = json.dumps({"id": "evt_1", "type": "x", "data": {"object": {"id": "cs_1"}}}).encode()
+
+    event = gateway.verify_event(payload, {"Stripe-Signature": sign(payload, "whsec_handed_over")})
+
+    assert event.event_id == "evt_1"
+    with pytest.raises(InvalidSignature):
+        gateway.verify_event(
+            payload, {"Stripe-Signature": sign(payload, "whsec_from_the_settings")}
+        )
