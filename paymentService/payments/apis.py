@@ -12,9 +12,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from payments import services
 from payments.models import Payment, Refund
 from payments.selectors import visible_payment, visible_payments
+from payments.services.initiation import initiate_payment
+from payments.services.refunds import refund_payment
+from payments.services.webhooks import receive_event
 from shop_common.fields import IdField
 from shop_common.pagination import paginated_response
 from shop_common.permissions import ADMIN, STAFF, HasRole, IsAuthenticatedUser, is_staff
@@ -89,7 +91,7 @@ class InitiatePaymentApi(APIView):
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        payment, created = services.initiate_payment(
+        payment, created = initiate_payment(
             order_id=data.validated_data["order_id"],
             user_id=request.user.id,
             gateway=data.validated_data.get("gateway"),
@@ -110,7 +112,7 @@ class StripeWebhookApi(APIView):
 
     @extend_schema(request=None, responses={200: None, 400: None, 503: None})
     def post(self, request: Request) -> Response:
-        outcome = services.receive_event(
+        outcome = receive_event(
             gateway_name=self.gateway_name, payload=request.body, headers=request.headers
         )
         return Response({"received": True, "outcome": outcome})
@@ -173,7 +175,7 @@ class RefundPaymentApi(APIView):
         visible_payment(payment_id=payment_id, user_id=request.user.id, staff=True)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        refund, created = services.refund_payment(
+        refund, created = refund_payment(
             payment_id=payment_id,
             amount=data.validated_data.get("amount"),
             reason=data.validated_data["reason"],

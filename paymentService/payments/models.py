@@ -16,7 +16,7 @@ class PaymentStatus(models.TextChoices):
 
 OPEN_STATUSES = (PaymentStatus.CREATED, PaymentStatus.PENDING)
 
-# Every move a payment may make (docs/payments.md, "States"); ``services.move_payment`` refuses the
+# Every move a payment may make (docs/payments.md, "States"); ``services.transitions.move_payment`` refuses the
 # rest. A failure or expiry may still be followed by a success (the provider does not promise
 # order, and a late success is money that arrived): it becomes SUCCEEDED or NEEDS_REFUND.
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -89,7 +89,7 @@ class Payment(models.Model):
 
 
 class PaymentStatusChange(models.Model):
-    """One row per move of a payment (``services.move_payment`` writes it with the move)."""
+    """One row per move of a payment (``services.transitions.move_payment`` writes it with the move)."""
 
     payment = models.ForeignKey(Payment, on_delete=models.CASCADE, related_name="status_changes")
     from_status = models.CharField(max_length=24)

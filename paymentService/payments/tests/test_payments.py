@@ -13,9 +13,9 @@ from django.db import IntegrityError, connection
 from rest_framework.test import APIClient
 from stripe_sandbox.app import sign
 
-from payments import services
 from payments.gateways.interface import Outcome, ProviderEvent
 from payments.models import Payment, PaymentStatus, WebhookEvent
+from payments.services import webhooks
 
 pytestmark = pytest.mark.django_db
 
@@ -134,7 +134,7 @@ def test_an_integrity_error_of_the_events_own_writes_is_not_taken_for_a_duplicat
     def clash(event):
         raise IntegrityError("some other row")
 
-    monkeypatch.setattr(services, "_apply", clash)
+    monkeypatch.setattr(webhooks, "_apply", clash)
     event = ProviderEvent(
         event_id="evt_clash",
         type="checkout.session.completed",
@@ -146,7 +146,7 @@ def test_an_integrity_error_of_the_events_own_writes_is_not_taken_for_a_duplicat
     )
 
     with pytest.raises(IntegrityError):
-        services.apply_event(gateway_name="stripe", event=event)
+        webhooks.apply_event(gateway_name="stripe", event=event)
     assert not WebhookEvent.objects.filter(event_id="evt_clash").exists()
 
 

@@ -15,7 +15,7 @@ from payments.gateways import get_gateway, stripe_config
 from payments.gateways.interface import InvalidSignature
 from payments.gateways.stripe_checkout import StripeCheckoutGateway
 from payments.models import TRANSITIONS, Payment, PaymentStatus
-from payments.services import move_payment
+from payments.services.transitions import move_payment
 
 pytestmark = pytest.mark.django_db
 

@@ -3,7 +3,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from payments.services import reconcile_open_payments
+from payments.services.reconciliation import reconcile_open_payments
 
 
 class Command(BaseCommand):

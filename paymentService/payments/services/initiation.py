@@ -1,0 +1,122 @@
+"""Starting a payment: the open payment of a PENDING order and its checkout at the gateway."""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from payments import clients
+from payments.currencies import AmountNotRepresentable, to_minor_units
+from payments.exceptions import (
+    CurrencyNotSupported,
+    GatewayNotConfigured,
+    OrderNotFound,
+    OrderNotPayable,
+    PaymentOpenWithAnotherGateway,
+)
+from payments.gateways import available_gateways, get_gateway
+from payments.gateways.interface import CheckoutRequest, GatewayUnavailable
+from payments.models import Payment, PaymentStatus
+from payments.services.transitions import move_payment
+from shop_common.errors import DependencyUnavailable
+from shop_common.related import known_related
+
+
+def chosen_gateway(name: str | None) -> str:
+    """The gateway a payment asked for, or the configured default.
+
+    :raises GatewayNotConfigured: one this deployment does not offer (the answer names those it does)."""
+    name = name or settings.PAYMENT_GATEWAY
+    available = available_gateways()
+    if name not in available:
+        raise GatewayNotConfigured(name, available)
+    return name
+
+
+def check_currency(gateway_name: str, amount: Decimal, currency: str) -> None:
+    if currency.upper() not in get_gateway(gateway_name).currencies:
+        raise CurrencyNotSupported(gateway_name, currency)
+    try:
+        to_minor_units(amount, currency)
+    except AmountNotRepresentable as error:
+        raise CurrencyNotSupported(gateway_name, currency, str(error)) from error
+
+
+def initiate_payment(
+    *, order_id: int, user_id: int, gateway: str | None = None
+) -> tuple[Payment, bool]:
+    """The open payment of the caller's PENDING order, creating its checkout when there is none.
+    The amount and currency come from the order service, never from the client.
+
+    One open payment per order across gateways: asking again with the same gateway returns the open
+    payment; with another while one is open is a 409 naming it (docs/decisions.md, 171).
+
+    :raises GatewayNotConfigured: ``gateway`` is not offered here (400).
+    :raises CurrencyNotSupported: the gateway does not take the order's currency (400).
+    :raises PaymentOpenWithAnotherGateway: the order has an open checkout at another gateway."""
+    gateway_name = chosen_gateway(gateway)
+    order = clients.get_order(order_id)
+    if order is None or order["user_id"] != user_id:
+        raise OrderNotFound(order_id)
+    open_payment = Payment.objects.filter(open_for_order=order_id).first()
+    if open_payment is not None and open_payment.gateway != gateway_name:
+        raise PaymentOpenWithAnotherGateway(
+            open_payment.id, open_payment.gateway, open_payment.checkout_url
+        )
+    if open_payment is not None and open_payment.checkout_url:
+        return open_payment, False
+    if order["status"] != "PENDING":
+        raise OrderNotPayable(details={"order_id": order_id, "status": order["status"]})
+    created = open_payment is None
+    if created:
+        amount = Decimal(order["total_amount"])
+        check_currency(gateway_name, amount, order["currency"])
+        try:
+            with transaction.atomic():
+                open_payment = Payment.objects.create(
+                    order_id=order_id,
+                    open_for_order=order_id,
+                    user_id=user_id,
+                    amount=amount,
+                    currency=order["currency"],
+                    gateway=gateway_name,
+                )
+        except IntegrityError:  # a concurrent initiation made it first
+            return initiate_payment(order_id=order_id, user_id=user_id, gateway=gateway)
+    payment = _open_checkout(open_payment, order_number=order["order_number"])
+    if created:
+        # Made by this call, its checkout URL not out yet: no refund can exist, none is asked for.
+        known_related(payment, "refunds", [])
+    return payment, created
+
+
+def _open_checkout(payment: Payment, *, order_number: str) -> Payment:
+    base = settings.SERVICE_URLS["payment"]
+    try:
+        checkout = get_gateway(payment.gateway).create_checkout(
+            CheckoutRequest(
+                payment_id=payment.id,
+                order_id=payment.order_id,
+                order_number=order_number,
+                amount=payment.amount,
+                currency=payment.currency,
+                description=f"Order {order_number}",
+                success_url=f"{base}/payments/success/",
+                cancel_url=f"{base}/payments/cancel/",
+                idempotency_key=f"shop-payment-{payment.checkout_key}",
+            )
+        )
+    except GatewayUnavailable as error:
+        # The payment stays CREATED; the next initiation tries again with the same idempotency key.
+        raise DependencyUnavailable(payment.gateway, reason=str(error)[:200]) from error
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().get(pk=payment.pk)
+        if payment.status == PaymentStatus.CREATED:
+            move_payment(
+                payment,
+                PaymentStatus.PENDING,
+                reason="checkout opened",
+                provider_reference=checkout.reference,
+                checkout_url=checkout.url,
+            )
+    return payment
