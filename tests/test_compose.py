@@ -29,6 +29,7 @@ JOBS = {
     "expire-orders": "order",
     "drain-outbox": "order",
     "reconcile-payments": "payment",
+    "drain-payment-outbox": "payment",
 }
 
 pytestmark = pytest.mark.skipif(

@@ -65,7 +65,13 @@ def test_compose_runs_each_service_on_its_port_with_its_own_schema(service):
 def test_compose_has_mysql_8_redis_and_the_periodic_jobs():
     assert COMPOSE["services"]["mysql"]["image"].startswith("mysql:8")
     assert COMPOSE["services"]["redis"]["image"].startswith("redis:")
-    jobs = {"expire-reservations", "expire-orders", "drain-outbox", "reconcile-payments"}
+    jobs = {
+        "expire-reservations",
+        "expire-orders",
+        "drain-outbox",
+        "reconcile-payments",
+        "drain-payment-outbox",
+    }
     assert set(COMPOSE["services"]) == {
         "mysql",
         "redis",

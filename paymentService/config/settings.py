@@ -24,6 +24,7 @@ globals().update(
                     "paymentstatuschange": ("view",),
                     "refund": ("view",),
                     "webhookevent": ("view",),
+                    "ordernotice": ("view",),
                 }
             },
         ),

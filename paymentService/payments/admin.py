@@ -1,5 +1,5 @@
 """The payment staff's admin: payments with their status history and refunds, refunds, webhook
-events. Read-only for everybody, ADMIN included: money moves only through the services and the
+events, and what the order service was (or is yet to be) told. Read-only for everybody, ADMIN included: money moves only through the services and the
 providers (a refund is ``POST /payments/{id}/refund/``), never by editing a row. Staff log in with
 their user-service email and password (shop_common.staff_admin)."""
 
@@ -9,7 +9,7 @@ from django.contrib import admin
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpRequest
 
-from payments.models import Payment, PaymentStatusChange, Refund, WebhookEvent
+from payments.models import OrderNotice, Payment, PaymentStatusChange, Refund, WebhookEvent
 from shop_common.staff_admin import StaffAdminLoginForm
 
 admin.site.login_form = StaffAdminLoginForm
@@ -205,5 +205,50 @@ class WebhookEventAdmin(ReadOnly, admin.ModelAdmin):
         "rejection_reason",
         "received_at",
         "processed_at",
+    ]
+    readonly_fields = fields
+
+
+class DeliveredFilter(admin.SimpleListFilter):
+    title = "delivered"
+    parameter_name = "delivered"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", "yes"), ("no", "no: waiting for the order service")]
+
+    def queryset(
+        self, request: HttpRequest, queryset: QuerySet[OrderNotice]
+    ) -> QuerySet[OrderNotice]:
+        if self.value() in ("yes", "no"):
+            return queryset.filter(done_at__isnull=self.value() == "no")
+        return queryset
+
+
+@admin.register(OrderNotice)
+class OrderNoticeAdmin(ReadOnly, admin.ModelAdmin):
+    list_display = [
+        "id",
+        "payment",
+        "kind",
+        "answer",
+        "attempts",
+        "last_error",
+        "created_at",
+        "done_at",
+    ]
+    list_filter = [DeliveredFilter, "kind", "answer"]
+    list_select_related = ["payment"]
+    search_fields = ["=payment__id", "=payment__order_id"]
+    search_help_text = "Payment id or order id."
+    fields = [
+        "payment",
+        "kind",
+        "reason",
+        "answer",
+        "attempts",
+        "last_error",
+        "next_attempt_at",
+        "created_at",
+        "done_at",
     ]
     readonly_fields = fields

@@ -112,10 +112,10 @@ class StripeWebhookApi(APIView):
 
     @extend_schema(request=None, responses={200: None, 400: None, 503: None})
     def post(self, request: Request) -> Response:
-        outcome = receive_event(
+        result = receive_event(
             gateway_name=self.gateway_name, payload=request.body, headers=request.headers
         )
-        return Response({"received": True, "outcome": outcome})
+        return Response({"received": True, "outcome": str(result)})
 
 
 class RazorpayWebhookApi(StripeWebhookApi):

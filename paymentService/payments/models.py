@@ -16,8 +16,8 @@ class PaymentStatus(models.TextChoices):
 
 OPEN_STATUSES = (PaymentStatus.CREATED, PaymentStatus.PENDING)
 
-# Every move a payment may make (docs/payments.md, "States"); ``services.transitions.move_payment`` refuses the
-# rest. A failure or expiry may still be followed by a success (the provider does not promise
+# Every move a payment may make (docs/payments.md, "States"); ``services.transitions.move_payment``
+# refuses the rest. A failure or expiry may still be followed by a success (the provider does not promise
 # order, and a late success is money that arrived): it becomes SUCCEEDED or NEEDS_REFUND.
 TRANSITIONS: dict[str, frozenset[str]] = {
     PaymentStatus.CREATED: frozenset(
@@ -39,7 +39,11 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     ),
     PaymentStatus.FAILED: frozenset({PaymentStatus.SUCCEEDED, PaymentStatus.NEEDS_REFUND}),
     PaymentStatus.EXPIRED: frozenset({PaymentStatus.SUCCEEDED, PaymentStatus.NEEDS_REFUND}),
-    PaymentStatus.SUCCEEDED: frozenset({PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED}),
+    # NEEDS_REFUND: the order service, told after the commit, refused the payment (its order was
+    # cancelled meanwhile).
+    PaymentStatus.SUCCEEDED: frozenset(
+        {PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED, PaymentStatus.NEEDS_REFUND}
+    ),
     PaymentStatus.NEEDS_REFUND: frozenset(
         {PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED}
     ),
@@ -192,3 +196,37 @@ class WebhookEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider}:{self.event_id}"
+
+
+class OrderNotice(models.Model):
+    """What the order service must be told about a payment: written in the transaction that moves
+    the payment, delivered after the commit and retried until it lands (``payments.outbox``), so
+    the order service is never called while a row lock is held and never told twice by mistake
+    (each call is idempotent by payment reference anyway)."""
+
+    class Kind(models.TextChoices):
+        # In the order they can happen to one payment: a notice is delivered after the earlier ones.
+        PAYMENT_FAILED = "payment-failed"
+        PAYMENT_SUCCEEDED = "payment-succeeded"
+        REFUNDED = "refunded"
+
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="order_notices")
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    reason = models.CharField(max_length=200, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    last_error = models.CharField(max_length=500, blank=True)
+    # The order service's answer once delivered: "accepted", or the code of its refusal.
+    answer = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["done_at", "id"])]
+        constraints = [
+            models.UniqueConstraint(fields=["payment", "kind"], name="one_notice_per_payment_kind")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} of payment {self.payment_id}"

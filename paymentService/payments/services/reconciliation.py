@@ -77,4 +77,4 @@ def _reconcile_refund(refund: Refund) -> str:
         provider_payment_id=payment.provider_payment_id,
         refunds=(update,),
     )
-    return apply_event(gateway_name=payment.gateway, event=event)
+    return str(apply_event(gateway_name=payment.gateway, event=event))

@@ -6,7 +6,6 @@ from decimal import Decimal
 
 from django.db import transaction
 
-from payments import clients
 from payments.exceptions import (
     PaymentNotFound,
     PaymentNotRefundable,
@@ -30,6 +29,7 @@ from payments.models import (
     RefundStatus,
 )
 from payments.services.initiation import check_currency
+from payments.services.outcomes import EventOutcome, EventResult
 from payments.services.transitions import move_payment, move_refund
 from shop_common import metrics
 from shop_common.errors import DependencyUnavailable
@@ -149,14 +149,13 @@ def send_refund(refund: Refund, payment: Payment) -> None:
     )
 
 
-def settle_refunds(payment: Payment, updates: tuple[RefundUpdate, ...]) -> str:
+def settle_refunds(payment: Payment, updates: tuple[RefundUpdate, ...]) -> EventResult:
     """A provider's refund event (in ``apply_event``'s transaction, the payment locked): each
-    settled refund once; the payment shows what went back, and a full refund of the payment that
-    paid the order refunds the order.
+    settled refund once; the payment shows what went back.
 
     A refund the provider states in another currency than the payment's is not counted: amounts
     in two currencies are never added, and our refund stays as it was for a person to look at
-    (an ERROR log line, the event's outcome ``refund_currency_mismatch``; docs/decisions.md 221)."""
+    (an ERROR log line, the event's outcome ``refund_currency_mismatch``)."""
     foreign = [u for u in updates if u.currency and u.currency.upper() != payment.currency.upper()]
     for update in foreign:
         logger.error(
@@ -169,14 +168,12 @@ def settle_refunds(payment: Payment, updates: tuple[RefundUpdate, ...]) -> str:
             payment.currency,
         )
     outcome = _count_refunds(payment, [u for u in updates if u not in foreign])
-    if not foreign:
-        return outcome
-    if outcome == "refund_unchanged":
-        return "refund_currency_mismatch"
-    return f"{outcome}:refund_currency_mismatch"
+    if foreign and outcome == EventOutcome.REFUND_UNCHANGED:
+        return EventResult(EventOutcome.REFUND_CURRENCY_MISMATCH)
+    return EventResult(outcome, foreign_refunds=bool(foreign))
 
 
-def _count_refunds(payment: Payment, updates: list[RefundUpdate]) -> str:
+def _count_refunds(payment: Payment, updates: list[RefundUpdate]) -> EventOutcome:
     returned = Decimal("0")
     for update in updates:
         refunds = payment.refunds.select_for_update()
@@ -205,30 +202,43 @@ def _count_refunds(payment: Payment, updates: list[RefundUpdate]) -> str:
                 "Refund %s of payment %s failed at %s", refund.id, payment.id, payment.gateway
             )
     if not returned:
-        return "refund_unchanged"
+        return EventOutcome.REFUND_UNCHANGED
     refunded = payment.refunded_amount + returned
     full = refunded >= (payment.captured_amount or Decimal("0"))
     target = PaymentStatus.REFUNDED if full else PaymentStatus.PARTIALLY_REFUNDED
-    paid_the_order = payment.status in (PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED)
     if target != payment.status:
         move_payment(payment, target, reason=f"refunded {refunded}", refunded_amount=refunded)
     else:
         payment.refunded_amount = refunded
         payment.save(update_fields=["refunded_amount", "updated_at"])
-    if not (full and paid_the_order):
-        return "partially_refunded" if not full else "refunded"
-    try:
-        clients.report_refund(payment.order_id, payment_reference=payment.provider_reference)
-    except clients.OrderRefused as refusal:
-        logger.warning("Order %s refused its refund: %s", payment.order_id, refusal.code)
-        return f"refunded:order_refused:{refusal.code}"
-    return "refunded"
+    return EventOutcome.REFUNDED if full else EventOutcome.PARTIALLY_REFUNDED
 
 
-def refund_after_commit(payment: Payment) -> None:
-    """Money that landed where it cannot stay goes back by itself once the NEEDS_REFUND is saved;
-    if the provider cannot be reached, ``reconcile_payments`` tries again."""
+def flag_for_refund(payment: Payment, reason: str, **fields: object) -> None:
+    """Money that landed where it cannot stay (in the caller's transaction, the payment locked):
+    NEEDS_REFUND, and a full refund sent by itself once that is saved; if the provider cannot be
+    reached, ``reconcile_payments`` tries again."""
+    move_payment(
+        payment, PaymentStatus.NEEDS_REFUND, reason=reason, failure_reason=reason[:255], **fields
+    )
     transaction.on_commit(lambda: refund_automatically(payment_id=payment.id))
+
+
+def order_refused_payment(*, payment_id: int, code: str) -> None:
+    """The order service refused a succeeded payment (its order was cancelled meanwhile): the
+    money goes back. A payment that has moved on since (a refund began) is left to a person."""
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().get(pk=payment_id)
+        if payment.status == PaymentStatus.SUCCEEDED:
+            flag_for_refund(payment, f"order refused the payment: {code}")
+            return
+    logger.error(
+        "Order %s refused payment %s (%s), which is %s already: check it by hand",
+        payment.order_id,
+        payment.id,
+        code,
+        payment.status,
+    )
 
 
 def refund_automatically(*, payment_id: int) -> Refund | None:

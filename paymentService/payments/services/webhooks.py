@@ -1,4 +1,5 @@
-"""A provider's webhook: verified, recorded once, applied once."""
+"""A provider's webhook: verified, recorded once, applied once; what the order service must learn
+goes to the outbox, told after the commit."""
 
 import hashlib
 import logging
@@ -7,19 +8,30 @@ from collections.abc import Mapping
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from payments import clients
+from payments import outbox
 from payments.exceptions import InvalidWebhookEvent, InvalidWebhookSignature
 from payments.gateways import get_gateway
 from payments.gateways.interface import InvalidSignature, MalformedEvent, Outcome, ProviderEvent
-from payments.models import OPEN_STATUSES, TRANSITIONS, Payment, PaymentStatus, WebhookEvent
-from payments.services.refunds import refund_after_commit, settle_refunds
+from payments.models import (
+    OPEN_STATUSES,
+    TRANSITIONS,
+    OrderNotice,
+    Payment,
+    PaymentStatus,
+    WebhookEvent,
+)
+from payments.services.outcomes import EventOutcome, EventResult
+from payments.services.refunds import flag_for_refund, settle_refunds
 from payments.services.transitions import move_payment
 from shop_common import metrics
 
 logger = logging.getLogger("shop.payments")
 
+# The payment that paid its order: a full refund of it refunds the order.
+PAID_THE_ORDER = (PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED)
 
-def receive_event(*, gateway_name: str, payload: bytes, headers: Mapping[str, str]) -> str:
+
+def receive_event(*, gateway_name: str, payload: bytes, headers: Mapping[str, str]) -> EventResult:
     """A provider's webhook: verified, recorded once, applied once. Returns what happened."""
     counted = metrics.WEBHOOK_EVENTS
     try:
@@ -33,21 +45,12 @@ def receive_event(*, gateway_name: str, payload: bytes, headers: Mapping[str, st
         counted.labels(gateway_name, "rejected").inc()
         raise InvalidWebhookEvent(details={"reason": error.reason}) from error
     try:
-        outcome = apply_event(gateway_name=gateway_name, event=event)
+        result = apply_event(gateway_name=gateway_name, event=event)
     except Exception:
         counted.labels(gateway_name, "failed").inc()
         raise
-    counted.labels(gateway_name, webhook_outcome(outcome)).inc()
-    return outcome
-
-
-def webhook_outcome(outcome: str) -> str:
-    """What apply_event() answered, as the metric's few outcomes."""
-    if outcome.startswith("duplicate:"):
-        return "duplicate"
-    if outcome in (Outcome.IGNORED.value, Outcome.PENDING.value):
-        return "ignored"
-    return "applied"
+    counted.labels(gateway_name, result.metric_label).inc()
+    return result
 
 
 def reject_event(*, gateway_name: str, payload: bytes, error: MalformedEvent) -> None:
@@ -60,40 +63,40 @@ def reject_event(*, gateway_name: str, payload: bytes, error: MalformedEvent) ->
         defaults={
             "type": error.type[:100],
             "processed_at": timezone.now(),
-            "outcome": "rejected",
+            "outcome": EventOutcome.REJECTED,
             "rejection_reason": error.reason[:255],
         },
     )
     logger.warning("Rejected a signed %s event %s: %s", gateway_name, event_id, error.reason)
 
 
-def apply_event(*, gateway_name: str, event: ProviderEvent) -> str:
-    """Applies ``event`` once. Deliveries of one event queue on its row; a failure (a dependency
-    down) rolls back, so the provider's retry applies it.
+def apply_event(*, gateway_name: str, event: ProviderEvent) -> EventResult:
+    """Applies ``event`` once. Deliveries of one event queue on its row; a failure rolls back, so
+    the provider's retry applies it. Nothing here calls another service: the order service is told
+    after the commit (``payments.outbox``).
 
     The event's row is the first statement of the transaction, a plain INSERT: an event's first
     delivery (nearly every one) needs no look for it first and no savepoint. A delivery of an event
-    seen before fails there with nothing done, and is answered by ``_apply_seen_event``
-    (docs/decisions.md, "Performance: SQL per checkout")."""
+    seen before fails there with nothing done, and is answered by ``_apply_seen_event``."""
     try:
         with transaction.atomic():
             record = WebhookEvent.objects.create(
                 provider=gateway_name, event_id=event.event_id, type=event.type
             )
-            outcome = _apply_recorded(record, event)
+            result = _apply_recorded(record, event)
     except IntegrityError:
-        outcome = _apply_seen_event(gateway_name=gateway_name, event=event)
-        if outcome is None:
+        result = _apply_seen_event(gateway_name=gateway_name, event=event)
+        if result is None:
             raise  # no row of this event: a write of the event's own application failed
-        if outcome.startswith("duplicate:"):
-            return outcome
+        if result.outcome == EventOutcome.DUPLICATE:
+            return result
     logger.info(
-        "Applied %s %s: %s", gateway_name, event.event_id, outcome, extra={"event_type": event.type}
+        "Applied %s %s: %s", gateway_name, event.event_id, result, extra={"event_type": event.type}
     )
-    return outcome
+    return result
 
 
-def _apply_seen_event(*, gateway_name: str, event: ProviderEvent) -> str | None:
+def _apply_seen_event(*, gateway_name: str, event: ProviderEvent) -> EventResult | None:
     """An event whose row exists: a duplicate once it is processed (read with its lock, so after
     a delivery still applying it). A row left unprocessed (a rejected event is processed) is
     applied now. None: there is no row."""
@@ -106,17 +109,17 @@ def _apply_seen_event(*, gateway_name: str, event: ProviderEvent) -> str | None:
         if record is None:
             return None
         if record.processed_at is not None:
-            return f"duplicate:{record.outcome}"
+            return EventResult(EventOutcome.DUPLICATE, recorded=record.outcome)
         return _apply_recorded(record, event)
 
 
-def _apply_recorded(record: WebhookEvent, event: ProviderEvent) -> str:
+def _apply_recorded(record: WebhookEvent, event: ProviderEvent) -> EventResult:
     """In the caller's transaction, which holds ``record``'s row."""
-    outcome = _apply(event)
+    result = _apply(event)
     record.processed_at = timezone.now()
-    record.outcome = outcome
+    record.outcome = str(result)
     record.save(update_fields=["processed_at", "outcome"])
-    return outcome
+    return result
 
 
 def _payment_of(event: ProviderEvent) -> Payment | None:
@@ -130,48 +133,44 @@ def _payment_of(event: ProviderEvent) -> Payment | None:
     return None
 
 
-def _close(payment: Payment, status: str, reason: str = "", **fields: object) -> None:
-    move_payment(payment, status, reason=reason, failure_reason=reason[:255], **fields)
-
-
-def _apply(event: ProviderEvent) -> str:
+def _apply(event: ProviderEvent) -> EventResult:
     if event.outcome in (Outcome.IGNORED, Outcome.PENDING):
-        return event.outcome.value
+        return EventResult(EventOutcome(event.outcome.value))
     payment = _payment_of(event)
     if payment is None:
         logger.warning("Event %s names no payment of ours (%s)", event.event_id, event.reference)
-        return "unknown_payment"
+        return EventResult(EventOutcome.UNKNOWN_PAYMENT)
     if event.outcome == Outcome.REFUND:
-        return settle_refunds(payment, event.refunds)
+        return _refunds(payment, event)
     if event.outcome == Outcome.SUCCEEDED:
         return _succeeded(payment, event)
     if payment.status in (PaymentStatus.FAILED, PaymentStatus.EXPIRED):
-        return "already_closed"
+        return EventResult(EventOutcome.ALREADY_CLOSED)
     if payment.status not in OPEN_STATUSES:
         # Providers do not promise order: a failure after a success changes nothing.
-        return "stale_event"
-    _close(
+        return EventResult(EventOutcome.STALE_EVENT)
+    failed = event.outcome == Outcome.FAILED
+    move_payment(
         payment,
-        PaymentStatus.FAILED if event.outcome == Outcome.FAILED else PaymentStatus.EXPIRED,
-        event.type,
+        PaymentStatus.FAILED if failed else PaymentStatus.EXPIRED,
+        reason=event.type,
+        failure_reason=event.type[:255],
     )
-    try:
-        clients.report_payment(
-            payment.order_id,
-            succeeded=False,
-            payment_reference=payment.provider_reference,
-            reason=event.type,
-        )
-    except clients.OrderRefused as refusal:
-        return f"order_refused:{refusal.code}"
-    return event.outcome.value
+    # Leaving an open status: no earlier notice of this payment exists.
+    outbox.record(
+        payment=payment,
+        kind=OrderNotice.Kind.PAYMENT_FAILED,
+        reason=event.type,
+        after_others=False,
+    )
+    return EventResult(EventOutcome.FAILED if failed else EventOutcome.EXPIRED)
 
 
-def _succeeded(payment: Payment, event: ProviderEvent) -> str:
+def _succeeded(payment: Payment, event: ProviderEvent) -> EventResult:
     if payment.status == PaymentStatus.SUCCEEDED:
-        return "already_succeeded"
+        return EventResult(EventOutcome.ALREADY_SUCCEEDED)
     if PaymentStatus.SUCCEEDED not in TRANSITIONS[payment.status]:  # NEEDS_REFUND, refunded
-        return f"already_{payment.status.lower()}"
+        return EventResult(EventOutcome.already(payment.status))
     captured = {"captured_amount": event.amount, **_provider_payment(event)}
     if event.amount != payment.amount or event.currency != payment.currency:
         logger.error(
@@ -182,29 +181,23 @@ def _succeeded(payment: Payment, event: ProviderEvent) -> str:
             payment.amount,
             payment.currency,
         )
-        _close(
-            payment,
-            PaymentStatus.NEEDS_REFUND,
-            "amount or currency differs from the order",
-            **captured,
-        )
-        refund_after_commit(payment)
-        return "amount_mismatch"
-    try:
-        clients.report_payment(
-            payment.order_id, succeeded=True, payment_reference=payment.provider_reference
-        )
-    except clients.OrderRefused as refusal:
-        _close(
-            payment,
-            PaymentStatus.NEEDS_REFUND,
-            f"order refused the payment: {refusal.code}",
-            **captured,
-        )
-        refund_after_commit(payment)
-        return f"needs_refund:{refusal.code}"
-    _close(payment, PaymentStatus.SUCCEEDED, **captured)
-    return "succeeded"
+        flag_for_refund(payment, "amount or currency differs from the order", **captured)
+        return EventResult(EventOutcome.AMOUNT_MISMATCH)
+    was_open = payment.status in OPEN_STATUSES
+    move_payment(payment, PaymentStatus.SUCCEEDED, failure_reason="", **captured)
+    # A late success after a failure waits for the failure's notice, if that is still out.
+    outbox.record(
+        payment=payment, kind=OrderNotice.Kind.PAYMENT_SUCCEEDED, after_others=not was_open
+    )
+    return EventResult(EventOutcome.SUCCEEDED)
+
+
+def _refunds(payment: Payment, event: ProviderEvent) -> EventResult:
+    paid_the_order = payment.status in PAID_THE_ORDER
+    result = settle_refunds(payment, event.refunds)
+    if paid_the_order and payment.status == PaymentStatus.REFUNDED:
+        outbox.record(payment=payment, kind=OrderNotice.Kind.REFUNDED)
+    return result
 
 
 def _provider_payment(event: ProviderEvent) -> dict[str, str]:

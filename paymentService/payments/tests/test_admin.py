@@ -5,15 +5,23 @@ events, and changing none of them."""
 import pytest
 from django.contrib.auth.models import User
 from django.core.cache import cache
-from django.core.management import call_command
+from django.utils import timezone
 
-from payments.models import Payment, PaymentStatus, Refund, RefundStatus, WebhookEvent
+from payments.models import (
+    OrderNotice,
+    Payment,
+    PaymentStatus,
+    Refund,
+    RefundStatus,
+    WebhookEvent,
+)
+from payments.tests.support import reconcile
 from shop_common.staff_admin import SESSION_KEY
 from shop_common.testing.fixtures import admin_log_in
 
 pytestmark = pytest.mark.django_db
 
-MONEY_RECORDS = ["payment", "refund", "webhookevent"]
+MONEY_RECORDS = ["payment", "refund", "webhookevent", "ordernotice"]
 
 
 @pytest.fixture
@@ -27,9 +35,7 @@ def admin_browser(admin_browser_as):
 
 
 @pytest.fixture(params=["stripe", "razorpay"])
-def automatically_refunded(
-    request, customer, order_service, sandbox, razorpay_sandbox, django_capture_on_commit_callbacks
-) -> Payment:
+def automatically_refunded(request, customer, order_service, sandbox, razorpay_sandbox) -> Payment:
     """A payment that landed on an order cancelled meanwhile and went back by itself, through the
     real code path (the sandbox's checkout paid, its outcome and the refund's learnt by
     reconciliation, the webhooks of this suite going nowhere)."""
@@ -41,9 +47,8 @@ def automatically_refunded(
     else:
         razorpay_sandbox.pay(answer["provider_reference"])
 
-    with django_capture_on_commit_callbacks(execute=True):
-        call_command("reconcile_payments", older_than=0)  # paid → NEEDS_REFUND → refund sent
-    call_command("reconcile_payments", older_than=0)  # the refund settled
+    reconcile()  # paid; the order refuses it: NEEDS_REFUND, the refund sent
+    reconcile()  # the refund settled
 
     payment = Payment.objects.get(pk=answer["payment_id"])
     assert payment.status == PaymentStatus.REFUNDED
@@ -75,7 +80,8 @@ def test_staff_see_an_automatic_refund_and_who_started_it(staff_browser, automat
     refunds = staff_browser.get("/admin/payments/refund/?started_by=automatic").content.decode()
     payments = staff_browser.get("/admin/payments/payment/?automatic_refund=yes").content.decode()
     detail = staff_browser.get(f"/admin/payments/payment/{payment.pk}/change/").content.decode()
-    events = staff_browser.get("/admin/payments/webhookevent/?q=needs_refund").content.decode()
+    events = staff_browser.get("/admin/payments/webhookevent/?q=reconcile").content.decode()
+    notices = staff_browser.get("/admin/payments/ordernotice/?delivered=yes").content.decode()
 
     for column in ("Started by", "Gateway", "Amount", "Currency", "Status", "Reason"):
         assert column in refunds
@@ -88,6 +94,8 @@ def test_staff_see_an_automatic_refund_and_who_started_it(staff_browser, automat
     for shown in ("NEEDS_REFUND", "REFUNDED", "automatic (payment service)", "53.20", "USD"):
         assert shown in detail
     assert f"reconcile:{payment.provider_reference}" in events
+    assert "payment-succeeded" in notices
+    assert "order_not_payable" in notices, "the order service's refusal is on its notice"
 
 
 def test_staff_filters_tell_automatic_refunds_from_staff_refunds(staff_browser, db):
@@ -143,7 +151,15 @@ def test_nobody_adds_changes_or_deletes_money_records(request, who, model, db):
         automatic=True,
     )
     event = WebhookEvent.objects.create(provider="stripe", event_id="evt_1", type="x")
-    pk = {"payment": payment.pk, "refund": refund.pk, "webhookevent": event.pk}[model]
+    notice = OrderNotice.objects.create(
+        payment=payment, kind=OrderNotice.Kind.PAYMENT_FAILED, next_attempt_at=timezone.now()
+    )
+    pk = {
+        "payment": payment.pk,
+        "refund": refund.pk,
+        "webhookevent": event.pk,
+        "ordernotice": notice.pk,
+    }[model]
     base = f"/admin/payments/{model}/"
 
     listing = browser.get(base)
@@ -160,6 +176,7 @@ def test_nobody_adds_changes_or_deletes_money_records(request, who, model, db):
     assert payment.amount == 20
     assert Refund.objects.filter(pk=refund.pk, amount="1.00").exists()
     assert WebhookEvent.objects.filter(pk=event.pk).exists()
+    assert OrderNotice.objects.filter(pk=notice.pk, done_at=None).exists()
 
 
 def test_an_admin_becomes_superuser_of_this_admin(admin_browser):

@@ -6,16 +6,18 @@ import threading
 import time
 from datetime import timedelta
 from decimal import Decimal
+from unittest import mock
 
 import pytest
 from django.core.management import call_command
-from django.db import IntegrityError, connection
+from django.db import IntegrityError, OperationalError, connection
 from rest_framework.test import APIClient
 from stripe_sandbox.app import sign
 
 from payments.gateways.interface import Outcome, ProviderEvent
-from payments.models import Payment, PaymentStatus, WebhookEvent
+from payments.models import OrderNotice, Payment, PaymentStatus, WebhookEvent
 from payments.services import webhooks
+from payments.tests.support import call_command_output, committed
 
 pytestmark = pytest.mark.django_db
 
@@ -68,7 +70,8 @@ def deliver(
     payload = json.dumps(event).encode()
     signature = header if header is not None else sign(payload, secret, timestamp)
     extra = {"HTTP_STRIPE_SIGNATURE": signature} if signature else {}
-    return client.post(path, data=payload, content_type="application/json", **extra)
+    with committed():
+        return client.post(path, data=payload, content_type="application/json", **extra)
 
 
 # --- initiating ------------------------------------------------------------------------------
@@ -113,9 +116,10 @@ def test_initiation_and_its_webhook_run_only_the_statements_they_need(
     payment = Payment.objects.get(pk=answer.json()["payment_id"])
 
     # The event's row inserted first (not looked for, no savepoint of its own), the payment
-    # locked, its history row, its update, the event's outcome.
+    # locked, its history row, its update, the order's notice, the event's outcome; after the
+    # commit, the notice marked delivered.
     event = event_for(payment, "checkout.session.completed")
-    with django_assert_num_queries(2 + 5):
+    with django_assert_num_queries(2 + 6 + 1):
         delivered = deliver(api_client, event)
     assert delivered.json()["outcome"] == "succeeded"
     # Again: the insert fails (its savepoint rolled back and released here), then the row is
@@ -327,22 +331,39 @@ def test_a_replayed_event_is_acknowledged_and_applied_once(api_client, payment, 
     assert order_service.outcome.call_count == 1
 
 
-def test_order_service_down_answers_503_and_the_retry_applies_once(
+def test_a_webhook_while_the_order_service_is_down_is_saved_and_reaches_the_order_later(
     api_client, payment, order_service
 ):
+    """The payment is saved and the provider answered 2xx whatever the order service does; the
+    order learns it from the outbox once it is back, once."""
     event = event_for(payment, "checkout.session.completed")
     order_service.down = True
 
-    failed = deliver(api_client, event)
-    order_service.down = False
-    retried = deliver(api_client, event)
-    again = deliver(api_client, event)
+    answered = deliver(api_client, event)
+    redelivered = deliver(api_client, event)
 
-    assert failed.status_code == 503
-    assert retried.json()["outcome"] == "succeeded"
-    assert again.json()["outcome"] == "duplicate:succeeded"
+    assert (answered.status_code, answered.json()["outcome"]) == (200, "succeeded")
+    assert redelivered.json()["outcome"] == "duplicate:succeeded"
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.SUCCEEDED
+    assert order_service.orders[payment.order_id]["status"] == "PENDING"
+    notice = OrderNotice.objects.get()
+    assert (notice.kind, notice.done_at, notice.attempts) == ("payment-succeeded", None, 1)
+    assert "order" in notice.last_error
+
+    order_service.down = False
+    calls_before = order_service.outcome.call_count
+    drained = call_command_output("drain_outbox")
+    again = call_command_output("drain_outbox")
+
+    assert drained == "delivered 1 order notice(s), 0 pending"
+    assert again == ""
     assert order_service.orders[payment.order_id]["status"] == "PAID"
-    assert WebhookEvent.objects.get().processed_at is not None
+    assert order_service.outcome.call_count - calls_before == 1
+    notice.refresh_from_db()
+    assert (notice.answer, notice.attempts) == ("accepted", 2)
+    assert notice.done_at is not None
+    assert WebhookEvent.objects.get().outcome == "succeeded"
 
 
 def test_an_amount_that_differs_from_the_order_needs_a_refund(api_client, payment, order_service):
@@ -413,9 +434,16 @@ def test_a_payment_the_order_refuses_is_flagged_for_refund(api_client, payment, 
     response = deliver(api_client, event_for(payment, "checkout.session.completed"))
 
     assert response.status_code == 200
-    assert response.json()["outcome"] == "needs_refund:order_not_payable"
+    assert response.json()["outcome"] == "succeeded"  # what the event did; the order said no later
     payment.refresh_from_db()
     assert payment.status == PaymentStatus.NEEDS_REFUND
+    assert payment.failure_reason == "order refused the payment: order_not_payable"
+    assert OrderNotice.objects.get().answer == "order_not_payable"
+    assert list(payment.status_changes.values_list("to_status", flat=True)) == [
+        "PENDING",
+        "SUCCEEDED",
+        "NEEDS_REFUND",
+    ]
 
 
 def test_an_event_for_a_session_we_do_not_know_is_acknowledged(api_client, payment):
@@ -459,8 +487,9 @@ def test_reconcile_applies_a_lost_completion_once(payment, sandbox, order_servic
         updated_at=payment.updated_at - timedelta(minutes=11)
     )
 
-    call_command("reconcile_payments")
-    call_command("reconcile_payments", "--older-than", "0")
+    with committed():
+        call_command("reconcile_payments")
+        call_command("reconcile_payments", "--older-than", "0")
 
     payment.refresh_from_db()
     assert payment.status == PaymentStatus.SUCCEEDED
@@ -522,9 +551,7 @@ def test_a_signed_event_of_the_wrong_shape_is_a_400_recorded_as_rejected(
     assert order_service.orders[payment.order_id]["status"] == "PENDING"
 
 
-def test_webhook_events_and_payments_are_counted_by_outcome(
-    api_client, payment, order_service, django_capture_on_commit_callbacks
-):
+def test_webhook_events_and_payments_are_counted_by_outcome(api_client, payment, order_service):
     from prometheus_client import REGISTRY
 
     def events(outcome: str) -> float:
@@ -540,11 +567,9 @@ def test_webhook_events_and_payments_are_counted_by_outcome(
     paid_before = succeeded()
     event = event_for(payment, "checkout.session.completed")
 
-    order_service.down = True
+    with mock.patch.object(webhooks, "_apply", side_effect=OperationalError("database gone")):
+        assert deliver(api_client, event).status_code == 503
     deliver(api_client, event)
-    order_service.down = False
-    with django_capture_on_commit_callbacks(execute=True):
-        deliver(api_client, event)
     deliver(api_client, event)
     deliver(api_client, event, secret="whsec_someone_else")
 

@@ -7,13 +7,13 @@ import time
 from decimal import Decimal
 
 import pytest
-from django.core.management import call_command
 from razorpay_sandbox.app import sign
 
 from payments.gateways import razorpay_config
 from payments.gateways.interface import CheckoutRequest
 from payments.gateways.razorpay_links import RazorpayPaymentLinksGateway, reference_id
 from payments.models import Payment, PaymentStatus, WebhookEvent
+from payments.tests.support import committed, reconcile
 
 pytestmark = pytest.mark.django_db
 
@@ -71,9 +71,10 @@ def deliver(
     signature = sign(payload, secret) if signature is None else signature
     if signature:
         headers["HTTP_X_RAZORPAY_SIGNATURE"] = signature
-    return client.post(
-        "/webhook/razorpay/", data=payload, content_type="application/json", **headers
-    )
+    with committed():
+        return client.post(
+            "/webhook/razorpay/", data=payload, content_type="application/json", **headers
+        )
 
 
 # --- choosing the gateway ----------------------------------------------------------------------
@@ -356,8 +357,8 @@ def test_reconcile_applies_a_lost_razorpay_payment_once(payment, razorpay_sandbo
         razorpay_sandbox.hold_events = False
     razorpay_sandbox.held.clear()  # the webhook is lost
 
-    call_command("reconcile_payments", older_than=0)
-    call_command("reconcile_payments", older_than=0)
+    reconcile()
+    reconcile()
 
     payment.refresh_from_db()
     assert payment.status == PaymentStatus.SUCCEEDED
@@ -366,7 +367,7 @@ def test_reconcile_applies_a_lost_razorpay_payment_once(payment, razorpay_sandbo
 
 
 def test_reconcile_leaves_open_links_alone(payment, razorpay_sandbox, order_service):
-    call_command("reconcile_payments", older_than=0)
+    reconcile()
 
     payment.refresh_from_db()
     assert payment.status == PaymentStatus.PENDING
