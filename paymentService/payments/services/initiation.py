@@ -58,36 +58,44 @@ def initiate_payment(
     order = clients.get_order(order_id)
     if order is None or order["user_id"] != user_id:
         raise OrderNotFound(order_id)
-    open_payment = Payment.objects.filter(open_for_order=order_id).first()
-    if open_payment is not None and open_payment.gateway != gateway_name:
-        raise PaymentOpenWithAnotherGateway(
-            open_payment.id, open_payment.gateway, open_payment.checkout_url
-        )
-    if open_payment is not None and open_payment.checkout_url:
-        return open_payment, False
-    if order["status"] != "PENDING":
-        raise OrderNotPayable(details={"order_id": order_id, "status": order["status"]})
-    created = open_payment is None
-    if created:
-        amount = Decimal(order["total_amount"])
-        check_currency(gateway_name, amount, order["currency"])
-        try:
-            with transaction.atomic():
-                open_payment = Payment.objects.create(
-                    order_id=order_id,
-                    open_for_order=order_id,
-                    user_id=user_id,
-                    amount=amount,
-                    currency=order["currency"],
-                    gateway=gateway_name,
-                )
-        except IntegrityError:  # a concurrent initiation made it first
+    payment = _new_payment(order, user_id, gateway_name) if order["status"] == "PENDING" else None
+    created = payment is not None
+    if not created:
+        payment = Payment.objects.filter(open_for_order=order_id).first()
+        if payment is not None and payment.gateway != gateway_name:
+            raise PaymentOpenWithAnotherGateway(payment.id, payment.gateway, payment.checkout_url)
+        if payment is not None and payment.checkout_url:
+            return payment, False
+        if order["status"] != "PENDING":
+            raise OrderNotPayable(details={"order_id": order_id, "status": order["status"]})
+        if payment is None:  # the open payment that was in the way has closed since
             return initiate_payment(order_id=order_id, user_id=user_id, gateway=gateway)
-    payment = _open_checkout(open_payment, order_number=order["order_number"])
+    payment = _open_checkout(payment, order_number=order["order_number"])
     if created:
         # Made by this call, its checkout URL not out yet: no refund can exist, none is asked for.
         known_related(payment, "refunds", [])
     return payment, created
+
+
+def _new_payment(order: dict, user_id: int, gateway_name: str) -> Payment | None:
+    """The order's new open payment, or None when it has one (at most one, a unique index): a
+    first initiation, nearly every one, needs no look for an open payment first.
+
+    :raises CurrencyNotSupported: the gateway does not take the order's currency (no row kept)."""
+    try:
+        with transaction.atomic():
+            payment = Payment.objects.create(
+                order_id=order["id"],
+                open_for_order=order["id"],
+                user_id=user_id,
+                amount=Decimal(order["total_amount"]),
+                currency=order["currency"],
+                gateway=gateway_name,
+            )
+            check_currency(gateway_name, payment.amount, payment.currency)
+    except IntegrityError:
+        return None
+    return payment
 
 
 def _open_checkout(payment: Payment, *, order_number: str) -> Payment:

@@ -107,10 +107,10 @@ def test_initiation_and_its_webhook_run_only_the_statements_they_need(
 ):
     """docs/decisions.md, "Performance: SQL per checkout". Each transaction is a savepoint and its
     release here (the test runs in one)."""
-    # The order's open payment looked for; the new payment (its own atomic block); under the lock
-    # after the provider answered: the payment read, its history row, its update. A payment just
-    # made has no refunds: none asked for.
-    with django_assert_num_queries(1 + (2 + 1) + (2 + 3)):
+    # The new payment (its own atomic block; no look for an open one first); under the lock after
+    # the provider answered: the payment read, its history row, its update. A payment just made
+    # has no refunds: none asked for.
+    with django_assert_num_queries((2 + 1) + (2 + 3)):
         answer = customer.post("/service/", {"order_id": order_id})
     assert (answer.status_code, answer.json()["refunds"]) == (201, [])
     payment = Payment.objects.get(pk=answer.json()["payment_id"])
