@@ -13,11 +13,17 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from payments.models import Payment, Refund
-from payments.selectors import visible_payment, visible_payments
+from payments.selectors import (
+    landing_payment,
+    payment_list,
+    payment_with_refunds,
+    visible_payment,
+)
 from payments.services.initiation import initiate_payment
 from payments.services.refunds import refund_payment
 from payments.services.webhooks import receive_event
 from shop_common.fields import IdField
+from shop_common.idempotency import HEADER, idempotency_key
 from shop_common.pagination import paginated_response
 from shop_common.permissions import ADMIN, STAFF, HasRole, IsAuthenticatedUser, is_staff
 
@@ -161,17 +167,13 @@ class RefundPaymentApi(APIView):
 
     @extend_schema(
         request=InputSerializer,
-        parameters=[
-            OpenApiParameter(
-                "Idempotency-Key", str, location=OpenApiParameter.HEADER, required=True
-            )
-        ],
+        parameters=[OpenApiParameter(HEADER, str, location=OpenApiParameter.HEADER, required=True)],
         responses={201: OutputSerializer, 200: OutputSerializer},
     )
     def post(self, request: Request, payment_id: int) -> Response:
-        key = request.headers.get("Idempotency-Key", "").strip()
-        if not key or len(key) > 128:
-            raise ValidationError({"Idempotency-Key": ["Required, at most 128 characters."]})
+        key = idempotency_key(request)
+        if key is None:
+            raise ValidationError({HEADER: ["Required: a refund is made once per key."]})
         visible_payment(payment_id=payment_id, user_id=request.user.id, staff=True)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -182,7 +184,7 @@ class RefundPaymentApi(APIView):
             request_key=f"staff:{key}",
             requested_by=f"staff:{request.user.id}",
         )
-        answer = {"refund": refund, "payment": Payment.objects.get(pk=payment_id)}
+        answer = {"refund": refund, "payment": payment_with_refunds(payment_id=payment_id)}
         return Response(
             self.OutputSerializer(answer).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
@@ -193,22 +195,17 @@ class PaymentListApi(APIView):
     permission_classes = [IsAuthenticatedUser]
     OutputSerializer = PaymentOutput
 
-    class FilterSerializer(serializers.Serializer):
-        order_id = IdField(
-            required=False, error_messages={"invalid": "A whole number is required."}
-        )
-
     @extend_schema(
-        parameters=[OpenApiParameter("order_id", int)], responses=PaymentOutput(many=True)
+        parameters=[
+            OpenApiParameter("order_id", int),
+            OpenApiParameter("page", int),
+            OpenApiParameter("page_size", int),
+        ],
+        responses=PaymentOutput(many=True),
     )
     def get(self, request: Request) -> Response:
-        # A plain dict: from a QueryDict, DRF would read an empty order_id= as no filter at all.
-        filters = self.FilterSerializer(data=request.query_params.dict())
-        filters.is_valid(raise_exception=True)
-        payments = visible_payments(
-            user_id=request.user.id,
-            staff=is_staff(request.user),
-            order_id=filters.validated_data.get("order_id"),
+        payments = payment_list(
+            user_id=request.user.id, staff=is_staff(request.user), filters=request.query_params
         )
         return paginated_response(
             queryset=payments, serializer_class=self.OutputSerializer, request=request, view=self
@@ -219,9 +216,7 @@ def landing_page(request: HttpRequest, *, outcome: str) -> HttpResponse:
     """Where the hosted checkout sends the person back. The webhook, not this page, moves money."""
     # Stripe fills in session_id; Razorpay adds razorpay_payment_link_id (and its own signature).
     reference = request.GET.get("session_id") or request.GET.get("razorpay_payment_link_id") or ""
-    payment = (
-        Payment.objects.filter(provider_reference=reference[:255]).first() if reference else None
-    )
+    payment = landing_payment(reference=reference)
     return render(request, "payments/landing.html", {"outcome": outcome, "payment": payment})
 
 
