@@ -1,7 +1,9 @@
 """Paying for an order end to end: order service → payment service → official Stripe SDK → the
 offline sandbox's hosted page → signed webhook → payment service → order service → product stock."""
 
+import os
 import re
+import signal
 
 import httpx
 import pytest
@@ -203,3 +205,47 @@ def test_staff_refund_part_then_all_through_each_gateway(stack, token_of, produc
     assert done["refunded_amount"] == order["total_amount"]
     assert {r["status"] for r in done["refunds"]} == {"SUCCEEDED"}
     assert wait_for_order_status(stack, customer, order["id"], "REFUNDED")["status"] == "REFUNDED"
+
+
+def test_a_payment_made_while_the_order_service_is_down_reaches_the_order_when_it_is_back(
+    stack, token_of, product
+):
+    """The webhook is answered 2xx at its first delivery once the payment is saved; the order
+    service, killed meanwhile, learns it from the payment service's outbox when it is back, once."""
+    customer = token_of("CUSTOMER")
+    order, payment = placed_order_with_checkout(stack, customer, product, 2)
+    before = {delivery["event_id"] for delivery in stripe_deliveries(stack)}
+    order_service = stack.processes["order"]
+    os.killpg(order_service.process.pid, signal.SIGKILL)
+    order_service.process.wait()
+    try:
+        assert httpx.post(f"{payment['checkout_url']}/pay").status_code == 303
+        settled = wait_for_payment(stack, customer, payment["payment_id"], "SUCCEEDED")
+        (delivery,) = eventually(
+            lambda: [
+                delivery
+                for delivery in stripe_deliveries(stack)
+                if delivery["event_id"] not in before and delivery["attempts"]
+            ],
+            bool,
+        )
+    finally:
+        order_service.start()
+        order_service.wait_until_healthy()
+
+    assert delivery["type"] == "checkout.session.completed"
+    assert delivery["attempts"] == [200], "answered 2xx at once, the order service down"
+    assert settled["captured_amount"] == order["total_amount"]
+    assert stock(stack, token_of("STAFF"), product["id"]) == (10, 8), "still only reserved"
+    assert "0 pending" in stack.manage("payment", "drain_outbox")
+    assert wait_for_order_status(stack, customer, order["id"], "PAID")["status"] == "PAID"
+    assert stock(stack, token_of("STAFF"), product["id"]) == (8, 8)
+    assert "order notice" not in stack.manage("payment", "drain_outbox"), "nothing left to tell"
+    track = httpx.get(
+        f"{stack.url('order')}/orders/{order['id']}/track/", headers=bearer(customer)
+    ).json()
+    assert [step["status"] for step in track["status_history"]] == ["PENDING", "PAID"]
+
+
+def stripe_deliveries(stack) -> list[dict]:
+    return httpx.get(f"{stack.url('stripe-sandbox')}/_sandbox/requests").json()["deliveries"]
