@@ -120,8 +120,9 @@ WEBHOOK_EVENTS = Counter(
 )
 REFUNDS = Counter(
     "shop_refunds",
-    "Refunds by gateway and outcome (requested, succeeded, failed): for the refund flow, "
-    "docs/observability.md.",
+    "Refunds by gateway and outcome: requested (by the shop), provider (made at the provider's "
+    "dashboard, applied), succeeded, failed, rejected (a provider's refund past what was "
+    "captured: not applied). docs/observability.md.",
     ["gateway", "outcome"],
 )
 

@@ -9,7 +9,14 @@ from django.contrib import admin
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpRequest
 
-from payments.models import OrderNotice, Payment, PaymentStatusChange, Refund, WebhookEvent
+from payments.models import (
+    OrderNotice,
+    Payment,
+    PaymentStatusChange,
+    Refund,
+    RefundOrigin,
+    WebhookEvent,
+)
 from shop_common.staff_admin import StaffAdminLoginForm
 
 admin.site.login_form = StaffAdminLoginForm
@@ -47,9 +54,9 @@ class StartedByFilter(admin.SimpleListFilter):
         if self.value() == "automatic":
             return queryset.filter(automatic=True)
         if self.value() == "staff":
-            return queryset.filter(automatic=False, requested_by__startswith="staff:")
+            return queryset.filter(origin=RefundOrigin.SHOP, automatic=False)
         if self.value() == "provider":
-            return queryset.filter(automatic=False, requested_by__startswith="provider:")
+            return queryset.filter(origin=RefundOrigin.PROVIDER)
         return queryset
 
 
@@ -79,6 +86,7 @@ class RefundInline(ReadOnly, admin.TabularInline):
     extra = 0
     fields = [
         "id",
+        "origin",
         "amount",
         "currency",
         "status",
@@ -143,6 +151,7 @@ class RefundAdmin(ReadOnly, admin.ModelAdmin):
     list_display = [
         "id",
         "payment",
+        "origin",
         "started_by",
         "status",
         "amount",
@@ -152,13 +161,14 @@ class RefundAdmin(ReadOnly, admin.ModelAdmin):
         "provider_refund_id",
         "created_at",
     ]
-    list_filter = [StartedByFilter, "status", "payment__gateway", "currency"]
+    list_filter = [StartedByFilter, "origin", "status", "payment__gateway", "currency"]
     ordering = ["-created_at", "-id"]
     list_select_related = ["payment"]
     search_fields = ["=id", "=payment__id", "=payment__order_id", "provider_refund_id"]
     search_help_text = "Refund id, payment id, order id, or the provider's refund id."
     fields = [
         "payment",
+        "origin",
         "amount",
         "currency",
         "status",

@@ -36,6 +36,7 @@ class RefundOutput(serializers.ModelSerializer):
         fields = [
             "refund_id",
             "payment_id",
+            "origin",
             "amount",
             "currency",
             "status",

@@ -87,6 +87,15 @@ class Payment(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        constraints = [
+            # No event or request may give back more than the provider took (services.refunds
+            # refuses it first; this holds if code ever forgets).
+            models.CheckConstraint(
+                condition=models.Q(refunded_amount__lte=models.F("captured_amount"))
+                | models.Q(captured_amount__isnull=True, refunded_amount=0),
+                name="refunded_within_captured",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"payment {self.pk} of order {self.order_id} ({self.status})"
@@ -127,10 +136,18 @@ REFUND_TRANSITIONS: dict[str, frozenset[str]] = {
 COMMITTED_REFUND_STATUSES = (RefundStatus.REQUESTED, RefundStatus.PENDING, RefundStatus.SUCCEEDED)
 
 
+class RefundOrigin(models.TextChoices):
+    SHOP = "shop"  # asked for by the shop: staff, or the service itself (automatic)
+    PROVIDER = "provider"  # made outside the shop, at the provider's dashboard
+
+
 class Refund(models.Model):
     """Money going back for a payment, through its gateway. One row per request key and payment."""
 
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
+    origin = models.CharField(
+        max_length=16, choices=RefundOrigin.choices, default=RefundOrigin.SHOP, db_index=True
+    )
     amount = models.DecimalField(max_digits=12, decimal_places=2)
     # The currency the refund was made in: the payment's (a provider's word on a refund in another
     # currency is not recorded as one, docs/decisions.md 221).

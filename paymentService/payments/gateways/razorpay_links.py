@@ -134,6 +134,8 @@ def checked_event(payload: bytes, event_id: str) -> tuple[str, dict[str, Any], d
             value = refund.get(field)
             if isinstance(value, bool) or not isinstance(value, kind_of):
                 raise MalformedEvent(event_id, kind, f"refund.{field} has the wrong type")
+        if refund["amount"] <= 0:
+            raise MalformedEvent(event_id, kind, "refund.amount is not positive")
     if kind in EVENT_OUTCOMES:
         link = _entity(inner, "payment_link")
         if link is None:

@@ -73,7 +73,8 @@ def _our_id(metadata: object, name: str) -> int | None:
 def refund_event(event_id: str, kind: str, charge: dict) -> ProviderEvent:
     """``charge.refunded``: the charge with every refund it has; the settled ones are updates.
 
-    :raises MalformedEvent: a refund without an id or with an amount that is not a number."""
+    :raises MalformedEvent: a refund without an id or with an amount that is not a positive
+        whole number (a negative one would make room for more refunds than was captured)."""
     currency = charge.get("currency")
     currency = currency.upper() if isinstance(currency, str) else None
     refunds = charge.get("refunds")
@@ -83,8 +84,8 @@ def refund_event(event_id: str, kind: str, charge: dict) -> ProviderEvent:
         amount = item.get("amount") if isinstance(item, dict) else None
         if not isinstance(item, dict) or not isinstance(item.get("id"), str):
             raise MalformedEvent(event_id, kind, "a refund has no id")
-        if isinstance(amount, bool) or not isinstance(amount, int):
-            raise MalformedEvent(event_id, kind, "a refund's amount is not a whole number")
+        if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+            raise MalformedEvent(event_id, kind, "a refund's amount is not a positive whole number")
         if item.get("status") not in ("succeeded", "failed", "canceled"):
             continue  # pending: a later event settles it
         # Each refund states its own currency (Stripe's refund object); the charge's otherwise.

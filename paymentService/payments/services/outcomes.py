@@ -24,7 +24,8 @@ class EventOutcome(StrEnum):
     PARTIALLY_REFUNDED = "partially_refunded"
     REFUNDED = "refunded"
     REFUND_UNCHANGED = "refund_unchanged"
-    REFUND_CURRENCY_MISMATCH = "refund_currency_mismatch"
+    REFUND_CURRENCY_MISMATCH = "refund_currency_mismatch"  # stated in another currency: not counted
+    REFUND_REJECTED = "refund_rejected"  # past what was captured: not applied
     # Signed, but not of a shape we can apply (recorded by ``webhooks.reject_event``).
     REJECTED = "rejected"
     # An event applied before, delivered again: acknowledged, changes nothing.
@@ -48,17 +49,18 @@ METRIC_LABELS = {
 @dataclass(frozen=True)
 class EventResult:
     outcome: EventOutcome
-    # Some of the event's refunds were stated in another currency than the payment's: not counted.
-    foreign_refunds: bool = False
+    # What else happened to some of a refund event's refunds (REFUND_CURRENCY_MISMATCH,
+    # REFUND_REJECTED), after the outcome of the others.
+    notes: tuple[EventOutcome, ...] = ()
+    # Why part of the event was not applied, for the person who looks at it.
+    reason: str = ""
     # For a DUPLICATE: what the event's first delivery recorded.
     recorded: str = ""
 
     def __str__(self) -> str:
         if self.outcome == EventOutcome.DUPLICATE:
             return f"{self.outcome}:{self.recorded}"
-        if self.foreign_refunds and self.outcome != EventOutcome.REFUND_CURRENCY_MISMATCH:
-            return f"{self.outcome}:{EventOutcome.REFUND_CURRENCY_MISMATCH}"
-        return str(self.outcome)
+        return ":".join([self.outcome, *self.notes])
 
     @property
     def metric_label(self) -> str:

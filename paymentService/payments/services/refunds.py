@@ -26,6 +26,7 @@ from payments.models import (
     Payment,
     PaymentStatus,
     Refund,
+    RefundOrigin,
     RefundStatus,
 )
 from payments.services.initiation import check_currency
@@ -56,7 +57,7 @@ def refund_payment(
     automatic: bool = False,
 ) -> tuple[Refund, bool]:
     """Gives ``amount`` (None: all that is left) of a captured payment back through its gateway.
-    The provider's webhook confirms it (``_refunds_settled``). Idempotent per ``request_key``: the
+    The provider's webhook confirms it (``settle_refunds``). Idempotent per ``request_key``: the
     same key again answers the same refund (re-sending it if the provider never answered).
 
     :raises PaymentNotFound: no such payment.
@@ -151,11 +152,14 @@ def send_refund(refund: Refund, payment: Payment) -> None:
 
 def settle_refunds(payment: Payment, updates: tuple[RefundUpdate, ...]) -> EventResult:
     """A provider's refund event (in ``apply_event``'s transaction, the payment locked): each
-    settled refund once; the payment shows what went back.
+    settled refund once; the payment shows what went back, never more than was captured.
 
     A refund the provider states in another currency than the payment's is not counted: amounts
     in two currencies are never added, and our refund stays as it was for a person to look at
-    (an ERROR log line, the event's outcome ``refund_currency_mismatch``)."""
+    (an ERROR log line, the event's outcome ``refund_currency_mismatch``). A refund that would
+    take the payment past what was captured is not applied either (``refund_rejected``, the
+    reason on the event, an ERROR line, ``shop_refunds_total{outcome="rejected"}``): whoever
+    signed it, no event can make ``refunded_amount`` exceed ``captured_amount``."""
     foreign = [u for u in updates if u.currency and u.currency.upper() != payment.currency.upper()]
     for update in foreign:
         logger.error(
@@ -167,51 +171,111 @@ def settle_refunds(payment: Payment, updates: tuple[RefundUpdate, ...]) -> Event
             payment.gateway,
             payment.currency,
         )
-    outcome = _count_refunds(payment, [u for u in updates if u not in foreign])
-    if foreign and outcome == EventOutcome.REFUND_UNCHANGED:
-        return EventResult(EventOutcome.REFUND_CURRENCY_MISMATCH)
-    return EventResult(outcome, foreign_refunds=bool(foreign))
-
-
-def _count_refunds(payment: Payment, updates: list[RefundUpdate]) -> EventOutcome:
-    returned = Decimal("0")
+    settled = _Settlement(payment)
     for update in updates:
+        if update not in foreign:
+            settled.apply(update)
+    outcome = settled.close()
+    notes = [EventOutcome.REFUND_CURRENCY_MISMATCH] if foreign else []
+    notes += [EventOutcome.REFUND_REJECTED] if settled.rejected else []
+    if outcome == EventOutcome.REFUND_UNCHANGED and notes:
+        outcome, notes = notes[0], notes[1:]
+    return EventResult(outcome, notes=tuple(notes), reason="; ".join(settled.rejected)[:255])
+
+
+class _Settlement:
+    """The refunds one event settles on one payment, within what was captured."""
+
+    def __init__(self, payment: Payment) -> None:
+        self.payment = payment
+        self.captured = payment.captured_amount or Decimal("0")
+        self.returned = Decimal("0")
+        self.rejected: list[str] = []
+
+    def apply(self, update: RefundUpdate) -> None:
+        payment = self.payment
         refunds = payment.refunds.select_for_update()
         refund = refunds.filter(provider_refund_id=update.reference).first()
         if refund is None and update.refund_id is not None:
             refund = refunds.filter(pk=update.refund_id).first()
-        if refund is None:  # made at the provider's dashboard: recorded so the totals hold
-            refund = Refund.objects.create(
-                payment=payment,
-                amount=update.amount or Decimal("0"),
-                currency=payment.currency,
-                reason="made at the provider",
-                request_key=f"provider:{update.reference}"[:160],
-                requested_by=f"provider:{payment.gateway}",
-                status=RefundStatus.PENDING,
-                provider_refund_id=update.reference,
-            )
+        if refund is None:
+            refund = self._made_at_the_provider(update)
+            if refund is None:
+                return
         if refund.status in (RefundStatus.SUCCEEDED, RefundStatus.FAILED):
-            continue
-        if update.succeeded:
-            move_refund(refund, RefundStatus.SUCCEEDED, provider_refund_id=update.reference)
-            returned += refund.amount
-        else:
+            return
+        if not update.succeeded:
             move_refund(refund, RefundStatus.FAILED, provider_refund_id=update.reference)
             logger.error(
                 "Refund %s of payment %s failed at %s", refund.id, payment.id, payment.gateway
             )
-    if not returned:
-        return EventOutcome.REFUND_UNCHANGED
-    refunded = payment.refunded_amount + returned
-    full = refunded >= (payment.captured_amount or Decimal("0"))
-    target = PaymentStatus.REFUNDED if full else PaymentStatus.PARTIALLY_REFUNDED
-    if target != payment.status:
-        move_payment(payment, target, reason=f"refunded {refunded}", refunded_amount=refunded)
-    else:
-        payment.refunded_amount = refunded
-        payment.save(update_fields=["refunded_amount", "updated_at"])
-    return EventOutcome.REFUNDED if full else EventOutcome.PARTIALLY_REFUNDED
+            return
+        if payment.refunded_amount + self.returned + refund.amount > self.captured:
+            # Ours was bounded when it was asked for; this holds if a provider's word disagrees.
+            self._reject(
+                update, refund.amount, self.captured - payment.refunded_amount - self.returned
+            )
+            return
+        move_refund(refund, RefundStatus.SUCCEEDED, provider_refund_id=update.reference)
+        self.returned += refund.amount
+
+    def _made_at_the_provider(self, update: RefundUpdate) -> Refund | None:
+        """A refund made outside the shop (the provider's dashboard): recorded, flagged, so the
+        totals hold, if it fits in what is left to refund; None when it does not."""
+        payment = self.payment
+        amount = update.amount or Decimal("0")
+        left = refundable_amount(payment)
+        if update.succeeded and amount > left:
+            self._reject(update, amount, left)
+            return None
+        refund = Refund.objects.create(
+            payment=payment,
+            origin=RefundOrigin.PROVIDER,
+            amount=amount,
+            currency=payment.currency,
+            reason="made at the provider",
+            request_key=f"provider:{update.reference}"[:160],
+            requested_by=f"provider:{payment.gateway}",
+            status=RefundStatus.PENDING,
+            provider_refund_id=update.reference,
+        )
+        logger.warning(
+            "Refund %s of payment %s (%s %s) was made at %s, outside the shop",
+            update.reference,
+            payment.id,
+            amount,
+            payment.currency,
+            payment.gateway,
+        )
+        transaction.on_commit(metrics.REFUNDS.labels(payment.gateway, "provider").inc)
+        return refund
+
+    def _reject(self, update: RefundUpdate, amount: Decimal, left: Decimal) -> None:
+        payment = self.payment
+        reason = (
+            f"refund {update.reference} of {amount} {payment.currency} is more than is left to "
+            f"refund ({left} {payment.currency})"
+        )
+        logger.error(
+            "Payment %s: %s; not applied, check it at %s", payment.id, reason, payment.gateway
+        )
+        self.rejected.append(reason)
+        transaction.on_commit(metrics.REFUNDS.labels(payment.gateway, "rejected").inc)
+
+    def close(self) -> EventOutcome:
+        """The payment as the applied refunds leave it."""
+        payment = self.payment
+        if not self.returned:
+            return EventOutcome.REFUND_UNCHANGED
+        refunded = payment.refunded_amount + self.returned
+        full = refunded >= self.captured
+        target = PaymentStatus.REFUNDED if full else PaymentStatus.PARTIALLY_REFUNDED
+        if target != payment.status:
+            move_payment(payment, target, reason=f"refunded {refunded}", refunded_amount=refunded)
+        else:
+            payment.refunded_amount = refunded
+            payment.save(update_fields=["refunded_amount", "updated_at"])
+        return EventOutcome.REFUNDED if full else EventOutcome.PARTIALLY_REFUNDED
 
 
 def flag_for_refund(payment: Payment, reason: str, **fields: object) -> None:

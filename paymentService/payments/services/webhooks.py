@@ -117,8 +117,9 @@ def _apply_recorded(record: WebhookEvent, event: ProviderEvent) -> EventResult:
     """In the caller's transaction, which holds ``record``'s row."""
     result = _apply(event)
     record.processed_at = timezone.now()
-    record.outcome = str(result)
-    record.save(update_fields=["processed_at", "outcome"])
+    record.outcome = str(result)[:64]
+    record.rejection_reason = result.reason[:255]
+    record.save(update_fields=["processed_at", "outcome", "rejection_reason"])
     return result
 
 

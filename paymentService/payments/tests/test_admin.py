@@ -12,6 +12,7 @@ from payments.models import (
     Payment,
     PaymentStatus,
     Refund,
+    RefundOrigin,
     RefundStatus,
     WebhookEvent,
 )
@@ -102,13 +103,14 @@ def test_staff_filters_tell_automatic_refunds_from_staff_refunds(staff_browser, 
     payment = Payment.objects.create(
         order_id=5, user_id=41, amount="20.00", currency="USD", gateway="stripe"
     )
-    for key, by, automatic in [
-        ("automatic:1", "system", True),
-        ("staff:k", "staff:7", False),
-        ("provider:re_1", "provider:stripe", False),
+    for key, by, automatic, origin in [
+        ("automatic:1", "system", True, RefundOrigin.SHOP),
+        ("staff:k", "staff:7", False, RefundOrigin.SHOP),
+        ("provider:re_1", "provider:stripe", False, RefundOrigin.PROVIDER),
     ]:
         Refund.objects.create(
             payment=payment,
+            origin=origin,
             amount="1.00",
             currency="USD",
             reason=f"by {by}",

@@ -9,6 +9,7 @@ import time
 from decimal import Decimal
 
 import pytest
+from django.db import IntegrityError, transaction
 from razorpay_sandbox.app import sign as razorpay_sign
 from rest_framework.test import APIClient
 from stripe_sandbox.app import sign as stripe_sign
@@ -507,3 +508,162 @@ def test_reconciliation_does_not_count_a_refund_in_another_currency_either(
     assert list(outcomes.values_list("outcome", flat=True)) == ["refund_currency_mismatch"]
     paid.refresh_from_db()
     assert paid.refunded_amount == Decimal("0")
+
+
+# --- never more than was captured ---------------------------------------------------------------
+
+
+def provider_refund(payment: Payment, reference: str, minor_units: int):
+    """A provider's signed event (each provider's real signature scheme, as the sandboxes sign)
+    saying that a refund of ``minor_units`` that the shop never asked for (made at the provider's
+    dashboard, or forged by whoever holds the webhook secret) succeeded."""
+    now = int(time.time())
+    if payment.gateway == "stripe":
+        body = {
+            "id": f"evt_{reference}",
+            "object": "event",
+            "type": "charge.refunded",
+            "created": now,
+            "data": {
+                "object": {
+                    "id": f"ch_{payment.pk}",
+                    "object": "charge",
+                    "amount": int(payment.amount * 100),
+                    "amount_refunded": minor_units,
+                    "currency": payment.currency.lower(),
+                    "payment_intent": payment.provider_payment_id,
+                    "metadata": {},
+                    "refunds": {
+                        "object": "list",
+                        "data": [
+                            {
+                                "id": reference,
+                                "object": "refund",
+                                "amount": minor_units,
+                                "currency": payment.currency.lower(),
+                                "status": "succeeded",
+                                "metadata": {},
+                            }
+                        ],
+                    },
+                }
+            },
+        }
+        payload = json.dumps(body).encode()
+        return "stripe", payload, {"HTTP_STRIPE_SIGNATURE": stripe_sign(payload, STRIPE_SECRET)}
+    body = {
+        "entity": "event",
+        "account_id": "acc_test",
+        "event": "refund.processed",
+        "contains": ["refund", "payment"],
+        "payload": {
+            "refund": {
+                "entity": {
+                    "id": reference,
+                    "entity": "refund",
+                    "amount": minor_units,
+                    "currency": payment.currency,
+                    "payment_id": payment.provider_payment_id,
+                    "notes": [],
+                    "status": "processed",
+                }
+            }
+        },
+        "created_at": now,
+    }
+    payload = json.dumps(body).encode()
+    headers = {
+        "HTTP_X_RAZORPAY_SIGNATURE": razorpay_sign(payload, RAZORPAY_SECRET),
+        "HTTP_X_RAZORPAY_EVENT_ID": f"evt_{reference}",
+    }
+    return "razorpay", payload, headers
+
+
+def refunds_counted(gateway: str, outcome: str) -> float:
+    from prometheus_client import REGISTRY
+
+    labels = {"gateway": gateway, "outcome": outcome}
+    return REGISTRY.get_sample_value("shop_refunds_total", labels) or 0
+
+
+def test_a_signed_refund_past_what_was_captured_is_recorded_as_rejected_and_not_applied(
+    staff, paid, events, order_service
+):
+    """The attack of the review: a fully refunded payment, then a signed refund event with a new
+    refund id for far more (Razorpay refund.processed of 10,000,000.00; Stripe charge.refunded of
+    10,000.00). Acknowledged (the provider stops retrying), applied to nothing, and alerted on."""
+    assert refund(staff, paid, "r-all").status_code == 201
+    wait_for(events, 1)
+    assert deliver_all(events) == ["refunded"]
+    rejected_before = refunds_counted(paid.gateway, "rejected")
+    huge = 1_000_000_000 if paid.gateway == "razorpay" else 1_000_000
+
+    outcome = deliver_next([provider_refund(paid, "rfnd_attack01", huge)])
+
+    assert outcome == "refund_rejected"
+    paid.refresh_from_db()
+    assert (paid.status, paid.refunded_amount) == (PaymentStatus.REFUNDED, Decimal("53.20"))
+    assert paid.refunds.count() == 1, "no refund recorded for it"
+    event = WebhookEvent.objects.get(event_id="evt_rfnd_attack01")
+    assert event.outcome == "refund_rejected"
+    assert event.rejection_reason == (
+        f"refund rfnd_attack01 of {Decimal(huge) / 100:.2f} USD is more than is left to refund "
+        "(0.00 USD)"
+    )
+    assert refunds_counted(paid.gateway, "rejected") == rejected_before + 1
+    assert order_service.refunded.call_count == 1
+
+
+def test_a_refund_made_at_the_providers_dashboard_is_applied_within_the_bound_and_flagged(
+    staff, paid, events, order_service
+):
+    made_before = refunds_counted(paid.gateway, "provider")
+
+    first = deliver_next([provider_refund(paid, "rfnd_dashboard1", 1000)])
+    too_much = deliver_next([provider_refund(paid, "rfnd_dashboard2", 4321)])
+    rest = deliver_next([provider_refund(paid, "rfnd_dashboard3", 4320)])
+
+    assert (first, too_much, rest) == ("partially_refunded", "refund_rejected", "refunded")
+    paid.refresh_from_db()
+    assert (paid.status, paid.refunded_amount) == (PaymentStatus.REFUNDED, Decimal("53.20"))
+    shown = staff.get(f"/payments/{paid.pk}/").json()
+    assert [(r["origin"], r["amount"], r["status"]) for r in shown["refunds"]] == [
+        ("provider", "10.00", "SUCCEEDED"),
+        ("provider", "43.20", "SUCCEEDED"),
+    ]
+    assert refunds_counted(paid.gateway, "provider") == made_before + 2
+    assert order_service.orders[paid.order_id]["status"] == "REFUNDED"
+    assert "more than is left to refund (43.20 USD)" in (
+        WebhookEvent.objects.get(event_id="evt_rfnd_dashboard2").rejection_reason
+    )
+
+
+def test_a_dashboard_refund_cannot_take_what_a_pending_refund_of_ours_holds(staff, paid, events):
+    assert refund(staff, paid, "r-most", amount="50.00").status_code == 201
+    wait_for(events, 1)
+    ours = events.pop()  # its confirmation is still on its way
+
+    assert deliver_next([provider_refund(paid, "rfnd_dashboard4", 500)]) == "refund_rejected"
+    assert deliver_next([ours]) == "partially_refunded"
+    paid.refresh_from_db()
+    assert paid.refunded_amount == Decimal("50.00")
+
+
+@pytest.mark.parametrize("minor_units", [0, -100_000])
+def test_a_refund_of_nothing_or_less_is_a_malformed_event(paid, minor_units):
+    gateway, payload, headers = provider_refund(paid, "rfnd_negative1", minor_units)
+
+    response = APIClient().post(
+        f"/webhook/{gateway}/", data=payload, content_type="application/json", **headers
+    )
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_event"
+    paid.refresh_from_db()
+    assert paid.refunded_amount == Decimal("0")
+    assert WebhookEvent.objects.get(outcome="rejected").rejection_reason
+
+
+def test_the_database_refuses_a_refunded_amount_past_what_was_captured(paid):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Payment.objects.filter(pk=paid.pk).update(refunded_amount=Decimal("53.21"))
