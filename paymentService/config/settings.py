@@ -73,7 +73,7 @@ STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="")
 STRIPE_REAL_API_BASE = "https://api.stripe.com"
 STRIPE_API_BASE = provider_api_base("STRIPE", "Stripe", STRIPE_REAL_API_BASE)
 STRIPE_TIMEOUT_SECONDS = env("STRIPE_TIMEOUT_SECONDS", default=10.0, cast=float)
-# Seconds a webhook's signature timestamp may be old (Stripe's default, 5 minutes).
+# Seconds a webhook's signature timestamp may be off, past or future (Stripe's default, 5 minutes).
 STRIPE_WEBHOOK_TOLERANCE = env("STRIPE_WEBHOOK_TOLERANCE", default=300, cast=int)
 STRIPE_WEBHOOK_SECRET = required_secret(
     env,
@@ -92,8 +92,8 @@ RAZORPAY_REAL_API_BASE = "https://api.razorpay.com"
 RAZORPAY_API_BASE = provider_api_base("RAZORPAY", "Razorpay", RAZORPAY_REAL_API_BASE)
 RAZORPAY_TIMEOUT_SECONDS = env("RAZORPAY_TIMEOUT_SECONDS", default=10.0, cast=float)
 RAZORPAY_WEBHOOK_SECRET = env("RAZORPAY_WEBHOOK_SECRET", default="")
-# Razorpay signs the body only (no timestamp in the header): an event whose own created_at is older
-# than this many seconds is refused as stale. Razorpay retries a failed delivery for 24 hours.
+# Razorpay signs the body only (no timestamp in the header): an event whose own created_at is more
+# than this many seconds before or after now is refused. Razorpay retries a failed delivery for 24 h.
 RAZORPAY_WEBHOOK_TOLERANCE = env("RAZORPAY_WEBHOOK_TOLERANCE", default=24 * 3600, cast=int)
 if "razorpay" in PAYMENT_GATEWAYS:
     RAZORPAY_WEBHOOK_SECRET = required_secret(

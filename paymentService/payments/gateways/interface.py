@@ -112,10 +112,18 @@ class PaymentGateway(Protocol):
 
     def create_checkout(self, request: CheckoutRequest) -> Checkout: ...
 
-    def verify_event(self, payload: bytes, headers: Mapping[str, str]) -> ProviderEvent:
-        """The event in ``payload`` if ``headers`` carry the provider's valid signature.
+    def verify_signature(self, payload: bytes, headers: Mapping[str, str]) -> None:
+        """Whether ``headers`` carry the provider's valid signature of ``payload``, without
+        parsing it (a signed body is still hostile input: the service reads it with the limits of
+        every endpoint before ``read_event``).
 
-        :raises InvalidSignature: not from the provider, changed, or too old.
+        :raises InvalidSignature: not from the provider, changed, or signed too long ago or ahead."""
+        ...
+
+    def read_event(self, document: dict, headers: Mapping[str, str]) -> ProviderEvent:
+        """The event a verified, parsed body holds.
+
+        :raises InvalidSignature: dated outside the tolerance (a provider that signs no time).
         :raises MalformedEvent: signed, but not the shape the provider documents."""
         ...
 

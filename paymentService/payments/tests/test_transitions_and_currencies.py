@@ -166,10 +166,8 @@ def test_a_gateway_uses_the_config_it_is_handed_not_the_settings(settings):
     gateway = StripeCheckoutGateway(handed)
     payload = json.dumps({"id": "evt_1", "type": "x", "data": {"object": {"id": "cs_1"}}}).encode()
 
-    event = gateway.verify_event(payload, {"Stripe-Signature": sign(payload, "whsec_handed_over")})
-
-    assert event.event_id == "evt_1"
+    gateway.verify_signature(payload, {"Stripe-Signature": sign(payload, "whsec_handed_over")})
     with pytest.raises(InvalidSignature):
-        gateway.verify_event(
+        gateway.verify_signature(
             payload, {"Stripe-Signature": sign(payload, "whsec_from_the_settings")}
         )
