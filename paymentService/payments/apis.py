@@ -4,6 +4,7 @@ from decimal import Decimal
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.views.decorators.cache import never_cache
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
@@ -221,9 +222,12 @@ def landing_page(request: HttpRequest, *, outcome: str) -> HttpResponse:
     return render(request, "payments/landing.html", {"outcome": outcome, "payment": payment})
 
 
+# They show an order's payment: no browser or proxy may keep a copy (no-store).
+@never_cache
 def success_page(request: HttpRequest) -> HttpResponse:
     return landing_page(request, outcome="success")
 
 
+@never_cache
 def cancel_page(request: HttpRequest) -> HttpResponse:
     return landing_page(request, outcome="cancel")

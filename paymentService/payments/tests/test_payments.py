@@ -513,6 +513,16 @@ def test_landing_pages_show_the_payment(client, payment):
     assert b"Payment not completed" in client.get("/payments/cancel/").content
 
 
+@pytest.mark.parametrize("page", ["success", "cancel"])
+def test_landing_pages_are_never_stored(client, payment, page):
+    """They show an order's payment (order, amount, status): no browser or proxy keeps a copy."""
+    response = client.get(f"/payments/{page}/?session_id={payment.provider_reference}")
+
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+    assert "private" in response["Cache-Control"]
+
+
 # --- signed events of the wrong shape ---------------------------------------------------------
 
 
