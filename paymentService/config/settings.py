@@ -13,14 +13,15 @@ globals().update(
         service="payment",
         base_dir=BASE_DIR,
         apps=["payments"],
-        # Staff see payments, refunds and webhook events in the admin, read-only (money moves only
-        # through the services and the providers), with their user-service login
+        # Staff see payments, refunds, webhook events and order notices in the admin, read-only
+        # (money moves only through the services and the providers), and may refund a payment
+        # there, through the refund service; with their user-service login
         # (shop_common.staff_admin; docs/payments.md, "Admin for payment staff").
         staff_admin=StaffAdmin(
             group="Payment staff",
             permissions={
                 "payments": {
-                    "payment": ("view",),
+                    "payment": ("view", "refund"),
                     "paymentstatuschange": ("view",),
                     "refund": ("view",),
                     "webhookevent": ("view",),

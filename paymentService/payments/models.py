@@ -87,6 +87,8 @@ class Payment(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        # Refunding from the payment admin (STAFF through the "Payment staff" group, ADMIN).
+        permissions = [("refund_payment", "Can refund a payment")]
         constraints = [
             # No event or request may give back more than the provider took (services.refunds
             # refuses it first; this holds if code ever forgets).

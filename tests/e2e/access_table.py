@@ -473,8 +473,10 @@ PAYMENT = [
     admin_row(
         "payment",
         "admin/payments/payment/",
+        "admin/payments/payment/1/refund/",
         "admin/payments/refund/",
         "admin/payments/webhookevent/",
+        "admin/payments/ordernotice/",
     ),
     Row("payment", "service/", "POST", people_only(), json={}),
     Row("payment", "payment/service/", "POST", people_only(), json={}),
