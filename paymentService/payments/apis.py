@@ -198,12 +198,7 @@ class PaymentListApi(APIView):
     OutputSerializer = PaymentOutput
 
     @extend_schema(
-        parameters=[
-            OpenApiParameter("order_id", int),
-            OpenApiParameter("page", int),
-            OpenApiParameter("page_size", int),
-        ],
-        responses=PaymentOutput(many=True),
+        parameters=[OpenApiParameter("order_id", int)], responses=PaymentOutput(many=True)
     )
     def get(self, request: Request) -> Response:
         payments = payment_list(
