@@ -19,6 +19,7 @@ from typing import Any
 from postman_requests import FOLDERS, Req, Var  # beside this script, on sys.path when it runs
 
 from shop_common.demo import DEMO_USERS
+from shop_common.dotenv import without_dotenv
 from shop_common.topology import SERVICES, Service
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,7 +29,13 @@ METHODS = ("get", "post", "put", "patch", "delete")
 def openapi(service: Service, fmt: str) -> str:
     # Development mode: the schema needs no real secrets, and none should be required to build it.
     # SQLite always: integer bounds in the schema come from the database backend's field ranges.
-    env = {**os.environ, "DEBUG": "True", "DB_ENGINE": "sqlite"}
+    # No .env: the documents are the code's, not one checkout's configuration.
+    env = {
+        **os.environ,
+        "DEBUG": "True",
+        "DB_ENGINE": "sqlite",
+        "DOTENV_DIR": str(without_dotenv(ROOT / "var" / "no-dotenv")),
+    }
     env.pop("DB_NAME", None)
     return subprocess.run(
         [

@@ -84,3 +84,13 @@ def test_every_service_starts_with_debug_off_on_the_env_make_run_writes(tmp_path
     )
 
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_ci_writes_make_runs_env_before_it_tests():
+    """The README's order, so that no test can come to depend on the absence of `.env`."""
+    steps = [line for line in (ROOT / ".ci" / "run").read_text().splitlines() if line.strip()]
+    writes = next(i for i, line in enumerate(steps) if "scripts/ensure_env.py" in line)
+    tests = next(i for i, line in enumerate(steps) if line.startswith("exec make test"))
+
+    assert writes < tests
+    assert not steps[writes].lstrip().startswith("#")

@@ -30,3 +30,13 @@ def dotenv_values(root: Path) -> dict[str, str]:
 def with_dotenv(root: Path, environ: Mapping[str, str] | None = None) -> dict[str, str]:
     """``.env``'s variables, overridden by ``environ`` (default: this process's environment)."""
     return {**dotenv_values(root), **(os.environ if environ is None else environ)}
+
+
+def without_dotenv(folder: Path) -> Path:
+    """``folder`` with an empty ``.env``: as ``DOTENV_DIR`` it ends python-decouple's search for a
+    ``.env`` there, before any parent folder's (tests and generated documents read none)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    dotenv = folder / ".env"
+    if not dotenv.exists() or dotenv.stat().st_size:
+        dotenv.write_text("")
+    return folder

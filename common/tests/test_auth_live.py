@@ -1,6 +1,5 @@
 """The shared authentication and permission classes against a real user service under gunicorn."""
 
-import os
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -14,6 +13,7 @@ from django.test import override_settings
 
 from shop_common.demo import DEMO_LOGINS
 from shop_common.service_tokens import forget_service_tokens, service_token
+from shop_common.testing.environment import stack_environment
 from shop_common.testing.stack import Stack, free_port
 from shop_common.topology import SERVICES_BY_NAME
 
@@ -30,7 +30,7 @@ def start_user_service(tmp_path_factory, **extra_env: str) -> Stack:
         repo_root=REPO_ROOT,
         workdir=tmp_path_factory.mktemp("user-service"),
         services=(SERVICES_BY_NAME["user"],),
-        base_env={**os.environ, **extra_env},
+        base_env=stack_environment(**extra_env),
         schema_prefix="libtest_",
         workers=1,
         demo_data=True,
@@ -279,24 +279,15 @@ def test_no_token_on_an_internal_endpoint_is_a_401(live, client):
     assert client.get("/internal/ping/").status_code == 401
 
 
-def redis_available() -> bool:
-    try:
-        import redis
-
-        return redis.Redis.from_url("redis://127.0.0.1:6379/0", socket_connect_timeout=0.5).ping()
-    except Exception:
-        return False
-
-
-@pytest.mark.skipif(not redis_available(), reason="no Redis on 127.0.0.1:6379")
-def test_with_a_shared_redis_a_logout_beats_the_cache(tmp_path_factory, client, settings):
+def test_with_a_shared_redis_a_logout_beats_the_cache(
+    tmp_path_factory, client, settings, redis_location
+):
     prefix = f"libtest-{uuid.uuid4().hex[:8]}"
-    redis_url = "redis://127.0.0.1:6379/0"
-    stack = start_user_service(tmp_path_factory, REDIS_URL=redis_url, CACHE_KEY_PREFIX=prefix)
+    stack = start_user_service(tmp_path_factory, REDIS_URL=redis_location, CACHE_KEY_PREFIX=prefix)
     shared = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": redis_url,
+            "LOCATION": redis_location,
             "KEY_PREFIX": prefix,
         }
     }

@@ -20,6 +20,9 @@ ALL_VARIABLES = (
     "DB_PORT",
     "DB_USER",
     "DB_PASSWORD",
+    "DB_SCHEMA_PREFIX",
+    # Set by shop_common.testing.environment for every suite; these tests read .env themselves.
+    "DOTENV_DIR",
     "REDIS_URL",
     "DEBUG",
     "SECRET_KEY",

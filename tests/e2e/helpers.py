@@ -4,7 +4,6 @@ import base64
 import contextlib
 import hashlib
 import json
-import os
 import re
 import secrets
 import time
@@ -15,6 +14,7 @@ from urllib.parse import parse_qs, urlencode, urlparse
 
 import httpx
 
+from shop_common.testing.environment import stack_environment
 from shop_common.testing.stack import Stack
 from shop_common.topology import SERVICES, Service
 
@@ -33,13 +33,14 @@ def running_stack(
     **env: str,
 ) -> Iterator[Stack]:
     """``services`` under gunicorn with the demo data, on databases of their own (SQLite files in
-    a temporary folder, or ``e2e_<name>_*`` schemas with MySQL), with ``env`` over this process's
-    environment; stopped when the block ends."""
+    a temporary folder, or ``e2e_<name>_*`` schemas with MySQL), configured by ``env`` alone (and
+    the database this run was given: shop_common.testing.environment); stopped when the block
+    ends."""
     shop = Stack(
         repo_root=REPO_ROOT,
         workdir=tmp_path_factory.mktemp(name),
         services=tuple(services),
-        base_env={**os.environ, **env},
+        base_env=stack_environment(**env),
         schema_prefix=f"e2e_{name}_",
         demo_data=True,
         workers=workers,

@@ -1,12 +1,13 @@
 """A service whose database is unreachable still answers, in the error shape, under gunicorn."""
 
-import os
 from pathlib import Path
 
 import httpx
 import pytest
 
+from shop_common.dotenv import without_dotenv
 from shop_common.processes import ServiceProcess
+from shop_common.testing.environment import stack_environment
 from shop_common.testing.stack import free_port
 from shop_common.topology import SERVICES_BY_NAME
 from tests.e2e.helpers import eventually
@@ -24,14 +25,14 @@ def answers(url: str) -> bool:
 
 @pytest.fixture
 def product_without_database(tmp_path):
-    env = {
-        **os.environ,
-        "SECRET_KEY": "throwaway",
-        "DB_ENGINE": "mysql",
-        "DB_HOST": "127.0.0.1",
-        "DB_PORT": str(free_port()),  # nothing listens there
-        "DB_CONNECT_TIMEOUT": "1",
-    }
+    env = stack_environment(
+        SECRET_KEY="throwaway",
+        DOTENV_DIR=str(without_dotenv(tmp_path)),
+        DB_ENGINE="mysql",
+        DB_HOST="127.0.0.1",
+        DB_PORT=str(free_port()),  # nothing listens there
+        DB_CONNECT_TIMEOUT="1",
+    )
     service = ServiceProcess(
         SERVICES_BY_NAME["product"],
         REPO_ROOT / "product",

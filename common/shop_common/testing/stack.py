@@ -17,6 +17,7 @@ import httpx
 
 from shop_common.databases import recreate_mysql_schemas
 from shop_common.demo import DEMO_LOGINS
+from shop_common.dotenv import without_dotenv
 from shop_common.gunicorn_hooks import WARMUP_LOGGED
 from shop_common.processes import (
     ServiceProcess,
@@ -116,7 +117,7 @@ class Stack:
         # A test runner's own settings module must not leak into the services it starts.
         env["DJANGO_SETTINGS_MODULE"] = "config.settings"
         # The developer's .env (make run writes one) must not change what a test stack runs with.
-        env["DOTENV_DIR"] = str(self.workdir)
+        env["DOTENV_DIR"] = str(without_dotenv(self.workdir))
         mysql = env.get("DB_ENGINE", "sqlite") == "mysql"
         env["DB_NAME"] = (
             f"{self.schema_prefix}{service.schema}"
