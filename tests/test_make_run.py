@@ -3,7 +3,8 @@ MySQL although the `.env` that `make run` writes says sqlite (exported variables
 and the demo STAFF account it prints logs in to both staff admins (catalog and payments).
 
 It runs beside anything else on the machine: its own `.env` (DOTENV_DIR), its own schemas
-(DB_SCHEMA_PREFIX) and free ports (the *_SERVICE_URL variables). Skipped without a MySQL server.
+(DB_SCHEMA_PREFIX) and free ports (the *_SERVICE_URL variables). Its MariaDB is the configured one,
+or one of the session's own (the `mariadb` fixture).
 """
 
 import os
@@ -23,28 +24,6 @@ from shop_common.topology import RAZORPAY_SANDBOX, SERVICES, STRIPE_SANDBOX
 from tests.e2e.helpers import csrf_token
 
 ROOT = Path(__file__).resolve().parent.parent
-MYSQL = {
-    "DB_HOST": os.environ.get("DB_HOST", "127.0.0.1"),
-    "DB_PORT": os.environ.get("DB_PORT", "3306"),
-    "DB_USER": os.environ.get("DB_USER", "root"),
-    "DB_PASSWORD": os.environ.get("DB_PASSWORD", ""),
-}
-
-
-def mysql_reachable() -> bool:
-    import MySQLdb
-
-    try:
-        MySQLdb.connect(
-            host=MYSQL["DB_HOST"],
-            port=int(MYSQL["DB_PORT"]),
-            user=MYSQL["DB_USER"],
-            password=MYSQL["DB_PASSWORD"],
-            connect_timeout=2,
-        ).close()
-    except MySQLdb.Error:
-        return False
-    return True
 
 
 def group_alive(pgid: int) -> bool:
@@ -55,8 +34,7 @@ def group_alive(pgid: int) -> bool:
     return True
 
 
-@pytest.mark.skipif(not mysql_reachable(), reason="no MySQL/MariaDB server at DB_HOST:DB_PORT")
-def test_make_run_serves_every_service_on_the_exported_mysql(tmp_path):
+def test_make_run_serves_every_service_on_the_exported_mysql(tmp_path, mariadb):
     prefix = f"mkrun_{secrets.token_hex(3)}_"
     ports = {service.name: free_port() for service in SERVICES}
     sandbox = f"http://127.0.0.1:{free_port()}"
@@ -67,8 +45,7 @@ def test_make_run_serves_every_service_on_the_exported_mysql(tmp_path):
         "PATH": os.environ["PATH"],
         "HOME": os.environ.get("HOME", str(tmp_path)),
         "DOTENV_DIR": str(tmp_path),
-        "DB_ENGINE": "mysql",
-        **MYSQL,
+        **mariadb,
         "DB_SCHEMA_PREFIX": prefix,
         **{service.url_variable: f"http://127.0.0.1:{ports[service.name]}" for service in SERVICES},
         "STRIPE_API_BASE": sandbox,
@@ -118,10 +95,10 @@ def test_make_run_serves_every_service_on_the_exported_mysql(tmp_path):
                 os.killpg(make.pid, signal.SIGKILL)
             drop_mysql_schemas(
                 [f"{prefix}{service.schema}" for service in SERVICES],
-                host=MYSQL["DB_HOST"],
-                port=int(MYSQL["DB_PORT"]),
-                user=MYSQL["DB_USER"],
-                password=MYSQL["DB_PASSWORD"],
+                host=mariadb["DB_HOST"],
+                port=int(mariadb["DB_PORT"]),
+                user=mariadb["DB_USER"],
+                password=mariadb["DB_PASSWORD"],
             )
     deadline = time.monotonic() + 15
     while group_alive(make.pid) and time.monotonic() < deadline:

@@ -94,3 +94,56 @@ def test_ci_writes_make_runs_env_before_it_tests():
 
     assert writes < tests
     assert not steps[writes].lstrip().startswith("#")
+
+
+@pytest.mark.skipif(
+    not shutil.which("mariadbd", path=f"{os.environ['PATH']}:/usr/sbin"),
+    reason="no mariadbd (Debian's mariadb-server)",
+)
+def test_the_private_mariadb_starts_as_the_readme_says_and_stops(tmp_path):
+    import MySQLdb
+
+    from shop_common.testing.stack import free_port
+
+    folder, port = tmp_path / "mariadb", str(free_port())
+    # A user's shell: no /usr/sbin on the PATH, no DB_* set; the system my.cnf is still there.
+    shell = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(tmp_path)}
+
+    def script(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(  # noqa: S603 (our own script, fixed arguments)
+            [sys.executable, "scripts/mariadb.py", *args, "--dir", str(folder), "--port", port],
+            cwd=ROOT,
+            env=shell,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    assert 'eval "$(python3 scripts/mariadb.py start)"' in (ROOT / "README.md").read_text()
+    started = script("start")
+    try:
+        assert started.returncode == 0, started.stderr
+        exported = dict(pair.split("=", 1) for pair in started.stdout.split()[1:])
+        assert started.stdout.startswith("export ")
+        assert exported == {
+            "DB_ENGINE": "mysql",
+            "DB_HOST": "127.0.0.1",
+            "DB_PORT": port,
+            "DB_USER": "root",
+            "DB_PASSWORD": "",
+        }
+        assert script("start").returncode == 0  # a second start finds it running
+        connection = MySQLdb.connect(host="127.0.0.1", port=int(port), user="root", password="")
+        cursor = connection.cursor()
+        cursor.execute("CREATE DATABASE shop_probe")
+        cursor.execute("SELECT @@character_set_server, @@datadir")
+        charset, datadir = cursor.fetchone()
+        connection.close()
+        assert charset == "utf8mb4"
+        assert Path(datadir).resolve() == (folder / "data").resolve()
+        assert script("status").returncode == 0
+    finally:
+        stopped = script("stop")
+    assert stopped.stderr == "stopped\n"
+    assert script("status").returncode == 1

@@ -23,15 +23,11 @@ from shop_common.testing.stack import demo_token, free_port, service_token
 from shop_common.topology import SERVICES_BY_NAME
 from tests.e2e.helpers import REPO_ROOT, bearer, running_stack
 
-pytestmark = pytest.mark.skipif(
-    os.environ.get("DB_ENGINE") != "mysql",
-    reason="two instances share one database only on MariaDB (DB_ENGINE=mysql); SQLite has no "
-    "replicas",
-)
-
 
 @pytest.fixture(scope="module")
-def shop(tmp_path_factory):
+def shop(tmp_path_factory, mariadb):
+    # Two instances share one database only on MariaDB (SQLite has no replicas): the run's
+    # MariaDB, or one of the session's own.
     services = [SERVICES_BY_NAME[name] for name in ("user", "product", "order", "payment")]
     # Correctness is measured here, not speed: on a loaded machine 20 buyers at once must not
     # turn into 503s for the default 5 s budget.
@@ -39,6 +35,7 @@ def shop(tmp_path_factory):
         tmp_path_factory,
         "twoinst",
         services=services,
+        **mariadb,
         REQUEST_BUDGET_SECONDS="30",
         SERVICE_HTTP_READ_TIMEOUT="30",
     ) as stack:
