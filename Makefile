@@ -4,23 +4,33 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat requirements/runtime.txt requirements/dev.txt common/pyproject.toml | cksum | cut -d' ' -f1)
+# `make run` installs what running needs (requirements/run.txt); `make test` and the other targets
+# add the test and build tools (requirements/dev.txt). Each stamp names its files' checksum.
+RUN_STAMP := $(VENV)/.installed-run-$(shell cat requirements/runtime.txt requirements/run.txt common/pyproject.toml | cksum | cut -d' ' -f1)
+DEV_STAMP := $(VENV)/.installed-dev-$(shell cat requirements/runtime.txt requirements/run.txt requirements/dev.txt common/pyproject.toml | cksum | cut -d' ' -f1)
+PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
-.PHONY: run monitor test bench soak diagrams lint fmt schema postman newman reset-demo install clean
+.PHONY: run monitor test bench soak diagrams lint fmt schema postman newman reset-demo install install-run clean
 
-install: $(STAMP)
+install: $(DEV_STAMP)
 
-$(STAMP):
+install-run: $(RUN_STAMP)
+
+$(RUN_STAMP):
 	PYTHON=$(PYTHON) scripts/install-system-deps.sh venv
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	PYTHON=$(BIN)/python scripts/install-system-deps.sh build
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements/dev.txt -e common
-	rm -f $(VENV)/.installed-*
+	$(PIP) -r requirements/run.txt -e common
+	rm -f $(VENV)/.installed-run-*
+	touch $@
+
+$(DEV_STAMP): $(RUN_STAMP)
+	$(PIP) -r requirements/dev.txt
+	rm -f $(VENV)/.installed-dev-*
 	touch $@
 
 ## run: migrate every service, then start all six under gunicorn (Ctrl-C stops them all)
-run: install
+run: install-run
 	$(BIN)/python scripts/ensure_env.py
 	$(BIN)/python scripts/prepare.py --demo-data
 	PATH="$(BIN):$$PATH" exec $(BIN)/python scripts/start.py
@@ -47,7 +57,7 @@ bench: install
 
 ## soak: the shop on MariaDB with Redis under locust for SOAK_SECONDS (180), then the stock ledger
 soak: install
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements/soak.txt
+	$(PIP) -r requirements/soak.txt
 	$(BIN)/python bench/soak.py
 
 ## diagrams: each service's model diagram from its code into docs/diagrams/ (.dot, and .svg)

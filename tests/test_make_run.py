@@ -135,3 +135,38 @@ def wait_for_env(path: Path, make: subprocess.Popen, timeout: float = 60) -> str
         time.sleep(0.1)
     time.sleep(0.2)
     return path.read_text()
+
+
+def dry_run(target: str) -> str:
+    """The commands `make <target>` runs on a fresh clone (-B: as if nothing were installed)."""
+    return subprocess.run(  # noqa: S603 (make, fixed arguments)
+        ["make", "--no-print-directory", "-n", "-B", target],  # noqa: S607 (make from the PATH)
+        cwd=ROOT,
+        env={"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/")},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+
+
+def requirement_names(name: str) -> set[str]:
+    """The packages a requirements file pins, with those of the files it includes (-r)."""
+    names = set()
+    for line in (ROOT / "requirements" / name).read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if line.startswith("-r "):
+            names |= requirement_names(line.removeprefix("-r ").strip())
+        elif line:
+            names.add(line.split("==")[0].lower())
+    return names
+
+
+def test_make_run_installs_what_running_needs_and_make_test_adds_the_test_tools():
+    running = requirement_names("run.txt")
+    testing = requirement_names("dev.txt")
+
+    assert "-r requirements/run.txt" in dry_run("run")
+    assert "requirements/dev.txt" not in dry_run("run")
+    assert "-r requirements/dev.txt" in dry_run("test")
+    assert requirement_names("runtime.txt") | {"honcho"} == running
+    assert {"pytest", "ruff", "schemathesis", "selenium", "py-spy"} <= testing - running
