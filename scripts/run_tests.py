@@ -10,8 +10,9 @@ Suites: the shared library (common), each service, and two of whole-system tests
 repository checks). Those two are the longest by far and mostly wait on one service at a time, so
 they start first and run side by side, with the others beside them, ``--jobs`` at a time. Each suite
 prints a line as it finishes, the two long ones also a line per test file while they run
-(shop_common.testing.progress); a failed suite's output follows its line, and the slowest tests
-close the run.
+(shop_common.testing.progress); a failed suite's output follows its line (all of it is kept in
+var/test-results/<suite>.log), and the slowest tests close the run. The CPU seconds of each suite
+(its services included) say where the time goes when the machine is busy.
 
 The database comes from the environment (DB_ENGINE=mysql and DB_* for MariaDB; SQLite otherwise).
 """
@@ -49,6 +50,7 @@ class Outcome:
     returncode: int
     output: str
     seconds: float
+    cpu_seconds: float = 0.0
     passed: int = 0
     failed: int = 0
     skipped: int = 0
@@ -81,38 +83,47 @@ def say(text: str) -> None:
 def run(suite: Suite, *, progress: bool = False) -> Outcome:
     report = RESULTS / f"{suite.name}.xml"
     report.unlink(missing_ok=True)
+    log = RESULTS / f"{suite.name}.log"
     env = {**os.environ, "TEST_PROGRESS_LABEL": suite.name}
     passed_fds: tuple[int, ...] = ()
     if progress:
         # The plugin writes its lines straight to this terminal (a copy of stdout: the child's own
-        # stdout is the pipe that captures pytest's output).
+        # stdout is the file that keeps pytest's output).
         passed_fds = (os.dup(sys.stdout.fileno()),)
         env[PROGRESS_FD] = str(passed_fds[0])
     started = time.monotonic()
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        *suite.args,
+        "-p",
+        "shop_common.testing.progress",
+        f"--junitxml={report}",
+        "-q",
+    ]
     try:
-        completed = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pytest",
-                *suite.args,
-                "-p",
-                "shop_common.testing.progress",
-                f"--junitxml={report}",
-                "-q",
-            ],
-            cwd=suite.cwd,
-            env=env,
-            pass_fds=passed_fds,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        with open(log, "w") as output:
+            process = subprocess.Popen(
+                command,
+                cwd=suite.cwd,
+                env=env,
+                pass_fds=passed_fds,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
+            # wait4: the suite's CPU time, its services' included (each process waits its own).
+            _, status, usage = os.wait4(process.pid, 0)
+            process.returncode = os.waitstatus_to_exitcode(status)
     finally:
         for fd in passed_fds:
             os.close(fd)
     outcome = Outcome(
-        suite, completed.returncode, completed.stdout + completed.stderr, time.monotonic() - started
+        suite,
+        process.returncode,
+        log.read_text(errors="replace"),
+        time.monotonic() - started,
+        cpu_seconds=usage.ru_utime + usage.ru_stime,
     )
     if report.exists():
         root = ET.parse(report).getroot()  # noqa: S314 (our own file)
@@ -146,7 +157,7 @@ def lint() -> bool:
 def counts(outcome: Outcome) -> str:
     return (
         f"{outcome.passed:>4} passed {outcome.failed:>3} failed {outcome.skipped:>3} skipped  "
-        f"{outcome.seconds:6.1f} s  exit {outcome.returncode}"
+        f"{outcome.seconds:6.1f} s  cpu {outcome.cpu_seconds:6.1f} s  exit {outcome.returncode}"
     )
 
 
@@ -207,7 +218,12 @@ def main() -> int:
     failed = sum(outcome.failed for outcome in outcomes)
     skipped = sum(outcome.skipped for outcome in outcomes)
     broken = [outcome.suite.name for outcome in outcomes if outcome.returncode != 0]
-    say(f"  wall time {time.monotonic() - started:.1f} s; lint {'ok' if lint_ok else 'FAILED'}\n")
+    cpu = sum(outcome.cpu_seconds for outcome in outcomes)
+    load = os.getloadavg()[0]
+    say(
+        f"  wall time {time.monotonic() - started:.1f} s, cpu {cpu:.1f} s, load {load:.1f}; "
+        f"lint {'ok' if lint_ok else 'FAILED'}\n"
+    )
     if broken:
         say(f"  suites that did not pass: {', '.join(broken)}\n")
     say(f"tests: {passed} passed, {failed} failed, {skipped} skipped\n")
