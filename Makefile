@@ -10,7 +10,7 @@ RUN_STAMP := $(VENV)/.installed-run-$(shell cat requirements/runtime.txt require
 DEV_STAMP := $(VENV)/.installed-dev-$(shell cat requirements/runtime.txt requirements/run.txt requirements/dev.txt common/pyproject.toml | cksum | cut -d' ' -f1)
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
-.PHONY: run monitor test bench soak diagrams lint fmt schema postman newman reset-demo install install-run clean
+.PHONY: run monitor test bench soak diagrams lint fmt schema postman postman-examples newman reset-demo install install-run clean
 
 install: $(DEV_STAMP)
 
@@ -81,10 +81,15 @@ schema: install
 postman: install
 	$(BIN)/python scripts/export_api_docs.py postman
 
-## newman: run docs/postman/'s collection against the shop `make run` started
+## postman-examples: record each request's answer on a throwaway demo shop (newman), then `make postman`
+postman-examples: install
+	scripts/install-newman.sh
+	$(BIN)/python scripts/export_api_docs.py postman-examples
+
+## newman: run docs/postman/'s collection against the shop `make run` started (ARGS: newman options)
 newman: install
 	scripts/install-newman.sh
-	$(BIN)/python scripts/newman.py
+	$(BIN)/python scripts/newman.py $(ARGS)
 
 ## reset-demo: every database back to the demo data only (stop make run first; .venv and .env stay)
 reset-demo: install

@@ -3,11 +3,13 @@
 
     python scripts/export_api_docs.py schema    # docs/api/<service>.yaml (`make schema`)
     python scripts/export_api_docs.py postman   # docs/postman/ (`make postman`)
+    python scripts/export_api_docs.py postman-examples  # its saved answers, from a demo stack
 
 Both are generated, never edited by hand: change the views, then run `make schema postman`.
 """
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -16,11 +18,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from postman_requests import FOLDERS, Req, Var  # beside this script, on sys.path when it runs
+from postman_requests import (  # beside this script, on sys.path when it runs
+    COLLECTION_PREREQUEST,
+    FOLDERS,
+    Req,
+    Var,
+)
 
 from shop_common.demo import DEMO_USERS
 from shop_common.dotenv import without_dotenv
-from shop_common.topology import SERVICES, Service
+from shop_common.topology import SANDBOXES, SERVICES, Service
 
 ROOT = Path(__file__).resolve().parent.parent
 METHODS = ("get", "post", "put", "patch", "delete")
@@ -150,11 +157,39 @@ def _url(req: Req) -> dict[str, Any]:
     return url
 
 
+ROLE_TOKENS = {f"{role}_token": role for role in ("customer", "staff", "admin")}
+
+
+def describe(req: Req, operation: dict | None) -> str:
+    """What the request is for (its own words, else its operation's), then what this collection
+    sends and expects of it."""
+    purpose = req.description or (operation or {}).get("description") or ""
+    if not purpose and operation:
+        purpose = operation.get("summary", "")
+    statuses = req.status if isinstance(req.status, tuple) else (req.status,)
+    expects = f"Expects {' or '.join(str(status) for status in statuses)}"
+    if req.error:
+        expects += " in the error shape" + ("" if req.error == "*" else f" (`{req.error}`)")
+    elif req.fields:
+        expects += f", an answer with {', '.join(f'`{name}`' for name in req.fields)}"
+    lines = [purpose.strip(), f"{expects}."] if purpose.strip() else [f"{expects}."]
+    if req.auth in ROLE_TOKENS:
+        lines.append(
+            f"As the {ROLE_TOKENS[req.auth]} (`{{{{{req.auth}}}}}`; the collection's pre-request "
+            "script logs in or refreshes when it is missing or expired)."
+        )
+    elif req.auth:
+        lines.append(f"With the bearer token `{{{{{req.auth}}}}}` of an earlier request.")
+    if req.capture:
+        kept = ", ".join(f"`{name}`" for name in req.capture)
+        lines.append(f"Keeps {kept} for the requests after it.")
+    return "\n\n".join(lines)
+
+
 def postman_item(req: Req, operation: dict | None) -> dict[str, Any]:
     headers = [{"key": key, "value": value} for key, value in req.headers.items()]
     request: dict[str, Any] = {"method": req.method, "header": headers, "url": _url(req)}
-    if operation:
-        request["description"] = operation.get("description", "")
+    request["description"] = describe(req, operation)
     if req.basic:
         request["auth"] = {
             "type": "basic",
@@ -199,6 +234,97 @@ def postman_item(req: Req, operation: dict | None) -> dict[str, Any]:
     return item
 
 
+# Each request's answer on the demo shop, recorded by `make postman-examples` (record_examples).
+EXAMPLES = ROOT / "docs" / "postman" / "examples.json"
+# The answer headers an example keeps: the rest differ on every run (request ids, dates).
+EXAMPLE_HEADERS = ("Content-Type", "Location")
+JWT = re.compile(r"eyJ[\w-]{8}[\w-]*\.[\w-]+\.[\w-]+")
+
+
+def with_example(item: dict[str, Any], example: dict[str, Any] | None) -> dict[str, Any]:
+    """``item`` with its saved answer (Postman's "example"), when the recorded run has one."""
+    if example:
+        item["response"] = [
+            {
+                "name": f"{example['code']} on the demo stack",
+                "originalRequest": item["request"],
+                "status": example["status"],
+                "code": example["code"],
+                "_postman_previewlanguage": "json" if example["body"][:1] in "{[" else "text",
+                "header": example["header"],
+                "body": example["body"],
+            }
+        ]
+    return item
+
+
+def recorded_examples(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each request's answer in a newman JSON report (the last, for a request sent again), its
+    tokens shortened: they are dead, and not what an example shows."""
+    examples = {}
+    for execution in report["run"]["executions"]:
+        response = execution.get("response")
+        if not response:
+            continue
+        text = bytes(response.get("stream", {}).get("data", [])).decode(errors="replace")
+        with contextlib.suppress(ValueError):
+            text = json.dumps(json.loads(text), indent=2)
+        examples[execution["item"]["name"]] = {
+            "code": response["code"],
+            "status": response["status"],
+            "header": [
+                {"key": header["key"], "value": header["value"]}
+                for header in response.get("header", [])
+                if header["key"].title() in EXAMPLE_HEADERS
+            ],
+            "body": JWT.sub(lambda token: token.group()[:16] + "...", text),
+        }
+    return examples
+
+
+def record_examples() -> None:
+    """Runs the collection with newman against a throwaway demo shop (every service, the demo
+    data, the sandboxes) and keeps each request's answer in :data:`EXAMPLES`."""
+    import tempfile
+
+    from newman import NEWMAN, newman_command
+
+    from shop_common.testing.environment import stack_environment
+    from shop_common.testing.stack import Stack
+
+    if not NEWMAN.exists():
+        raise SystemExit("newman is not installed: run scripts/install-newman.sh")
+    with tempfile.TemporaryDirectory(prefix="postman-examples-") as folder:
+        shop = Stack(
+            repo_root=ROOT,
+            workdir=Path(folder),
+            services=SERVICES,
+            base_env=stack_environment(DB_ENGINE="sqlite", SIGNUP_RATE_PER_IP="10000/hour"),
+            demo_data=True,
+        )
+        shop.start()
+        try:
+            report = Path(folder) / "newman.json"
+            urls = {service.name: shop.url(service.name) for service in SERVICES}
+            client_secrets = {
+                service.name: shop.secrets[service.client_secret_variable] for service in SERVICES
+            }
+            extra = ("--reporters", "json", "--reporter-json-export", str(report))
+            subprocess.run(newman_command(urls, client_secrets, *extra), check=True)
+            # The stack's free ports read as the make run addresses the collection describes.
+            addresses = {
+                shop.url(service.name): service.default_url for service in (*SERVICES, *SANDBOXES)
+            }
+            examples = recorded_examples(json.loads(report.read_text()))
+        finally:
+            shop.stop()
+    text = json.dumps(examples, indent=2, sort_keys=True)
+    for stack_url, make_run_url in addresses.items():
+        text = text.replace(stack_url, make_run_url)
+    EXAMPLES.write_text(text + "\n")
+    sys.stdout.write(f"wrote {EXAMPLES.relative_to(ROOT)} ({len(examples)} answers)\n")
+
+
 def export_postman(target: Path = ROOT / "docs" / "postman") -> None:
     operations: dict[tuple[str, str, str], dict] = {}
     for service in SERVICES:
@@ -207,6 +333,7 @@ def export_postman(target: Path = ROOT / "docs" / "postman") -> None:
             for method, operation in methods.items():
                 if method in METHODS:
                     operations[(service.name, method.upper(), path)] = operation
+    examples = json.loads(EXAMPLES.read_text()) if EXAMPLES.exists() else {}
     folders, covered, unknown = [], set(), []
     names = [req.name for _, _, requests in FOLDERS for req in requests]
     duplicates = sorted({name for name in names if names.count(name) > 1})
@@ -217,7 +344,9 @@ def export_postman(target: Path = ROOT / "docs" / "postman") -> None:
             if not req.outside_schema and key not in operations:
                 unknown.append(f"{req.name}: {req.method} {req.path} ({req.service})")
             covered.add(key)
-            items.append(postman_item(req, operations.get(key)))
+            items.append(
+                with_example(postman_item(req, operations.get(key)), examples.get(req.name))
+            )
         folders.append({"name": name, "description": description, "item": items})
     missing = sorted(
         f"{method} {path} ({service})" for service, method, path in operations.keys() - covered
@@ -233,20 +362,34 @@ def export_postman(target: Path = ROOT / "docs" / "postman") -> None:
         "info": {
             "name": "Shop microservices",
             "description": (
-                "Every operation of the six services, with example bodies and tests, in the order "
-                "a run sends them (docs/postman/README.md). Generated by `make postman` from the "
-                "OpenAPI schemas and scripts/postman_requests.py; do not edit by hand."
+                "Every operation of the six services, with example bodies, tests and a saved "
+                "answer, in the order a run sends them; any request also works on its own "
+                "(docs/postman/README.md). Generated by `make postman` from the OpenAPI schemas "
+                "and scripts/postman_requests.py; do not edit by hand."
             ),
             "schema": "https://schema.getpostman.com/json/collection/v2.1.0/collection.json",
         },
+        "event": [
+            {
+                "listen": "prerequest",
+                "script": {"type": "text/javascript", "exec": list(COLLECTION_PREREQUEST)},
+            }
+        ],
+        # Defaults for a request sent on its own: the make run addresses and the demo logins (an
+        # environment's values win over these); `run` is set by the first request that needs it.
+        "variable": [
+            {"key": "run", "value": ""},
+            *({"key": key, "value": value} for key, value in service_urls().items()),
+            *({"key": key, "value": value} for key, value in demo_logins().items()),
+        ],
         "item": folders,
     }
     environment = {
         "name": "Shop on this machine (make run)",
         "values": [
             *(
-                {"key": f"{service.name}_url", "value": service.default_url, "enabled": True}
-                for service in SERVICES
+                {"key": key, "value": value, "enabled": True}
+                for key, value in service_urls().items()
             ),
             *(
                 {"key": key, "value": value, "enabled": True}
@@ -266,6 +409,11 @@ def export_postman(target: Path = ROOT / "docs" / "postman") -> None:
     sys.stdout.write(f"wrote {target} ({count} requests in {len(folders)} folders)\n")
 
 
+def service_urls() -> dict[str, str]:
+    """``<service>_url``: each service's address under `make run`."""
+    return {f"{service.name}_url": service.default_url for service in SERVICES}
+
+
 def demo_logins() -> dict[str, str]:
     """The demo accounts' emails and passwords (shop_common.demo)."""
     logins = {}
@@ -277,9 +425,17 @@ def demo_logins() -> dict[str, str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("what", choices=["schema", "postman"])
+    parser.add_argument("what", choices=["schema", "postman", "postman-examples"])
     args = parser.parse_args()
-    export_schemas() if args.what == "schema" else export_postman()
+    if args.what == "schema":
+        export_schemas()
+    elif args.what == "postman-examples":
+        # The run records the collection as it is now: written first, then again with its answers.
+        export_postman()
+        record_examples()
+        export_postman()
+    else:
+        export_postman()
 
 
 if __name__ == "__main__":

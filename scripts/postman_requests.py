@@ -45,12 +45,71 @@ class Req:
     follow_redirects: bool = True
     # True for requests no OpenAPI schema lists (the OAuth token endpoint, the sandbox's page).
     outside_schema: bool = False
+    # What the request is for, when its operation's own description does not say (or it has none).
+    description: str = ""
 
 
 # Set once per run by the first request: a tag that makes emails, slugs and SKUs unique.
 START_RUN = (
     "pm.collectionVariables.set('run', Date.now().toString(36) + "
     "Math.floor(Math.random() * 1e6).toString(36));",
+)
+
+
+# The collection's own pre-request script, run before every request: a run tag when there is none
+# yet, and a live token for the customer, staff or admin a request acts as (log in with the
+# role's demo login, or refresh with the role's refresh token, when the token is missing or ends
+# within 30 s), so that any request works on its own, by hand, in any order.
+COLLECTION_PREREQUEST = (
+    "if (!pm.collectionVariables.get('run')) {",
+    "  " + START_RUN[0],
+    "}",
+    "const ROLES = { customer_token: 'customer', staff_token: 'staff', admin_token: 'admin' };",
+    "const auth = pm.request.auth ? pm.request.auth.toJSON() : null;",
+    "const slot = auth && auth.type === 'bearer'",
+    "  ? (auth.bearer || []).find((parameter) => parameter.key === 'token') : null;",
+    "const variable = slot ? (/^{{(\\w+)}}$/.exec(slot.value) || [])[1] : null;",
+    "const role = ROLES[variable];",
+    "function endsSoon(token) {",
+    "  try {",
+    "    const part = token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');",
+    "    const claims = JSON.parse(atob(part + '='.repeat((4 - (part.length % 4)) % 4)));",
+    "    return claims.exp * 1000 < Date.now() + 30000;",
+    "  } catch (error) {",
+    "    return true;",
+    "  }",
+    "}",
+    "function post(path, payload, then) {",
+    "  pm.sendRequest({",
+    "    url: pm.variables.get('user_url') + path,",
+    "    method: 'POST',",
+    "    header: { 'Content-Type': 'application/json' },",
+    "    body: { mode: 'raw', raw: JSON.stringify(payload) },",
+    "  }, (error, response) => then(!error && response.code === 200 ? response.json() : null));",
+    "}",
+    "function store(name, value) {",
+    "  pm.collectionVariables.set(name, value);",
+    "  // A value in the environment wins over the collection's: replace it there too.",
+    "  if (pm.environment.has(name)) { pm.environment.set(name, value); }",
+    "}",
+    "function keep(body) {",
+    "  store(role + '_token', body.access);",
+    "  store(role + '_refresh', body.refresh);",
+    "  if (body.user) { store(role + '_id', String(body.user.id)); }",
+    "}",
+    "function logIn() {",
+    "  const login = { email: pm.variables.get(role + '_email'),"
+    " password: pm.variables.get(role + '_password') };",
+    "  post('/auth/login/', login, (body) => { if (body) { keep(body); } });",
+    "}",
+    "if (role && endsSoon(pm.variables.get(variable) || '')) {",
+    "  const refresh = pm.variables.get(role + '_refresh');",
+    "  if (refresh) {",
+    "    post('/auth/refresh/', { refresh }, (body) => (body ? keep(body) : logIn()));",
+    "  } else {",
+    "    logIn();",
+    "  }",
+    "}",
 )
 
 
@@ -129,6 +188,7 @@ JOURNEY = [
         fields=("order", "payment"),
         capture={
             "journey_order_id": "body.order.id",
+            "journey_payment_id": "body.payment.payment_id",
             "journey_checkout_url": "body.payment.checkout_url",
         },
         checks=(
@@ -144,6 +204,11 @@ JOURNEY = [
         303,
         follow_redirects=False,
         outside_schema=True,
+        description=(
+            "What the sandbox's hosted page does when a person clicks Pay: it marks the checkout "
+            "paid, redirects to the shop's success page and sends the signed webhook that makes "
+            "the order PAID a moment later. `journey_checkout_url` is the checkout's answer."
+        ),
         tests=(
             "pm.test('back to the shop', () => "
             "pm.expect(pm.response.headers.get('Location')).to.include('/payments/success/'));",
@@ -211,11 +276,6 @@ USER = [
         "POST",
         "/auth/signup/",
         201,
-        prerequest=(
-            "if (!pm.collectionVariables.get('run')) {",
-            "  " + START_RUN[0],
-            "}",
-        ),
         body={
             "email": "shopper-{{run}}@shop.test",
             "password": "quiet-meadow-compass-17",
@@ -967,6 +1027,29 @@ PAYMENT = [
         error="*",
     ),
     Req(
+        "Refund part of the journey's paid order (staff)",
+        "payment",
+        "POST",
+        "/payments/{payment_id}/refund/",
+        201,
+        auth="staff_token",
+        params={"payment_id": "{{journey_payment_id}}"},
+        headers={"Idempotency-Key": "staff-refund-{{run}}"},
+        body={"amount": "1.00", "reason": "a damaged box, refunded in part"},
+        fields=("refund", "payment"),
+        checks=(
+            *check("of what was asked", "body.refund.amount === '1.00'"),
+            *check("started by staff", "body.refund.requested_by.startsWith('staff:')"),
+        ),
+        description=(
+            "Staff give part of a paid payment back: the journey's order, paid on the sandbox. "
+            "The refund goes through the payment's gateway and stays PENDING until the "
+            "provider's webhook confirms it; the payment then shows PARTIALLY_REFUNDED. Without "
+            "`amount`, everything not yet refunded; the same Idempotency-Key answers the same "
+            "refund (200) instead of a second one."
+        ),
+    ),
+    Req(
         "Pay for an order that does not exist (404)",
         "payment",
         "POST",
@@ -1099,6 +1182,12 @@ def service_token(service: str) -> Req:
         fields=("access_token", "expires_in", "scope"),
         capture={f"{service}_service_token": "body.access_token"},
         outside_schema=True,
+        description=(
+            f"The {service} service's own token for the internal endpoints: the OAuth2 "
+            "client-credentials grant with its client id and secret (HTTP Basic), scope "
+            f"`internal`. Needs `{service}_client_secret` in the environment ({service.upper()}"
+            "_CLIENT_SECRET of make run's .env; `make newman` passes it in)."
+        ),
     )
 
 

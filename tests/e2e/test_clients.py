@@ -2,6 +2,7 @@
 README.md, each run against a stack of their own (both make staff changes, buy demo stock and sign
 up customers, which the other end-to-end tests do not expect)."""
 
+import base64
 import json
 import os
 import re
@@ -72,6 +73,52 @@ def test_the_postman_collection_passes_twice_on_the_same_stack(shop, tmp_path):
     results = ROOT / "var" / "test-results"
     results.mkdir(parents=True, exist_ok=True)
     (results / "newman.txt").write_text(f"newman: {'; '.join(counts)}\n")
+
+
+# A token of the right shape that expired long ago (its signature is never checked here: the
+# collection's script reads its expiry and logs in instead of sending it).
+EXPIRED = ".".join(
+    base64.urlsafe_b64encode(json.dumps(part).encode()).decode().rstrip("=")
+    for part in ({"alg": "HS256", "typ": "JWT"}, {"exp": 1_000_000_000, "user_id": 1}, {})
+)
+
+
+@pytest.mark.skipif(not NEWMAN.exists(), reason="newman not installed (scripts/install-newman.sh)")
+def test_single_requests_work_on_their_own_as_a_person_sends_them(shop, tmp_path):
+    """No earlier request logged anyone in or set `run`; the customer's token has expired."""
+    urls = {service.name: shop.url(service.name) for service in SERVICES}
+    client_secrets = {
+        service.name: shop.secrets[service.client_secret_variable] for service in SERVICES
+    }
+    report = tmp_path / "single.json"
+    requests = ("List customers (admin)", "Create a category (staff)", "My cart")
+    completed = subprocess.run(  # noqa: S603 (newman, fixed arguments)
+        newman_command(
+            urls,
+            client_secrets,
+            *(argument for name in requests for argument in ("--folder", name)),
+            "--env-var",
+            f"customer_token={EXPIRED}",
+            "--reporters",
+            "cli,json",
+            "--reporter-json-export",
+            str(report),
+        ),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert report.exists(), completed.stdout[-3000:] + completed.stderr
+    result = json.loads(report.read_text())["run"]
+    assert completed.returncode == 0, "\n".join(failures(result))
+    names = [execution["item"]["name"] for execution in result["executions"]]
+    assert list(dict.fromkeys(names)) == list(requests)
+    # Each request was preceded by the script's own login (newman counts it as a request).
+    assert result["stats"]["items"]["total"] == len(requests)
+    assert result["stats"]["requests"]["total"] == 2 * len(requests)
+    assert result["stats"]["assertions"]["failed"] == 0
 
 
 def failures(result: dict) -> list[str]:
