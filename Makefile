@@ -10,7 +10,7 @@ RUN_STAMP := $(VENV)/.installed-run-$(shell cat requirements/runtime.txt require
 DEV_STAMP := $(VENV)/.installed-dev-$(shell cat requirements/runtime.txt requirements/run.txt requirements/dev.txt common/pyproject.toml | cksum | cut -d' ' -f1)
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
-.PHONY: run monitor test bench soak diagrams lint fmt schema postman postman-examples newman reset-demo install install-run clean
+.PHONY: run monitor trace test bench soak diagrams lint fmt schema postman postman-examples newman reset-demo install install-run clean
 
 install: $(DEV_STAMP)
 
@@ -40,6 +40,11 @@ monitor: install
 	scripts/install-system-deps.sh monitor
 	$(BIN)/python scripts/ensure_env.py
 	$(BIN)/python scripts/monitor.py
+
+## trace: an OTLP/HTTP receiver on 127.0.0.1:4318 printing each trace the shop sends as a tree of
+## spans with durations (run the shop with OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318)
+trace: install-run
+	$(BIN)/python scripts/trace.py $(ARGS)
 
 ## test: lint, each suite in its own pytest process, then the end-to-end suite under gunicorn
 test: install

@@ -147,3 +147,50 @@ def test_the_private_mariadb_starts_as_the_readme_says_and_stops(tmp_path):
         stopped = script("stop")
     assert stopped.stderr == "stopped\n"
     assert script("status").returncode == 1
+
+
+def test_make_trace_prints_a_trace_as_a_tree_of_spans_with_durations(tmp_path):
+    from opentelemetry import trace
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+    from shop_common.testing.stack import free_port
+    from shop_common.testing.waiting import eventually
+
+    port = free_port()
+
+    def service(name: str) -> trace.Tracer:
+        """A tracer that exports as the shop's service ``name`` does."""
+        provider = TracerProvider(resource=Resource.create({"service.name": name}))
+        exporter = OTLPSpanExporter(f"http://127.0.0.1:{port}/v1/traces")
+        provider.add_span_processor(SimpleSpanProcessor(exporter))
+        return provider.get_tracer("test")
+
+    output = tmp_path / "trace.txt"
+    with open(output, "wb") as sink:
+        receiver = subprocess.Popen(  # noqa: S603 (our own script, fixed arguments)
+            [sys.executable, "scripts/trace.py", "--port", str(port), "--quiet-seconds", "0.5"],
+            cwd=ROOT,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        eventually(output.read_text, lambda text: "Receiving" in text)
+        checkout = service("integration").start_span("POST checkout/")
+        inside = trace.set_span_in_context(checkout)
+        service("order").start_span("POST orders/", context=inside).end()
+        checkout.end()
+        printed = eventually(output.read_text, lambda text: " ms\n" in text, timeout=30)
+    finally:
+        receiver.terminate()
+        receiver.wait(timeout=10)
+
+    lines = printed.splitlines()
+    header = next(index for index, line in enumerate(lines) if line.startswith("trace "))
+    assert lines[header].startswith(f"trace {checkout.get_span_context().trace_id:032x}: 2 spans")
+    assert lines[header + 1].split()[:3] == ["POST", "checkout/", "integration"]
+    assert lines[header + 2].startswith("  POST orders/")
+    assert lines[header + 2].split()[2] == "order"
+    assert lines[header + 2].endswith(" ms")

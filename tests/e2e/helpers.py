@@ -6,19 +6,16 @@ import hashlib
 import json
 import re
 import secrets
-import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import TypeVar
 from urllib.parse import parse_qs, urlencode, urlparse
 
 import httpx
 
 from shop_common.testing.environment import stack_environment
 from shop_common.testing.stack import Stack
+from shop_common.testing.waiting import eventually
 from shop_common.topology import SERVICES, Service
-
-T = TypeVar("T")
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -54,20 +51,6 @@ def running_stack(
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
-
-
-def eventually(
-    read: Callable[[], T], done: Callable[[T], bool], *, timeout: float = 20, interval: float = 0.2
-) -> T:
-    """``read()`` again every ``interval`` seconds until ``done`` says yes to what it returns, or
-    ``timeout`` seconds have passed; the last value either way (the test asserts on it). Waits poll
-    for a condition: no test sleeps and hopes."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = read()
-        if done(value) or time.monotonic() > deadline:
-            return value
-        time.sleep(interval)
 
 
 def wait_for_order_status(

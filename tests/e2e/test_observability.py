@@ -1,6 +1,6 @@
 """Metrics a real Prometheus scrapes and one trace per checkout, on a shop of their own under
 gunicorn: every service with METRICS_TOKEN set and tracing on, exporting to an OTLP receiver in
-this process (tests/e2e/otlp.py). docs/observability.md.
+this process (shop_common.testing.otlp). docs/observability.md.
 """
 
 import importlib.util
@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from shop_common.testing.data import ADDRESS
+from shop_common.testing.otlp import OtlpReceiver, tree
 from shop_common.testing.stack import free_port
 from shop_common.topology import SERVICES
 from tests.e2e.helpers import (
@@ -23,7 +24,6 @@ from tests.e2e.helpers import (
     running_stack,
     wait_for_order_status,
 )
-from tests.e2e.otlp import OtlpReceiver
 
 TOKEN = secrets.token_urlsafe(24)
 TRACED = ("integration", "cart", "product", "order", "payment")
@@ -272,13 +272,4 @@ def test_access_log_lines_carry_the_trace_id(shop, checkout, checkout_trace):
 
 def print_trace(trace) -> None:
     """The trace as an indented tree with durations (shown with pytest -s)."""
-    children: dict[str, list] = {}
-    for span in trace:
-        children.setdefault(span.parent_span_id, []).append(span)
-
-    def walk(parent: str, depth: int) -> None:
-        for span in children.get(parent, []):
-            print(f"{'  ' * depth}{span.service:<12} {span.name:<50} {span.duration_ms:8.1f} ms")
-            walk(span.span_id, depth + 1)
-
-    walk("", 0)
+    print("\n".join(tree(trace)))

@@ -1,6 +1,7 @@
-"""A tiny OTLP/HTTP trace receiver for the end-to-end tests: what the services export to
-``OTEL_EXPORTER_OTLP_ENDPOINT`` (``POST /v1/traces``, protobuf), decoded with the OpenTelemetry
-proto package and kept in memory. A stand-in for an OpenTelemetry Collector (docs/observability.md).
+"""A tiny OTLP/HTTP trace receiver: what the services export to ``OTEL_EXPORTER_OTLP_ENDPOINT``
+(``POST /v1/traces``, protobuf), decoded with the OpenTelemetry proto package and kept in memory.
+A stand-in for an OpenTelemetry Collector, for the end-to-end tests and `make trace`
+(scripts/trace.py), which prints each trace with :func:`tree` (docs/observability.md).
 """
 
 import gzip
@@ -13,7 +14,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
-from tests.e2e.helpers import eventually
+from shop_common.testing.waiting import eventually
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ def _value(any_value) -> object:
 
 
 class OtlpReceiver:
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
         self.spans: list[ReceivedSpan] = []
         self._lock = threading.Lock()
         receiver = self
@@ -65,7 +66,7 @@ class OtlpReceiver:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
@@ -117,3 +118,24 @@ class OtlpReceiver:
         if not predicate(spans):
             raise AssertionError(f"not within {timeout} s; received {len(spans)} spans")
         return spans
+
+
+def tree(trace: list[ReceivedSpan]) -> list[str]:
+    """One trace's spans as an indented tree, each under its parent in the order they started, with
+    the service, the name and the duration."""
+    ids = {span.span_id for span in trace}
+    children: dict[str, list[ReceivedSpan]] = {}
+    for span in sorted(trace, key=lambda span: span.start_ns):
+        # A span whose parent is not here (not exported, or from outside) starts a branch of its own.
+        parent = span.parent_span_id if span.parent_span_id in ids else ""
+        children.setdefault(parent, []).append(span)
+    lines: list[str] = []
+
+    def walk(parent: str, depth: int) -> None:
+        for span in children.get(parent, []):
+            name = f"{'  ' * depth}{span.name}"
+            lines.append(f"{name:<60} {span.service:<12} {span.duration_ms:9.1f} ms")
+            walk(span.span_id, depth + 1)
+
+    walk("", 0)
+    return lines
