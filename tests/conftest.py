@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from shop_common.testing.stack import free_port
+from shop_common.testing.stack import free_port, own_redis
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -41,3 +41,10 @@ def mariadb(tmp_path_factory) -> dict[str, str]:
         yield script.variables(port)
     finally:
         script.stop(folder)
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory) -> str:
+    """A redis-server of the session's own (skips the test where there is none)."""
+    with own_redis(tmp_path_factory.mktemp("redis")) as url:
+        yield url

@@ -213,24 +213,13 @@ def test_junk_tokens_cost_the_user_service_nothing(stack, service_token_of):
 # --- brute force and revocation, on a stack with the production posture ------------------------
 
 
-def redis_up() -> bool:
-    try:
-        import redis
-
-        return bool(redis.Redis.from_url("redis://127.0.0.1:6379/0", socket_timeout=0.5).ping())
-    except Exception:
-        return False
-
-
 @pytest.fixture(scope="module")
-def guarded(tmp_path_factory):
-    if not redis_up():
-        pytest.skip("no Redis on 127.0.0.1:6379")
+def guarded(tmp_path_factory, redis_url):
     with running_stack(
         tmp_path_factory,
         "guarded",
         services=(SERVICES_BY_NAME["user"], SERVICES_BY_NAME["product"]),
-        REDIS_URL="redis://127.0.0.1:6379/0",
+        REDIS_URL=redis_url,
         CACHE_KEY_PREFIX=f"e2e-guarded-{uuid.uuid4().hex[:8]}",
         PASSWORD_FAILURES_PER_ACCOUNT="5/15m",
         PASSWORD_FAILURES_PER_ADDRESS="8/15m",
@@ -418,7 +407,7 @@ def test_the_user_service_answers_every_change_at_once_from_its_redis(guarded, a
 def test_the_counters_are_in_redis(guarded):
     import redis
 
-    keys = redis.Redis.from_url("redis://127.0.0.1:6379/0").keys(
+    keys = redis.Redis.from_url(guarded.base_env["REDIS_URL"]).keys(
         f"{guarded.base_env['CACHE_KEY_PREFIX']}:*throttle:password-account*"
     )
 

@@ -3,7 +3,6 @@
 each test, the other services as HTTP-level fakes (:mod:`shop_common.testing.fakes`), and a
 shared Redis cache for the tests that need one."""
 
-import shutil
 import uuid
 
 import pytest
@@ -16,7 +15,7 @@ from shop_common import cache as shop_cache
 from shop_common.service_client import reset_service_clients
 from shop_common.service_tokens import forget_service_tokens
 from shop_common.testing.fakes import FakeOrderService, FakeProductService, FakeUserService
-from shop_common.testing.stack import free_port, start_redis_server
+from shop_common.testing.stack import own_redis
 
 
 @pytest.fixture
@@ -123,13 +122,8 @@ def admin_browser_as(client, user_service):
 @pytest.fixture(scope="session")
 def redis_location(tmp_path_factory):
     """A redis-server of the test session's own (skips the test where there is none)."""
-    if not shutil.which("redis-server"):
-        pytest.skip("no redis-server here")
-    port = free_port()
-    server = start_redis_server(port, tmp_path_factory.mktemp("redis"))
-    yield f"redis://127.0.0.1:{port}/0"
-    server.terminate()
-    server.wait(timeout=10)
+    with own_redis(tmp_path_factory.mktemp("redis")) as location:
+        yield location
 
 
 @pytest.fixture

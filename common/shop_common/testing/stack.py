@@ -2,13 +2,14 @@
 ports, wired to each other, with their own databases and secrets (:class:`Stack`); free ports and a
 Redis of a test's own. The processes themselves are :mod:`shop_common.processes`."""
 
+import contextlib
 import secrets
 import shutil
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -272,3 +273,20 @@ def start_redis_server(port: int, folder: Path, timeout: float = 10.0) -> subpro
                 process.kill()
                 raise
             time.sleep(0.05)
+
+
+@contextlib.contextmanager
+def own_redis(folder: Path) -> Iterator[str]:
+    """The URL of a redis-server of the caller's own, stopped when the block ends; a test skips
+    where there is none. Not the machine's Redis: another run's test may empty that one."""
+    import pytest
+
+    if not shutil.which("redis-server"):
+        pytest.skip("no redis-server here (Debian's redis-server package)")
+    port = free_port()
+    server = start_redis_server(port, folder)
+    try:
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
