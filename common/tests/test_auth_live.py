@@ -1,5 +1,6 @@
 """The shared authentication and permission classes against a real user service under gunicorn."""
 
+import secrets
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -10,11 +11,13 @@ import jwt
 import pytest
 from django.core.cache import cache
 from django.test import override_settings
+from prometheus_client.parser import text_string_to_metric_families
 
 from shop_common.demo import DEMO_LOGINS
 from shop_common.service_tokens import forget_service_tokens, service_token
 from shop_common.testing.environment import stack_environment
 from shop_common.testing.stack import Stack, free_port
+from shop_common.testing.waiting import eventually
 from shop_common.topology import SERVICES_BY_NAME
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -23,6 +26,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 CART_CLIENT = ("shop-cart", "cart-client-secret-0123456789")
 ORDER_CLIENT = ("shop-order", "order-client-secret-0123456789")
 FOREIGN_CLIENT = ("shop-library", "library-client-secret-0123456789")
+# The live user service's /metrics token, and the view its counter names for /o/introspect/.
+METRICS = "library-metrics-token"
+INTROSPECTION_VIEW = "accounts.oauth.IntrospectTokenView"
 
 
 def start_user_service(tmp_path_factory, **extra_env: str) -> Stack:
@@ -30,7 +36,7 @@ def start_user_service(tmp_path_factory, **extra_env: str) -> Stack:
         repo_root=REPO_ROOT,
         workdir=tmp_path_factory.mktemp("user-service"),
         services=(SERVICES_BY_NAME["user"],),
-        base_env=stack_environment(**extra_env),
+        base_env=stack_environment(METRICS_TOKEN=METRICS, **extra_env),
         schema_prefix="libtest_",
         workers=1,
         demo_data=True,
@@ -143,10 +149,13 @@ def test_a_cached_validation_lasts_the_ttl_and_no_longer(live, client, settings)
 
     # Within the TTL the cached answer stands (the local-memory cache hears nothing of the logout).
     assert client.get("/whoami/", **bearer(access)).status_code == 200
-    deadline = time.monotonic() + 5
-    while client.get("/whoami/", **bearer(access)).status_code == 200:
-        assert time.monotonic() < deadline, "the revoked token outlived the cache TTL"
-        time.sleep(0.1)
+    answer = eventually(
+        lambda: client.get("/whoami/", **bearer(access)).status_code,
+        lambda status: status != 200,
+        timeout=5,
+        interval=0.1,
+    )
+    assert answer == 401, "the revoked token outlived the cache TTL"
 
 
 def test_a_cached_validation_spares_the_user_service(live, client, settings):
@@ -192,21 +201,19 @@ def client_token(stack: Stack, credentials: tuple[str, str], scope: str = "") ->
 
 
 def introspections(stack: Stack) -> int:
-    """The user service's introspection lines once its log has settled: a line reaches the file
-    a moment after the answer (the log writer gathers lines for 20 ms, shop_common.logs), so a
-    count taken at once could miss the last request's line and find it in the next count."""
-    count = _introspection_lines(stack)
-    for _ in range(40):
-        time.sleep(0.25)
-        again = _introspection_lines(stack)
-        if again == count:
-            break
-        count = again
-    return count
-
-
-def _introspection_lines(stack: Stack) -> int:
-    return (stack.workdir / "user.log").read_text().count('"path": "/o/introspect/"')
+    """Introspections the user service has answered, by its own request counter: counted before
+    the answer leaves, so a count taken right after a call includes it (a log line may come later)."""
+    text = httpx.get(f"{stack.url('user')}/metrics", headers={"Authorization": f"Bearer {METRICS}"})
+    text.raise_for_status()
+    return int(
+        sum(
+            sample.value
+            for family in text_string_to_metric_families(text.text)
+            for sample in family.samples
+            if sample.name == "shop_http_requests_total"
+            and sample.labels["view"] == INTROSPECTION_VIEW
+        )
+    )
 
 
 def test_a_service_token_opens_internal_endpoints(live, client):
@@ -235,6 +242,14 @@ def test_an_application_that_is_not_a_shop_service_never_gets_the_internal_scope
     assert "internal" not in default.json()["scope"].split()
     response = client.get("/internal/ping/", **bearer(default.json()["access_token"]))
     assert response.status_code == 403
+
+
+def test_the_count_sees_each_introspection(live, client):
+    unknown = secrets.token_hex(15)  # the shape of a token, one nobody has shown yet
+    before = introspections(live)
+
+    assert client.get("/internal/ping/", **bearer(unknown)).status_code == 401
+    assert introspections(live) == before + 1
 
 
 @pytest.mark.parametrize(

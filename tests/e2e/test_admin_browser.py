@@ -12,8 +12,9 @@ import pytest
 
 from shop_common.demo import DEMO_LOGINS
 from shop_common.testing.data import ADDRESS
+from shop_common.testing.waiting import eventually
 from tests.e2e.browser import ARTIFACTS, needs_chromium
-from tests.e2e.helpers import bearer, eventually
+from tests.e2e.helpers import bearer
 
 pytestmark = needs_chromium
 

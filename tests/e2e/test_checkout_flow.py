@@ -9,7 +9,8 @@ import httpx
 import pytest
 
 from shop_common.testing.data import ADDRESS
-from tests.e2e.helpers import bearer, eventually, wait_for_order_status
+from shop_common.testing.waiting import eventually
+from tests.e2e.helpers import bearer, wait_for_order_status
 
 
 @pytest.fixture

@@ -5,8 +5,9 @@ background, while the user service may still be starting beside it."""
 import httpx
 import pytest
 
+from shop_common.testing.waiting import eventually
 from shop_common.topology import SERVICES_BY_NAME
-from tests.e2e.helpers import bearer, eventually, running_stack
+from tests.e2e.helpers import bearer, running_stack
 
 WORKERS = 2
 SERVICES = [SERVICES_BY_NAME[name] for name in ("user", "product", "cart")]

@@ -9,8 +9,8 @@ from shop_common.dotenv import without_dotenv
 from shop_common.processes import ServiceProcess
 from shop_common.testing.environment import stack_environment
 from shop_common.testing.stack import free_port
+from shop_common.testing.waiting import eventually
 from shop_common.topology import SERVICES_BY_NAME
-from tests.e2e.helpers import eventually
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

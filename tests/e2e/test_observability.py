@@ -16,14 +16,9 @@ import pytest
 from shop_common.testing.data import ADDRESS
 from shop_common.testing.otlp import OtlpReceiver, tree
 from shop_common.testing.stack import free_port
+from shop_common.testing.waiting import eventually
 from shop_common.topology import SERVICES
-from tests.e2e.helpers import (
-    REPO_ROOT,
-    bearer,
-    eventually,
-    running_stack,
-    wait_for_order_status,
-)
+from tests.e2e.helpers import REPO_ROOT, bearer, running_stack, wait_for_order_status
 
 TOKEN = secrets.token_urlsafe(24)
 TRACED = ("integration", "cart", "product", "order", "payment")

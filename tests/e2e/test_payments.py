@@ -9,8 +9,9 @@ import httpx
 import pytest
 
 from shop_common.testing.data import ADDRESS
+from shop_common.testing.waiting import eventually
 from tests.e2e.browser import ARTIFACTS, needs_chromium
-from tests.e2e.helpers import bearer, eventually, wait_for_order_status
+from tests.e2e.helpers import bearer, wait_for_order_status
 
 
 @pytest.fixture

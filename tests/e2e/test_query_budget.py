@@ -27,8 +27,9 @@ import uuid
 import httpx
 
 from shop_common.testing.data import ADDRESS
+from shop_common.testing.waiting import eventually
 from shop_common.topology import SERVICES
-from tests.e2e.helpers import bearer, eventually
+from tests.e2e.helpers import bearer
 
 # What the checkout runs on this stack: 59, 61 and 63 in three runs (docs/decisions.md 241), 49
 # of them outside the auth share. The auth share depends on which worker answers: with two workers
