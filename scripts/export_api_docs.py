@@ -302,8 +302,8 @@ def record_examples() -> None:
             base_env=stack_environment(DB_ENGINE="sqlite", SIGNUP_RATE_PER_IP="10000/hour"),
             demo_data=True,
         )
-        shop.start()
         try:
+            shop.start()  # inside: a start that fails half way stops what it started
             report = Path(folder) / "newman.json"
             urls = {service.name: shop.url(service.name) for service in SERVICES}
             client_secrets = {
