@@ -10,8 +10,9 @@ import httpx
 
 from shop_common.demo import DEMO_LOGINS
 from shop_common.testing.data import ADDRESS
+from shop_common.testing.waiting import eventually
 from tests.e2e.browser import ARTIFACTS, needs_chromium
-from tests.e2e.helpers import bearer, eventually, wait_for_order_status
+from tests.e2e.helpers import bearer, wait_for_order_status
 
 pytestmark = needs_chromium
 

@@ -55,8 +55,8 @@ def new_application(
         client_id,
         "--client-id",
         client_id,
-        "--client-secret",
-        secret,
+        # One argument: a secret that starts with "-" would be read as an option.
+        f"--client-secret={secret}",
         "--redirect-uris",
         "http://127.0.0.1/callback/",
         client_type,
