@@ -50,9 +50,9 @@ SERVERS = ("mariadbd", "mysqld", "redis-server")
 
 def cpu_seconds(root: int, ports: dict[str, int]) -> dict[str, float]:
     """User + system CPU seconds so far of ``root`` and every live process below it (honcho, the
-    gunicorn masters and workers, sandboxes, periodic jobs) and of the database and Redis servers,
+    servers' main processes and workers, sandboxes, periodic jobs) and of the database and Redis servers,
     read from /proc (a process that ended meanwhile is not counted), by part: the service or
-    sandbox whose port is in the process's command line (gunicorn workers keep their master's),
+    sandbox whose port is in the process's command line (workers keep their main process's),
     the server's name, or "other" (honcho, periodic jobs)."""
     tick = os.sysconf("SC_CLK_TCK")
     processes: dict[int, tuple[int, str, int]] = {}
@@ -82,7 +82,8 @@ def cpu_seconds(root: int, ports: dict[str, int]) -> dict[str, float]:
         except OSError:
             command = ""
         for service, port in ports.items():
-            if f":{port} " in f"{command} " or f"={port} " in f"{command} ":
+            padded = f"{command} "
+            if f":{port} " in padded or f"={port} " in padded or f"--port {port} " in padded:
                 part = service
         parts[part] = parts.get(part, 0.0) + ticks / tick
     return parts

@@ -1,13 +1,16 @@
 #!/usr/bin/env python
 """`make bench`: the shop as `make run` starts it (bench/shop.py), its hot paths loaded one after
-the other with wrk, each divided by a bare Django endpoint served with the same gunicorn command in
-the same run; then the whole checkout flow with concurrent customers (bench/flow.py).
+the other with wrk, each divided by a bare Django endpoint in the same run: under gunicorn gthread
+with the services' workers and threads (the reference: what a user would otherwise deploy), and
+under granian, the shop's server (how close the shop comes to the framework's own limit); then the
+whole checkout flow with concurrent customers (bench/flow.py).
 
     python bench/run.py                      # every target; SQLite and local-memory caches
     python bench/run.py --db mysql           # MariaDB (DB_HOST...) and Redis (REDIS_URL, default
                                              # redis://127.0.0.1:6379/0)
     python bench/run.py products cart        # some targets
     python bench/run.py --profile products   # py-spy on the service's workers during the load
+    python bench/run.py --server gunicorn    # the shop under gunicorn, as before granian
 
 Any answer that is not a 2xx counts as an error. The table also goes to bench/results/latest.json
 (and a copy named after the time), with the load average before and after each figure.
@@ -31,7 +34,7 @@ import httpx
 from flow import run_flows
 from shop import Shop
 
-from shop_common.processes import ServiceProcess, threads_for
+from shop_common.processes import GRANIAN, GUNICORN, SERVERS, ServiceProcess, threads_for
 from shop_common.roles import CUSTOMER
 from shop_common.testing.data import ADDRESS
 from shop_common.testing.stack import demo_token, free_port
@@ -174,8 +177,11 @@ class Measurement:
     p99_ms: float
     errors: int
     requests: int = 0
-    bare_requests_per_second: float | None = None  # the bare endpoint, in turns with this one
+    # The bare endpoint under gunicorn (the reference) and under granian, in turns with this one.
+    bare_requests_per_second: float | None = None
+    bare_granian_requests_per_second: float | None = None
     ratio: float | None = None
+    ratio_to_granian: float | None = None
     goal: str = ""
     met: bool | None = None
     load_before: str = ""
@@ -270,24 +276,33 @@ ROUNDS = 3
 
 
 def measure(
-    name: str, description: str, url: str, script: Path, args, bare: tuple[str, Path]
+    name: str,
+    description: str,
+    url: str,
+    script: Path,
+    args,
+    bare: tuple[str, Path],
+    bare_granian: tuple[str, Path],
 ) -> Measurement:
-    """The target and the bare endpoint in turns, ``ROUNDS`` times ``duration / ROUNDS`` seconds
+    """The target and the bare endpoints in turns, ``ROUNDS`` times ``duration / ROUNDS`` seconds
     each: on a shared machine the load moves within seconds, and a ratio of two figures taken
     minutes apart says more about the neighbours than about the code."""
     slice_seconds = max(1, args.duration // ROUNDS)
     wrk(url, script, duration=slice_seconds, connections=args.connections)  # warm-up
     before = load_average()
-    ours, theirs = [], []
+    ours, reference, granian = [], [], []
     for _ in range(ROUNDS):
-        theirs.append(wrk(*bare, duration=slice_seconds, connections=args.connections))
+        reference.append(wrk(*bare, duration=slice_seconds, connections=args.connections))
+        granian.append(wrk(*bare_granian, duration=slice_seconds, connections=args.connections))
         ours.append(wrk(url, script, duration=slice_seconds, connections=args.connections))
     after = load_average()
     result = Measurement(
         name=name, description=description, load_before=before, load_after=after, **_combined(ours)
     )
-    result.bare_requests_per_second = _combined(theirs)["requests_per_second"]
+    result.bare_requests_per_second = _combined(reference)["requests_per_second"]
+    result.bare_granian_requests_per_second = _combined(granian)["requests_per_second"]
     result.ratio = result.requests_per_second / result.bare_requests_per_second
+    result.ratio_to_granian = result.requests_per_second / result.bare_granian_requests_per_second
     return result
 
 
@@ -314,7 +329,7 @@ def profile(
         print("py-spy is not installed (pip install py-spy): no profile", file=sys.stderr)
         return None
     output = directory / f"{service}-{time.strftime('%H%M%S')}.txt"
-    master = shop.gunicorn_pids(service)[0]
+    master = shop.server_pids(service)[0]
     return subprocess.Popen(
         [
             spy,
@@ -336,8 +351,9 @@ def profile(
     ), output
 
 
-# Frames every sample has (the process, gunicorn's loop): they say nothing about the path.
-_FRAME_NOISE = ("process ", "gunicorn/", "<frozen runpy>", "<module>")
+# Frames every sample has (the process, the server's loop): they say nothing about the path.
+_SERVER_FRAMES = ("gunicorn/", "granian/")
+_FRAME_NOISE = ("process ", *_SERVER_FRAMES, "<frozen runpy>", "<module>")
 
 
 def top_frames(collapsed: Path, limit: int = 20) -> dict[str, list[tuple[str, float]]]:
@@ -352,7 +368,9 @@ def top_frames(collapsed: Path, limit: int = 20) -> dict[str, list[tuple[str, fl
         samples += int(count)
         own[frames[-1]] = own.get(frames[-1], 0) + int(count)
         for frame in set(frames):
-            if not frame.startswith(_FRAME_NOISE) and "gunicorn/" not in frame:
+            if not frame.startswith(_FRAME_NOISE) and not any(
+                server in frame for server in _SERVER_FRAMES
+            ):
                 inclusive[frame] = inclusive.get(frame, 0) + int(count)
 
     def ranked(counts: dict[str, int], n: int) -> list[tuple[str, float]]:
@@ -362,9 +380,9 @@ def top_frames(collapsed: Path, limit: int = 20) -> dict[str, list[tuple[str, fl
     return {"inclusive": ranked(inclusive, limit), "self": ranked(own, limit // 2)}
 
 
-def bare_process(workdir: Path) -> ServiceProcess:
-    """Bare Django with the gunicorn command the services get (scripts/serve.py): their workers,
-    and the threads of the user, product, cart and order services."""
+def bare_process(workdir: Path, server: str) -> ServiceProcess:
+    """Bare Django under ``server`` with the command the services get (scripts/serve.py): their
+    workers, and the threads of the user, product, cart and order services."""
     return ServiceProcess(
         BARE,
         ROOT / BARE.folder,
@@ -373,7 +391,8 @@ def bare_process(workdir: Path) -> ServiceProcess:
         workers=int(os.environ.get("WEB_CONCURRENCY", "2")),
         threads=threads_for("product"),
         ready_path="/products/",
-        log_path=workdir / "bare.log",
+        log_path=workdir / f"bare-{server}.log",
+        server=server,
     )
 
 
@@ -387,6 +406,12 @@ def main() -> int:
         choices=["sqlite", "mysql"],
         default=os.environ.get("DB_ENGINE", "sqlite"),
         help="mysql: MariaDB and Redis (REDIS_URL, default redis://127.0.0.1:6379/0)",
+    )
+    parser.add_argument(
+        "--server",
+        choices=SERVERS,
+        default=GRANIAN,
+        help="the server the shop runs under (gunicorn: as before granian, to compare)",
     )
     parser.add_argument("--duration", type=int, default=10, help="seconds of load per endpoint")
     parser.add_argument("--connections", type=int, default=16)
@@ -415,16 +440,24 @@ def main() -> int:
         sys.exit(f"unknown targets: {', '.join(sorted(unknown))}; known: {', '.join(TARGETS)}")
     redis_url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
     workdir = Path(tempfile.mkdtemp(prefix="shop-bench-"))
-    shop = Shop(workdir, engine=args.db, redis_url=redis_url if args.db == "mysql" else "")
-    bare = bare_process(workdir)
+    shop = Shop(
+        workdir,
+        engine=args.db,
+        redis_url=redis_url if args.db == "mysql" else "",
+        server=args.server,
+    )
+    bare = bare_process(workdir, GUNICORN)
+    bare_granian = bare_process(workdir, GRANIAN)
     measurements: list[Measurement] = []
     profiles: dict[str, dict[str, list[tuple[str, float]]]] = {}
     started = time.monotonic()
     try:
-        bare.start()
-        bare.wait_until_healthy()
+        for process in (bare, bare_granian):
+            process.start()
+            process.wait_until_healthy()
         shop.start()
         baseline = (f"{bare.url}/products/", wrk_script(None, workdir))
+        baseline_granian = (f"{bare_granian.url}/products/", baseline[1])
         for name in names:
             if name == FLOW:
                 continue
@@ -443,7 +476,9 @@ def main() -> int:
                 else None
             )
             script = wrk_script(target, workdir)
-            result = measure(name, target.description, url, script, args, baseline)
+            result = measure(
+                name, target.description, url, script, args, baseline, baseline_granian
+            )
             result.goal = f">={target.goal:.2f}x"
             result.met = result.ratio >= target.goal and not result.errors
             measurements.append(result)
@@ -502,6 +537,7 @@ def main() -> int:
     finally:
         shop.stop()
         bare.stop()
+        bare_granian.stop()
         if not args.profile:  # the databases and scripts; with --profile, the raw stacks too
             shutil.rmtree(workdir, ignore_errors=True)
     elapsed = time.monotonic() - started
@@ -520,21 +556,29 @@ def report(
 ) -> None:
     database = "MariaDB + Redis" if args.db == "mysql" else "SQLite + local-memory cache"
     print(
-        f"\nthe shop as `make run` starts it; {database}; wrk 2 threads, {args.connections} "
+        f"\nthe shop as `make run` starts it, under {args.server}; {database}; bare/s: bare Django "
+        f"under gunicorn (ratio's reference), granian/s: under granian (ratio g); wrk 2 threads, {args.connections} "
         f"connections, {args.duration} s each; {os.cpu_count()} cores; {elapsed:.0f} s in all; "
         f"{terminal_lines} lines reached the terminal\n"
     )
     print(
-        f"{'endpoint':<18} {'req/s':>8} {'bare/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6} "
-        f"{'ratio':>6} {'goal':<20} {'met':<4} {'load avg':<15}  what"
+        f"{'endpoint':<18} {'req/s':>8} {'bare/s':>8} {'granian/s':>9} {'p50 ms':>8} {'p99 ms':>8} "
+        f"{'errors':>6} {'ratio':>6} {'ratio g':>7} {'goal':<20} {'met':<4} {'load avg':<15}  what"
     )
     for m in measurements:
         ratio = "" if m.ratio is None else f"{m.ratio:.2f}"
+        ratio_g = "" if m.ratio_to_granian is None else f"{m.ratio_to_granian:.2f}"
         bare = "" if m.bare_requests_per_second is None else f"{m.bare_requests_per_second:.1f}"
+        granian = (
+            ""
+            if m.bare_granian_requests_per_second is None
+            else f"{m.bare_granian_requests_per_second:.1f}"
+        )
         met = "" if m.met is None else "yes" if m.met else "NO"
         print(
-            f"{m.name:<18} {m.requests_per_second:>8.1f} {bare:>8} {m.p50_ms:>8.2f} "
-            f"{m.p99_ms:>8.2f} {m.errors:>6} {ratio:>6} {m.goal:<20} {met:<4} {m.load_before:<15}  {m.description}"
+            f"{m.name:<18} {m.requests_per_second:>8.1f} {bare:>8} {granian:>9} {m.p50_ms:>8.2f} "
+            f"{m.p99_ms:>8.2f} {m.errors:>6} {ratio:>6} {ratio_g:>7} {m.goal:<20} {met:<4} "
+            f"{m.load_before:<15}  {m.description}"
         )
     for name, kinds in profiles.items():
         for kind, frames in kinds.items():
@@ -546,6 +590,7 @@ def report(
         {
             "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "database": args.db,
+            "server": args.server,
             "cores": os.cpu_count(),
             "duration_seconds": args.duration,
             "connections": args.connections,

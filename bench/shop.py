@@ -1,5 +1,5 @@
 """The shop as `make run` starts it, for `make bench`: `scripts/ensure_env.py`, `scripts/prepare.py
---demo-data` and `scripts/start.py` (honcho and the Procfile: the same gunicorn command, workers,
+--demo-data` and `scripts/start.py` (honcho and the Procfile: the same server command, workers,
 threads and LOG_LEVEL as a person gets, the periodic jobs included), on free ports, with a `.env`
 (DOTENV_DIR) and databases of its own. Its output goes to a pseudo-terminal that a thread reads and
 keeps the tail of, as a terminal window would: the access lines cost what they cost in `make run`.
@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 
 from shop_common.databases import drop_mysql_schemas, recreate_mysql_schemas
+from shop_common.processes import GRANIAN
 from shop_common.testing.stack import free_port
 from shop_common.topology import (
     RAZORPAY_SANDBOX,
@@ -31,8 +32,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 class Shop:
-    def __init__(self, workdir: Path, *, engine: str, redis_url: str = "") -> None:
+    def __init__(
+        self, workdir: Path, *, engine: str, redis_url: str = "", server: str = GRANIAN
+    ) -> None:
         self.workdir = workdir
+        self.server = server
         self.engine = engine
         self.redis_url = redis_url
         self.ports = {service.name: free_port() for service in SERVICES}
@@ -40,7 +44,12 @@ class Shop:
             self.ports[sandbox.name] = free_port()
         tag = secrets.token_hex(3)
         # SQLite: one file per service under the work directory (a prefix with a "/" is a path).
-        self.prefix = f"bench_{tag}_" if engine == "mysql" else f"{workdir}/"
+        # DB_SCHEMA_PREFIX keeps two checkouts' benchmarks apart on one MariaDB.
+        self.prefix = (
+            f"{os.environ.get('DB_SCHEMA_PREFIX', '')}bench_{tag}_"
+            if engine == "mysql"
+            else f"{workdir}/"
+        )
         self.mysql = {
             "host": os.environ.get("DB_HOST", "127.0.0.1"),
             "port": int(os.environ.get("DB_PORT", "3306")),
@@ -97,7 +106,7 @@ class Shop:
         self._script("scripts/prepare.py", "--demo-data")
         leader, follower = os.openpty()
         self.process = subprocess.Popen(
-            [sys.executable, "scripts/start.py"],
+            [sys.executable, "scripts/start.py", "--procfile", str(self.procfile())],
             cwd=ROOT,
             env=self.env,
             stdin=subprocess.DEVNULL,
@@ -122,6 +131,18 @@ class Shop:
                     pass
                 time.sleep(0.2)
 
+    def procfile(self) -> Path:
+        """The Procfile, its services and sandboxes started under ``server``."""
+        lines = (ROOT / "Procfile").read_text().splitlines()
+        if self.server != GRANIAN:
+            lines = [
+                f"{line} --server {self.server}" if "scripts/serve.py " in line else line
+                for line in lines
+            ]
+        path = self.workdir / "Procfile"
+        path.write_text("\n".join(lines) + "\n")
+        return path
+
     def _read_terminal(self, leader: int) -> None:
         pending = b""
         while True:
@@ -137,14 +158,19 @@ class Shop:
             self.output.extend(line.decode(errors="replace") + "\n" for line in lines[-200:])
         os.close(leader)
 
-    def gunicorn_pids(self, service: str) -> list[int]:
-        """The processes of the gunicorn serving ``service`` (master first), for profiling."""
-        port = f"127.0.0.1:{self.ports[service]}"
+    def server_pids(self, service: str) -> list[int]:
+        """The processes of the server serving ``service`` (its main process first), for
+        profiling."""
+        port = self.ports[service]
         listing = subprocess.run(
             ["ps", "-eo", "pid=,ppid=,args="], capture_output=True, text=True, check=True
         ).stdout
         rows = [line.split(None, 2) for line in listing.splitlines()]
-        masters = [int(pid) for pid, _, args in rows if "gunicorn" in args and port in args]
+        masters = [
+            int(pid)
+            for pid, _, args in rows
+            if f"--port {port} " in f"{args} " or f"127.0.0.1:{port} " in f"{args} "
+        ]
         master = min(masters)
         return [master] + [int(pid) for pid, ppid, _ in rows if int(ppid) == master]
 

@@ -90,7 +90,7 @@ def deployment(service: Service) -> dict:
                             ["python", "scripts/serve.py", service.name, "--host", ANY_ADDRESS],
                             ports=[{"name": "http", "containerPort": service.port}],
                             env=[
-                                # The workers' metric files (shop_common.gunicorn_hooks).
+                                # The workers' metric files (shop_common.server).
                                 {"name": "PROMETHEUS_MULTIPROC_DIR", "value": "/metrics-data"}
                             ],
                             volumeMounts=[{"name": "metrics-data", "mountPath": "/metrics-data"}],

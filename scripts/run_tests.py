@@ -6,7 +6,7 @@ fails, and when no test ran.
     python scripts/run_tests.py product common  # only these suites (lint by name too)
 
 Suites: the shared library (common), each service, and two of whole-system tests: e2e
-(tests/e2e/, the shop under gunicorn) and system (tests/*.py: fuzzing, `make run`, deployment and
+(tests/e2e/, the shop under its server) and system (tests/*.py: fuzzing, `make run`, deployment and
 repository checks). Those two are the longest by far and mostly wait on one service at a time, so
 they start first and run side by side, with the others beside them, ``--jobs`` at a time. Each suite
 prints a line as it finishes, the two long ones also a line per test file while they run

@@ -1,8 +1,8 @@
 #!/usr/bin/env python
-"""Starts one service under gunicorn on its port: `python scripts/serve.py product`.
+"""Starts one service under the shop's server (granian) on its port: `python scripts/serve.py product`.
 
-The Procfile (`make run`) and docker-compose.yml start every service through this, so the gunicorn
-command line lives in one place (shop_common.processes.gunicorn_command).
+The Procfile (`make run`), docker-compose.yml and the Kubernetes manifests start every service
+through this, so the command line lives in one place (shop_common.processes.server_command).
 """
 
 import argparse
@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from shop_common.processes import gunicorn_command, sandbox_process, threads_for
+from shop_common.processes import GRANIAN, SERVERS, sandbox_process, server_command, threads_for
 from shop_common.topology import SANDBOXES, SERVICES_BY_NAME
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,21 +37,29 @@ def main() -> None:
         "topology",
     )
     parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2")))
+    parser.add_argument(
+        "--server",
+        choices=SERVERS,
+        default=GRANIAN,
+        help="gunicorn: the server the shop ran under before, for make bench's comparison only",
+    )
     args = parser.parse_args()
     sandboxes = {sandbox.name: sandbox for sandbox in SANDBOXES}
     if args.service in sandboxes:
         sandbox = sandboxes[args.service]
         variable = f"{sandbox.name.removesuffix('-sandbox').upper()}_SANDBOX_PUBLIC_URL"
         port = args.port or url_port(variable, sandbox.port)
-        command = sandbox_process(sandbox, ROOT, port=port, env={}).command(host=args.host)
+        process = sandbox_process(sandbox, ROOT, port=port, env={}, server=args.server)
+        command = process.command(host=args.host)
     else:
         service = SERVICES_BY_NAME[args.service]
-        command = gunicorn_command(
+        command = server_command(
             ROOT / service.folder,
             port=args.port or url_port(service.url_variable, service.port),
             host=args.host,
             workers=args.workers,
             threads=threads_for(service.name),
+            server=args.server,
         )
     os.execv(sys.executable, command)  # noqa: S606 (a fixed argv, no shell)
 

@@ -11,6 +11,7 @@ Output to a regular file keeps the relay: a second writer at the file's end and 
 its own offset would overwrite each other's lines.
 """
 
+import argparse
 import os
 import shutil
 import stat
@@ -35,13 +36,17 @@ def terminal_stream() -> str:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description="Every process of the Procfile under honcho.")
+    # make bench passes a copy that starts the services under the server it compares.
+    parser.add_argument("--procfile", default=str(ROOT / "Procfile"))
+    args = parser.parse_args()
     env = with_dotenv(ROOT)
     env.setdefault("LOG_STREAM", terminal_stream())
     honcho = shutil.which("honcho", path=env.get("PATH")) or str(
         Path(sys.executable).with_name("honcho")
     )
     os.chdir(ROOT)
-    os.execve(honcho, [honcho, "start", "-f", "Procfile", "--env", os.devnull], env)  # noqa: S606
+    os.execve(honcho, [honcho, "start", "-f", args.procfile, "--env", os.devnull], env)  # noqa: S606
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
-"""Starting services as real processes: the one gunicorn command line, used by `make run`, the
-end-to-end tests and the benchmarks alike. A whole throwaway shop for tests and benchmarks is
+"""Starting services as real processes: the one server command line (granian, through
+shop_common.server), used by `make run`, docker-compose, Kubernetes, the end-to-end tests and the
+benchmarks alike. A whole throwaway shop for tests and benchmarks is
 :class:`shop_common.testing.stack.Stack`."""
 
 import os
@@ -13,14 +14,15 @@ from pathlib import Path
 
 import httpx
 
+from shop_common.server import GRACEFUL_SECONDS, KEEPALIVE_SECONDS, WORKER_TIMEOUT_SECONDS
 from shop_common.topology import Service
 
-# Threads per gunicorn worker (gthread), by service; `WEB_CONCURRENCY` workers (2) of each. Sized
-# for 2 cores (docs/decisions.md, "Performance"): the user and product services compute and answer
-# the others, so a few threads, enough to overlap a database round trip; the services that wait on
-# others hold a thread for the whole call chain (the integration service's checkout waits on cart,
-# order, product, payment and the provider), so more. Every thread may hold a database connection:
-# 2 x 28 per shop stays well under MariaDB's default 151.
+# Python threads per worker process, by service; `WEB_CONCURRENCY` workers (2) of each. Sized for
+# 2 cores (docs/scaling.md): the user and product services compute and answer the others, so a few
+# threads, enough to overlap a database round trip; the services that wait on others hold a thread
+# for the whole call chain (the integration service's checkout waits on cart, order, product,
+# payment and the provider), so more. Every thread may hold a database connection: 2 x 28 per
+# shop stays well under MariaDB's default 151.
 THREADS_PER_WORKER = {
     "user": 4,
     "product": 4,
@@ -29,14 +31,49 @@ THREADS_PER_WORKER = {
     "payment": 4,
     "integration": 8,
 }
-# Seconds gunicorn keeps an idle connection open. Longer than the service client's keep-alive
-# (shop_common.service_client.KEEPALIVE_SECONDS), so a client never sends on a connection the
-# server is closing at that moment, which a POST could not safely retry.
-KEEPALIVE_SECONDS = 5
+GRANIAN = "granian"
+# The server the shop ran under before granian: `make bench --server gunicorn` only, to compare.
+GUNICORN = "gunicorn"
+SERVERS = (GRANIAN, GUNICORN)
 
 
 def threads_for(service_name: str) -> int:
     return THREADS_PER_WORKER.get(service_name, 1)
+
+
+def server_command(
+    service_dir: Path,
+    *,
+    port: int,
+    host: str = "127.0.0.1",
+    workers: int = 2,
+    app: str = "config.wsgi:application",
+    threads: int = 1,
+    server: str = GRANIAN,
+    worker_timeout: float = WORKER_TIMEOUT_SECONDS,
+) -> list[str]:
+    if server == GUNICORN:
+        return gunicorn_command(
+            service_dir, port=port, host=host, workers=workers, app=app, threads=threads
+        )
+    return [
+        sys.executable,
+        "-m",
+        "shop_common.server",
+        app,
+        "--chdir",
+        str(service_dir),
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--threads",
+        str(max(1, threads)),
+        "--worker-timeout",
+        str(worker_timeout),
+    ]
 
 
 def gunicorn_command(
@@ -48,10 +85,8 @@ def gunicorn_command(
     app: str = "config.wsgi:application",
     threads: int = 1,
 ) -> list[str]:
-    """Threaded workers (gthread) always, even with one thread: they keep connections alive between
-    requests, where a sync worker closes each one after its answer. Other services call with
-    pooled connections (shop_common.service_client); with sync workers every call paid a TCP
-    connect and gunicorn's graceful close, a fifth of the cart page's time (bench --profile)."""
+    """The gunicorn gthread command the shop ran under before granian, with the same workers,
+    threads, keep-alive and hooks (shop_common.gunicorn_hooks): the reference of `make bench`."""
     return [
         sys.executable,
         "-m",
@@ -70,15 +105,14 @@ def gunicorn_command(
         "--keep-alive",
         str(KEEPALIVE_SECONDS),
         "--timeout",
-        "30",
+        str(WORKER_TIMEOUT_SECONDS),
         "--graceful-timeout",
-        "10",
-        # Without it every gunicorn on the machine shares ~/.gunicorn/gunicorn.ctl (docs/development.md).
+        str(GRACEFUL_SECONDS),
+        # Without it every gunicorn on the machine shares ~/.gunicorn/gunicorn.ctl.
         "--no-control-socket",
-        # The metrics directory its workers share (docs/observability.md).
         "--config",
         "python:shop_common.gunicorn_hooks",
-        # No access log: our request-id middleware writes one line per request, without the query
+        # No access log: the shop's middleware writes one line per request, without the query
         # string (which may carry a token); gunicorn's would print it whole.
         "--error-logfile",
         "-",
@@ -115,7 +149,7 @@ def prepare_databases(
 
 @dataclass
 class ServiceProcess:
-    """One service under gunicorn on a port of its own, for tests and benchmarks."""
+    """One service under the server on a port of its own, for tests and benchmarks."""
 
     service: Service
     service_dir: Path
@@ -126,6 +160,8 @@ class ServiceProcess:
     ready_path: str = "/health/"
     app: str = "config.wsgi:application"
     threads: int = 1
+    server: str = GRANIAN
+    worker_timeout: float = WORKER_TIMEOUT_SECONDS
     process: subprocess.Popen | None = field(default=None, init=False)
 
     @property
@@ -133,13 +169,15 @@ class ServiceProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def command(self, host: str = "127.0.0.1") -> list[str]:
-        return gunicorn_command(
+        return server_command(
             self.service_dir,
             port=self.port,
             host=host,
             workers=self.workers,
             app=self.app,
             threads=self.threads,
+            server=self.server,
+            worker_timeout=self.worker_timeout,
         )
 
     def start(self) -> None:
@@ -183,9 +221,10 @@ def sandbox_process(
     port: int,
     env: Mapping[str, str],
     log_path: Path | None = None,
+    server: str = GRANIAN,
 ) -> ServiceProcess:
-    """An offline provider sandbox (``STRIPE_SANDBOX``, ``RAZORPAY_SANDBOX``) under gunicorn: one
-    process (its state is in memory), threads. Its WSGI app is ``<name>_sandbox.app``."""
+    """An offline provider sandbox (``STRIPE_SANDBOX``, ``RAZORPAY_SANDBOX``) under the server: one
+    worker process (its state is in memory), threads. Its WSGI app is ``<name>_sandbox.app``."""
     return ServiceProcess(
         sandbox,
         repo_root / sandbox.folder,
@@ -195,4 +234,5 @@ def sandbox_process(
         log_path=log_path,
         app=f"{sandbox.name.removesuffix('-sandbox')}_sandbox.app:application",
         threads=8,
+        server=server,
     )

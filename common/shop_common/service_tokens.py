@@ -13,10 +13,12 @@ import httpx
 from django.conf import settings
 
 from shop_common.errors import DependencyUnavailable
-from shop_common.gunicorn_hooks import WARMUP_LOGGED
 from shop_common.service_client import service_client
 
 logger = logging.getLogger("shop.service_tokens")
+# In the one line each worker writes about its start-up fetch, whether it got the tokens or not
+# (the test stacks wait for it: shop_common.testing.stack).
+WARMUP_LOGGED = "fetched at worker start"
 
 _own_token: dict[str, Any] = {}
 _own_token_lock = threading.Lock()
@@ -48,8 +50,8 @@ def service_token(scope: str = "internal") -> str:
 
 
 def warm_service_tokens(scopes: Iterable[str], *, within: float, pause: float = 0.5) -> bool:
-    """Fetches this service's tokens for ``scopes`` before a request needs them: each gunicorn
-    worker does it as it starts (shop_common.gunicorn_hooks). The user service hashes the client
+    """Fetches this service's tokens for ``scopes`` before a request needs them: each server
+    worker does it as it starts (shop_common.server). The user service hashes the client
     secret on every fetch, about a second on a busy machine, which the worker's first request to
     another service would otherwise wait for (docs/decisions.md 211, 233).
 

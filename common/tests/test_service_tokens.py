@@ -1,4 +1,4 @@
-"""A worker's own service tokens, fetched as it starts (gunicorn's post_worker_init) instead of by
+"""A worker's own service tokens, fetched as it starts (shop_common.server, as each worker loads the application) instead of by
 its first request to another service, without ever holding up or failing the worker."""
 
 import threading
@@ -7,7 +7,7 @@ import time
 import httpx
 import pytest
 
-from shop_common import gunicorn_hooks
+from shop_common import server
 from shop_common.breaker import CLOSED
 from shop_common.service_client import service_client
 from shop_common.service_tokens import service_token, warm_service_tokens
@@ -25,7 +25,7 @@ def warmup_threads() -> list[threading.Thread]:
 
 
 def test_a_starting_worker_fetches_its_tokens_in_the_background(user_service, scopes):
-    gunicorn_hooks.post_worker_init(worker=None)
+    server.warm_service_tokens_in_background()
     for thread in warmup_threads():
         thread.join(timeout=10)
 
@@ -38,7 +38,7 @@ def test_a_starting_worker_fetches_its_tokens_in_the_background(user_service, sc
 def test_a_worker_without_scopes_starts_no_warmup(user_service, settings):
     settings.SERVICE_TOKEN_SCOPES = ()
 
-    gunicorn_hooks.post_worker_init(worker=None)
+    server.warm_service_tokens_in_background()
 
     assert warmup_threads() == []
     assert user_service.health.call_count == 0

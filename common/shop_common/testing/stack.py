@@ -1,5 +1,5 @@
-"""A throwaway shop for end-to-end tests and benchmarks: several services under gunicorn on free
-ports, wired to each other, with their own databases and secrets (:class:`Stack`); free ports and a
+"""A throwaway shop for end-to-end tests and benchmarks: several services under the shop's server
+(granian) on free ports, wired to each other, with their own databases and secrets (:class:`Stack`); free ports and a
 Redis of a test's own. The processes themselves are :mod:`shop_common.processes`."""
 
 import contextlib
@@ -19,13 +19,13 @@ import httpx
 from shop_common.databases import recreate_mysql_schemas
 from shop_common.demo import DEMO_LOGINS
 from shop_common.dotenv import without_dotenv
-from shop_common.gunicorn_hooks import WARMUP_LOGGED
 from shop_common.processes import (
     ServiceProcess,
     prepare_databases,
     sandbox_process,
     threads_for,
 )
+from shop_common.service_tokens import WARMUP_LOGGED
 from shop_common.topology import SANDBOXES, SERVICES_BY_NAME, Service
 
 
@@ -78,7 +78,7 @@ def _provider(sandbox: Service) -> str:
 
 @dataclass
 class Stack:
-    """Several services under gunicorn on free ports, wired to each other, with throwaway databases.
+    """Several services under the shop's server on free ports, wired to each other, with throwaway databases.
 
     SQLite files go under ``workdir``; with DB_ENGINE=mysql each service gets a fresh schema named
     ``<schema_prefix><its schema>``. Logs go to ``workdir/<service>.log``.
@@ -193,7 +193,7 @@ class Stack:
 
     def wait_for_service_tokens(self, timeout: float = 60.0) -> None:
         """Until every worker has fetched its own service tokens as it starts
-        (shop_common.gunicorn_hooks), or logged that it could not. Each token is a client-secret
+        (shop_common.server), or logged that it could not. Each token is a client-secret
         hash at the user service, half a second of CPU, and a test that started meanwhile would
         queue behind them (a login timed out so once). Read from the INFO lines: a stack without
         the user service, or with logging above INFO, does not wait."""
