@@ -90,14 +90,41 @@ def warm_service_tokens_in_background() -> None:
 
 
 def _beat(path: Path) -> None:
+    parent = os.getppid()
     while True:
+        if os.getppid() != parent:
+            # The main process is gone (killed): nobody would stop or replace this worker.
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(GRACEFUL_SECONDS)
+            os._exit(1)
         path.touch()
         time.sleep(HEARTBEAT_SECONDS)
+
+
+def _stop_only_when_told() -> None:
+    """A worker stops on the SIGTERM of its main process alone. Ctrl-C reaches the whole process
+    group, and a worker that got SIGINT and then the main process's SIGTERM sometimes never
+    stopped (granian 2.8), so it was killed with its requests in flight (tests/e2e/test_server.py)."""
+    import granian._signals
+
+    install = granian._signals.set_sync_signals
+
+    def sigterm_only() -> Any:
+        event = install()
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        return event
+
+    granian._signals.set_sync_signals = sigterm_only
 
 
 def load_application(target: str) -> Callable[..., Any]:
     """Runs in each worker: starts its heartbeat (first, so a worker that hangs while it loads the
     application is replaced too), loads the WSGI application, then fetches the service tokens."""
+    # The main process's handlers came with the fork: until granian sets the worker's own, a
+    # SIGTERM stops this worker at once.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _stop_only_when_told()
     folder = os.environ.get(HEARTBEAT_DIR_VARIABLE)
     if folder:
         beat = Path(folder) / str(os.getpid())

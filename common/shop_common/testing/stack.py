@@ -25,6 +25,7 @@ from shop_common.processes import (
     sandbox_process,
     threads_for,
 )
+from shop_common.server import WORKER_TIMEOUT_SECONDS
 from shop_common.service_tokens import WARMUP_LOGGED
 from shop_common.topology import SANDBOXES, SERVICES_BY_NAME, Service
 
@@ -91,6 +92,8 @@ class Stack:
     schema_prefix: str = "e2e_"
     workers: int = 2
     demo_data: bool = False
+    # Seconds without a heartbeat before a worker is replaced (shop_common.server).
+    worker_timeout: float = WORKER_TIMEOUT_SECONDS
     processes: dict[str, ServiceProcess] = field(default_factory=dict)
     envs: dict[str, dict[str, str]] = field(default_factory=dict)
 
@@ -165,6 +168,7 @@ class Stack:
                 workers=self.workers,
                 threads=threads_for(service.name),
                 log_path=self.workdir / f"{service.name}.log",
+                worker_timeout=self.worker_timeout,
             )
             process.start()
             self.processes[service.name] = process
