@@ -32,8 +32,11 @@ MULTIPROC_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 # Where the workers' heartbeat files are; set by the main process before any worker starts.
 HEARTBEAT_DIR_VARIABLE = "SHOP_SERVER_HEARTBEAT_DIR"
 HEARTBEAT_SECONDS = 1.0
-# A worker whose heartbeat is older than this is killed and replaced (gunicorn's --timeout).
-WORKER_TIMEOUT_SECONDS = 30
+# A worker whose heartbeat is older than this is killed and replaced. Shorter than gunicorn's 30:
+# each worker has a listening socket of its own (SO_REUSEPORT), so a hung one keeps being handed
+# its share of new connections until it is replaced; the heartbeat stops only when the process's
+# interpreter is stuck, never because it is busy.
+WORKER_TIMEOUT_SECONDS = 10
 # Seconds a stopping worker may take to finish its requests before it is killed.
 GRACEFUL_SECONDS = 10
 # Seconds an idle connection stays open. Longer than the service client's keep-alive
