@@ -258,11 +258,12 @@ def service_settings(
     (base_dir / "var" / "static").mkdir(parents=True, exist_ok=True)
     debug = env("DEBUG", default=False, cast=bool)
     admin_apps = ["django.contrib.admin", "django.contrib.sessions", "django.contrib.messages"]
+    # Django's, for pages only: API routes pass them by (shop_common.edge).
     admin_middleware = [
-        "django.contrib.sessions.middleware.SessionMiddleware",
-        "django.middleware.csrf.CsrfViewMiddleware",
-        "django.contrib.auth.middleware.AuthenticationMiddleware",
-        "django.contrib.messages.middleware.MessageMiddleware",
+        "shop_common.edge.PageSessionMiddleware",
+        "shop_common.edge.PageCsrfViewMiddleware",
+        "shop_common.edge.PageAuthenticationMiddleware",
+        "shop_common.edge.PageMessageMiddleware",
     ]
     return {
         "SERVICE_NAME": service.name,
@@ -284,18 +285,15 @@ def service_settings(
             *apps,
         ],
         "MIDDLEWARE": [
-            "shop_common.metrics.MetricsMiddleware",
-            "shop_common.request_id.RequestIdMiddleware",
-            "shop_common.deadlines.DeadlineMiddleware",
-            "shop_common.request_limits.RequestBodyLimitMiddleware",
+            # Request id, access line, metrics, Host, body limit, deadline, route, page headers
+            # and error shape, in one pass.
+            "shop_common.edge.EdgeMiddleware",
             "django.middleware.security.SecurityMiddleware",
-            "whitenoise.middleware.WhiteNoiseMiddleware",
-            "corsheaders.middleware.CorsMiddleware",
-            "shop_common.routing.OptionalTrailingSlashMiddleware",
+            "shop_common.edge.StaticFilesMiddleware",
+            "shop_common.edge.OriginCorsMiddleware",
             *(admin_middleware if admin else []),
             *middleware,
-            "django.middleware.clickjacking.XFrameOptionsMiddleware",
-            "shop_common.error_handlers.ErrorShapeMiddleware",
+            "shop_common.edge.UnroutedMiddleware",
         ],
         # Django admin sessions (seconds): short, since the admin can change anything. The staff
         # admins also re-check their user with the user service (shop_common.staff_admin).
@@ -333,8 +331,8 @@ def service_settings(
         # WhiteNoise serves the admin's and the API docs' files under gunicorn straight from the
         # installed apps, so no collectstatic step stands between a clone and a running shop.
         "WHITENOISE_USE_FINDERS": True,
-        # The routing middleware accepts both spellings of a path itself, without a redirect
-        # (a redirected POST loses its body).
+        # The edge accepts both spellings of a path itself, without a redirect (a redirected POST
+        # loses its body).
         "APPEND_SLASH": False,
         "SECURE_CONTENT_TYPE_NOSNIFF": True,
         "X_FRAME_OPTIONS": "DENY",

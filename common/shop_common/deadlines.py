@@ -16,7 +16,7 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from rest_framework import status
 
 from shop_common.errors import ServiceError
@@ -96,35 +96,27 @@ def budget(seconds: float | None, *, deadline: float | None = None) -> Iterator[
         _current.reset(token)
 
 
-class DeadlineMiddleware:
-    """Binds the request's deadline; refuses, before any view runs, a request whose deadline is past.
-
-    Second in the chain, right after ``RequestIdMiddleware``, so the refusal carries the request id
-    and gets its access line.
+def within_budget(
+    request: HttpRequest, handle: Callable[[HttpRequest], HttpResponse]
+) -> HttpResponse:
+    """``handle(request)`` under the request's deadline; a request whose deadline has already
+    passed is refused before any view runs. The edge (shop_common.edge) calls it for every
+    request, after the request id is bound, so the refusal carries the id and gets its access line.
     """
+    incoming = parse_deadline(request.headers.get(HEADER))
+    with budget(settings.REQUEST_BUDGET_SECONDS, deadline=incoming):
+        left = time_left()
+        if left is not None and left <= 0:
+            logger.warning(
+                "Refused %s %s: its deadline passed %d ms ago",
+                request.method,
+                request.path,
+                round(-left * 1000),
+            )
+            refused = DeadlineExceeded(details={"late_by_ms": round(-left * 1000)})
+            # Imported here: error_handlers imports DRF's views, whose import reaches
+            # service_client, which imports this module.
+            from shop_common.error_handlers import service_error_response
 
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        # Imported here: error_handlers imports DRF's views, whose import reaches service_client,
-        # which imports this module.
-        from shop_common.error_handlers import error_body
-
-        self.get_response = get_response
-        self.error_body = error_body
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        incoming = parse_deadline(request.headers.get(HEADER))
-        with budget(settings.REQUEST_BUDGET_SECONDS, deadline=incoming):
-            left = time_left()
-            if left is not None and left <= 0:
-                logger.warning(
-                    "Refused %s %s: its deadline passed %d ms ago",
-                    request.method,
-                    request.path,
-                    round(-left * 1000),
-                )
-                refused = DeadlineExceeded(details={"late_by_ms": round(-left * 1000)})
-                return JsonResponse(
-                    self.error_body(refused.code, refused.message, refused.details),
-                    status=refused.status_code,
-                )
-            return self.get_response(request)
+            return service_error_response(refused)
+        return handle(request)

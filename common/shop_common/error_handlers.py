@@ -1,10 +1,9 @@
-"""The one place that turns every error into the error shape: DRF's handler, Django's, and a middleware.
+"""The one place that turns every error into the error shape: DRF's handler, Django's, and the edge's.
 
 Views never build error JSON by hand; they raise, and one of these answers.
 """
 
 import logging
-from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -17,7 +16,7 @@ from django.core.exceptions import (
 )
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import InterfaceError, OperationalError
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
@@ -86,8 +85,8 @@ def reject_disallowed_host(request: HttpRequest) -> JsonResponse | None:
 
     Django itself checks the Host only when something calls ``request.get_host()`` (a redirect,
     ``build_absolute_uri``, a cache key), so without this /health/ answered any Host and
-    /products/ a 500. ``RequestIdMiddleware``, the outermost middleware, calls this first on every
-    request, before the SSL redirect or any view can ask for the host.
+    /products/ a 500. The edge (shop_common.edge), the outermost middleware, calls this first on
+    every request, before the SSL redirect or any view can ask for the host.
     """
     try:
         request.get_host()
@@ -187,7 +186,9 @@ def exception_answer(
     return error.status_code, _drf_error_body(error), headers
 
 
-def _json_answer(exc: Exception, request: HttpRequest | None = None) -> JsonResponse:
+def exception_response(exc: Exception, request: HttpRequest | None = None) -> JsonResponse:
+    """Any exception as a plain Django response in the error shape (shop_common.edge answers what a
+    view raises with it)."""
     status, body, headers = exception_answer(exc, request)
     return JsonResponse(body, status=status, headers=headers)
 
@@ -199,31 +200,18 @@ def drf_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     return Response(body, status=status, headers=headers)
 
 
-class ErrorShapeMiddleware:
-    """Catches what a non-DRF view raises, with DEBUG on or off, so no HTML error page escapes."""
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        return self.get_response(request)
-
-    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse:
-        return _json_answer(exception, request)
-
-
 # Django's own handlers (for errors raised outside views, e.g. in middleware); set in each urls.py.
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
     # Django has logged the exception already (logger django.security.*) before calling this.
-    return _json_answer(malformed_request(exception, log=False), request)
+    return exception_response(malformed_request(exception, log=False), request)
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
-    return _json_answer(PermissionDenied(), request)
+    return exception_response(PermissionDenied(), request)
 
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
-    return _json_answer(Http404(), request)
+    return exception_response(Http404(), request)
 
 
 def server_error(request: HttpRequest) -> JsonResponse:

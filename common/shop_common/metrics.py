@@ -20,6 +20,7 @@ from typing import Any
 from django.conf import settings
 from django.db.backends.signals import connection_created
 from django.http import HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -162,6 +163,7 @@ def render() -> bytes:
     return generate_latest(registry)
 
 
+@csrf_exempt
 def metrics_view(request: HttpRequest) -> HttpResponse:
     """``GET /metrics``. With ``METRICS_TOKEN`` set, only ``Authorization: Bearer <that token>``
     reads it; without one it is open with DEBUG on (local development) and closed (403) otherwise,
@@ -195,6 +197,8 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
     return HttpResponse(render(), content_type=CONTENT_TYPE_LATEST)
 
 
+# The view label of a request no route matches.
+UNMATCHED = "unmatched"
 _view_labels: dict[int, str] = {}
 _request_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 # Any other method a client sends is "other": a label value per invented method would let anyone
@@ -206,9 +210,11 @@ def view_label(request: HttpRequest) -> str:
     """``module.Class`` of the view that answered (its route's, also for an error it raised)."""
     match = getattr(request, "resolver_match", None)
     if match is None:
-        return "unmatched"
+        return UNMATCHED
     func = match.func
     label = _view_labels.get(id(func))
+    if label is None:
+        label = getattr(func, "metrics_label", None)
     if label is None:
         target = getattr(func, "view_class", None) or getattr(func, "cls", None) or func
         label = _view_labels[id(func)] = (
@@ -217,28 +223,19 @@ def view_label(request: HttpRequest) -> str:
     return label
 
 
-class MetricsMiddleware:
-    """Outermost: counts and times every answer, refused ones (a foreign Host) included."""
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        started = time.perf_counter()
-        response = self.get_response(request)
-        elapsed = time.perf_counter() - started
-        method = request.method if request.method in _METHODS else "other"
-        key = (view_label(request), method, response.status_code)
-        children = _request_children.get(key)
-        if children is None:
-            # labels() costs about as much as the update itself: looked up once per key.
-            children = _request_children[key] = (
-                REQUESTS.labels(*key),
-                REQUEST_SECONDS.labels(key[0], key[1]),
-            )
-        children[0].inc()
-        children[1].observe(elapsed)
-        return response
+def count_request(request: HttpRequest, status: int, elapsed: float) -> None:
+    """One answer of this service, refused ones (a foreign Host) included (shop_common.edge)."""
+    method = request.method if request.method in _METHODS else "other"
+    key = (view_label(request), method, status)
+    children = _request_children.get(key)
+    if children is None:
+        # labels() costs about as much as the update itself: looked up once per key.
+        children = _request_children[key] = (
+            REQUESTS.labels(*key),
+            REQUEST_SECONDS.labels(key[0], key[1]),
+        )
+    children[0].inc()
+    children[1].observe(elapsed)
 
 
 def _count_query(execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any):

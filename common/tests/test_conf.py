@@ -177,7 +177,7 @@ def test_a_staff_admin_logs_in_through_the_user_service_and_follows_its_session(
     assert "django.contrib.admin" in result["INSTALLED_APPS"]
     assert result["AUTHENTICATION_BACKENDS"] == ["shop_common.staff_admin.UserServiceBackend"]
     middleware = result["MIDDLEWARE"]
-    authentication = middleware.index("django.contrib.auth.middleware.AuthenticationMiddleware")
+    authentication = middleware.index("shop_common.edge.PageAuthenticationMiddleware")
     follows = middleware.index("shop_common.staff_admin.StaffSessionMiddleware")
     assert authentication < follows < middleware.index("own.Middleware")
     assert (

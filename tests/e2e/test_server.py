@@ -378,3 +378,13 @@ def test_a_body_over_the_limit_is_refused_before_it_is_sent(stack):
 
     assert head.startswith(b"HTTP/1.1 413")
     assert b"payload_too_large" in body
+
+
+def test_an_answer_goes_out_whole_with_its_length_not_chunked(stack):
+    port = stack.processes["product"].port
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+        head = request_on(connection, "/category/").partition(b"\r\n\r\n")[0].lower()
+
+    assert head.startswith(b"http/1.1 200")
+    assert b"\r\ncontent-length: " in head
+    assert b"transfer-encoding" not in head

@@ -1,0 +1,37 @@
+"""Each service's WSGI application (``config/wsgi.py``): Django's handler with two changes that
+every request pays for otherwise (docs/scaling.md, "The edge").
+
+- The route the edge found (shop_common.edge) is the route: Django does not resolve the path again
+  before calling the view.
+- A response whose body is already in memory goes back as a list of one bytes object, so the server
+  writes it at once with its Content-Length; Django's response object itself would be iterated
+  chunk by chunk and sent chunked.
+"""
+
+import django
+from django.core.handlers.wsgi import WSGIHandler
+from django.http import HttpRequest, HttpResponse
+from django.urls import ResolverMatch
+
+
+class ShopWSGIHandler(WSGIHandler):
+    def resolve_request(self, request: HttpRequest) -> ResolverMatch:
+        match = getattr(request, "resolver_match", None)
+        if match is not None:
+            return match
+        return super().resolve_request(request)
+
+    def __call__(self, environ: dict, start_response) -> object:
+        response = super().__call__(environ, start_response)
+        if isinstance(response, HttpResponse):
+            body = response.content
+            # What the server would do after sending it: request_finished (database connections
+            # given back) fires here instead.
+            response.close()
+            return [body]
+        return response
+
+
+def get_wsgi_application() -> ShopWSGIHandler:
+    django.setup(set_prefix=False)
+    return ShopWSGIHandler()

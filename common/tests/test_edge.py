@@ -1,0 +1,133 @@
+"""The edge (shop_common.edge) and the services' WSGI handler (shop_common.wsgi): a path is resolved
+once, what only browsers need runs only for pages, HTML pages cannot be framed, and an answer in
+memory leaves as one body."""
+
+import json
+from unittest import mock
+
+import pytest
+from django.core.signals import request_finished
+from django.http import HttpResponse
+from django.test import RequestFactory, override_settings
+from django.urls import get_resolver
+from django.urls.resolvers import URLResolver
+
+from shop_common import edge
+from shop_common.wsgi import ShopWSGIHandler
+
+
+@pytest.fixture
+def handler() -> ShopWSGIHandler:
+    edge.route.cache_clear()
+    return ShopWSGIHandler()
+
+
+@pytest.fixture
+def resolutions():
+    """The calls that resolve a whole path (the root resolver's; included ones nest inside)."""
+    calls = []
+    original = URLResolver.resolve
+
+    def counted(resolver, path):
+        if resolver is get_resolver():
+            calls.append(path)
+        return original(resolver, path)
+
+    with mock.patch.object(URLResolver, "resolve", counted):
+        yield calls
+
+
+def call(handler: ShopWSGIHandler, method: str, path: str, body: dict | None = None):
+    data = json.dumps(body).encode() if body is not None else b""
+    environ = RequestFactory().generic(method, path, data, "application/json").environ
+    answer: dict = {}
+
+    def start_response(status: str, headers: list, exc_info=None) -> None:
+        answer["status"] = int(status.split()[0])
+        answer["headers"] = dict(headers)
+
+    answer["body"] = handler(environ, start_response)
+    return answer
+
+
+def test_a_path_is_resolved_once_and_a_known_one_not_again(handler, resolutions):
+    first = call(handler, "POST", "/echo/", {"quantity": 2, "price": "1.10"})
+    again = call(handler, "POST", "/echo/", {"quantity": 3, "price": "1.10"})
+
+    assert first["status"] == again["status"] == 200
+    assert json.loads(again["body"][0]) == {"received": {"quantity": 3, "price": "1.10"}}
+    assert resolutions == ["/echo/"]
+
+
+def test_the_other_spelling_is_routed_without_a_second_resolution_of_the_route(
+    handler, resolutions
+):
+    answer = call(handler, "POST", "/echo", {"quantity": 2, "price": "1.10"})
+    call(handler, "POST", "/echo", {"quantity": 2, "price": "1.10"})
+
+    assert answer["status"] == 200
+    assert json.loads(answer["body"][0]) == {"received": {"quantity": 2, "price": "1.10"}}
+    # The spelling asked for, which is not routed, then the one that is; Django resolves neither.
+    assert resolutions == ["/echo", "/echo/"]
+
+
+def test_an_unknown_path_is_a_json_404_in_either_spelling(handler):
+    answer = call(handler, "GET", "/nothing")
+
+    assert answer["status"] == 404
+    assert json.loads(answer["body"][0])["error"]["details"] == {"path": "/nothing"}
+
+
+def test_an_answer_in_memory_leaves_as_one_body_after_request_finished(handler):
+    finished = []
+    request_finished.connect(receiver := lambda **kwargs: finished.append(True))
+    try:
+        answer = call(handler, "POST", "/echo/", {"quantity": 2, "price": "1.10"})
+    finally:
+        request_finished.disconnect(receiver)
+
+    assert isinstance(answer["body"], list)
+    assert len(answer["body"]) == 1
+    assert finished == [True]
+
+
+def test_page_middleware_passes_api_routes_by():
+    page = RequestFactory().get("/admin/")
+    page.shop_page = True
+    api = RequestFactory().get("/products/")
+    api.shop_page = False
+    middleware = edge.PageSessionMiddleware(lambda request: HttpResponse())
+
+    middleware(page)
+    middleware(api)
+
+    assert hasattr(page, "session")
+    assert not hasattr(api, "session")
+
+
+@override_settings(CORS_ALLOWED_ORIGINS=["https://shop.example"])
+def test_cors_answers_requests_with_an_origin_and_varies_on_it(client):
+    cross = client.get("/pages/", HTTP_ORIGIN="https://shop.example")
+    plain = client.get("/pages/")
+
+    assert cross["Access-Control-Allow-Origin"] == "https://shop.example"
+    assert "Access-Control-Allow-Origin" not in plain
+    assert "origin" in plain["Vary"].lower()
+
+
+def test_html_pages_cannot_be_framed_and_json_needs_no_frame_header(client):
+    page = client.get("/api/docs/")
+    data = client.get("/pages/")
+
+    assert page["Content-Type"].startswith("text/html")
+    assert page["X-Frame-Options"] == "DENY"
+    assert "X-Frame-Options" not in data
+
+
+def test_static_files_are_served_and_a_missing_one_is_a_json_404(client):
+    css = client.get("/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui.css")
+    missing = client.get("/static/no-such-file.css")
+
+    assert css.status_code == 200
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "not_found"
