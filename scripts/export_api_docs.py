@@ -1,7 +1,8 @@
 #!/usr/bin/env python
 """Writes the API documents that live in docs/ from the services' own OpenAPI schemas.
 
-    python scripts/export_api_docs.py schema    # docs/api/<service>.yaml (`make schema`)
+    python scripts/export_api_docs.py schema    # docs/api/<service>.yaml, and <service>.internal.yaml
+                                                # for its /internal/ endpoints (`make schema`)
     python scripts/export_api_docs.py postman   # docs/postman/ (`make postman`)
     python scripts/export_api_docs.py postman-examples  # its saved answers, from a demo stack
 
@@ -10,6 +11,7 @@ Both are generated, never edited by hand: change the views, then run `make schem
 
 import argparse
 import contextlib
+import itertools
 import json
 import os
 import re
@@ -33,7 +35,8 @@ ROOT = Path(__file__).resolve().parent.parent
 METHODS = ("get", "post", "put", "patch", "delete")
 
 
-def openapi(service: Service, fmt: str) -> str:
+def openapi(service: Service, fmt: str, *, internal: bool = False) -> str:
+    """The service's public schema, or with ``internal`` its /internal/ endpoints alone."""
     # Development mode: the schema needs no real secrets, and none should be required to build it.
     # SQLite always: integer bounds in the schema come from the database backend's field ranges.
     # No .env: the documents are the code's, not one checkout's configuration.
@@ -53,6 +56,7 @@ def openapi(service: Service, fmt: str) -> str:
             fmt,
             "--validate",
             "--fail-on-warn",
+            *(["--custom-settings", "shop_common.schema.INTERNAL_SCHEMA"] if internal else []),
         ],
         cwd=ROOT / service.folder,
         env=env,
@@ -68,6 +72,12 @@ def export_schemas() -> None:
     for service in SERVICES:
         (target / f"{service.folder}.yaml").write_text(openapi(service, "openapi"))
         sys.stdout.write(f"wrote docs/api/{service.folder}.yaml\n")
+        internal = target / f"{service.folder}.internal.yaml"
+        if json.loads(openapi(service, "openapi-json", internal=True))["paths"]:
+            internal.write_text(openapi(service, "openapi", internal=True))
+            sys.stdout.write(f"wrote docs/api/{internal.name}\n")
+        else:
+            internal.unlink(missing_ok=True)
 
 
 def _json_body(value: Any) -> str:
@@ -327,8 +337,8 @@ def record_examples() -> None:
 
 def export_postman(target: Path = ROOT / "docs" / "postman") -> None:
     operations: dict[tuple[str, str, str], dict] = {}
-    for service in SERVICES:
-        schema = json.loads(openapi(service, "openapi-json"))
+    for service, internal in itertools.product(SERVICES, (False, True)):
+        schema = json.loads(openapi(service, "openapi-json", internal=internal))
         for path, methods in schema["paths"].items():
             for method, operation in methods.items():
                 if method in METHODS:

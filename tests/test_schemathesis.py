@@ -26,10 +26,11 @@ from schemathesis.engine import events, from_schema
 
 from shop_common.demo import DEMO_LOGINS
 from shop_common.testing.stack import Stack
-from shop_common.topology import SERVICES
+from shop_common.topology import SERVICES, SERVICES_BY_NAME
 from tests.e2e.helpers import running_stack
 
 CONFIG = Path(__file__).with_name("schemathesis.toml")
+API_DOCS = Path(__file__).resolve().parent.parent / "docs" / "api"
 ROLES = ("anonymous", "customer", "staff")
 PASSWORD = "a-long-enough-passphrase-7"
 
@@ -111,10 +112,23 @@ def fuzz(shop: Stack, service: str, role: str) -> tuple[list[Finding], int]:
     if role != "anonymous":
         settings["headers"] = {"Authorization": f"Bearer {throwaway_token(shop, role)}"}
     config = SchemathesisConfig.from_dict(settings, base_dir=str(CONFIG.parent))
-    schema = schemathesis.openapi.from_url(f"{shop.url(service)}/api/schema/", config=config)
-    for name in EXCLUDED.get((service, role), {}):
-        schema = schema.exclude(name=name)
+    schemas = [schemathesis.openapi.from_url(f"{shop.url(service)}/api/schema/", config=config)]
+    # The /internal/ endpoints are not in the public schema; their own is in docs/api/.
+    internal = API_DOCS / f"{SERVICES_BY_NAME[service].folder}.internal.yaml"
+    if internal.exists():
+        schemas.append(schemathesis.openapi.from_path(str(internal), config=config))
+    findings: list[Finding] = []
+    cases = 0
+    for schema in schemas:
+        for name in EXCLUDED.get((service, role), {}):
+            schema = schema.exclude(name=name)
+        found, ran = fuzz_schema(schema, service, role)
+        findings += found
+        cases += ran
+    return findings, cases
 
+
+def fuzz_schema(schema, service: str, role: str) -> tuple[list[Finding], int]:
     findings: list[Finding] = []
     cases = 0
     for event in from_schema(schema).execute():

@@ -424,6 +424,8 @@ def service_settings(
             "DESCRIPTION": f"The shop's {service.display_name}: {service.owns}.",
             "VERSION": env("SERVICE_VERSION", default="0.1.0"),
             "SERVE_INCLUDE_SCHEMA": False,
+            # /internal/ is for the services, not in the public schema (shop_common.schema).
+            "PREPROCESSING_HOOKS": ["shop_common.schema.public_operations"],
             "SWAGGER_UI_DIST": "SIDECAR",
             "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
             "REDOC_DIST": "SIDECAR",

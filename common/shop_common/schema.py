@@ -15,6 +15,27 @@ from shop_common.fields import IdField
 
 ERROR_COMPONENT = "Error"
 
+# Service-to-service endpoints: left out of every service's public schema (/api/schema/ and
+# docs/api/<service>.yaml) and documented apart (docs/api/<service>.internal.yaml).
+INTERNAL_PREFIX = "/internal/"
+
+
+def public_operations(endpoints: list[tuple], **kwargs: Any) -> list[tuple]:
+    """drf-spectacular preprocessing hook (SPECTACULAR_SETTINGS): every operation but /internal/."""
+    return [endpoint for endpoint in endpoints if not endpoint[0].startswith(INTERNAL_PREFIX)]
+
+
+def internal_operations(endpoints: list[tuple], **kwargs: Any) -> list[tuple]:
+    return [endpoint for endpoint in endpoints if endpoint[0].startswith(INTERNAL_PREFIX)]
+
+
+# ``manage.py spectacular --custom-settings shop_common.schema.INTERNAL_SCHEMA`` (make schema).
+INTERNAL_SCHEMA: dict[str, Any] = {
+    "PREPROCESSING_HOOKS": ["shop_common.schema.internal_operations"],
+    "DESCRIPTION": "Service-to-service endpoints: callers need a service token with the internal "
+    "scope, and each endpoint names the services it accepts (docs/auth.md).",
+}
+
 # The one error shape (shop_common.error_handlers.error_body), as a component.
 ERROR_SCHEMA: dict[str, Any] = {
     "type": "object",

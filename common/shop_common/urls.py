@@ -7,7 +7,7 @@ In a service's ``config/urls.py``::
 """
 
 from django.urls import URLPattern, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from shop_common.health import HealthView
 from shop_common.metrics import metrics_view
@@ -18,7 +18,10 @@ class PublicSchemaView(SpectacularAPIView):
     permission_classes: list = []
 
 
-class PublicDocsView(SpectacularSwaggerView):
+class PublicDocsView(SpectacularSwaggerSplitView):
+    """Swagger UI with its start-up script as a file of its own (``?script``): the page's
+    Content-Security-Policy allows no inline script (shop_common.edge)."""
+
     authentication_classes: list = []
     permission_classes: list = []
 

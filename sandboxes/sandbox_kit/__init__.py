@@ -29,8 +29,22 @@ def json_answer(start: Start, status: int, body: Any) -> list[bytes]:
     return [json.dumps(body).encode()]
 
 
+# The hosted pages are HTML with an inline style and two forms that post back here (then a 303 to
+# the shop's landing page): nothing else may load, run or frame them.
+PAGE_SECURITY_POLICY = (
+    "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; frame-ancestors 'none'"
+)
+
+
 def html_answer(start: Start, text: str) -> list[bytes]:
-    start("200 OK", [("Content-Type", "text/html; charset=utf-8")])
+    start(
+        "200 OK",
+        [
+            ("Content-Type", "text/html; charset=utf-8"),
+            ("Content-Security-Policy", PAGE_SECURITY_POLICY),
+            ("X-Frame-Options", "DENY"),
+        ],
+    )
     return [text.encode()]
 
 

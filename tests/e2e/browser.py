@@ -36,6 +36,8 @@ def browser(tmp_path):
     options.binary_location = CHROMIUM
     for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}"):
         options.add_argument(flag)
+    # The console, for the tests that look for Content-Security-Policy violations.
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
     ARTIFACTS.mkdir(exist_ok=True)
     yield driver
