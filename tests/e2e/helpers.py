@@ -3,7 +3,7 @@
 import base64
 import contextlib
 import hashlib
-import json
+import html
 import re
 import secrets
 from collections.abc import Iterable, Iterator
@@ -79,8 +79,8 @@ def oauth_user_token(user_url: str, email: str, password: str, *, scope: str) ->
     browser = httpx.Client(base_url=user_url)
     page = browser.get("/oauth/")
     assert page.status_code == 200
-    # The page writes it as a JavaScript string literal (escapejs): read it as one.
-    client_id = json.loads(re.search(r'const clientId = ("[^"]+")', page.text).group(1))
+    # The page hands it to its script in a data attribute (HTML-escaped).
+    client_id = html.unescape(re.search(r'data-client-id="([^"]+)"', page.text).group(1))
     redirect_uri = f"{user_url}/oauth/"
     verifier = secrets.token_urlsafe(48)
     challenge = (
