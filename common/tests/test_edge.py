@@ -17,7 +17,8 @@ from shop_common.wsgi import ShopWSGIHandler
 
 
 @pytest.fixture
-def handler() -> ShopWSGIHandler:
+def handler(db) -> ShopWSGIHandler:
+    # db: the handler gives the database connections back when a request finishes, as in production.
     edge.route.cache_clear()
     return ShopWSGIHandler()
 

@@ -6,12 +6,14 @@ one access line per request written by the shop, and the body limit answered bef
 One product service with two workers; its user service is a stand-in in this process that holds
 a validation until the test lets it go, so a request can be caught in flight."""
 
+import contextlib
 import json
 import os
 import secrets
 import signal
 import socket
 import threading
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -98,7 +100,6 @@ def stack(tmp_path_factory, user_service):
         },
         schema_prefix="e2e_server_",
         demo_data=True,
-        worker_timeout=WORKER_TIMEOUT,
     )
     try:
         shop.start()
@@ -174,6 +175,30 @@ def refuses_connections(port: int) -> bool:
     return False
 
 
+@contextlib.contextmanager
+def own_server(stack: Stack, folder: Path, **env: str) -> Iterator[ServiceProcess]:
+    """The stack's product service once more, on a port, a metrics directory and a log of its own
+    (a server empties the metrics directory it is given as it starts), for a test that stops or
+    kills its processes: granian stops a whole server whose worker dies twice within a few seconds
+    of being replaced, so no two such tests share one."""
+    (folder / "metrics").mkdir()
+    server = ServiceProcess(
+        PRODUCT,
+        REPO_ROOT / PRODUCT.folder,
+        free_port(),
+        {**stack.envs["product"], "PROMETHEUS_MULTIPROC_DIR": str(folder / "metrics"), **env},
+        workers=2,
+        log_path=folder / "product.log",
+        worker_timeout=WORKER_TIMEOUT,
+    )
+    server.start()
+    try:
+        server.wait_until_healthy()
+        yield server
+    finally:
+        server.stop()
+
+
 @pytest.mark.parametrize(
     "stop",
     [
@@ -184,19 +209,7 @@ def refuses_connections(port: int) -> bool:
     ],
 )
 def test_a_stop_finishes_the_request_in_flight(stack, user_service, stop, tmp_path):
-    # Its own metrics directory: a server empties the one it is given as it starts.
-    env = {**stack.envs["product"], "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
-    server = ServiceProcess(
-        PRODUCT,
-        REPO_ROOT / PRODUCT.folder,
-        free_port(),
-        env,
-        workers=2,
-        log_path=tmp_path / "product.log",
-    )
-    server.start()
-    try:
-        server.wait_until_healthy()
+    with own_server(stack, tmp_path) as server:
         user_service.entered.clear()
         user_service.release.clear()
         answer: dict[str, httpx.Response] = {}
@@ -211,57 +224,49 @@ def test_a_stop_finishes_the_request_in_flight(stack, user_service, stop, tmp_pa
 
         client = threading.Thread(target=in_flight)
         client.start()
-        assert user_service.entered.wait(timeout=30), "the request never reached its view"
-
-        stop(server.process.pid)
-        assert eventually(lambda: refuses_connections(server.port), bool, timeout=15)
-        user_service.release.set()
-        client.join(timeout=30)
+        try:
+            assert user_service.entered.wait(timeout=30), "the request never reached its view"
+            stop(server.process.pid)
+            assert eventually(lambda: refuses_connections(server.port), bool, timeout=15)
+        finally:
+            user_service.release.set()
+            client.join(timeout=30)
 
         response = answer["response"]
         assert response.status_code == 401, response.text
         assert response.json()["error"]["code"]
         assert response.headers["X-Request-ID"]
         assert server.process.wait(timeout=30) == 0
-    finally:
-        user_service.release.set()
-        server.stop()
 
 
-def test_a_hung_worker_is_replaced(stack):
-    main = stack.processes["product"].process.pid
-    folder = Path(stack.envs["product"]["PROMETHEUS_MULTIPROC_DIR"])
-    before = live_workers(main)
-    assert len(before) == 2
-    hung = min(before)
+def test_a_hung_worker_is_replaced(stack, tmp_path):
+    with own_server(stack, tmp_path) as server:
+        main = server.process.pid
+        before = live_workers(main)
+        assert len(before) == 2
+        hung = min(before)
 
-    os.kill(hung, signal.SIGSTOP)  # alive, its connections accepted, nothing answered
-    after = eventually(
-        lambda: live_workers(main), lambda pids: hung not in pids and len(pids) == 2, timeout=30
-    )
+        os.kill(hung, signal.SIGSTOP)  # alive, its connections accepted, nothing answered
+        after = eventually(
+            lambda: live_workers(main), lambda pids: hung not in pids and len(pids) == 2, timeout=30
+        )
 
-    assert hung not in after
-    assert len(after) == 2
-    (new,) = after - before
-    serving = serve_categories_until_each_worker_has(stack.url("product"), folder, main)
-    assert new in serving
-    assert categories_counted_by(folder, new) > 0
+        assert hung not in after
+        assert len(after) == 2
+        (new,) = after - before
+        serving = serve_categories_until_each_worker_has(server.url, tmp_path / "metrics", main)
+        assert new in serving
+        assert categories_counted_by(tmp_path / "metrics", new) > 0
 
 
 def test_workers_stop_when_their_main_process_is_killed(stack, tmp_path):
-    env = {**stack.envs["product"], "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
-    server = ServiceProcess(PRODUCT, REPO_ROOT / PRODUCT.folder, free_port(), env, workers=2)
-    server.start()
-    try:
-        server.wait_until_healthy()
+    with own_server(stack, tmp_path) as server:
         workers = live_workers(server.process.pid)
         assert len(workers) == 2
 
         os.kill(server.process.pid, signal.SIGKILL)
 
         assert eventually(lambda: workers & running(), lambda left: not left) == set()
-    finally:
-        server.stop()
 
 
 def running() -> set[int]:
@@ -275,45 +280,46 @@ def running() -> set[int]:
     return alive
 
 
-def test_metrics_add_up_across_workers_and_keep_the_counts_of_dead_ones(stack):
-    url = stack.url("product")
-    folder = Path(stack.envs["product"]["PROMETHEUS_MULTIPROC_DIR"])
-    main = stack.processes["product"].process.pid
-    workers = serve_categories_until_each_worker_has(url, folder, main)
-    per_worker = {pid: categories_counted_by(folder, pid) for pid in workers}
-    assert all(per_worker.values())
-    total = scraped_categories(url)
-    assert total >= sum(per_worker.values())
+def test_metrics_add_up_across_workers_and_keep_the_counts_of_dead_ones(stack, tmp_path):
+    with own_server(stack, tmp_path) as server:
+        folder, main = tmp_path / "metrics", server.process.pid
+        workers = serve_categories_until_each_worker_has(server.url, folder, main)
+        per_worker = {pid: categories_counted_by(folder, pid) for pid in workers}
+        assert all(per_worker.values())
+        total = scraped_categories(server.url)
+        assert total >= sum(per_worker.values())
 
-    victim = min(workers)
-    os.kill(victim, signal.SIGKILL)
-    eventually(
-        lambda: live_workers(main), lambda pids: victim not in pids and len(pids) == 2, timeout=30
-    )
-
-    assert categories_counted_by(folder, victim) == per_worker[victim]
-    assert scraped_categories(url) == total
-
-
-def test_the_gauges_of_a_dead_worker_stop_counting(stack, user_service):
-    url = stack.url("product")
-    folder = Path(stack.envs["product"]["PROMETHEUS_MULTIPROC_DIR"])
-    main = stack.processes["product"].process.pid
-    user_service.close()  # unreachable from now on: the workers' breakers open (a livemax gauge)
-    with_gauge = eventually(
-        lambda: open_breakers(url, folder, main), lambda pids: bool(pids), timeout=60
-    )
-    assert with_gauge, "no worker wrote a live gauge"
-    victim = min(with_gauge)
-
-    os.kill(victim, signal.SIGKILL)
-
-    assert (
+        victim = min(workers)
+        os.kill(victim, signal.SIGKILL)
         eventually(
-            lambda: (folder / f"gauge_livemax_{victim}.db").exists(), lambda exists: not exists
+            lambda: live_workers(main),
+            lambda pids: victim not in pids and len(pids) == 2,
+            timeout=30,
         )
-        is False
-    )
+
+        assert categories_counted_by(folder, victim) == per_worker[victim]
+        assert scraped_categories(server.url) == total
+
+
+def test_the_gauges_of_a_dead_worker_stop_counting(stack, tmp_path):
+    # A user service that is not there: the workers' breakers open (a livemax gauge).
+    with own_server(stack, tmp_path, USER_SERVICE_URL=f"http://127.0.0.1:{free_port()}") as server:
+        folder, main = tmp_path / "metrics", server.process.pid
+        with_gauge = eventually(
+            lambda: open_breakers(server.url, folder, main), lambda pids: bool(pids), timeout=60
+        )
+        assert with_gauge, "no worker wrote a live gauge"
+        victim = min(with_gauge)
+
+        os.kill(victim, signal.SIGKILL)
+
+        assert (
+            eventually(
+                lambda: (folder / f"gauge_livemax_{victim}.db").exists(),
+                lambda exists: not exists,
+            )
+            is False
+        )
 
 
 def open_breakers(url: str, folder: Path, main: int) -> set[int]:
