@@ -1,4 +1,4 @@
-"""Schemathesis against every service's own /api/schema/, over gunicorn, as anonymous, a customer
+"""Schemathesis against every service's own /api/schema/, over the server, as anonymous, a customer
 and staff: no 5xx, every answer matches its schema, no status the schema does not declare.
 
 The run's fixed part (seed, cases per operation, phases, checks) is in schemathesis.toml beside this

@@ -7,7 +7,7 @@ closed ── N failures in a row ──▶ open ── reset timeout ──▶ 
 
 In half-open one call is let through as the trial; the others keep failing fast until it ends.
 Only transport failures count: an HTTP answer, even a 4xx or 5xx, means the service is there.
-The state lives in the process (each gunicorn worker has its own) and every change is logged once.
+The state lives in the process (each worker process has its own) and every change is logged once.
 
 Not pybreaker: its ``call`` holds the breaker's lock for the whole guarded call, which would queue
 every call to a service behind the slowest one under a threaded worker (docs/decisions.md).

@@ -328,7 +328,7 @@ def service_settings(
         "USE_TZ": True,
         "STATIC_URL": "static/",
         "STATIC_ROOT": base_dir / "var" / "static",
-        # WhiteNoise serves the admin's and the API docs' files under gunicorn straight from the
+        # WhiteNoise serves the admin's and the API docs' files under the server straight from the
         # installed apps, so no collectstatic step stands between a clone and a running shop.
         "WHITENOISE_USE_FINDERS": True,
         # The edge accepts both spellings of a path itself, without a redirect (a redirected POST
@@ -379,7 +379,7 @@ def service_settings(
             "SERVICE_CLIENT_SECRET", default=env(service.client_secret_variable, default="")
         ),
         "SERVICE_TOKEN_CACHE_TTL": env("SERVICE_TOKEN_CACHE_TTL", default=30, cast=int),
-        # This service's own tokens (the topology's token_scopes), fetched by each gunicorn worker
+        # This service's own tokens (the topology's token_scopes), fetched by each server worker
         # as it starts, waiting at most this many seconds for the user service (0: on first use
         # only). shop_common.service_tokens.warm_service_tokens.
         "SERVICE_TOKEN_SCOPES": service.token_scopes,

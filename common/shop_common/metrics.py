@@ -3,10 +3,10 @@
 Every metric of the shop is defined here, once, so that the six services name things alike and a
 service only counts (``metrics.LOGINS.labels(outcome="ok").inc()``).
 
-Under gunicorn each worker is its own process: prometheus-client's multiprocess mode keeps each
+Under the server each worker is its own process: prometheus-client's multiprocess mode keeps each
 process's values in files under ``PROMETHEUS_MULTIPROC_DIR``, which ``/metrics`` adds up. The
-gunicorn master makes (or empties) that directory before its workers start
-(``shop_common.gunicorn_hooks``); the variable must be set before this module is imported, so it is
+server's main process makes (or empties) that directory before its workers start
+(``shop_common.server``); the variable must be set before this module is imported, so it is
 read from the environment, not from settings. Without it (unit tests, ``runserver``) the values
 live in the process.
 """
@@ -153,7 +153,7 @@ def multiprocess_dir() -> str | None:
 
 
 def render() -> bytes:
-    """The text exposition of every process of this service (all gunicorn workers)."""
+    """The text exposition of every process of this service (all its worker processes)."""
     if not multiprocess_dir():
         return generate_latest(REGISTRY)
     registry = CollectorRegistry()

@@ -12,7 +12,7 @@ class Service:
     owns: str
     # The scopes of its own client-credentials token that its requests use: ``internal`` to call
     # another service's /internal/, ``introspection`` to check the services calling its own. Each
-    # gunicorn worker fetches them as it starts (shop_common.gunicorn_hooks).
+    # server worker fetches them as it starts (shop_common.server).
     token_scopes: tuple[str, ...] = ()
 
     @property

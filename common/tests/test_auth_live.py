@@ -1,4 +1,4 @@
-"""The shared authentication and permission classes against a real user service under gunicorn."""
+"""The shared authentication and permission classes against a real user service under the server."""
 
 import secrets
 import time

@@ -94,7 +94,7 @@ def test_the_cache_recovers_by_itself_when_redis_returns(redis_cache, caplog):
 
 
 def test_health_finds_an_outage_this_worker_has_not_met_yet(redis_cache):
-    """Under gunicorn the worker answering /health/ may not have used the cache since Redis
+    """Under the server the worker answering /health/ may not have used the cache since Redis
     died: the health check asks Redis itself instead of reporting an old "ok"."""
     server, _ = redis_cache
     assert shop_cache.cache_state()["status"] == "ok"

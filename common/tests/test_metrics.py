@@ -157,7 +157,7 @@ def test_outbound_calls_are_counted_by_outcome_and_timed(settings):
 
 
 def test_under_several_processes_the_values_of_each_are_added_up(tmp_path):
-    """gunicorn's workers are processes: with PROMETHEUS_MULTIPROC_DIR each writes its own file and
+    """The server's workers are processes: with PROMETHEUS_MULTIPROC_DIR each writes its own file and
     render() adds them up (the directory is set before prometheus-client is imported)."""
     script = textwrap.dedent(
         """

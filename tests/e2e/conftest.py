@@ -1,4 +1,4 @@
-"""The whole shop under gunicorn, on free ports, wired together over real HTTP, with the demo data
+"""The whole shop under the server, on free ports, wired together over real HTTP, with the demo data
 (demo users, demo catalog) loaded.
 
 The database comes from the environment like everywhere else: SQLite files in a temporary folder by

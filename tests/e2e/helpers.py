@@ -29,7 +29,7 @@ def running_stack(
     workers: int = 2,
     **env: str,
 ) -> Iterator[Stack]:
-    """``services`` under gunicorn with the demo data, on databases of their own (SQLite files in
+    """``services`` under the server with the demo data, on databases of their own (SQLite files in
     a temporary folder, or ``e2e_<name>_*`` schemas with MySQL), configured by ``env`` alone (and
     the database this run was given: shop_common.testing.environment); stopped when the block
     ends."""

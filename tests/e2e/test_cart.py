@@ -1,5 +1,5 @@
 """A customer builds a cart over real HTTP: cart service → product service (service token) and
-→ user service (the customer's token), all under gunicorn."""
+→ user service (the customer's token), all under the server."""
 
 from decimal import Decimal
 

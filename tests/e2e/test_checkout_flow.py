@@ -1,5 +1,5 @@
 """The shop end to end through the integration service, all six services and the Stripe sandbox
-under gunicorn: the seven scenarios of the integration issue (the seventh, Chromium clicking the
+under the server: the seven scenarios of the integration issue (the seventh, Chromium clicking the
 hosted page, is in test_payments.py)."""
 
 import time

@@ -1,5 +1,5 @@
-"""A worker's first call to another service does not wait for its service token: every gunicorn
-worker fetches its tokens as it starts (shop_common.gunicorn_hooks.post_worker_init), in the
+"""A worker's first call to another service does not wait for its service token: every server
+worker fetches its tokens as it starts (shop_common.server), in the
 background, while the user service may still be starting beside it."""
 
 import httpx

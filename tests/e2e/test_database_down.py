@@ -1,4 +1,4 @@
-"""A service whose database is unreachable still answers, in the error shape, under gunicorn."""
+"""A service whose database is unreachable still answers, in the error shape, under the server."""
 
 from pathlib import Path
 

@@ -1,4 +1,4 @@
-"""Deadlines and compensation under gunicorn: a hung product service costs the caller its budget,
+"""Deadlines and compensation under the server: a hung product service costs the caller its budget,
 not 15 s; a request whose deadline has passed is refused before any work; a cancellation made while
 the product service is down releases its stock once it is back (docs/architecture.md, docs/orders.md).
 

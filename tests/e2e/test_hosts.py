@@ -1,4 +1,4 @@
-"""ALLOWED_HOSTS on every service under gunicorn: a request naming a host the shop does not serve is
+"""ALLOWED_HOSTS on every service under the server: a request naming a host the shop does not serve is
 a 400 in the error shape, on every path, never a 500, and leaves no ERROR (or traceback) in the logs."""
 
 import json

@@ -1,5 +1,5 @@
-"""Metrics a real Prometheus scrapes and one trace per checkout, on a shop of their own under
-gunicorn: every service with METRICS_TOKEN set and tracing on, exporting to an OTLP receiver in
+"""Metrics a real Prometheus scrapes and one trace per checkout, on a shop of their own under the
+server: every service with METRICS_TOKEN set and tracing on, exporting to an OTLP receiver in
 this process (shop_common.testing.otlp). docs/observability.md.
 """
 

@@ -1,4 +1,4 @@
-"""Redis is an accelerator, not a dependency: the shop under gunicorn with a Redis of its own,
+"""Redis is an accelerator, not a dependency: the shop under the server with a Redis of its own,
 which the test stops and starts again. Nothing answers 500; everything works from the databases,
 slower, and the cache is used again once Redis is back. With Redis the catalog's version lives
 there too (docs/catalog.md, "Caching"): a write is still seen by every worker at once."""
@@ -90,7 +90,7 @@ def test_with_redis_a_price_change_is_served_at_once_by_every_worker(redis_shop)
     listing = f"{shop.url('product')}/products/"
 
     def prices_seen() -> set[str]:
-        # 20 reads each on fresh connections: both gunicorn workers answer some of them.
+        # 20 reads each on fresh connections: both workers answer some of them.
         return {httpx.get(detail).json()["price"] for _ in range(20)} | {
             item["price"]
             for _ in range(20)

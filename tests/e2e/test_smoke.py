@@ -1,4 +1,4 @@
-"""All six services, under gunicorn, answer the contract every service keeps."""
+"""All six services, under the server, answer the contract every service keeps."""
 
 import httpx
 import pytest

@@ -1,4 +1,4 @@
-"""Concurrent buyers against the product service under gunicorn (2 workers), over real HTTP. On
+"""Concurrent buyers against the product service under the server (2 workers), over real HTTP. On
 MariaDB (CI) these prove the row locks and conditional updates; on SQLite, the serialized writers."""
 
 import random

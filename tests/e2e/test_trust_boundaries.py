@@ -1,4 +1,4 @@
-"""The attacks that worked on the first version, each tried again over real HTTP under gunicorn.
+"""The attacks that worked on the first version, each tried again over real HTTP under the server.
 
 Most run on the shared stack (SQLite or MariaDB, local-memory caches, generous per-address limits
 because every test connects from 127.0.0.1). The brute-force and revocation scenarios run on a

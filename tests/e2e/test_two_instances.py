@@ -1,4 +1,4 @@
-"""Scale-out: two gunicorn instances of the same service on different ports against one MariaDB
+"""Scale-out: two server instances of the same service on different ports against one MariaDB
 schema, as two replicas behind a Kubernetes Service would be (docs/scaling.md). Buyers split across
 two product services never oversell; the same webhook event delivered to two payment services at
 once is applied once. MariaDB only: SQLite is one file on one machine, it has no replicas.
