@@ -107,7 +107,9 @@ def _beat(path: Path) -> None:
 def _stop_only_when_told() -> None:
     """A worker stops on the SIGTERM of its main process alone. Ctrl-C reaches the whole process
     group, and a worker that got SIGINT and then the main process's SIGTERM sometimes never
-    stopped (granian 2.8), so it was killed with its requests in flight (tests/e2e/test_server.py)."""
+    stopped (granian 2.8), so it was killed with its requests in flight. granian has no setting for
+    this: its worker's signal set-up is wrapped (granian is pinned; the Ctrl-C test in
+    tests/e2e/test_server.py fails if that set-up changes)."""
     import granian._signals
 
     install = granian._signals.set_sync_signals
