@@ -45,6 +45,22 @@ def redact(text: str) -> str:
     return text
 
 
+class _Flushed(logging.LogRecord):
+    """Queued behind the lines to wait for: the writer sets ``done`` when it reaches it."""
+
+    def __init__(self) -> None:
+        super().__init__("shop.logs", logging.DEBUG, __file__, 0, "", None, None)
+        self.done = threading.Event()
+
+
+class _Writer(logging.StreamHandler):
+    def handle(self, record: logging.LogRecord) -> bool:
+        if isinstance(record, _Flushed):
+            record.done.set()
+            return True
+        return super().handle(record)
+
+
 class ConsoleHandler(logging.handlers.QueueHandler):
     """Formats each line in the caller's thread and leaves the writing to a
     :class:`~logging.handlers.QueueListener` of this process, so a request never waits for the
@@ -55,24 +71,24 @@ class ConsoleHandler(logging.handlers.QueueHandler):
     def __init__(self, stream_path: str = "", *, max_pending: int = 10_000) -> None:
         self.stream = (_open_for_appending(stream_path) if stream_path else None) or sys.stderr
         self.max_pending = max_pending
-        super().__init__(queue.Queue(maxsize=max_pending))
+        # SimpleQueue: its put is C with no Python-level condition to notify, on every request.
+        super().__init__(queue.SimpleQueue())
         self._listener: logging.handlers.QueueListener | None = None
         self._listener_pid = 0
         self._listener_lock = threading.Lock()
 
-    def enqueue(self, record: logging.LogRecord) -> None:
-        # A full queue makes the caller wait rather than drop the line.
-        self.queue.put(record)
-
     def emit(self, record: logging.LogRecord) -> None:
         self._ensure_listener()
         super().emit(record)
-        if record.levelno >= logging.WARNING:
-            self.queue.join()
+        # A stream that stopped taking lines makes callers wait rather than fill the memory.
+        if record.levelno >= logging.WARNING or self.queue.qsize() > self.max_pending:
+            self.flush()
 
     def flush(self) -> None:
         if self._listener_pid == os.getpid():
-            self.queue.join()
+            marker = _Flushed()
+            self.queue.put(marker)
+            marker.done.wait()
 
     def close(self) -> None:
         self.flush()
@@ -84,10 +100,8 @@ class ConsoleHandler(logging.handlers.QueueHandler):
             return
         with self._listener_lock:
             if self._listener_pid != os.getpid():
-                self.queue = queue.Queue(maxsize=self.max_pending)
-                self._listener = logging.handlers.QueueListener(
-                    self.queue, logging.StreamHandler(self.stream)
-                )
+                self.queue = queue.SimpleQueue()
+                self._listener = logging.handlers.QueueListener(self.queue, _Writer(self.stream))
                 self._listener.start()
                 self._listener_pid = os.getpid()
 

@@ -2,11 +2,13 @@ import json
 import logging
 import os
 import sys
+import threading
 
 import pytest
 from django.db import connection
 
 from shop_common.logs import ConsoleHandler, JsonFormatter, RequestIdFilter, redact
+from shop_common.testing.waiting import eventually
 
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl"
 
@@ -194,6 +196,38 @@ def test_a_forked_worker_writes_its_lines_from_a_writer_of_its_own(tmp_path):
     os.waitpid(pid, 0)
 
     assert path.read_text().splitlines() == ["parent", "child"]
+
+
+def test_a_stream_that_stops_taking_lines_makes_callers_wait_instead_of_filling_memory():
+    gate = threading.Event()
+    written: list[str] = []
+
+    class StuckTerminal:
+        def write(self, text: str) -> None:
+            gate.wait()
+            written.append(text)
+
+        def flush(self) -> None:
+            pass
+
+    handler = ConsoleHandler(max_pending=5)
+    handler.stream = StuckTerminal()
+    lines = [f"line {number}" for number in range(20)]
+    caller = threading.Thread(
+        target=lambda: [handler.emit(_record(logging.INFO, line)) for line in lines]
+    )
+    caller.start()
+    # Past max_pending the caller queues a marker and waits behind it: the queue stops growing at
+    # the lines over the limit plus that marker, while the writer is stuck on a line.
+    eventually(handler.queue.qsize, lambda size: size >= 6)
+
+    assert handler.queue.qsize() <= 7
+    assert caller.is_alive()
+    assert written == []
+    gate.set()
+    caller.join()
+    handler.flush()
+    assert "".join(written).splitlines() == lines
 
 
 def test_a_stream_path_that_cannot_be_opened_falls_back_to_stderr(tmp_path):
