@@ -52,8 +52,8 @@ def service_token(scope: str = "internal") -> str:
 def warm_service_tokens(scopes: Iterable[str], *, within: float, pause: float = 0.5) -> bool:
     """Fetches this service's tokens for ``scopes`` before a request needs them: each server
     worker does it as it starts (shop_common.server). The user service hashes the client
-    secret on every fetch, about a second on a busy machine, which the worker's first request to
-    another service would otherwise wait for (docs/decisions.md 211, 233).
+    secret on every fetch, slow by design, which the worker's first request to another service
+    would otherwise wait for (docs/auth.md, "OAuth2").
 
     Best effort, bounded and quiet: under ``make run`` the user service starts beside the others,
     so this waits for its ``/health/`` to answer 200 (a plain GET, outside the circuit breaker:

@@ -198,7 +198,7 @@ class Stack:
     def wait_for_service_tokens(self, timeout: float = 60.0) -> None:
         """Until every worker has fetched its own service tokens as it starts
         (shop_common.server), or logged that it could not. Each token is a client-secret
-        hash at the user service, half a second of CPU, and a test that started meanwhile would
+        hash at the user service, slow by design, and a test that started meanwhile would
         queue behind them (a login timed out so once). Read from the INFO lines: a stack without
         the user service, or with logging above INFO, does not wait."""
         level = self.base_env.get("LOG_LEVEL", "INFO").upper()
