@@ -25,8 +25,9 @@ from shop_common.processes import (
     sandbox_process,
     threads_for,
 )
-from shop_common.server import WORKER_TIMEOUT_SECONDS
+from shop_common.server import MULTIPROC_DIR_VARIABLE, WORKER_TIMEOUT_SECONDS
 from shop_common.service_tokens import WARMUP_LOGGED
+from shop_common.testing.waiting import eventually
 from shop_common.topology import SANDBOXES, SERVICES_BY_NAME, Service
 
 
@@ -122,6 +123,12 @@ class Stack:
         env["DJANGO_SETTINGS_MODULE"] = "config.settings"
         # The developer's .env (make run writes one) must not change what a test stack runs with.
         env["DOTENV_DIR"] = str(without_dotenv(self.workdir))
+        # Each service's metric files in a folder the tests know (Stack.counted reads them); made
+        # now, since its management commands count too (the server empties it as it starts).
+        metrics = Path(
+            env.setdefault(MULTIPROC_DIR_VARIABLE, str(self.workdir / f"{service.name}-metrics"))
+        )
+        metrics.mkdir(parents=True, exist_ok=True)
         mysql = env.get("DB_ENGINE", "sqlite") == "mysql"
         env["DB_NAME"] = (
             f"{self.schema_prefix}{service.schema}"
@@ -206,12 +213,14 @@ class Stack:
             return
         deadline = time.monotonic() + timeout
         for service in self.services:
-            log = self.workdir / f"{service.name}.log"
-            while service.token_scopes and time.monotonic() < deadline:
-                text = log.read_text(errors="replace") if log.exists() else ""
-                if text.count(WARMUP_LOGGED) >= self.workers:
-                    break
-                time.sleep(0.1)
+            if service.token_scopes:
+                log = self.workdir / f"{service.name}.log"
+                eventually(
+                    lambda log=log: log.read_text(errors="replace") if log.exists() else "",
+                    lambda text: text.count(WARMUP_LOGGED) >= self.workers,
+                    timeout=max(0.0, deadline - time.monotonic()),
+                    interval=0.1,
+                )
 
     def stop(self) -> None:
         for process in self.processes.values():
@@ -219,6 +228,23 @@ class Stack:
 
     def url(self, service_name: str) -> str:
         return self.processes[service_name].url
+
+    def counted(self, service_name: str, sample: str, **labels: str) -> float:
+        """``sample`` (``shop_http_requests_total``...) added up over every worker of the service
+        and every label set that includes ``labels``, as its /metrics would show it. A request is
+        counted before its answer leaves, so the count is whole as soon as the calls return (a
+        log line is written later, by the log's own thread)."""
+        from prometheus_client import CollectorRegistry
+        from prometheus_client.multiprocess import MultiProcessCollector
+
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry, path=self.envs[service_name][MULTIPROC_DIR_VARIABLE])
+        return sum(
+            found.value
+            for metric in registry.collect()
+            for found in metric.samples
+            if found.name == sample and labels.items() <= found.labels.items()
+        )
 
     def new_customer_token(self, password: str = "a-long-enough-passphrase-7") -> str:  # noqa: S107
         """Signs up a new customer on this stack's user service and returns their access token
