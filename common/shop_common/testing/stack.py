@@ -246,6 +246,10 @@ class Stack:
             if found.name == sample and labels.items() <= found.labels.items()
         )
 
+    def answered(self, service_name: str, view: str) -> float:
+        """The answers of ``view`` (``accounts.apis.ValidateApi``...) so far, any status."""
+        return self.counted(service_name, "shop_http_requests_total", view=view)
+
     def new_customer_token(self, password: str = "a-long-enough-passphrase-7") -> str:  # noqa: S107
         """Signs up a new customer on this stack's user service and returns their access token
         (one no service has validated yet, so it is in no cache)."""
