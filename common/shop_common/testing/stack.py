@@ -297,16 +297,17 @@ def start_redis_server(port: int, folder: Path, timeout: float = 10.0) -> subpro
         ],
         stdout=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + timeout
-    while True:
+
+    def answers() -> bool:
         try:
-            if redis.Redis(port=port, socket_connect_timeout=0.2).ping():
-                return process
+            return redis.Redis(port=port, socket_connect_timeout=0.2).ping()
         except redis.exceptions.ConnectionError:
-            if time.monotonic() > deadline:
-                process.kill()
-                raise
-            time.sleep(0.05)
+            return False
+
+    if not eventually(answers, bool, timeout=timeout, interval=0.05):
+        process.kill()
+        raise RuntimeError(f"redis-server on port {port} did not answer within {timeout} s")
+    return process
 
 
 @contextlib.contextmanager
