@@ -4,6 +4,7 @@ import base64
 import contextlib
 import hashlib
 import html
+import json
 import re
 import secrets
 from collections.abc import Iterable, Iterator
@@ -51,6 +52,30 @@ def running_stack(
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def logged(stack: Stack, service: str, request_ids: set[str], timeout: float = 20) -> list[dict]:
+    """The JSON lines of ``service``'s log that carry one of ``request_ids``, once each of them
+    has its access line: the log is written by a thread of its own, a moment after the answer."""
+
+    def lines() -> list[dict]:
+        text = (stack.workdir / f"{service}.log").read_text(errors="replace")
+        return [
+            record
+            for record in (json.loads(line) for line in text.splitlines() if line.startswith("{"))
+            if record.get("request_id") in request_ids
+        ]
+
+    found = eventually(
+        lines,
+        lambda records: (
+            {r["request_id"] for r in records if r["logger"] == "shop.access"} >= request_ids
+        ),
+        timeout=timeout,
+    )
+    answered = {r["request_id"] for r in found if r["logger"] == "shop.access"}
+    assert answered >= request_ids, f"{service}: no access line for {request_ids - answered}"
+    return found
 
 
 def wait_for_order_status(
