@@ -11,7 +11,7 @@ stamp is read *before* the database, in the same round trip as the entry: a chan
 a validation reads the database leaves an entry that is stale on its first use, never one that
 looks fresh.
 
-With local-memory caches (``make run`` without ``REDIS_URL``: one cache per gunicorn worker) a
+With local-memory caches (``make run`` without ``REDIS_URL``: one cache per server worker) a
 logout handled by one worker would stamp its own cache only, and another worker would go on
 answering from its entry; so there every validation asks the database.
 """
