@@ -1,5 +1,5 @@
-"""Imports between these modules run one way (issue 24): a module imported at the top of another
-never imports it back, not even inside a function."""
+"""Imports between these modules run one way: a module imported at the top of another never
+imports it back, not even inside a function."""
 
 import ast
 from pathlib import Path
