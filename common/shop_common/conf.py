@@ -23,6 +23,15 @@ DB_ENGINES = ("sqlite", "mysql")
 
 # Strict mode makes MySQL refuse out-of-range or truncated values instead of silently adapting them.
 MYSQL_SQL_MODE = "STRICT_TRANS_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION"
+# Seconds a database connection is kept between requests: opening one (and, with SQLite, setting
+# its pragmas) on every request costs more than the request's own queries.
+DB_CONN_MAX_AGE = 60
+# Seconds a SQLite writer waits for another writer before it gives up.
+SQLITE_BUSY_TIMEOUT = 20
+# A health check pings MySQL before the first query of every request: a second round trip on each.
+# Without it a connection that died (server restart) fails one request with a 503 and is replaced
+# on the next.
+MYSQL_CONN_HEALTH_CHECKS = False
 
 
 def environment(base_dir: Path) -> AutoConfig:
@@ -37,27 +46,25 @@ def database_settings(env: AutoConfig, *, base_dir: Path, default_name: str) -> 
     # databases of its own without naming six DB_NAMEs (tests run a `make run` beside yours).
     name = env("DB_NAME", default=env("DB_SCHEMA_PREFIX", default="") + default_name)
     if engine == "sqlite":
-        return _sqlite_database(env, base_dir=base_dir, name=name)
+        return _sqlite_database(base_dir=base_dir, name=name)
     if engine == "mysql":
         return _mysql_database(env, name=name)
     raise ImproperlyConfigured(f"DB_ENGINE must be one of {', '.join(DB_ENGINES)}, not {engine!r}.")
 
 
-def _sqlite_database(env: AutoConfig, *, base_dir: Path, name: str) -> dict[str, Any]:
+def _sqlite_database(*, base_dir: Path, name: str) -> dict[str, Any]:
     path = Path(name) if "/" in name else base_dir / "var" / f"{name}.sqlite3"
     path.parent.mkdir(parents=True, exist_ok=True)
     return {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": path,
-        # Kept open between requests: opening a file and setting its pragmas on every request
-        # costs more than the request's own queries.
-        "CONN_MAX_AGE": env("DB_CONN_MAX_AGE", default=60, cast=int),
+        "CONN_MAX_AGE": DB_CONN_MAX_AGE,
         "CONN_HEALTH_CHECKS": True,
         "OPTIONS": {
             # A second writer waits for the first (IMMEDIATE + timeout) instead of failing with
             # "database is locked"; WAL lets readers go on while one process writes.
             "transaction_mode": "IMMEDIATE",
-            "timeout": env("DB_SQLITE_TIMEOUT", default=20, cast=int),
+            "timeout": SQLITE_BUSY_TIMEOUT,
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         },
     }
@@ -71,11 +78,8 @@ def _mysql_database(env: AutoConfig, *, name: str) -> dict[str, Any]:
         "PORT": env("DB_PORT", default="3306"),
         "USER": env("DB_USER", default="root"),
         "PASSWORD": env("DB_PASSWORD", default=""),
-        "CONN_MAX_AGE": env("DB_CONN_MAX_AGE", default=60, cast=int),
-        # A health check pings the server before the first query of every request: a second
-        # round trip on each. Without it a connection that died (server restart) fails one
-        # request with a 503 and is replaced on the next.
-        "CONN_HEALTH_CHECKS": env("DB_CONN_HEALTH_CHECKS", default=False, cast=bool),
+        "CONN_MAX_AGE": DB_CONN_MAX_AGE,
+        "CONN_HEALTH_CHECKS": MYSQL_CONN_HEALTH_CHECKS,
         "OPTIONS": {
             "charset": "utf8mb4",
             "init_command": f"SET sql_mode='{MYSQL_SQL_MODE}'",
@@ -209,11 +213,15 @@ class ServiceContext:
     staff_admin: StaffAdmin | None
 
 
+# Reported by /health/ and in the OpenAPI schema.
+SERVICE_VERSION = "0.1.0"
+
+
 def django_settings(ctx: ServiceContext) -> dict[str, Any]:
     env = ctx.env
     return {
         "SERVICE_NAME": ctx.service.name,
-        "SERVICE_VERSION": env("SERVICE_VERSION", default="0.1.0"),
+        "SERVICE_VERSION": SERVICE_VERSION,
         "BASE_DIR": ctx.base_dir,
         "DEBUG": ctx.debug,
         "SECRET_KEY": secret_key(env, debug=ctx.debug),
@@ -229,6 +237,11 @@ def django_settings(ctx: ServiceContext) -> dict[str, Any]:
         # loses its body).
         "APPEND_SLASH": False,
     }
+
+
+# Seconds a Django admin session lasts: short, since the admin can change anything. The staff
+# admins also re-check their user with the user service (shop_common.staff_admin).
+ADMIN_SESSION_SECONDS = 8 * 3600
 
 
 def apps_settings(ctx: ServiceContext) -> dict[str, Any]:
@@ -264,9 +277,7 @@ def apps_settings(ctx: ServiceContext) -> dict[str, Any]:
                 },
             }
         ],
-        # Django admin sessions (seconds): short, since the admin can change anything. The staff
-        # admins also re-check their user with the user service (shop_common.staff_admin).
-        "SESSION_COOKIE_AGE": ctx.env("ADMIN_SESSION_SECONDS", default=8 * 3600, cast=int),
+        "SESSION_COOKIE_AGE": ADMIN_SESSION_SECONDS,
         # The default (cookie, then session) builds a signer on every request, admin or not;
         # session storage costs nothing until the admin writes a message.
         "MESSAGE_STORAGE": "django.contrib.messages.storage.session.SessionStorage",
@@ -310,6 +321,10 @@ def static_files_settings(ctx: ServiceContext) -> dict[str, Any]:
     }
 
 
+# While Redis cannot be reached: seconds between two log lines about it (shop_common.cache).
+CACHE_LOG_INTERVAL_SECONDS = 60.0
+
+
 def storage_settings(ctx: ServiceContext) -> dict[str, Any]:
     env = ctx.env
     return {
@@ -319,10 +334,9 @@ def storage_settings(ctx: ServiceContext) -> dict[str, Any]:
             )
         },
         "CACHES": cache_settings(env, service_name=ctx.service.name),
-        # While Redis cannot be reached: seconds before a worker tries it again, and between two
-        # log lines about it (shop_common.cache).
+        # While Redis cannot be reached: seconds before a worker tries it again (shop_common.cache).
         "CACHE_RETRY_SECONDS": env("CACHE_RETRY_SECONDS", default=5.0, cast=float),
-        "CACHE_LOG_INTERVAL_SECONDS": env("CACHE_LOG_INTERVAL_SECONDS", default=60.0, cast=float),
+        "CACHE_LOG_INTERVAL_SECONDS": CACHE_LOG_INTERVAL_SECONDS,
     }
 
 
@@ -344,6 +358,12 @@ PLAIN_HTTP_PATHS_BY_SERVICE = {
 }
 
 
+# HSTS max-age with HTTPS_ONLY: a year, subdomains included, and preload-ready (a promise to
+# browsers about every subdomain: set False here if a deployment cannot keep it).
+HSTS_SECONDS = 365 * 24 * 3600
+HSTS_PRELOAD = True
+
+
 def https_settings(ctx: ServiceContext) -> dict[str, Any]:
     """Production posture: ``HTTPS_ONLY=True`` where the shop is served over HTTPS (a TLS proxy in
     front of it), so that ``manage.py check --deploy`` is clean. Off by default: ``make run``
@@ -360,12 +380,10 @@ def https_settings(ctx: ServiceContext) -> dict[str, Any]:
             *PLAIN_HTTP_PATHS,
             *PLAIN_HTTP_PATHS_BY_SERVICE.get(ctx.service.name, ()),
         ],
-        # HSTS (sent on HTTPS answers only): a year, subdomains included, preload-ready.
-        "SECURE_HSTS_SECONDS": (
-            env("SECURE_HSTS_SECONDS", default=31536000, cast=int) if https_only else 0
-        ),
+        # Sent on HTTPS answers only.
+        "SECURE_HSTS_SECONDS": HSTS_SECONDS if https_only else 0,
         "SECURE_HSTS_INCLUDE_SUBDOMAINS": https_only,
-        "SECURE_HSTS_PRELOAD": https_only and env("SECURE_HSTS_PRELOAD", default=True, cast=bool),
+        "SECURE_HSTS_PRELOAD": https_only and HSTS_PRELOAD,
         "SESSION_COOKIE_SECURE": https_only,
         "CSRF_COOKIE_SECURE": https_only,
     }
@@ -416,29 +434,40 @@ def observability_settings(ctx: ServiceContext) -> dict[str, Any]:
     }
 
 
+# Calls between services: seconds to connect; extra attempts for idempotent calls (GET, PUT,
+# DELETE, or a POST declared idempotent) and the pause before each, times the attempt number;
+# connection failures or timeouts in a row that open a dependency's circuit breaker.
+SERVICE_HTTP_CONNECT_TIMEOUT = 2.0
+SERVICE_HTTP_RETRIES = 2
+SERVICE_HTTP_RETRY_BACKOFF = 0.1
+SERVICE_BREAKER_FAILURES = 5
+
+
 def service_http_settings(ctx: ServiceContext) -> dict[str, Any]:
     env = ctx.env
     return {
         "SERVICE_URLS": service_urls(env),
-        "SERVICE_HTTP_CONNECT_TIMEOUT": env(
-            "SERVICE_HTTP_CONNECT_TIMEOUT", default=2.0, cast=float
-        ),
+        "SERVICE_HTTP_CONNECT_TIMEOUT": SERVICE_HTTP_CONNECT_TIMEOUT,
         "SERVICE_HTTP_READ_TIMEOUT": env("SERVICE_HTTP_READ_TIMEOUT", default=5.0, cast=float),
-        "SERVICE_HTTP_RETRIES": env("SERVICE_HTTP_RETRIES", default=2, cast=int),
-        "SERVICE_HTTP_RETRY_BACKOFF": env("SERVICE_HTTP_RETRY_BACKOFF", default=0.1, cast=float),
+        "SERVICE_HTTP_RETRIES": SERVICE_HTTP_RETRIES,
+        "SERVICE_HTTP_RETRY_BACKOFF": SERVICE_HTTP_RETRY_BACKOFF,
         # Seconds an inbound request may take, its calls to other services included; an earlier
         # X-Request-Deadline from the caller wins (0: only the caller's). shop_common.deadlines.
         "REQUEST_BUDGET_SECONDS": env("REQUEST_BUDGET_SECONDS", default=5.0, cast=float),
         # Seconds of its budget a service keeps back from each service it calls: the one called
         # gives up first and names what it waited for (shop_common.service_client).
         "DEADLINE_HOP_MARGIN_SECONDS": env("DEADLINE_HOP_MARGIN_SECONDS", default=0.3, cast=float),
-        # Connection failures or timeouts in a row that open a dependency's circuit breaker, and
-        # seconds it stays open before one trial call (shop_common.breaker).
-        "SERVICE_BREAKER_FAILURES": env("SERVICE_BREAKER_FAILURES", default=5, cast=int),
+        "SERVICE_BREAKER_FAILURES": SERVICE_BREAKER_FAILURES,
+        # Seconds a dependency's open circuit breaker stays open before one trial call
+        # (shop_common.breaker).
         "SERVICE_BREAKER_RESET_SECONDS": env(
             "SERVICE_BREAKER_RESET_SECONDS", default=10.0, cast=float
         ),
     }
+
+
+# Seconds a refused token is remembered, so junk tokens cost no introspection each time.
+REFUSED_TOKEN_CACHE_TTL = 10
 
 
 def service_auth_settings(ctx: ServiceContext) -> dict[str, Any]:
@@ -446,8 +475,7 @@ def service_auth_settings(ctx: ServiceContext) -> dict[str, Any]:
     return {
         # Seconds another service trusts a validated user token without asking again (0: never).
         "AUTH_CACHE_TTL": env("AUTH_CACHE_TTL", default=30, cast=int),
-        # Seconds a refused token is remembered, so junk tokens cost no introspection each time.
-        "REFUSED_TOKEN_CACHE_TTL": env("REFUSED_TOKEN_CACHE_TTL", default=10, cast=int),
+        "REFUSED_TOKEN_CACHE_TTL": REFUSED_TOKEN_CACHE_TTL,
         # This service's OAuth2 client (client credentials, scope "internal"): for calling other
         # services' /internal/ endpoints and for introspecting the tokens of services calling it.
         # With one .env for all six (make run), each finds its own as <NAME>_CLIENT_SECRET.
@@ -464,16 +492,19 @@ def service_auth_settings(ctx: ServiceContext) -> dict[str, Any]:
     }
 
 
+# Limits enforced before any work (shop_common.request_limits, shop_common.parsers): a body over
+# the size is a 413, JSON nested deeper, or with more values in all, than these a 400.
+MAX_REQUEST_BODY_BYTES = 1024 * 1024
+JSON_MAX_DEPTH = 32
+JSON_MAX_ITEMS = 10_000
+
+
 def limits_settings(ctx: ServiceContext) -> dict[str, Any]:
-    env = ctx.env
-    # Limits enforced before any work (shop_common.request_limits, shop_common.parsers): a body
-    # over the size is a 413, JSON deeper or larger than these a 400.
-    max_body = env("MAX_REQUEST_BODY_BYTES", default=1024 * 1024, cast=int)
     return {
-        "MAX_REQUEST_BODY_BYTES": max_body,
-        "DATA_UPLOAD_MAX_MEMORY_SIZE": max_body,
-        "JSON_MAX_DEPTH": env("JSON_MAX_DEPTH", default=32, cast=int),
-        "JSON_MAX_ITEMS": env("JSON_MAX_ITEMS", default=10_000, cast=int),
+        "MAX_REQUEST_BODY_BYTES": MAX_REQUEST_BODY_BYTES,
+        "DATA_UPLOAD_MAX_MEMORY_SIZE": MAX_REQUEST_BODY_BYTES,
+        "JSON_MAX_DEPTH": JSON_MAX_DEPTH,
+        "JSON_MAX_ITEMS": JSON_MAX_ITEMS,
     }
 
 
@@ -504,7 +535,7 @@ def schema_settings(ctx: ServiceContext) -> dict[str, Any]:
         "SPECTACULAR_SETTINGS": {
             "TITLE": f"{service.display_name.capitalize()} API",
             "DESCRIPTION": f"The shop's {service.display_name}: {service.owns}.",
-            "VERSION": ctx.env("SERVICE_VERSION", default="0.1.0"),
+            "VERSION": SERVICE_VERSION,
             "SERVE_INCLUDE_SCHEMA": False,
             # /internal/ is for the services, not in the public schema (shop_common.schema).
             "PREPROCESSING_HOOKS": ["shop_common.schema.public_operations"],

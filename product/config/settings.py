@@ -32,6 +32,6 @@ env = environment(BASE_DIR)
 CATALOG_CACHE_TTL = env("CATALOG_CACHE_TTL", default=300, cast=int)
 # With Redis: seconds the catalog version's copy in Redis lives before it is read from the database
 # again; the longest a write whose version raise was lost to a Redis outage can go unseen.
-CATALOG_VERSION_RECHECK_SECONDS = env("CATALOG_VERSION_RECHECK_SECONDS", default=5, cast=int)
+CATALOG_VERSION_RECHECK_SECONDS = 5
 # Seconds stock stays reserved for an unpaid order before release_expired_reservations frees it.
 RESERVATION_TTL_SECONDS = env("RESERVATION_TTL_SECONDS", default=900, cast=int)

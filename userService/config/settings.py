@@ -62,16 +62,15 @@ SIMPLE_JWT = {
     "ALGORITHM": "HS256",
     "SIGNING_KEY": JWT_SIGNING_KEY,
     "ACCESS_TOKEN_LIFETIME": timedelta(seconds=env("JWT_ACCESS_SECONDS", default=300, cast=int)),
-    "REFRESH_TOKEN_LIFETIME": timedelta(
-        seconds=env("JWT_REFRESH_SECONDS", default=86400, cast=int)
-    ),
+    # A login session: a day.
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=1),
     "USER_ID_CLAIM": "user_id",
     "UPDATE_LAST_LOGIN": False,
 }
 
 # With a shared cache (REDIS_URL), seconds a login session's state is kept there for validations
 # (accounts.session_state; at most the access token lifetime; 0: the database every time).
-SESSION_STATE_CACHE_TTL = env("SESSION_STATE_CACHE_TTL", default=300, cast=int)
+SESSION_STATE_CACHE_TTL = 300
 
 REST_FRAMEWORK = {
     **REST_FRAMEWORK,  # noqa: F821 (set by service_settings)
@@ -99,7 +98,8 @@ OAUTH2_PROVIDER = {
     "SCOPES_BACKEND_CLASS": "accounts.oauth.ShopScopes",
     "OAUTH2_VALIDATOR_CLASS": "accounts.oauth.ShopOAuth2Validator",
     "PKCE_REQUIRED": True,
-    "ACCESS_TOKEN_EXPIRE_SECONDS": env("OAUTH_ACCESS_TOKEN_SECONDS", default=3600, cast=int),
+    # OAuth2 access tokens (authorization code and client credentials): an hour.
+    "ACCESS_TOKEN_EXPIRE_SECONDS": 3600,
     "REFRESH_TOKEN_REUSE_PROTECTION": True,
     # Plain-http redirect URIs only for a shop served over plain http (make run, tests).
     "ALLOWED_REDIRECT_URI_SCHEMES": (
