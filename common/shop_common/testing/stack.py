@@ -189,8 +189,9 @@ class Stack:
                 env={
                     **self.base_env,
                     **self.secrets,
-                    f"{prefix}_WEBHOOK_URL": f"http://127.0.0.1:{ports['payment']}/webhook/{provider}/",
-                    f"{prefix}_PUBLIC_URL": f"http://127.0.0.1:{ports[sandbox.name]}",
+                    # Its events go to the payment service; its pages link to where that reaches it.
+                    "PAYMENT_SERVICE_URL": envs["payment"]["PAYMENT_SERVICE_URL"],
+                    f"{provider.upper()}_API_BASE": envs["payment"][f"{provider.upper()}_API_BASE"],
                     # /_sandbox/requests: what the SDK sent, for the end-to-end tests.
                     f"{prefix}_DEBUG_ROUTES": "True",
                 },
