@@ -26,8 +26,9 @@ MYSQL_SQL_MODE = "STRICT_TRANS_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIV
 # Seconds a database connection is kept between requests: opening one (and, with SQLite, setting
 # its pragmas) on every request costs more than the request's own queries.
 DB_CONN_MAX_AGE = 60
-# Seconds a SQLite writer waits for another writer before it gives up.
+# Seconds a SQLite writer waits for another writer before it gives up, and MySQL's connect timeout.
 SQLITE_BUSY_TIMEOUT = 20
+MYSQL_CONNECT_TIMEOUT = 3
 # A health check pings MySQL before the first query of every request: a second round trip on each.
 # Without it a connection that died (server restart) fails one request with a 503 and is replaced
 # on the next.
@@ -84,7 +85,7 @@ def _mysql_database(env: AutoConfig, *, name: str) -> dict[str, Any]:
             "charset": "utf8mb4",
             "init_command": f"SET sql_mode='{MYSQL_SQL_MODE}'",
             "isolation_level": "read committed",
-            "connect_timeout": env("DB_CONNECT_TIMEOUT", default=3, cast=int),
+            "connect_timeout": MYSQL_CONNECT_TIMEOUT,
         },
         "TEST": {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"},
     }
@@ -321,7 +322,9 @@ def static_files_settings(ctx: ServiceContext) -> dict[str, Any]:
     }
 
 
-# While Redis cannot be reached: seconds between two log lines about it (shop_common.cache).
+# While Redis cannot be reached: seconds before a worker tries it again, and between two log lines
+# about it (shop_common.cache).
+CACHE_RETRY_SECONDS = 5.0
 CACHE_LOG_INTERVAL_SECONDS = 60.0
 
 
@@ -334,8 +337,7 @@ def storage_settings(ctx: ServiceContext) -> dict[str, Any]:
             )
         },
         "CACHES": cache_settings(env, service_name=ctx.service.name),
-        # While Redis cannot be reached: seconds before a worker tries it again (shop_common.cache).
-        "CACHE_RETRY_SECONDS": env("CACHE_RETRY_SECONDS", default=5.0, cast=float),
+        "CACHE_RETRY_SECONDS": CACHE_RETRY_SECONDS,
         "CACHE_LOG_INTERVAL_SECONDS": CACHE_LOG_INTERVAL_SECONDS,
     }
 
@@ -423,9 +425,9 @@ def observability_settings(ctx: ServiceContext) -> dict[str, Any]:
             stream_path=os.environ.get("LOG_STREAM", ""),
         ),
         # Tests: each access line carries db_queries, the SQL statements the request ran.
-        "COUNT_SQL_QUERIES": env("COUNT_SQL_QUERIES", default=False, cast=bool),
+        "COUNT_SQL_QUERIES": False,
         # Tests and diagnosis: db_queries and db_statements, the SQL text of each (no parameters).
-        "LOG_SQL_STATEMENTS": env("LOG_SQL_STATEMENTS", default=False, cast=bool),
+        "LOG_SQL_STATEMENTS": False,
         # GET /metrics needs "Authorization: Bearer <this>"; empty: open with DEBUG on, closed
         # otherwise (shop_common.metrics, docs/observability.md).
         "METRICS_TOKEN": env("METRICS_TOKEN", default=""),
@@ -438,9 +440,13 @@ def observability_settings(ctx: ServiceContext) -> dict[str, Any]:
 # DELETE, or a POST declared idempotent) and the pause before each, times the attempt number;
 # connection failures or timeouts in a row that open a dependency's circuit breaker.
 SERVICE_HTTP_CONNECT_TIMEOUT = 2.0
+# Seconds to wait for another service's answer (cut to what is left of the request's deadline).
+SERVICE_HTTP_READ_TIMEOUT = 5.0
 SERVICE_HTTP_RETRIES = 2
 SERVICE_HTTP_RETRY_BACKOFF = 0.1
 SERVICE_BREAKER_FAILURES = 5
+# Seconds a dependency's open circuit breaker stays open before one trial call (shop_common.breaker).
+SERVICE_BREAKER_RESET_SECONDS = 10.0
 
 
 def service_http_settings(ctx: ServiceContext) -> dict[str, Any]:
@@ -448,7 +454,7 @@ def service_http_settings(ctx: ServiceContext) -> dict[str, Any]:
     return {
         "SERVICE_URLS": service_urls(env),
         "SERVICE_HTTP_CONNECT_TIMEOUT": SERVICE_HTTP_CONNECT_TIMEOUT,
-        "SERVICE_HTTP_READ_TIMEOUT": env("SERVICE_HTTP_READ_TIMEOUT", default=5.0, cast=float),
+        "SERVICE_HTTP_READ_TIMEOUT": SERVICE_HTTP_READ_TIMEOUT,
         "SERVICE_HTTP_RETRIES": SERVICE_HTTP_RETRIES,
         "SERVICE_HTTP_RETRY_BACKOFF": SERVICE_HTTP_RETRY_BACKOFF,
         # Seconds an inbound request may take, its calls to other services included; an earlier
@@ -458,14 +464,13 @@ def service_http_settings(ctx: ServiceContext) -> dict[str, Any]:
         # gives up first and names what it waited for (shop_common.service_client).
         "DEADLINE_HOP_MARGIN_SECONDS": env("DEADLINE_HOP_MARGIN_SECONDS", default=0.3, cast=float),
         "SERVICE_BREAKER_FAILURES": SERVICE_BREAKER_FAILURES,
-        # Seconds a dependency's open circuit breaker stays open before one trial call
-        # (shop_common.breaker).
-        "SERVICE_BREAKER_RESET_SECONDS": env(
-            "SERVICE_BREAKER_RESET_SECONDS", default=10.0, cast=float
-        ),
+        "SERVICE_BREAKER_RESET_SECONDS": SERVICE_BREAKER_RESET_SECONDS,
     }
 
 
+# Seconds another service trusts a validated user token without asking again (0: never): the
+# longest a revoked session's token may still be taken where the cache is per process.
+AUTH_CACHE_TTL = 30
 # Seconds a refused token is remembered, so junk tokens cost no introspection each time.
 REFUSED_TOKEN_CACHE_TTL = 10
 
@@ -473,8 +478,7 @@ REFUSED_TOKEN_CACHE_TTL = 10
 def service_auth_settings(ctx: ServiceContext) -> dict[str, Any]:
     env, service = ctx.env, ctx.service
     return {
-        # Seconds another service trusts a validated user token without asking again (0: never).
-        "AUTH_CACHE_TTL": env("AUTH_CACHE_TTL", default=30, cast=int),
+        "AUTH_CACHE_TTL": AUTH_CACHE_TTL,
         "REFUSED_TOKEN_CACHE_TTL": REFUSED_TOKEN_CACHE_TTL,
         # This service's OAuth2 client (client credentials, scope "internal"): for calling other
         # services' /internal/ endpoints and for introspecting the tokens of services calling it.

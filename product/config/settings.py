@@ -29,7 +29,7 @@ globals().update(
 env = environment(BASE_DIR)
 
 # Seconds a cached catalog answer may be served (every write makes it stale at once); 0 disables.
-CATALOG_CACHE_TTL = env("CATALOG_CACHE_TTL", default=300, cast=int)
+CATALOG_CACHE_TTL = 300
 # With Redis: seconds the catalog version's copy in Redis lives before it is read from the database
 # again; the longest a write whose version raise was lost to a Redis outage can go unseen.
 CATALOG_VERSION_RECHECK_SECONDS = 5

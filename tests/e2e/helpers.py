@@ -7,8 +7,9 @@ import html
 import json
 import re
 import secrets
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlencode, urlparse
 
 import httpx
@@ -28,12 +29,13 @@ def running_stack(
     *,
     services: Iterable[Service] = SERVICES,
     workers: int = 2,
+    settings: Mapping[str, Any] | None = None,
     **env: str,
 ) -> Iterator[Stack]:
     """``services`` under the server with the demo data, on databases of their own (SQLite files in
     a temporary folder, or ``e2e_<name>_*`` schemas with MySQL), configured by ``env`` alone (and
-    the database this run was given: shop_common.testing.environment); stopped when the block
-    ends."""
+    the database this run was given: shop_common.testing.environment) and the Django ``settings``
+    given (:class:`Stack`); stopped when the block ends."""
     shop = Stack(
         repo_root=REPO_ROOT,
         workdir=tmp_path_factory.mktemp(name),
@@ -42,6 +44,7 @@ def running_stack(
         schema_prefix=f"e2e_{name}_",
         demo_data=True,
         workers=workers,
+        settings=settings or {},
     )
     try:
         shop.start()

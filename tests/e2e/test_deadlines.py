@@ -28,7 +28,7 @@ def shop(tmp_path_factory):
         services=(SERVICES_BY_NAME[name] for name in ("user", "product", "order")),
         REQUEST_BUDGET_SECONDS=str(BUDGET),
         SIGNUP_RATE_PER_IP="10000/hour",
-        CATALOG_CACHE_TTL="0",
+        settings={"CATALOG_CACHE_TTL": 0},
     ) as stack:
         yield stack
 

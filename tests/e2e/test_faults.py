@@ -35,9 +35,9 @@ def shop(tmp_path_factory):
         # another service).
         workers=1,
         REQUEST_BUDGET_SECONDS=str(BUDGET),
-        # A restarted dependency is tried again a second after its breaker opened.
-        SERVICE_BREAKER_RESET_SECONDS="1",
         SIGNUP_RATE_PER_IP="10000/hour",
+        # A restarted dependency is tried again a second after its breaker opened.
+        settings={"SERVICE_BREAKER_RESET_SECONDS": 1.0},
     ) as stack:
         yield stack
 

@@ -48,7 +48,7 @@ def shop(tmp_path_factory, receiver):
         # What is measured here is what gets counted, not how fast: a loaded machine (five
         # helpers' suites at once) must not turn the checkout into a 503 for its 5 s budget.
         REQUEST_BUDGET_SECONDS="30",
-        SERVICE_HTTP_READ_TIMEOUT="30",
+        settings={"SERVICE_HTTP_READ_TIMEOUT": 30.0},
     ) as stack:
         yield stack
 

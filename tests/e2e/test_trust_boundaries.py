@@ -228,7 +228,7 @@ def guarded(tmp_path_factory, redis_url):
         PASSWORD_FAILURES_PER_ADDRESS="8/15m",
         SIGNUP_RATE_PER_IP="3/hour",
         # Far longer than any test: what ends a session here is the shared Redis, not a TTL.
-        AUTH_CACHE_TTL="300",
+        settings={"AUTH_CACHE_TTL": 300},
     ) as shop:
         yield shop
 

@@ -3,6 +3,7 @@
 Redis of a test's own. The processes themselves are :mod:`shop_common.processes`."""
 
 import contextlib
+import os
 import secrets
 import shutil
 import socket
@@ -12,7 +13,7 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import httpx
 
@@ -73,6 +74,10 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+# The settings module a stack with settings of its own runs its services with (in its workdir).
+STACK_SETTINGS_MODULE = "stack_settings"
+
+
 def _provider(sandbox: Service) -> str:
     """``stripe`` for the ``stripe-sandbox``: its variables' prefix and its webhook path."""
     return sandbox.name.removesuffix("-sandbox")
@@ -83,7 +88,9 @@ class Stack:
     """Several services under the shop's server on free ports, wired to each other, with throwaway databases.
 
     SQLite files go under ``workdir``; with DB_ENGINE=mysql each service gets a fresh schema named
-    ``<schema_prefix><its schema>``. Logs go to ``workdir/<service>.log``.
+    ``<schema_prefix><its schema>``. Logs go to ``workdir/<service>.log``. ``settings``: Django
+    settings every service runs with instead of its own (what ``override_settings`` is to a test in
+    one process), written to a settings module that starts from the service's ``config.settings``.
     """
 
     repo_root: Path
@@ -95,6 +102,7 @@ class Stack:
     demo_data: bool = False
     # Seconds without a heartbeat before a worker is replaced (shop_common.server).
     worker_timeout: float = WORKER_TIMEOUT_SECONDS
+    settings: Mapping[str, Any] = field(default_factory=dict)
     processes: dict[str, ServiceProcess] = field(default_factory=dict)
     envs: dict[str, dict[str, str]] = field(default_factory=dict)
 
@@ -121,6 +129,11 @@ class Stack:
         env["DEBUG"] = "False"
         # A test runner's own settings module must not leak into the services it starts.
         env["DJANGO_SETTINGS_MODULE"] = "config.settings"
+        if self.settings:
+            env["DJANGO_SETTINGS_MODULE"] = STACK_SETTINGS_MODULE
+            env["PYTHONPATH"] = os.pathsep.join(
+                filter(None, (str(self.workdir), env.get("PYTHONPATH")))
+            )
         # The developer's .env (make run writes one) must not change what a test stack runs with.
         env["DOTENV_DIR"] = str(without_dotenv(self.workdir))
         # Each service's metric files in a folder the tests know (Stack.counted reads them); made
@@ -151,6 +164,7 @@ class Stack:
         with_sandbox = any(service.name == "payment" for service in self.services)
         if with_sandbox:
             ports.update({sandbox.name: free_port() for sandbox in SANDBOXES})
+        self.write_settings_module()
         self.envs = envs = {
             service.name: self.service_env(service, ports) for service in self.services
         }
@@ -202,6 +216,16 @@ class Stack:
         for process in self.processes.values():
             process.wait_until_healthy()
         self.wait_for_service_tokens()
+
+    def write_settings_module(self) -> None:
+        if not self.settings:
+            return
+        lines = [
+            '"""Written by shop_common.testing.stack: the service\'s settings, then the test\'s."""',
+            "from config.settings import *  # noqa: F403",
+            *(f"{name} = {value!r}" for name, value in self.settings.items()),
+        ]
+        (self.workdir / f"{STACK_SETTINGS_MODULE}.py").write_text("\n".join(lines) + "\n")
 
     def wait_for_service_tokens(self, timeout: float = 60.0) -> None:
         """Until every worker has fetched its own service tokens as it starts
