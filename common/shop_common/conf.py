@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from decouple import AutoConfig, Csv
 from django.core.exceptions import ImproperlyConfigured
@@ -20,6 +21,10 @@ from django.core.exceptions import ImproperlyConfigured
 from shop_common.topology import SERVICES, SERVICES_BY_NAME, Service
 
 DB_ENGINES = ("sqlite", "mysql")
+
+# Seconds stock stays reserved for an unpaid order: the product service then frees the stock and the
+# order service cancels the order, so both read this one value.
+RESERVATION_TTL_SECONDS = 15 * 60
 
 # Strict mode makes MySQL refuse out-of-range or truncated values instead of silently adapting them.
 MYSQL_SQL_MODE = "STRICT_TRANS_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION"
@@ -138,6 +143,34 @@ def logging_settings(*, service_name: str, level: str, stream_path: str = "") ->
             "httpcore": {"handlers": ["console"], "level": "WARNING", "propagate": False},
             "stripe": {"handlers": ["console"], "level": "WARNING", "propagate": False},
         },
+    }
+
+
+# EMAIL_URL's schemes, and whether each starts TLS (STARTTLS) on the connection.
+EMAIL_SCHEMES = {"smtp": False, "smtp+tls": True}
+
+
+def email_settings(env: AutoConfig) -> dict[str, Any]:
+    """Django's email settings from ``EMAIL_URL``: unset, the console backend (a message is written
+    to the log); ``smtp://user:password@host:port``, or ``smtp+tls://...`` to start TLS, for an
+    SMTP server (user and password percent-encoded). ``DEFAULT_FROM_EMAIL`` is the sender."""
+    sender = {"DEFAULT_FROM_EMAIL": env("DEFAULT_FROM_EMAIL", default="shop@localhost")}
+    url = env("EMAIL_URL", default="")
+    if not url:
+        return {**sender, "EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"}
+    parts = urlsplit(url)
+    if parts.scheme not in EMAIL_SCHEMES:
+        raise ImproperlyConfigured(
+            f"EMAIL_URL must start with smtp:// or smtp+tls://, not {parts.scheme}://."
+        )
+    return {
+        **sender,
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": parts.hostname or "localhost",
+        "EMAIL_PORT": parts.port or 25,
+        "EMAIL_HOST_USER": unquote(parts.username or ""),
+        "EMAIL_HOST_PASSWORD": unquote(parts.password or ""),
+        "EMAIL_USE_TLS": EMAIL_SCHEMES[parts.scheme],
     }
 
 

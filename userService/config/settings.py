@@ -6,7 +6,7 @@ from pathlib import Path
 from decouple import Csv
 from django.core.exceptions import ImproperlyConfigured
 
-from shop_common.conf import environment, required_secret, service_settings
+from shop_common.conf import email_settings, environment, required_secret, service_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -30,15 +30,9 @@ AUTHENTICATION_BACKENDS = ["accounts.backends.ThrottledEmailBackend"]
 PASSWORD_FAILURES_PER_ACCOUNT = env("PASSWORD_FAILURES_PER_ACCOUNT", default="10/15m")
 PASSWORD_FAILURES_PER_ADDRESS = env("PASSWORD_FAILURES_PER_ADDRESS", default="30/15m")
 SIGNUP_RATE_PER_IP = env("SIGNUP_RATE_PER_IP", default="20/hour")
-# Where the owner of an email hears of a signup attempt for it (accounts.services.signup); the
-# console backend writes the message to the service's log. Production: an SMTP backend and EMAIL_*.
-EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
-EMAIL_HOST = env("EMAIL_HOST", default="localhost")
-EMAIL_PORT = env("EMAIL_PORT", default=25, cast=int)
-EMAIL_HOST_USER = env("EMAIL_HOST_USER", default="")
-EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default="")
-EMAIL_USE_TLS = env("EMAIL_USE_TLS", default=False, cast=bool)
-DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="shop@localhost")
+# Where the owner of an email hears of a signup attempt for it (accounts.services.signup): the log
+# without EMAIL_URL, an SMTP server with it.
+globals().update(email_settings(env))
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -79,7 +73,7 @@ REST_FRAMEWORK = {
 
 # Applications that may act for a person (authorization code); every other application gets
 # client-credentials tokens at most. The shop's own page (/oauth/) is the one there is.
-OAUTH_FIRST_PARTY_CLIENTS = env("OAUTH_FIRST_PARTY_CLIENTS", default="shop-oauth-demo", cast=Csv())
+OAUTH_FIRST_PARTY_CLIENTS = ["shop-oauth-demo"]
 # Where the /oauth/ page may be served, exactly (manage.py setup_service writes them to its client).
 OAUTH_DEMO_REDIRECT_URIS = env(
     "OAUTH_DEMO_REDIRECT_URIS",
