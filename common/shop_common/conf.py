@@ -469,16 +469,16 @@ def observability_settings(ctx: ServiceContext) -> dict[str, Any]:
     }
 
 
-# Calls between services: seconds to connect; extra attempts for idempotent calls (GET, PUT,
-# DELETE, or a POST declared idempotent) and the pause before each, times the attempt number;
-# connection failures or timeouts in a row that open a dependency's circuit breaker.
+# Calls between services (shop_common.service_client): seconds to connect and to wait for an
+# answer, both cut to what is left of the request's deadline; extra attempts for idempotent calls
+# (GET, PUT, DELETE, or a POST declared idempotent) and the pause before each, times the attempt
+# number; connection failures or timeouts in a row that open a dependency's circuit breaker, and
+# seconds it stays open before one trial call (shop_common.breaker).
 SERVICE_HTTP_CONNECT_TIMEOUT = 2.0
-# Seconds to wait for another service's answer (cut to what is left of the request's deadline).
 SERVICE_HTTP_READ_TIMEOUT = 5.0
 SERVICE_HTTP_RETRIES = 2
 SERVICE_HTTP_RETRY_BACKOFF = 0.1
 SERVICE_BREAKER_FAILURES = 5
-# Seconds a dependency's open circuit breaker stays open before one trial call (shop_common.breaker).
 SERVICE_BREAKER_RESET_SECONDS = 10.0
 
 
