@@ -4,13 +4,14 @@ import contextlib
 import logging
 from collections.abc import Callable
 
+from django.conf import settings
 from django.db import IntegrityError
 
 from checkout import clients
 from checkout.exceptions import CartEmpty, Downstream, NoPendingOrder
 from checkout.models import IdempotencyRecord
 from shop_common.error_handlers import error_body
-from shop_common.errors import DependencyUnavailable, IdempotencyKeyReused
+from shop_common.errors import DependencyUnavailable, GatewayNotAvailable, IdempotencyKeyReused
 from shop_common.idempotency import fingerprint
 
 logger = logging.getLogger("shop.checkout")
@@ -87,11 +88,20 @@ def place_order(*, user_id: int, token: str, body: dict, client_key: str | None)
     return order
 
 
+def check_gateway(gateway: str | None) -> None:
+    """:raises GatewayNotAvailable: ``gateway`` is not one the payment service offers."""
+    if gateway and gateway not in settings.PAYMENT_GATEWAYS:
+        raise GatewayNotAvailable(gateway, settings.PAYMENT_GATEWAYS)
+
+
 def initiate_payment(
     *, token: str, order_id: int | None, gateway: str | None = None
 ) -> tuple[int, dict]:
     """Starts the payment of ``order_id``, or of the caller's newest PENDING order, with
-    ``gateway`` (the payment service's default when None)."""
+    ``gateway`` (the payment service's default when None).
+
+    :raises GatewayNotAvailable: before anything is asked."""
+    check_gateway(gateway)
     if order_id is None:
         pending = clients.newest_pending_order(token)
         if not pending.ok:
@@ -110,6 +120,7 @@ def checkout(*, user_id: int, token: str, body: dict, client_key: str | None) ->
     says why under ``payment_error``; POST /payment/initiate/ pays it later. ``body.gateway`` goes to
     the payment, not to the order."""
     gateway = body.get("gateway")
+    check_gateway(gateway)  # an order the chosen gateway could never pay is not placed
     order_body = {name: value for name, value in body.items() if name != "gateway"}
     order = place_order(user_id=user_id, token=token, body=order_body, client_key=client_key)
     try:

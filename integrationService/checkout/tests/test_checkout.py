@@ -171,24 +171,42 @@ def test_checkout_passes_the_chosen_gateway_to_the_payment_not_to_the_order(shop
     assert "gateway" not in json.loads(services.place.calls.last.request.content)
 
 
-def test_initiate_passes_the_chosen_gateway_and_its_refusal_through(shop, services):
+def test_initiate_passes_the_payment_services_refusal_of_a_gateway_through(
+    shop, services, settings
+):
+    settings.PAYMENT_GATEWAYS = ["stripe", "razorpay"]
     refusal = {
         "error": {
             "code": "gateway_not_available",
-            "message": "The gateway 'paypal' is not available here; choose one of stripe, razorpay.",
-            "details": {"gateway": "paypal", "available": ["stripe", "razorpay"]},
+            "message": "The gateway 'razorpay' is not available here; choose one of stripe.",
+            "details": {"gateway": "razorpay", "available": ["stripe"]},
         }
     }
     services.pay.respond(400, json=refusal)
 
-    response = shop.post("/payment/initiate/", {"order_id": 31, "gateway": "paypal"})
+    response = shop.post("/payment/initiate/", {"order_id": 31, "gateway": "razorpay"})
 
     assert json.loads(services.pay.calls.last.request.content) == {
         "order_id": 31,
-        "gateway": "paypal",
+        "gateway": "razorpay",
     }
     assert response.status_code == 400
-    assert response.json()["error"]["details"]["available"] == ["stripe", "razorpay"]
+    assert response.json() == refusal
+
+
+@pytest.mark.parametrize("path", ["/checkout/", "/payment/initiate/"])
+def test_a_gateway_the_shop_does_not_offer_is_a_400_before_any_call(shop, services, settings, path):
+    settings.PAYMENT_GATEWAYS = ["stripe", "razorpay"]
+
+    response = shop.post(path, {"shipping_address": ADDRESS, "gateway": "paypal"})
+
+    assert response.status_code == 400
+    assert response.json()["error"] == {
+        "code": "gateway_not_available",
+        "message": "The gateway 'paypal' is not available here; choose one of stripe, razorpay.",
+        "details": {"gateway": "paypal", "available": ["stripe", "razorpay"]},
+    }
+    assert [route.call_count for route in (services.cart, services.place, services.pay)] == [0] * 3
 
 
 def test_initiate_without_any_pending_order_is_a_404(shop, services):
