@@ -137,14 +137,13 @@ class CheckoutLineOutput(serializers.Serializer):
 
 
 class CheckoutOutput(serializers.Serializer):
-    cart_id = serializers.IntegerField(source="cart.id")
     key = serializers.CharField(
         allow_null=True, help_text="the order's Idempotency-Key; null: an empty cart, no checkout"
     )
     order_id = serializers.IntegerField(
         allow_null=True, help_text="the order these lines became (then there are no lines)"
     )
-    order_number = serializers.CharField(source="cart.checkout_order_number")
+    order_number = serializers.CharField()
     under_way = serializers.BooleanField(
         help_text="no order yet, and the checkout began within one request's budget"
     )

@@ -54,7 +54,6 @@ class FakeCartCheckout:
         return httpx.Response(
             200,
             json={
-                "cart_id": 5,
                 "key": self.key,
                 "order_id": order_id,
                 "order_number": number,
