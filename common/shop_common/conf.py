@@ -18,7 +18,7 @@ from urllib.parse import unquote, urlsplit
 from decouple import AutoConfig, Csv
 from django.core.exceptions import ImproperlyConfigured
 
-from shop_common.topology import SERVICES, SERVICES_BY_NAME, Service
+from shop_common.topology import SERVICES, SERVICES_BY_NAME, Service, short_service_secret
 
 DB_ENGINES = ("sqlite", "mysql")
 
@@ -210,6 +210,15 @@ def required_secret(
     if not debug:
         raise ImproperlyConfigured(f"{name} is not set (or is the development default). {hint}")
     return development_value
+
+
+def service_client_secret(env: AutoConfig, service: Service) -> str:
+    """This service's client secret; one shorter than 256 bits refuses to start (it is never
+    locked after failed guesses, docs/auth.md)."""
+    secret = env("SERVICE_CLIENT_SECRET", default=env(service.client_secret_variable, default=""))
+    if secret and (problem := short_service_secret(service.name, secret)):
+        raise ImproperlyConfigured(problem)
+    return secret
 
 
 def secret_key(env: AutoConfig, *, debug: bool) -> str:
@@ -534,9 +543,7 @@ def service_auth_settings(ctx: ServiceContext) -> dict[str, Any]:
         # services' /internal/ endpoints and for introspecting the tokens of services calling it.
         # With one .env for all six (make run), each finds its own as <NAME>_CLIENT_SECRET.
         "SERVICE_CLIENT_ID": env("SERVICE_CLIENT_ID", default=service.client_id),
-        "SERVICE_CLIENT_SECRET": env(
-            "SERVICE_CLIENT_SECRET", default=env(service.client_secret_variable, default="")
-        ),
+        "SERVICE_CLIENT_SECRET": service_client_secret(env, service),
         "SERVICE_TOKEN_CACHE_TTL": env("SERVICE_TOKEN_CACHE_TTL", default=30, cast=int),
         # This service's own tokens (the topology's token_scopes), fetched by each server worker
         # as it starts, waiting at most this many seconds for the user service (0: on first use

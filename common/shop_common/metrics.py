@@ -94,6 +94,17 @@ LOGINS = Counter(
     "failed (wrong email or password, inactive account) or throttled (refused before the check).",
     ["outcome"],
 )
+PASSWORD_SLOWDOWNS = Counter(
+    "shop_password_slowdowns",
+    "Password checks that waited first: the account failed more often, across addresses, than "
+    "one address may fail it (accounts.throttles.slowdown).",
+)
+SERVICE_CLIENT_FAILURES = Counter(
+    "shop_service_client_failures",
+    "Refused secrets of the shop's own service clients at /o/token/ and /o/revoke_token/ (never "
+    "locked: someone is guessing, or a service runs with an old secret).",
+    ["client_id"],
+)
 STOCK_RESERVATIONS = Counter(
     "shop_stock_reservations",
     "Stock reservations by outcome: granted, refused (out of stock), committed (paid), released "

@@ -37,6 +37,23 @@ class Service:
         return f"{self.name} service"
 
 
+# A service client's secret is never locked after failed guesses (docs/auth.md, "Brute force"), so
+# it must be too long to guess: 43 characters of URL-safe base64 (secrets.token_urlsafe(32)) carry
+# 256 bits. Length is all that can be checked; the shop's own generators make random ones.
+SERVICE_SECRET_MIN_LENGTH = 43
+
+
+def short_service_secret(name: str, secret: str) -> str:
+    """What is wrong with ``secret`` as the client secret of a shop service, or ``""``."""
+    if len(secret) >= SERVICE_SECRET_MIN_LENGTH:
+        return ""
+    return (
+        f"{name}'s client secret has {len(secret)} characters; service secrets need at least "
+        f"{SERVICE_SECRET_MIN_LENGTH} (256 bits), e.g. python -c 'import secrets; "
+        "print(secrets.token_urlsafe(48))'."
+    )
+
+
 SERVICES: tuple[Service, ...] = (
     Service(
         "user", "userService", 8001, "ecommerce_users", "users, roles, sessions, OAuth2 clients"

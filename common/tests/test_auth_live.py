@@ -23,9 +23,9 @@ from shop_common.topology import SERVICES_BY_NAME
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # This test project calls and is called as the cart service; the order service is another shop
 # service, and "shop-library" an application that is none of the six.
-CART_CLIENT = ("shop-cart", "cart-client-secret-0123456789")
-ORDER_CLIENT = ("shop-order", "order-client-secret-0123456789")
-FOREIGN_CLIENT = ("shop-library", "library-client-secret-0123456789")
+CART_CLIENT = ("shop-cart", "cart-client-secret-".ljust(48, "0"))
+ORDER_CLIENT = ("shop-order", "order-client-secret-".ljust(48, "0"))
+FOREIGN_CLIENT = ("shop-library", "library-client-secret-".ljust(48, "0"))
 # The live user service's /metrics token, and the view its counter names for /o/introspect/.
 METRICS = "library-metrics-token"
 INTROSPECTION_VIEW = "accounts.oauth.IntrospectTokenView"

@@ -12,8 +12,9 @@ from shop_common.client_address import client_address as address_of
 
 class ThrottledEmailBackend(ModelBackend):
     """Every ``authenticate()`` of this service (API login, HTML login, the admin, the product
-    admin's staff sessions) comes here: refused before the password is looked at once the account
-    or the client address failed too often; a wrong password counts against both.
+    admin's staff sessions) comes here: refused before the password is looked at once the
+    (account, address) pair or the address failed too often, slowed down when the account failed
+    often from many addresses; a wrong password counts against all three (accounts.throttles).
 
     :raises TooManyAttempts: over a limit (the API answers 429, the forms say so).
     """

@@ -22,6 +22,7 @@ from accounts.session_state import (
 )
 from accounts.tokens import TokenPair, decode_access, decode_refresh, issue_pair
 from shop_common.auth import InvalidToken
+from shop_common.topology import short_service_secret
 
 PROFILE_FIELDS = ("username", "first_name", "last_name", "phone_number")
 
@@ -328,7 +329,12 @@ def delete_roles(*, role_ids: Iterable[int]) -> None:
 
 def register_service_client(*, name: str, client_id: str, secret: str) -> AbstractApplication:
     """Creates or re-keys the OAuth2 client of a shop service: confidential, client credentials,
-    and so allowed the ``internal`` scope (accounts.oauth.ShopScopes)."""
+    and so allowed the ``internal`` scope (accounts.oauth.ShopScopes).
+
+    :raises ValueError: the secret is shorter than 256 bits (it is never locked, so it must not be
+        guessable)."""
+    if problem := short_service_secret(client_id, secret):
+        raise ValueError(problem)
     Application = get_application_model()
     application = Application.objects.filter(client_id=client_id).first() or Application(
         client_id=client_id,

@@ -4,9 +4,10 @@ otherwise, so the limits hold with the embedded default too. Every password chec
 comes here: the API login, the HTML login, both Django admins (the product admin through
 ``/internal/staff-sessions/``) and the OAuth2 endpoints that check a client secret.
 
-Password checks count failures, per account and per client address (shop_common.client_address);
-once either is over its limit, the check is refused before the password is looked at, so the right
-password is refused too until the window ends. See docs/auth.md ("Brute force").
+People (and OAuth2 clients that are not the shop's services) are locked per (account, address)
+pair and per address, never per account: across addresses an account is slowed down by a bounded
+delay instead, so nobody can lock another person out from elsewhere. The addresses the shop's
+services call from are never locked by the address counter. See docs/auth.md ("Brute force").
 """
 
 import hashlib
@@ -25,6 +26,7 @@ from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
 from accounts.models import AttemptCounter, normalize_email
+from shop_common import metrics
 from shop_common.cache import CacheUnavailable, cache_is_shared
 from shop_common.client_address import client_address
 from shop_common.errors import THROTTLED, ServiceError
@@ -110,34 +112,102 @@ def _hashed(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()[:40]
 
 
+# The cross-address slowdown of one account: past the pair limit, each further failure doubles the
+# wait before the next check, up to a bound a person with the right password can live with.
+SLOWDOWN_FIRST_SECONDS = 0.25
+SLOWDOWN_MAX_SECONDS = 4.0
+# How long an address stays known as one the shop's services call from after one proved it.
+SERVICE_ADDRESS_SECONDS = 7 * 86400
+
+
+def slowdown(failures_past_limit: int) -> float:
+    """Seconds to wait before checking a password of an account that failed this many times more
+    than one address may fail it."""
+    if failures_past_limit < 0:
+        return 0.0
+    return min(SLOWDOWN_MAX_SECONDS, SLOWDOWN_FIRST_SECONDS * 2 ** min(failures_past_limit, 16))
+
+
+def hold(seconds: float) -> None:
+    """The slowdown's wait: a sleep of this worker thread, bounded by SLOWDOWN_MAX_SECONDS, with no
+    transaction or lock open (tests replace it to see the wait without taking it)."""
+    time.sleep(seconds)
+
+
+def _counts(windows: list[Window]) -> list[int]:
+    if cache_is_shared():
+        found = cache.get_many([window.key for window in windows])
+        return [int(found.get(window.key) or 0) for window in windows]
+    rows = dict(
+        AttemptCounter.objects.filter(key__in=[window.key for window in windows]).values_list(
+            "key", "count"
+        )
+    )
+    return [rows.get(window.key, 0) for window in windows]
+
+
+def _service_address_key(address: str) -> str:
+    return f"service-address:{_hashed(address)}"
+
+
+def remember_service_address(address: str) -> None:
+    """``address`` is one a shop service called from, proved by its secret or its token. Kept in the
+    database, whatever the cache: a Redis restart must not put the address back under the lock."""
+    expires_at = datetime.fromtimestamp(time.time() + SERVICE_ADDRESS_SECONDS, tz=UTC)
+    AttemptCounter.objects.update_or_create(
+        key=_service_address_key(address), defaults={"count": 1, "expires_at": expires_at}
+    )
+
+
+def is_service_address(address: str) -> bool:
+    return AttemptCounter.objects.filter(
+        key=_service_address_key(address), expires_at__gt=datetime.now(tz=UTC)
+    ).exists()
+
+
 @dataclass(frozen=True)
 class PasswordGuard:
-    """Failed password checks of one account (an email, or an OAuth2 client id) and of one client
-    address. ``check`` before looking at the password, ``failed`` after a wrong one."""
+    """Failed password checks of one account (an email, or an OAuth2 client id) from one client
+    address. ``check`` before looking at the password, ``failed`` after a wrong one.
+
+    - the (account, address) pair: locked at ``PASSWORD_FAILURES_PER_ACCOUNT``;
+    - the address, across accounts: locked at ``PASSWORD_FAILURES_PER_ADDRESS``, unless the shop's
+      services call from it (:func:`remember_service_address`);
+    - the account, across addresses: never locked; past the pair limit every check of it waits
+      :func:`slowdown` seconds first.
+    """
 
     account: str
     address: str
 
-    def _windows(self) -> list[tuple[Window, Rate]]:
-        per_account = Rate.parse(settings.PASSWORD_FAILURES_PER_ACCOUNT)
+    def _windows(self) -> tuple[Window, Rate, Window, Rate, Window]:
+        per_pair = Rate.parse(settings.PASSWORD_FAILURES_PER_ACCOUNT)
         per_address = Rate.parse(settings.PASSWORD_FAILURES_PER_ADDRESS)
-        return [
-            (
-                Window.current(
-                    "password-account", _hashed(normalize_email(self.account)), per_account
-                ),
-                per_account,
-            ),
-            (Window.current("password-address", _hashed(self.address), per_address), per_address),
-        ]
+        account = normalize_email(self.account)
+        return (
+            Window.current("password-pair", _hashed(f"{account}\n{self.address}"), per_pair),
+            per_pair,
+            Window.current("password-address", _hashed(self.address), per_address),
+            per_address,
+            Window.current("password-account", _hashed(account), per_pair),
+        )
 
     def check(self) -> None:
-        for window, rate in self._windows():
-            if window.count() >= rate.limit:
-                raise TooManyAttempts(window.wait)
+        """:raises TooManyAttempts: the pair, or an address no service calls from, failed too
+        often. Otherwise waits the account's slowdown, if any, holding nothing but this worker."""
+        pair, per_pair, address, per_address, account = self._windows()
+        pair_count, address_count, account_count = _counts([pair, address, account])
+        if pair_count >= per_pair.limit:
+            raise TooManyAttempts(pair.wait)
+        if address_count >= per_address.limit and not is_service_address(self.address):
+            raise TooManyAttempts(address.wait)
+        delay = slowdown(account_count - per_pair.limit)
+        if delay:
+            metrics.PASSWORD_SLOWDOWNS.inc()
+            hold(delay)
 
     def failed(self) -> None:
-        for window, _ in self._windows():
+        for window in self._windows()[::2]:
             window.hit()
 
 

@@ -9,7 +9,7 @@ import pytest
 from django.core import mail
 from rest_framework_simplejwt.tokens import AccessToken
 
-from accounts import tokens
+from accounts import throttles, tokens
 from accounts.models import LoginSession, User
 from accounts.tests.factories import PASSWORD, UserFactory
 
@@ -119,21 +119,58 @@ def test_unknown_email_wrong_password_and_inactive_user_get_the_same_401(api_cli
     assert error_code(answers[0]) == "invalid_credentials"
 
 
-def test_login_is_throttled_per_email_across_addresses(api_client, customer, settings):
+@pytest.fixture
+def waits(monkeypatch) -> list[float]:
+    """The slowdown's waits, recorded instead of slept."""
+    taken: list[float] = []
+    monkeypatch.setattr(throttles, "hold", taken.append)
+    return taken
+
+
+def test_the_right_password_is_refused_only_from_the_address_that_guessed(
+    api_client, customer, settings, waits
+):
     settings.PASSWORD_FAILURES_PER_ACCOUNT = "3/15m"
-    settings.PASSWORD_FAILURES_PER_ADDRESS = "100/15m"
-    for address in ("10.0.0.1", "10.0.0.2", "10.0.0.3"):
+    for _ in range(3):
         api_client.post(
-            "/auth/login/", {"email": customer.email, "password": "bad"}, REMOTE_ADDR=address
+            "/auth/login/", {"email": customer.email, "password": "bad"}, REMOTE_ADDR="10.0.0.1"
         )
 
-    response = api_client.post(
-        "/auth/login/", {"email": customer.email, "password": PASSWORD}, REMOTE_ADDR="10.0.0.4"
+    guesser = api_client.post(
+        "/auth/login/", {"email": customer.email, "password": PASSWORD}, REMOTE_ADDR="10.0.0.1"
+    )
+    owner = api_client.post(
+        "/auth/login/", {"email": customer.email, "password": PASSWORD}, REMOTE_ADDR="10.0.0.2"
     )
 
-    assert response.status_code == 429
-    assert error_code(response) == "throttled"
-    assert int(response["Retry-After"]) > 0
+    assert guesser.status_code == 429
+    assert error_code(guesser) == "throttled"
+    assert int(guesser["Retry-After"]) > 0
+    assert owner.status_code == 200
+
+
+def test_guesses_from_many_addresses_slow_the_account_down_but_never_lock_it(
+    api_client, customer, settings, waits
+):
+    settings.PASSWORD_FAILURES_PER_ACCOUNT = "3/15m"
+    for n in range(40):
+        assert (
+            api_client.post(
+                "/auth/login/",
+                {"email": customer.email, "password": "bad"},
+                REMOTE_ADDR=f"10.0.{n // 2}.{n}",
+            ).status_code
+            == 401
+        )
+
+    owner = api_client.post(
+        "/auth/login/", {"email": customer.email, "password": PASSWORD}, REMOTE_ADDR="10.9.9.9"
+    )
+
+    assert owner.status_code == 200
+    # Past the pair limit each failure doubles the wait, up to the bound.
+    assert waits[:4] == [0.25, 0.5, 1.0, 2.0]
+    assert max(waits) == throttles.SLOWDOWN_MAX_SECONDS == waits[-1]
 
 
 def test_login_is_throttled_per_address_across_emails(api_client, settings):

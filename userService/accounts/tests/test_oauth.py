@@ -22,8 +22,10 @@ def basic(client_id: str, secret: str) -> str:
 
 @pytest.fixture
 def order_client():
-    call_command("create_service_client", "order", "--client-secret", "order-client-secret-123")
-    return "shop-order", "order-client-secret-123"
+    call_command(
+        "create_service_client", "order", "--client-secret", "order-client-secret-".ljust(48, "3")
+    )
+    return "shop-order", "order-client-secret-".ljust(48, "3")
 
 
 def service_token(client, credentials, scope="internal"):
@@ -48,9 +50,14 @@ def test_a_wrong_client_secret_gets_no_token(client, order_client):
 
 
 def test_a_service_introspects_another_services_token(client, order_client):
-    call_command("create_service_client", "product", "--client-secret", "product-client-secret-1")
+    call_command(
+        "create_service_client",
+        "product",
+        "--client-secret",
+        "product-client-secret-".ljust(48, "1"),
+    )
     token = service_token(client, order_client).json()["access_token"]
-    product = ("shop-product", "product-client-secret-1")
+    product = ("shop-product", "product-client-secret-".ljust(48, "1"))
     introspector = service_token(client, product, scope="introspection").json()["access_token"]
 
     answer = client.post(

@@ -101,13 +101,16 @@ def test_the_service_starts_with_a_real_signing_key(tmp_path):
     assert settings_error(tmp_path, JWT_SIGNING_KEY="k" * 48) == ""
 
 
+ORDER_SECRET = "order-secret-from-dot-env-".ljust(48, "d")
+
+
 @pytest.mark.django_db
 def test_setup_service_registers_each_service_client_from_env_or_dot_env(
     monkeypatch, tmp_path, client
 ):
-    (tmp_path / ".env").write_text("ORDER_CLIENT_SECRET=order-secret-from-dot-env\n")
+    (tmp_path / ".env").write_text(f"ORDER_CLIENT_SECRET={ORDER_SECRET}\n")
     monkeypatch.setenv("DOTENV_DIR", str(tmp_path))
-    monkeypatch.setenv("CART_CLIENT_SECRET", "cart-secret-from-environment")
+    monkeypatch.setenv("CART_CLIENT_SECRET", "cart-secret-from-environment-".ljust(48, "e"))
     for name in ("USER", "PRODUCT", "PAYMENT", "INTEGRATION"):
         monkeypatch.delenv(f"{name}_CLIENT_SECRET", raising=False)
     out = StringIO()
@@ -120,8 +123,8 @@ def test_setup_service_registers_each_service_client_from_env_or_dot_env(
         "service client shop-order registered",
     ]
     for client_id, secret in (
-        ("shop-order", "order-secret-from-dot-env"),
-        ("shop-cart", "cart-secret-from-environment"),
+        ("shop-order", ORDER_SECRET),
+        ("shop-cart", "cart-secret-from-environment-".ljust(48, "e")),
     ):
         response = client.post(
             "/o/token/",

@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 
 import pytest
 from django.core.cache import cache
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.test import override_settings
 from oauth2_provider.models import get_access_token_model, get_application_model
 
@@ -16,6 +16,7 @@ from accounts.models import AttemptCounter, LoginSession, Role
 from accounts.oauth_demo import DEMO_CLIENT_ID, register_demo_application
 from accounts.tests.factories import PASSWORD
 from shop_common.auth import OAUTH_TOKEN_SHAPE, session_stamp
+from shop_common.topology import SERVICE_SECRET_MIN_LENGTH
 
 pytestmark = pytest.mark.django_db
 
@@ -26,8 +27,13 @@ def basic(client_id: str, secret: str) -> str:
     return "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()
 
 
+def service_secret(name: str) -> str:
+    """A secret long enough for a service client (256 bits or more)."""
+    return f"{name}-client-secret-".ljust(48, "0")
+
+
 def shop_service_token(client, name: str, scope: str = "internal") -> str:
-    secret = f"{name}-client-secret-0123456789"
+    secret = service_secret(name)
     if not Application.objects.filter(client_id=f"shop-{name}").exists():
         call_command("create_service_client", name, "--client-secret", secret)
     response = client.post(
@@ -154,7 +160,7 @@ def test_introspection_takes_no_client_secret(client):
     response = client.post(
         "/o/introspect/",
         {"token": token},
-        HTTP_AUTHORIZATION=basic("shop-product", "product-client-secret-0123456789"),
+        HTTP_AUTHORIZATION=basic("shop-product", service_secret("product")),
     )
 
     assert response.status_code == 401
@@ -280,24 +286,123 @@ def test_the_admin_login_refuses_even_the_right_password_after_too_many_failures
     assert b"Too many failed attempts" in response.content
 
 
-def test_a_client_secret_is_throttled_like_a_password(client, strict):
+def test_a_service_clients_right_secret_is_never_refused_after_anyones_guesses(
+    client, strict, caplog
+):
+    """An outsider's wrong secrets for a documented service client id lock nothing: they are
+    logged and counted by client id."""
+    from prometheus_client import REGISTRY
+
+    def failures() -> float:
+        sample = {"client_id": "shop-order"}
+        return REGISTRY.get_sample_value("shop_service_client_failures_total", sample) or 0
+
     shop_service_token(client, "order")
+    before = failures()
+    for n in range(11):
+        client.post(
+            "/o/token/",
+            {"grant_type": "client_credentials"},
+            HTTP_AUTHORIZATION=basic("shop-order", f"guess-{n}"),
+            REMOTE_ADDR="198.51.100.7",
+        )
+
+    from_elsewhere = client.post(
+        "/o/token/",
+        {"grant_type": "client_credentials"},
+        HTTP_AUTHORIZATION=basic("shop-order", service_secret("order")),
+        REMOTE_ADDR="10.0.0.4",
+    )
+    from_the_guessers_address = client.post(
+        "/o/token/",
+        {"grant_type": "client_credentials"},
+        HTTP_AUTHORIZATION=basic("shop-order", service_secret("order")),
+        REMOTE_ADDR="198.51.100.7",
+    )
+
+    assert from_elsewhere.status_code == 200
+    assert from_the_guessers_address.status_code == 200
+    assert failures() - before == 11
+    assert "Refused the secret of service client shop-order from 198.51.100.7" in caplog.text
+
+
+def test_another_applications_secret_is_locked_per_address_like_a_password(client, strict):
+    application("partner-app", "client-credentials")
     for _ in range(3):
         client.post(
             "/o/token/",
             {"grant_type": "client_credentials"},
-            HTTP_AUTHORIZATION=basic("shop-order", "guess"),
+            HTTP_AUTHORIZATION=basic("partner-app", "guess"),
         )
 
-    response = client.post(
+    right = basic("partner-app", "app-secret-0123456789")
+    same_address = client.post(
+        "/o/token/", {"grant_type": "client_credentials"}, HTTP_AUTHORIZATION=right
+    )
+    other_address = client.post(
         "/o/token/",
         {"grant_type": "client_credentials"},
-        HTTP_AUTHORIZATION=basic("shop-order", "order-client-secret-0123456789"),
+        HTTP_AUTHORIZATION=right,
+        REMOTE_ADDR="10.0.0.4",
     )
 
-    assert response.status_code == 429
-    assert response.json()["error"]["code"] == "throttled"
-    assert int(response["Retry-After"]) > 0
+    assert same_address.status_code == 429
+    assert same_address.json()["error"]["code"] == "throttled"
+    assert int(same_address["Retry-After"]) > 0
+    assert other_address.status_code == 200
+
+
+@pytest.mark.parametrize("length", [1, 20, SERVICE_SECRET_MIN_LENGTH - 1])
+def test_a_service_secret_shorter_than_256_bits_is_not_registered(length):
+    with pytest.raises(CommandError, match="at least 43"):
+        call_command("create_service_client", "order", "--client-secret", "s" * length)
+
+    assert not Application.objects.filter(client_id="shop-order").exists()
+
+
+def test_setup_service_refuses_a_short_secret_from_the_environment(monkeypatch):
+    monkeypatch.setenv("ORDER_CLIENT_SECRET", "order-secret")
+
+    with pytest.raises(CommandError, match="ORDER_CLIENT_SECRET"):
+        call_command("setup_service")
+
+
+def test_an_outsiders_failures_do_not_lock_the_address_the_services_call_from(
+    api_client, strict, customer
+):
+    """Under one host (make run) the outsider, the people and the services are all 127.0.0.1."""
+    shop_service_token(api_client, "cart")  # the services call from 127.0.0.1
+    for n in range(8):
+        api_client.post("/auth/login/", {"email": f"guess{n}@shop.test", "password": "x"})
+    for n in range(5):
+        api_client.post(
+            "/auth/login/",
+            {"email": f"guess{n}@shop.test", "password": "x"},
+            REMOTE_ADDR="10.0.0.5",
+        )
+
+    person = api_client.post("/auth/login/", {"email": customer.email, "password": PASSWORD})
+    outsider_elsewhere = api_client.post(
+        "/auth/login/", {"email": customer.email, "password": PASSWORD}, REMOTE_ADDR="10.0.0.5"
+    )
+
+    assert person.status_code == 200
+    assert outsider_elsewhere.status_code == 429
+
+
+def test_a_staff_session_call_proves_its_services_address(api_client, strict, staff):
+    token = shop_service_token(api_client, "product")
+    AttemptCounter.objects.all().delete()  # as if the token had been fetched long ago
+    for n in range(8):
+        api_client.post("/auth/login/", {"email": f"guess{n}@shop.test", "password": "x"})
+
+    response = api_client.post(
+        "/internal/staff-sessions/",
+        {"email": staff.email, "password": PASSWORD, "client_address": "127.0.0.1"},
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+
+    assert response.status_code == 201
 
 
 def test_x_forwarded_for_from_a_client_with_no_trusted_proxy_changes_nothing(api_client, strict):
@@ -361,7 +466,8 @@ def test_without_redis_the_failures_are_counted_in_the_database(api_client, stri
     api_client.post("/auth/login/", {"email": customer.email, "password": "guess"})
     api_client.post("/auth/login/", {"email": customer.email, "password": "guess"})
 
-    assert sorted(AttemptCounter.objects.values_list("count", flat=True)) == [2, 2]
+    # The pair, the address and the account.
+    assert sorted(AttemptCounter.objects.values_list("count", flat=True)) == [2, 2, 2]
 
 
 def test_a_successful_login_is_not_a_failure(api_client, strict, customer):

@@ -1,7 +1,7 @@
 import secrets
 from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from oauth2_provider.models import get_application_model
 
 from accounts.services import register_service_client
@@ -28,5 +28,8 @@ class Command(BaseCommand):
         if exists and not rotate and not options["client_secret"]:
             self.stderr.write(f"{client_id} exists; use --rotate for a new secret.")
             return
-        register_service_client(name=name, client_id=client_id, secret=secret)
+        try:
+            register_service_client(name=name, client_id=client_id, secret=secret)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
         self.stdout.write(f"SERVICE_CLIENT_ID={client_id}\nSERVICE_CLIENT_SECRET={secret}\n")

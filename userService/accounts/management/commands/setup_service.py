@@ -2,7 +2,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.hashers import check_password
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from oauth2_provider.models import get_application_model
 
 from accounts.oauth_demo import register_demo_application
@@ -28,8 +28,11 @@ class Command(BaseCommand):
                 continue
             existing = Application.objects.filter(client_id=service.client_id).first()
             if existing is None or not check_password(secret, existing.client_secret):
-                register_service_client(
-                    name=service.name, client_id=service.client_id, secret=secret
-                )
+                try:
+                    register_service_client(
+                        name=service.name, client_id=service.client_id, secret=secret
+                    )
+                except ValueError as exc:
+                    raise CommandError(f"{service.client_secret_variable}: {exc}") from None
                 self.stdout.write(f"service client {service.client_id} registered")
         register_demo_application(settings.OAUTH_DEMO_REDIRECT_URIS)
