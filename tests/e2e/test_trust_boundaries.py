@@ -8,6 +8,7 @@ per-address counters of one scenario do not bleed into the next.
 """
 
 import secrets
+import time
 import uuid
 
 import httpx
@@ -15,7 +16,7 @@ import pytest
 
 from shop_common.demo import DEMO_LOGINS
 from shop_common.testing.data import ADDRESS
-from shop_common.testing.stack import Stack, demo_token
+from shop_common.testing.stack import Stack, demo_token, service_token
 from shop_common.topology import SERVICES_BY_NAME
 from tests.e2e.helpers import bearer, csrf_token, oauth_user_token, running_stack
 
@@ -271,21 +272,24 @@ def test_rotating_x_forwarded_for_does_not_lift_the_per_address_limits(guarded):
     assert signups == [201, 201, 201, 429]
 
 
-def test_html_login_guessing_locks_the_account_for_every_door(guarded, admin_api):
+def test_html_login_guessing_locks_the_account_from_the_guessers_address_only(guarded, admin_api):
     email, password = DEMO_LOGINS["ADMIN"]
     guesser = from_address("127.0.0.12", guarded.url("user"))
     for n in range(5):
         assert html_login(guesser, "/login/", email, f"guess-{n}").status_code == 200
 
     right_password = html_login(guesser, "/login/", email, password)
+    api_from_the_guesser = guesser.post("/auth/login/", json={"email": email, "password": password})
     elsewhere = from_address("127.0.0.13", guarded.url("user"))
 
     assert right_password.status_code == 200, "not logged in"
     assert "Too many failed attempts" in right_password.text
-    assert html_login(elsewhere, "/admin/login/", email, password).status_code == 200
+    assert api_from_the_guesser.status_code == 429
+    assert int(api_from_the_guesser.headers["Retry-After"]) > 0
+    # The owner, from another address: the guesses slow the account down, they do not lock it.
+    assert html_login(elsewhere, "/admin/login/", email, password).status_code == 302
     api = elsewhere.post("/auth/login/", json={"email": email, "password": password})
-    assert api.status_code == 429
-    assert int(api.headers["Retry-After"]) > 0
+    assert api.status_code == 200
 
 
 def test_product_admin_guessing_is_counted_at_the_user_service(guarded, admin_api):
@@ -298,28 +302,28 @@ def test_product_admin_guessing_is_counted_at_the_user_service(guarded, admin_ap
 
     assert refused.status_code == 200
     assert "Too many failed attempts" in refused.text
-    api = httpx.post(
-        f"{guarded.url('user')}/auth/login/", json={"email": email, "password": PASSWORD}
+    same_pair = from_address("127.0.0.14", guarded.url("user")).post(
+        "/auth/login/", json={"email": email, "password": PASSWORD}
     )
-    assert api.status_code == 429, "the same account counter as the user service's own login"
+    assert same_pair.status_code == 429, "the same pair counter as the user service's own login"
 
 
-def test_a_client_secret_cannot_be_guessed(guarded):
+def test_a_service_clients_secret_is_not_locked_by_guesses(guarded):
     tokens = from_address("127.0.0.15", guarded.url("user"))
     secret = guarded.secrets[SERVICES_BY_NAME["user"].client_secret_variable]
     guesses = [
         tokens.post(
             "/o/token/", data={"grant_type": "client_credentials"}, auth=("shop-user", f"g{n}")
         ).status_code
-        for n in range(5)
+        for n in range(12)
     ]
 
     right = tokens.post(
         "/o/token/", data={"grant_type": "client_credentials"}, auth=("shop-user", secret)
     )
 
-    assert guesses == [401] * 5
-    assert right.status_code == 429
+    assert guesses == [401] * 12
+    assert right.status_code == 200
 
 
 def product_admin_as(guarded, email: str, address: str) -> httpx.Client:
@@ -415,3 +419,99 @@ def test_the_counters_are_in_redis(guarded):
     )
 
     assert keys, "the guessing above was counted in the shared Redis"
+
+
+# --- nobody outside can lock the shop out, on a stack with the shipped limits --------------------
+
+
+@pytest.fixture(scope="module")
+def shipped(tmp_path_factory, redis_url):
+    """The shipped limits and a shared Redis; the services fetch their tokens as they start, as
+    under make run, and all of them, the people and the outsider share 127.0.0.1."""
+    with running_stack(
+        tmp_path_factory,
+        "shipped",
+        services=tuple(
+            SERVICES_BY_NAME[name] for name in ("user", "product", "cart", "integration")
+        ),
+        workers=1,
+        REDIS_URL=redis_url,
+        CACHE_KEY_PREFIX=f"e2e-shipped-{uuid.uuid4().hex[:8]}",
+    ) as shop:
+        yield shop
+
+
+def test_eleven_wrong_secrets_for_shop_order_do_not_keep_the_order_service_out(shipped):
+    outsider = from_address("127.0.0.21", shipped.url("user"))
+    for n in range(11):
+        guess = outsider.post(
+            "/o/token/", data={"grant_type": "client_credentials"}, auth=("shop-order", f"g{n}")
+        )
+        assert guess.status_code == 401
+
+    # What an order instance that starts now does: fetch its token, call the product service.
+    token = service_token(shipped, "order")
+    lookup = httpx.get(
+        f"{shipped.url('product')}/internal/products/", params={"ids": "1"}, headers=bearer(token)
+    )
+
+    assert lookup.status_code == 200, lookup.text
+
+
+def test_thirty_failed_logins_from_the_services_address_lock_out_neither_services_nor_staff(
+    shipped,
+):
+    customer_email, customer_password = DEMO_LOGINS["CUSTOMER"]
+    staff_email, staff_password = DEMO_LOGINS["STAFF"]
+    product_id = httpx.get(f"{shipped.url('product')}/products/").json()["results"][0]["id"]
+    # Under make run the outsider, the people and the services are all 127.0.0.1.
+    fuzzer = from_address("127.0.0.1", shipped.url("user"))
+    for n in range(31):
+        failed = fuzzer.post(
+            "/auth/login/", json={"email": f"fuzz-{n}@shop.test", "password": "wrong"}
+        )
+        assert failed.status_code == 401
+
+    customer = fuzzer.post(
+        "/auth/login/", json={"email": customer_email, "password": customer_password}
+    )
+    assert customer.status_code == 200, customer.text
+    added = httpx.post(
+        f"{shipped.url('integration')}/cart/add/",
+        json={"product_id": product_id, "quantity": 1},
+        headers=bearer(customer.json()["access"]),
+        timeout=30,
+    )
+    staff_admin = html_login(
+        from_address("127.0.0.1", shipped.url("product")),
+        "/admin/login/?next=/admin/",
+        staff_email,
+        staff_password,
+    )
+
+    assert added.status_code in (200, 201), added.text
+    assert staff_admin.status_code == 302, staff_admin.text[-800:]
+
+
+def test_an_account_guessed_at_from_other_addresses_still_logs_in_from_its_owners_address(
+    shipped,
+):
+    email = f"owner-{uuid.uuid4().hex[:8]}@shop.test"
+    owner = from_address("127.0.0.30", shipped.url("user"))
+    assert (
+        owner.post("/auth/signup/", json={"email": email, "password": PASSWORD}).status_code == 201
+    )
+    # Twelve guesses from four addresses: none reaches the pair limit (10), the account passes it.
+    for n in range(12):
+        guesser = from_address(f"127.0.0.{31 + n % 4}", shipped.url("user"))
+        assert (
+            guesser.post("/auth/login/", json={"email": email, "password": f"g{n}"}).status_code
+            == 401
+        )
+
+    started = time.monotonic()
+    answer = owner.post("/auth/login/", json={"email": email, "password": PASSWORD})
+
+    assert answer.status_code == 200, answer.text
+    # Slowed down (two failures past the limit: one second), never longer than the bound.
+    assert 1.0 <= time.monotonic() - started < 10
