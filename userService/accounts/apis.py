@@ -107,8 +107,9 @@ class SignupApi(PublicApi):
 
 
 class LoginApi(PublicApi):
-    """Throttled per account and per client address by the password check itself
-    (accounts.backends): 429 once either failed too often."""
+    """Throttled by the password check itself (accounts.throttles): 429 once this account failed
+    too often from this address, or this address too often; failures from many addresses only slow
+    the account down (at most a few seconds), never lock it."""
 
     class InputSerializer(serializers.Serializer):
         email = serializers.EmailField()
