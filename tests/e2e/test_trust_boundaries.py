@@ -432,7 +432,7 @@ def shipped(tmp_path_factory, redis_url):
         tmp_path_factory,
         "shipped",
         services=tuple(
-            SERVICES_BY_NAME[name] for name in ("user", "product", "cart", "integration")
+            SERVICES_BY_NAME[name] for name in ("user", "product", "cart", "order", "integration")
         ),
         workers=1,
         REDIS_URL=redis_url,

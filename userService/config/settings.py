@@ -25,8 +25,9 @@ LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/oauth/"
 # Every password check goes through the throttle (accounts.backends, accounts.throttles).
 AUTHENTICATION_BACKENDS = ["accounts.backends.ThrottledEmailBackend"]
-# Failed password checks allowed per account and per client address in a window ("N/15m"); the
-# counters are shared by all workers (Redis with REDIS_URL, this service's database otherwise).
+# Failed password checks allowed per account from one address, and per address, in a window
+# ("N/15m"); past the first across addresses an account is slowed down, never locked. Shared by all
+# workers (Redis with REDIS_URL, this service's database otherwise). docs/auth.md, "Brute force".
 PASSWORD_FAILURES_PER_ACCOUNT = env("PASSWORD_FAILURES_PER_ACCOUNT", default="10/15m")
 PASSWORD_FAILURES_PER_ADDRESS = env("PASSWORD_FAILURES_PER_ADDRESS", default="30/15m")
 SIGNUP_RATE_PER_IP = env("SIGNUP_RATE_PER_IP", default="20/hour")
