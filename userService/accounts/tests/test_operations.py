@@ -101,6 +101,15 @@ def test_the_service_starts_with_a_real_signing_key(tmp_path):
     assert settings_error(tmp_path, JWT_SIGNING_KEY="k" * 48) == ""
 
 
+def test_the_service_refuses_to_start_with_a_guessable_client_secret(tmp_path):
+    """Service client secrets are never locked after failures, so they must be 256 bits."""
+    key = {"JWT_SIGNING_KEY": "k" * 48}
+
+    assert "at least 43" in settings_error(tmp_path, **key, USER_CLIENT_SECRET="s" * 42)
+    assert "at least 43" in settings_error(tmp_path, **key, SERVICE_CLIENT_SECRET="short")
+    assert settings_error(tmp_path, **key, USER_CLIENT_SECRET="s" * 43) == ""
+
+
 ORDER_SECRET = "order-secret-from-dot-env-".ljust(48, "d")
 
 
