@@ -6,10 +6,11 @@
   (``shop-<service>``, confidential, client credentials); everyone else gets ``read``/``write``.
 - User tokens come only from first-party applications (``OAUTH_FIRST_PARTY_CLIENTS``); the
   password and implicit grants are off (the library's RFC 9700 settings).
-- Every client-secret check is throttled like a password (accounts.throttles), except the shop's
-  own service clients': theirs are 256-bit secrets nobody can guess, and a lock would let anyone
-  switch a service off, so their failures are logged and counted, never locked. Introspection
-  takes only a service's bearer token, so it checks no secret at all.
+- Every client-secret check is throttled like a password (accounts.throttles), except that the
+  shop's own service clients are never locked: theirs are 256-bit secrets nobody can guess, and a
+  lock would let anyone switch a service off; their failures are logged and counted, and count
+  only against the guesser's address. Introspection takes only a service's bearer token, so it
+  checks no secret at all.
 
 See docs/auth.md ("OAuth2").
 """
@@ -30,7 +31,12 @@ from oauth2_provider.models import AbstractApplication
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauth2_provider.scopes import SettingsScopes
 
-from accounts.throttles import PasswordGuard, TooManyAttempts, remember_service_address
+from accounts.throttles import (
+    AddressGuard,
+    PasswordGuard,
+    TooManyAttempts,
+    remember_service_address,
+)
 from shop_common import metrics
 from shop_common.auth import SERVICE_CLIENTS
 from shop_common.client_address import client_address
@@ -103,23 +109,17 @@ def _client_id(request: HttpRequest) -> str:
 class ClientSecretThrottleMixin:
     """A client secret is a password: refused before it is checked once the (client id, address)
     pair or the address failed too often, and a refused one counts against both. A shop service's
-    own client is never refused before its secret is checked (it is not guessable, and a lock would
-    be anyone's off switch for that service): its failures are logged and counted instead, and its
-    success marks the address as one the services call from."""
+    own client is never locked (a lock would be anyone's off switch for that service, and its
+    secret cannot be guessed): its failures are logged and counted, its success proves the address
+    it calls from. Its failures still count against an outsider's address, which then stops making
+    the user service hash guesses (a service's proved address never is)."""
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         client_id, address = _client_id(request), client_address(request)
         if client_id in SERVICE_CLIENTS:
-            response = super().post(request, *args, **kwargs)
-            if response.status_code == 401:
-                metrics.SERVICE_CLIENT_FAILURES.labels(client_id).inc()
-                logger.warning(
-                    "Refused the secret of service client %s from %s", client_id, address
-                )
-            elif response.status_code == 200:
-                remember_service_address(address)
-            return response
-        guard = PasswordGuard(account=f"oauth-client:{client_id}", address=address)
+            guard: PasswordGuard | AddressGuard = AddressGuard(address)
+        else:
+            guard = PasswordGuard(account=f"oauth-client:{client_id}", address=address)
         try:
             guard.check()
         except TooManyAttempts as exc:
@@ -129,6 +129,13 @@ class ClientSecretThrottleMixin:
         response = super().post(request, *args, **kwargs)
         if response.status_code == 401:
             guard.failed()
+            if client_id in SERVICE_CLIENTS:
+                metrics.SERVICE_CLIENT_FAILURES.labels(client_id).inc()
+                logger.warning(
+                    "Refused the secret of service client %s from %s", client_id, address
+                )
+        elif response.status_code == 200 and client_id in SERVICE_CLIENTS:
+            remember_service_address(address)
         return response
 
 

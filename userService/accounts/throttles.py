@@ -166,13 +166,39 @@ def is_service_address(address: str) -> bool:
 
 
 @dataclass(frozen=True)
+class AddressGuard:
+    """Failed secret checks from one client address, across accounts: locked at
+    ``PASSWORD_FAILURES_PER_ADDRESS`` unless a shop service proved the address
+    (:func:`remember_service_address`)."""
+
+    address: str
+
+    @property
+    def window(self) -> Window:
+        rate = Rate.parse(settings.PASSWORD_FAILURES_PER_ADDRESS)
+        return Window.current("password-address", _hashed(self.address), rate)
+
+    def refuses(self, count: int) -> bool:
+        limit = Rate.parse(settings.PASSWORD_FAILURES_PER_ADDRESS).limit
+        return count >= limit and not is_service_address(self.address)
+
+    def check(self) -> None:
+        """:raises TooManyAttempts: the address failed too often and no service calls from it."""
+        window = self.window
+        if self.refuses(window.count()):
+            raise TooManyAttempts(window.wait)
+
+    def failed(self) -> None:
+        self.window.hit()
+
+
+@dataclass(frozen=True)
 class PasswordGuard:
     """Failed password checks of one account (an email, or an OAuth2 client id) from one client
     address. ``check`` before looking at the password, ``failed`` after a wrong one.
 
     - the (account, address) pair: locked at ``PASSWORD_FAILURES_PER_ACCOUNT``;
-    - the address, across accounts: locked at ``PASSWORD_FAILURES_PER_ADDRESS``, unless the shop's
-      services call from it (:func:`remember_service_address`);
+    - the address, across accounts: :class:`AddressGuard`;
     - the account, across addresses: never locked; past the pair limit every check of it waits
       :func:`slowdown` seconds first.
     """
@@ -180,34 +206,32 @@ class PasswordGuard:
     account: str
     address: str
 
-    def _windows(self) -> tuple[Window, Rate, Window, Rate, Window]:
+    def _windows(self) -> tuple[Window, Window, Window]:
         per_pair = Rate.parse(settings.PASSWORD_FAILURES_PER_ACCOUNT)
-        per_address = Rate.parse(settings.PASSWORD_FAILURES_PER_ADDRESS)
         account = normalize_email(self.account)
         return (
             Window.current("password-pair", _hashed(f"{account}\n{self.address}"), per_pair),
-            per_pair,
-            Window.current("password-address", _hashed(self.address), per_address),
-            per_address,
+            AddressGuard(self.address).window,
             Window.current("password-account", _hashed(account), per_pair),
         )
 
     def check(self) -> None:
         """:raises TooManyAttempts: the pair, or an address no service calls from, failed too
         often. Otherwise waits the account's slowdown, if any, holding nothing but this worker."""
-        pair, per_pair, address, per_address, account = self._windows()
+        pair, address, account = self._windows()
         pair_count, address_count, account_count = _counts([pair, address, account])
-        if pair_count >= per_pair.limit:
+        pair_limit = Rate.parse(settings.PASSWORD_FAILURES_PER_ACCOUNT).limit
+        if pair_count >= pair_limit:
             raise TooManyAttempts(pair.wait)
-        if address_count >= per_address.limit and not is_service_address(self.address):
+        if AddressGuard(self.address).refuses(address_count):
             raise TooManyAttempts(address.wait)
-        delay = slowdown(account_count - per_pair.limit)
+        delay = slowdown(account_count - pair_limit)
         if delay:
             metrics.PASSWORD_SLOWDOWNS.inc()
             hold(delay)
 
     def failed(self) -> None:
-        for window in self._windows()[::2]:
+        for window in self._windows():
             window.hit()
 
 

@@ -286,44 +286,66 @@ def test_the_admin_login_refuses_even_the_right_password_after_too_many_failures
     assert b"Too many failed attempts" in response.content
 
 
+def service_client_failures(client_id: str) -> float:
+    from prometheus_client import REGISTRY
+
+    sample = {"client_id": client_id}
+    return REGISTRY.get_sample_value("shop_service_client_failures_total", sample) or 0
+
+
 def test_a_service_clients_right_secret_is_never_refused_after_anyones_guesses(
     client, strict, caplog
 ):
     """An outsider's wrong secrets for a documented service client id lock nothing: they are
     logged and counted by client id."""
-    from prometheus_client import REGISTRY
-
-    def failures() -> float:
-        sample = {"client_id": "shop-order"}
-        return REGISTRY.get_sample_value("shop_service_client_failures_total", sample) or 0
-
-    shop_service_token(client, "order")
-    before = failures()
+    shop_service_token(client, "order")  # the services call from 127.0.0.1
+    before = service_client_failures("shop-order")
     for n in range(11):
         client.post(
             "/o/token/",
             {"grant_type": "client_credentials"},
             HTTP_AUTHORIZATION=basic("shop-order", f"guess-{n}"),
-            REMOTE_ADDR="198.51.100.7",
         )
 
+    right = basic("shop-order", service_secret("order"))
+    same_address = client.post(
+        "/o/token/", {"grant_type": "client_credentials"}, HTTP_AUTHORIZATION=right
+    )
+    new_address = client.post(
+        "/o/token/",
+        {"grant_type": "client_credentials"},
+        HTTP_AUTHORIZATION=right,
+        REMOTE_ADDR="10.0.0.4",
+    )
+
+    assert same_address.status_code == 200
+    assert new_address.status_code == 200
+    assert service_client_failures("shop-order") - before == 11
+    assert "Refused the secret of service client shop-order from 127.0.0.1" in caplog.text
+
+
+def test_an_outsiders_address_stops_costing_secret_hashes_at_the_address_limit(client, strict):
+    shop_service_token(client, "order")
+    before = service_client_failures("shop-order")
+    answers = [
+        client.post(
+            "/o/token/",
+            {"grant_type": "client_credentials"},
+            HTTP_AUTHORIZATION=basic("shop-order", f"guess-{n}"),
+            REMOTE_ADDR="198.51.100.7",
+        ).status_code
+        for n in range(7)
+    ]
     from_elsewhere = client.post(
         "/o/token/",
         {"grant_type": "client_credentials"},
         HTTP_AUTHORIZATION=basic("shop-order", service_secret("order")),
         REMOTE_ADDR="10.0.0.4",
     )
-    from_the_guessers_address = client.post(
-        "/o/token/",
-        {"grant_type": "client_credentials"},
-        HTTP_AUTHORIZATION=basic("shop-order", service_secret("order")),
-        REMOTE_ADDR="198.51.100.7",
-    )
 
+    assert answers == [401] * 5 + [429] * 2
+    assert service_client_failures("shop-order") - before == 5
     assert from_elsewhere.status_code == 200
-    assert from_the_guessers_address.status_code == 200
-    assert failures() - before == 11
-    assert "Refused the secret of service client shop-order from 198.51.100.7" in caplog.text
 
 
 def test_another_applications_secret_is_locked_per_address_like_a_password(client, strict):
