@@ -10,7 +10,7 @@ import pytest
 
 from accounts.models import Role
 from accounts.tests.factories import PASSWORD, UserFactory
-from accounts.tests.test_trust_boundaries import shop_service_token
+from accounts.tests.test_trust_boundaries import service_secret, shop_service_token
 from shop_common.testing.fakes import FakeUserService
 
 pytestmark = pytest.mark.django_db
@@ -76,7 +76,7 @@ class Real:
         return self.post("/auth/login/", {"email": EMAIL, "password": PASSWORD}).json()["access"]
 
     def client_credentials(self) -> tuple[str, str]:
-        return "shop-order", "order-client-secret-0123456789"
+        return "shop-order", service_secret("order")
 
 
 class Fake:
