@@ -153,9 +153,14 @@ def _service_address_key(address: str) -> str:
 def remember_service_address(address: str) -> None:
     """``address`` is one a shop service called from, proved by its secret or its token. Kept in the
     database, whatever the cache: a Redis restart must not put the address back under the lock."""
-    expires_at = datetime.fromtimestamp(time.time() + SERVICE_ADDRESS_SECONDS, tz=UTC)
+    key, now = _service_address_key(address), time.time()
+    # Every worker of every service proves the same address as it starts: one write a day will do.
+    fresh = datetime.fromtimestamp(now + SERVICE_ADDRESS_SECONDS - 86400, tz=UTC)
+    if AttemptCounter.objects.filter(key=key, expires_at__gt=fresh).exists():
+        return
+    expires_at = datetime.fromtimestamp(now + SERVICE_ADDRESS_SECONDS, tz=UTC)
     AttemptCounter.objects.update_or_create(
-        key=_service_address_key(address), defaults={"count": 1, "expires_at": expires_at}
+        key=key, defaults={"count": 1, "expires_at": expires_at}
     )
 
 
