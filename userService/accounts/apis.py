@@ -124,7 +124,8 @@ class LoginApi(PublicApi):
             200: OutputSerializer,
             401: raises("Wrong email or password, or an inactive account."),
             429: raises(
-                "Too many failed password checks of this account from this address, or of any account from this address."
+                "Too many failed password checks of this account from this address, "
+                "or of any account from this address."
             ),
         },
     )
