@@ -35,6 +35,7 @@ from rest_framework import status
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.request import Request
 
+from shop_common import deadlines
 from shop_common.errors import DependencyUnavailable, ServiceError
 from shop_common.service_client import service_client
 from shop_common.service_tokens import forget_service_tokens, service_token
@@ -305,7 +306,15 @@ def _introspect(token: str) -> Any:
 
 
 class ServiceTokenAuthentication(_BearerAuthentication):
-    """For ``/internal/`` endpoints: a service's OAuth2 token, checked by introspection."""
+    """For ``/internal/`` endpoints: a service's OAuth2 token, checked by introspection. Once the
+    caller is known to be one of the shop's services, the ``X-Request-Deadline`` it sent counts
+    (shop_common.deadlines); nobody else's does."""
 
     def caller(self, token: str) -> ServiceCaller:
         return introspect_service_token(token)
+
+    def authenticate(self, request: Request) -> tuple[Any, str] | None:
+        authenticated = super().authenticate(request)
+        if authenticated is not None and authenticated[0].service:
+            deadlines.honour_claimed_deadline(request)
+        return authenticated

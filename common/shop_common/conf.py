@@ -353,7 +353,8 @@ def service_settings(
         "SERVICE_HTTP_RETRIES": env("SERVICE_HTTP_RETRIES", default=2, cast=int),
         "SERVICE_HTTP_RETRY_BACKOFF": env("SERVICE_HTTP_RETRY_BACKOFF", default=0.1, cast=float),
         # Seconds an inbound request may take, its calls to other services included; an earlier
-        # X-Request-Deadline from the caller wins (0: only the caller's). shop_common.deadlines.
+        # X-Request-Deadline from a shop service wins (0: only a service caller's; anyone else's
+        # header is ignored). shop_common.deadlines.
         "REQUEST_BUDGET_SECONDS": env("REQUEST_BUDGET_SECONDS", default=5.0, cast=float),
         # Seconds of its budget a service keeps back from each service it calls: the one called
         # gives up first and names what it waited for (shop_common.service_client).
