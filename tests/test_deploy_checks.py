@@ -35,6 +35,7 @@ def production_env(tmp_path):
         "TRUSTED_PROXIES": "1",
         "SECRET_KEY": secrets.token_urlsafe(64),
         "JWT_SIGNING_KEY": secrets.token_urlsafe(64),
+        "SERVICE_TOKEN_SIGNING_KEY": secrets.token_urlsafe(64),
         "STRIPE_WEBHOOK_SECRET": f"whsec_{secrets.token_hex(24)}",
         "STRIPE_SECRET_KEY": "sk_live_not_a_real_key",
         "RAZORPAY_WEBHOOK_SECRET": secrets.token_urlsafe(32),

@@ -14,6 +14,7 @@ from django.conf import settings
 
 from shop_common.errors import DependencyUnavailable
 from shop_common.service_client import service_client
+from shop_common.signed_tokens import published_keys
 
 logger = logging.getLogger("shop.service_tokens")
 # In the one line each worker writes about its start-up fetch, whether it got the tokens or not
@@ -58,7 +59,8 @@ def warm_service_tokens(scopes: Iterable[str], *, within: float, pause: float = 
     Best effort, bounded and quiet: under ``make run`` the user service starts beside the others,
     so this waits for its ``/health/`` to answer 200 (a plain GET, outside the circuit breaker:
     a user service that is still starting neither opens the breaker nor logs failures), at most
-    ``within`` seconds, then asks once per scope. It never raises; whatever it could not fetch,
+    ``within`` seconds, then asks once per scope, and fetches the user service's public keys for
+    the tokens of the services calling this one. It never raises; whatever it could not fetch,
     the first request that needs it fetches as before. True when every token was fetched."""
     scopes = list(scopes)
     started = time.monotonic()
@@ -82,6 +84,8 @@ def warm_service_tokens(scopes: Iterable[str], *, within: float, pause: float = 
     try:
         for scope in scopes:
             service_token(scope)
+        # The keys that check the tokens other services send (shop_common.signed_tokens).
+        published_keys.get()
     except DependencyUnavailable as error:
         logger.warning("No service token %s: %s", WARMUP_LOGGED, error.details.get("reason"))
         return False

@@ -90,7 +90,7 @@ def service_callers(monkeypatch):
             raise InvalidToken()
         return callers[token]
 
-    monkeypatch.setattr(auth, "introspect_service_token", introspect)
+    monkeypatch.setattr(auth, "verify_service_token", introspect)
     return callers
 
 
