@@ -145,6 +145,7 @@ CALLED_OVER_PLAIN_HTTP = {
         ("post", "/auth/validate"),
         ("post", "/o/token/"),
         ("post", "/o/introspect/"),
+        ("get", "/o/jwks/"),
         ("post", "/internal/staff-sessions/"),
     ],
     "product": [("post", "/internal/stock/reserve/"), ("post", "/internal/products/")],

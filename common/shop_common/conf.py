@@ -174,9 +174,9 @@ def https_settings(env: AutoConfig, *, service: Service, admin: bool) -> dict[st
     # Django matches these against the path without its leading slash).
     exempt = [r"^health/?$", r"^internal/"]
     exempt += {
-        # every service validates user tokens and gets/introspects service tokens here (the
-        # staff admins' login is under /internal/).
-        "user": [r"^auth/validate/?$", r"^o/token/?$", r"^o/introspect/?$"],
+        # every service validates user tokens, gets/introspects service tokens and fetches the
+        # keys that check signed ones here (the staff admins' login is under /internal/).
+        "user": [r"^auth/validate/?$", r"^o/token/?$", r"^o/introspect/?$", r"^o/jwks/?$"],
         # the integration service acts for the customer here (checkout.clients).
         "cart": [r"^api/cart(/|$)"],
         "order": [r"^orders/?$", r"^orders/history/?$"],
