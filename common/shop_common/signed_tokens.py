@@ -217,16 +217,31 @@ class PublishedKeys:
     def forget(self) -> None:
         with self._lock:
             self._keys, self._fetched_at = {}, None
+        _verified.clear()
 
 
 published_keys = PublishedKeys()
 
 
+# Tokens this process has verified, until they expire: a service sends the same token for as long
+# as it lives, and a dictionary lookup costs far less than a signature check. Only verified tokens
+# go in (nobody can fill it with junk), and it is emptied when full.
+_verified: dict[str, ServiceClaims] = {}
+VERIFIED_MAX = 1024
+
+
 def verify_published(token: str, *, clients: Iterable[str]) -> ServiceClaims:
     """:func:`verify` with the user service's published keys (fetched again once for a key id
     they do not list: the signing key may have been rotated)."""
+    known = _verified.get(token)
+    if known is not None and known.expires > time.time() and known.client_id in clients:
+        return known
     clients = frozenset(clients)
     try:
-        return verify(token, published_keys.get(), clients=clients)
+        claims = verify(token, published_keys.get(), clients=clients)
     except UnknownKey:
-        return verify(token, published_keys.get(refresh=True), clients=clients)
+        claims = verify(token, published_keys.get(refresh=True), clients=clients)
+    if len(_verified) >= VERIFIED_MAX:
+        _verified.clear()
+    _verified[token] = claims
+    return claims

@@ -176,3 +176,26 @@ def test_an_outside_applications_opaque_token_is_still_introspected(client, user
 
     assert response.status_code == 403  # known, but no shop service
     assert user_service.introspect.call_count == 1
+
+
+def test_a_verified_token_is_not_checked_again_until_it_expires(client, user_service, monkeypatch):
+    token = signed()
+    assert ping(client, token).status_code == 200
+    checks = []
+    original = signed_tokens.verify
+    monkeypatch.setattr(
+        signed_tokens,
+        "verify",
+        lambda *args, **kwargs: checks.append(1) or original(*args, **kwargs),
+    )
+
+    assert ping(client, token).status_code == 200
+    assert checks == []
+
+    expired = signed(exp=int(time.time()) - 60)
+    # As if it had been verified while it was valid: past its expiry it is checked again, and refused.
+    signed_tokens._verified[expired] = signed_tokens.ServiceClaims(
+        client_id=CART, scopes=frozenset({"internal"}), expires=int(time.time()) - 60
+    )
+    assert ping(client, expired).status_code == 401
+    assert checks == [1]
