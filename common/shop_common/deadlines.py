@@ -1,7 +1,9 @@
 """Request deadlines: every request has a time budget that its calls to other services share.
 
 The budget of an inbound request is ``REQUEST_BUDGET_SECONDS`` from its arrival. A caller
-authenticated as one of the shop's services may shorten it with ``X-Request-Deadline``: an
+authenticated as one of the shop's services (by its service token, or, when it calls on a person's
+behalf with their token, by its own signed service token in ``X-Shop-Service-Token``) may shorten
+it with ``X-Request-Deadline``: an
 absolute UTC time such as ``2026-11-26T10:15:30.250Z``. The edge only keeps the claimed deadline
 aside (:func:`within_budget`); the service-token authentication applies it
 (:func:`honour_claimed_deadline`), and a service's request whose deadline has already passed is
@@ -28,6 +30,9 @@ from rest_framework import status
 from shop_common.errors import ServiceError
 
 HEADER = "X-Request-Deadline"
+# A shop service calling another on a person's behalf (with their token) sends its own service
+# token here too: its deadline then counts (shop_common.auth.BearerTokenAuthentication).
+SERVICE_TOKEN_HEADER = "X-Shop-Service-Token"  # noqa: S105 (a header name, not a secret)
 DEADLINE_EXCEEDED = "deadline_exceeded"
 
 # Seconds since the epoch (wall clock, so it means the same in every process it is sent to).

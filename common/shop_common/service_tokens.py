@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 from django.conf import settings
 
+from shop_common import deadlines
 from shop_common.errors import DependencyUnavailable
 from shop_common.service_client import service_client
 from shop_common.signed_tokens import published_keys
@@ -96,6 +97,16 @@ def warm_service_tokens(scopes: Iterable[str], *, within: float, pause: float = 
         time.monotonic() - started,
     )
     return True
+
+
+def on_behalf_headers() -> dict[str, str]:
+    """For a call made with a person's token: this service's own token beside it, so that the
+    service called takes this request's deadline (shop_common.deadlines). Without a token to be
+    had, no header: the call goes on, on the called service's own budget."""
+    try:
+        return {deadlines.SERVICE_TOKEN_HEADER: service_token()}
+    except DependencyUnavailable:
+        return {}
 
 
 def forget_service_tokens() -> None:

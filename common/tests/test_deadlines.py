@@ -431,3 +431,78 @@ def test_health_lists_the_breakers_and_stays_200(client, product_client):
 
     assert response.status_code == 200
     assert response.json()["breakers"] == {"product": {"state": "open", "failures": 3}}
+
+
+# A shop service calling on a person's behalf (the integration service, with the customer's
+# token) proves itself with its own signed token in X-Shop-Service-Token: its deadline counts.
+
+
+@pytest.fixture
+def a_customer(monkeypatch):
+    customer = AuthenticatedUser(
+        id=7,
+        email="c@example.com",
+        username="c",
+        roles=frozenset({"CUSTOMER"}),
+        expires_at=timezone.now() + timedelta(minutes=5),
+    )
+    monkeypatch.setattr(auth, "validate_with_user_service", lambda token: customer)
+    return customer
+
+
+def as_customer(client, deadline: str, **headers):
+    return client.get(
+        "/whoami/",
+        HTTP_AUTHORIZATION="Bearer customer-token",
+        HTTP_X_REQUEST_DEADLINE=deadline,
+        **headers,
+    )
+
+
+def test_a_spent_deadline_sent_on_a_customers_behalf_by_a_shop_service_is_refused(
+    client, a_customer, user_service
+):
+    service = user_service.service_token(client_id="shop-integration")
+
+    response = as_customer(client, in_seconds(-1), HTTP_X_SHOP_SERVICE_TOKEN=service)
+
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "deadline_exceeded"
+
+
+def test_the_earlier_deadline_of_a_shop_service_on_a_customers_behalf_is_taken(
+    client, settings, a_customer, user_service
+):
+    settings.REQUEST_BUDGET_SECONDS = 5
+    service = user_service.service_token(client_id="shop-integration")
+    headers = {
+        "HTTP_AUTHORIZATION": "Bearer customer-token",
+        "HTTP_X_REQUEST_DEADLINE": in_seconds(1),
+    }
+
+    taken = client.get("/customer-deadline/", HTTP_X_SHOP_SERVICE_TOKEN=service, **headers)
+    ignored = client.get("/customer-deadline/", **headers)
+
+    assert 0.5 < taken.json()["time_left"] <= 1
+    assert ignored.json()["time_left"] > 4
+    assert deadlines.current_deadline() is None
+
+
+@pytest.mark.parametrize(
+    "proof",
+    [
+        pytest.param("not-a-token", id="junk"),
+        pytest.param("eyJhbGciOiJFZERTQSJ9.eyJhIjoiYiJ9.c2lnbmF0dXJl", id="forged"),
+        pytest.param("partner", id="an outside application's token"),
+    ],
+)
+def test_without_a_valid_shop_service_token_beside_it_the_deadline_is_ignored(
+    client, a_customer, user_service, proof
+):
+    if proof == "partner":
+        proof = user_service.service_token(client_id="partner-app")
+
+    response = as_customer(client, in_seconds(-1), HTTP_X_SHOP_SERVICE_TOKEN=proof)
+
+    assert response.status_code == 200, response.content
+    assert user_service.introspect.call_count == 0

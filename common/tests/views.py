@@ -179,6 +179,15 @@ class InternalDeadlineView(InternalApi):
         return Response({"time_left": left, "deadline": current_deadline()})
 
 
+class CustomerDeadlineView(APIView):
+    """:class:`DeadlineView` for a person's token (the default authentication)."""
+
+    permission_classes = [IsAuthenticatedUser]
+
+    def get(self, request: Request) -> Response:
+        return Response({"time_left": time_left()})
+
+
 class DjangoValidationErrorView(PublicView):
     """What a service raises for a rule a serializer cannot check (Django's error, not DRF's)."""
 
