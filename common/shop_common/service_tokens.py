@@ -60,8 +60,8 @@ def warm_service_tokens(scopes: Iterable[str], *, within: float, pause: float = 
     Best effort, bounded and quiet: under ``make run`` the user service starts beside the others,
     so this waits for its ``/health/`` to answer 200 (a plain GET, outside the circuit breaker:
     a user service that is still starting neither opens the breaker nor logs failures), at most
-    ``within`` seconds, then asks once per scope, and fetches the user service's public keys for
-    the tokens of the services calling this one. It never raises; whatever it could not fetch,
+    ``within`` seconds, then fetches the user service's public keys for the tokens of the services
+    calling this one and asks once per scope. It never raises; whatever it could not fetch,
     the first request that needs it fetches as before. True when every token was fetched."""
     scopes = list(scopes)
     started = time.monotonic()
@@ -83,10 +83,11 @@ def warm_service_tokens(scopes: Iterable[str], *, within: float, pause: float = 
             return False
         time.sleep(pause)
     try:
+        # First the keys that check the tokens other services send (shop_common.signed_tokens):
+        # one plain GET, which a busy user service answers even when it is slow to hash secrets.
+        published_keys.get()
         for scope in scopes:
             service_token(scope)
-        # The keys that check the tokens other services send (shop_common.signed_tokens).
-        published_keys.get()
     except DependencyUnavailable as error:
         logger.warning("No service token %s: %s", WARMUP_LOGGED, error.details.get("reason"))
         return False

@@ -42,7 +42,7 @@ def test_each_worker_holds_its_service_tokens_before_its_first_request(shop):
     expected = WORKERS * sum(len(service.token_scopes) for service in SERVICES)
 
     fetched = eventually(lambda: token_fetches(shop), lambda n: n >= expected, timeout=10)
-    # With its tokens, each worker fetches the keys that check the other services' tokens.
+    # Before its tokens, each worker fetches the keys that check the other services' tokens.
     keys = WORKERS * sum(1 for service in SERVICES if service.token_scopes)
     assert eventually(lambda: key_fetches(shop), lambda n: n >= keys, timeout=10) == keys
 
