@@ -70,7 +70,8 @@ class CurrencyNotSupported(ServiceError):
 
 
 class PaymentOpenWithAnotherGateway(ConflictError):
-    """One open payment per order (docs/decisions.md): the open checkout must end first."""
+    """One open payment per order (docs/payments.md, "Paying an order"): the open checkout must end
+    first."""
 
     default_code = "payment_open"
 

@@ -200,7 +200,7 @@ class ValidateApi(PublicApi):
     )
     def post(self, request: Request) -> Response:
         # Read by hand, not through InputSerializer: this endpoint is on every request of every
-        # service, and the serializer cost a fifth of its time.
+        # service, and the serializer was a large share of its time.
         body = request.data if isinstance(request.data, dict) else {}
         token = body.get("token") or bearer_token(request)
         if not isinstance(token, str) or not token:

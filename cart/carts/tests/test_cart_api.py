@@ -75,7 +75,7 @@ def test_adding_the_same_product_again_adds_to_its_line(shopper, product_service
 def test_adding_and_clearing_run_only_the_statements_they_need(
     shopper, product_service, django_assert_num_queries
 ):
-    """docs/decisions.md, "Performance: SQL per checkout". Each count includes the transaction's
+    """docs/development.md, "Counting SQL statements". Each count includes the transaction's
     savepoint and its release (the test runs in one); the answer must still be the cart's own."""
     pen, ink = product_service.add(price="3.00"), product_service.add(price="4.00")
 

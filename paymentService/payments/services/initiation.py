@@ -49,7 +49,7 @@ def initiate_payment(
     The amount and currency come from the order service, never from the client.
 
     One open payment per order across gateways: asking again with the same gateway returns the open
-    payment; with another while one is open is a 409 naming it (docs/decisions.md, 171).
+    payment; with another while one is open is a 409 naming it: the open checkout must end first.
 
     :raises GatewayNotConfigured: ``gateway`` is not offered here (400).
     :raises CurrencyNotSupported: the gateway does not take the order's currency (400).
