@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+from shop_common import conf
 from shop_common.conf import service_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -12,3 +13,6 @@ globals().update(service_settings(service="cart", base_dir=BASE_DIR, apps=["cart
 CART_MAX_LINE_QUANTITY = 99
 # The currency an empty cart reports: the catalog's default (catalog.models.Product.currency).
 DEFAULT_CURRENCY = "USD"
+# How long a cart keeps its checkout: another checkout meanwhile places the same order (or is told
+# its number); after it, that order, unpaid, has expired with its reservation, and a checkout is new.
+CART_CHECKOUT_SECONDS = conf.RESERVATION_TTL_SECONDS

@@ -181,6 +181,23 @@ def service_urls(env: AutoConfig) -> dict[str, str]:
     }
 
 
+def payment_gateways(env: AutoConfig) -> tuple[list[str], str]:
+    """The gateways a payment may choose and the one used when it names none. Shared: the payment
+    service charges through them, and the integration service refuses any other before it places
+    an order (no call to ask which are offered)."""
+    gateways = env(
+        "PAYMENT_GATEWAYS",
+        default="stripe,razorpay",
+        cast=lambda v: [g.strip() for g in v.split(",") if g.strip()],
+    )
+    default = env("PAYMENT_GATEWAY", default="stripe")
+    if default not in gateways:
+        raise ImproperlyConfigured(
+            f"PAYMENT_GATEWAY is {default!r} but PAYMENT_GATEWAYS lists {gateways}."
+        )
+    return gateways, default
+
+
 def required_secret(
     env: AutoConfig, name: str, *, debug: bool, development_value: str, hint: str
 ) -> str:

@@ -4,7 +4,13 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from shop_common.conf import StaffAdmin, environment, required_secret, service_settings
+from shop_common.conf import (
+    StaffAdmin,
+    environment,
+    payment_gateways,
+    required_secret,
+    service_settings,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -57,16 +63,7 @@ def provider_api_base(prefix: str, provider: str, real_base: str) -> str:
 
 # The gateways a payment may choose ("gateway" in POST /service/), and the one used when it names
 # none. Never chosen at random.
-PAYMENT_GATEWAYS = env(
-    "PAYMENT_GATEWAYS",
-    default="stripe,razorpay",
-    cast=lambda v: [g.strip() for g in v.split(",") if g.strip()],
-)
-PAYMENT_GATEWAY = env("PAYMENT_GATEWAY", default="stripe")
-if PAYMENT_GATEWAY not in PAYMENT_GATEWAYS:
-    raise ImproperlyConfigured(
-        f"PAYMENT_GATEWAY is {PAYMENT_GATEWAY!r} but PAYMENT_GATEWAYS lists {PAYMENT_GATEWAYS}."
-    )
+PAYMENT_GATEWAYS, PAYMENT_GATEWAY = payment_gateways(env)
 
 # Stripe. STRIPE_API_BASE points the official SDK at the offline sandbox (make run sets it);
 # unset, the SDK talks to Stripe itself with real keys (provider_api_base).

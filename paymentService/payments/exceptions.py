@@ -47,17 +47,6 @@ class IllegalPaymentTransition(ConflictError):
         )
 
 
-class GatewayNotConfigured(ServiceError):
-    status_code = status.HTTP_400_BAD_REQUEST
-    default_code = "gateway_not_available"
-
-    def __init__(self, gateway: str, available: list[str]) -> None:
-        super().__init__(
-            f"The gateway {gateway!r} is not available here; choose one of {', '.join(available)}.",
-            details={"gateway": gateway, "available": available},
-        )
-
-
 class CurrencyNotSupported(ServiceError):
     status_code = status.HTTP_400_BAD_REQUEST
     default_code = "currency_not_supported"
