@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 GENERATED = (
     "SECRET_KEY",
     "JWT_SIGNING_KEY",
+    "SERVICE_TOKEN_SIGNING_KEY",
     "STRIPE_WEBHOOK_SECRET",
     "RAZORPAY_KEY_SECRET",
     "RAZORPAY_WEBHOOK_SECRET",

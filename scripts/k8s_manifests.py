@@ -262,6 +262,7 @@ def config_map() -> dict:
 SECRET_NAMES = (
     "SECRET_KEY",
     "JWT_SIGNING_KEY",
+    "SERVICE_TOKEN_SIGNING_KEY",
     "DB_PASSWORD",
     "STRIPE_SECRET_KEY",
     "STRIPE_WEBHOOK_SECRET",

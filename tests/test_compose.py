@@ -18,6 +18,7 @@ COMPOSE = shutil.which("docker-compose")
 SECRETS = (
     "SECRET_KEY",
     "JWT_SIGNING_KEY",
+    "SERVICE_TOKEN_SIGNING_KEY",
     "MYSQL_ROOT_PASSWORD",
     "STRIPE_SECRET_KEY",
     "STRIPE_WEBHOOK_SECRET",

@@ -131,7 +131,13 @@ def test_the_config_points_each_service_at_the_others_by_their_service_names():
         assert config[service.url_variable] == f"http://{service.name}:{service.port}"
         assert service.name in config["ALLOWED_HOSTS"].split(",")
         assert service.client_secret_variable in secret
-    assert {"SECRET_KEY", "JWT_SIGNING_KEY", "DB_PASSWORD", "METRICS_TOKEN"} <= set(secret)
+    assert {
+        "SECRET_KEY",
+        "JWT_SIGNING_KEY",
+        "SERVICE_TOKEN_SIGNING_KEY",
+        "DB_PASSWORD",
+        "METRICS_TOKEN",
+    } <= set(secret)
     assert config["DEBUG"] == "False"
 
 

@@ -86,7 +86,13 @@ def test_compose_has_mysql_8_redis_and_the_periodic_jobs():
 
 def test_compose_gives_every_service_the_secrets_its_settings_require():
     environment = COMPOSE["services"]["user"]["environment"]
-    required = {"SECRET_KEY", "JWT_SIGNING_KEY", "STRIPE_WEBHOOK_SECRET", "STRIPE_SECRET_KEY"}
+    required = {
+        "SECRET_KEY",
+        "JWT_SIGNING_KEY",
+        "SERVICE_TOKEN_SIGNING_KEY",
+        "STRIPE_WEBHOOK_SECRET",
+        "STRIPE_SECRET_KEY",
+    }
     assert required | {service.client_secret_variable for service in SERVICES} <= set(environment)
 
 

@@ -25,7 +25,12 @@ def test_first_run_writes_env_with_a_fresh_secret_and_private_mode(tmp_path):
 
     generated = ensure_env(tmp_path)
 
-    assert {"SECRET_KEY", "JWT_SIGNING_KEY", "ORDER_CLIENT_SECRET"} <= set(generated)
+    assert {
+        "SECRET_KEY",
+        "JWT_SIGNING_KEY",
+        "SERVICE_TOKEN_SIGNING_KEY",
+        "ORDER_CLIENT_SECRET",
+    } <= set(generated)
     written = (tmp_path / ".env").read_text()
     for name in generated:
         (line,) = [line for line in written.splitlines() if line.startswith(f"{name}=")]

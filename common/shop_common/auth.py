@@ -5,8 +5,11 @@
   user service (``POST /auth/validate/``), the answer cached for ``AUTH_CACHE_TTL`` seconds (never
   past the token's expiry; 0 disables). ``request.user`` becomes an :class:`AuthenticatedUser`.
 - :class:`ServiceTokenAuthentication` — an OAuth2 client-credentials token of one of the shop's six
-  services, introspected at the user service (``/o/introspect/``, authenticated with this service's
-  own ``introspection`` token, so no client secret is hashed per call), cached briefly.
+  services: a JWT the user service signed (Ed25519), checked here with its published keys
+  (:mod:`shop_common.signed_tokens`), no call per token. Any other client-credentials token (an
+  outside application's, which the internal endpoints refuse with 403) is introspected at the user
+  service (``/o/introspect/``, authenticated with this service's own ``introspection`` token, so no
+  client secret is hashed per call), cached briefly.
 
 A string that cannot be a token of the kind asked for is refused without asking anybody, and a
 refused token is remembered for ``REFUSED_TOKEN_CACHE_TTL`` seconds: junk tokens cost the user
@@ -35,6 +38,7 @@ from rest_framework import status
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.request import Request
 
+from shop_common import deadlines, signed_tokens
 from shop_common.errors import DependencyUnavailable, ServiceError
 from shop_common.service_client import service_client
 from shop_common.service_tokens import forget_service_tokens, service_token
@@ -252,10 +256,44 @@ class _BearerAuthentication(BaseAuthentication):
 
 
 class BearerTokenAuthentication(_BearerAuthentication):
-    """A person's access token, checked by the user service (cached briefly)."""
+    """A person's access token, checked by the user service (cached briefly). A shop service
+    calling on the person's behalf proves itself with its signed service token in
+    ``X-Shop-Service-Token``; its ``X-Request-Deadline`` then counts."""
 
     def caller(self, token: str) -> AuthenticatedUser:
         return validate_with_user_service(token)
+
+    def authenticate(self, request: Request) -> tuple[Any, str] | None:
+        authenticated = super().authenticate(request)
+        if forwarded_by_shop_service(request):
+            deadlines.honour_claimed_deadline(request)
+        return authenticated
+
+
+def forwarded_by_shop_service(request: Request) -> bool:
+    """True when ``X-Shop-Service-Token`` holds a valid signed token of one of the shop's
+    services. Checked here with the published keys, never introspected; anything else (missing,
+    forged, expired, the keys not to be had) is False: the header only decides whose deadline
+    counts, so it never refuses a request."""
+    token = request.headers.get(deadlines.SERVICE_TOKEN_HEADER, "")
+    if not token or not JWT_SHAPE.fullmatch(token):
+        return False
+    try:
+        signed_tokens.verify_published(token, clients=SERVICE_CLIENTS)
+    except (signed_tokens.BadToken, DependencyUnavailable):
+        return False
+    return True
+
+
+def verify_service_token(token: str) -> ServiceCaller:
+    """The caller a service token names: a signed one checked here, any other introspected."""
+    if JWT_SHAPE.fullmatch(token):
+        try:
+            claims = signed_tokens.verify_published(token, clients=SERVICE_CLIENTS)
+        except signed_tokens.BadToken:
+            raise InvalidToken("The service token is invalid or expired.") from None
+        return ServiceCaller(client_id=claims.client_id, scopes=claims.scopes)
+    return introspect_service_token(token)
 
 
 def introspect_service_token(token: str) -> ServiceCaller:
@@ -305,7 +343,16 @@ def _introspect(token: str) -> Any:
 
 
 class ServiceTokenAuthentication(_BearerAuthentication):
-    """For ``/internal/`` endpoints: a service's OAuth2 token, checked by introspection."""
+    """For ``/internal/`` endpoints: a service's OAuth2 token, its signature checked here (any other
+    application's token introspected). Once the
+    caller is known to be one of the shop's services, the ``X-Request-Deadline`` it sent counts
+    (shop_common.deadlines); nobody else's does."""
 
     def caller(self, token: str) -> ServiceCaller:
-        return introspect_service_token(token)
+        return verify_service_token(token)
+
+    def authenticate(self, request: Request) -> tuple[Any, str] | None:
+        authenticated = super().authenticate(request)
+        if authenticated is not None and authenticated[0].service:
+            deadlines.honour_claimed_deadline(request)
+        return authenticated

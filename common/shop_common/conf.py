@@ -409,9 +409,9 @@ def storage_settings(ctx: ServiceContext) -> dict[str, Any]:
 # these against the path without its leading slash).
 PLAIN_HTTP_PATHS = (r"^health/?$", r"^internal/")
 PLAIN_HTTP_PATHS_BY_SERVICE = {
-    # every service validates user tokens and gets/introspects service tokens here (the staff
-    # admins' login is under /internal/).
-    "user": (r"^auth/validate/?$", r"^o/token/?$", r"^o/introspect/?$"),
+    # every service validates user tokens, gets/introspects service tokens and fetches the keys
+    # that check signed ones here (the staff admins' login is under /internal/).
+    "user": (r"^auth/validate/?$", r"^o/token/?$", r"^o/introspect/?$", r"^o/jwks/?$"),
     # the integration service acts for the customer here (checkout.clients).
     "cart": (r"^api/cart(/|$)",),
     "order": (r"^orders/?$", r"^orders/history/?$"),
@@ -517,7 +517,8 @@ def service_http_settings(ctx: ServiceContext) -> dict[str, Any]:
         "SERVICE_HTTP_RETRIES": SERVICE_HTTP_RETRIES,
         "SERVICE_HTTP_RETRY_BACKOFF": SERVICE_HTTP_RETRY_BACKOFF,
         # Seconds an inbound request may take, its calls to other services included; an earlier
-        # X-Request-Deadline from the caller wins (0: only the caller's). shop_common.deadlines.
+        # X-Request-Deadline from a shop service wins (0: only a service caller's; anyone else's
+        # header is ignored). shop_common.deadlines.
         "REQUEST_BUDGET_SECONDS": env("REQUEST_BUDGET_SECONDS", default=5.0, cast=float),
         # Seconds of its budget a service keeps back from each service it calls: the one called
         # gives up first and names what it waited for (shop_common.service_client).

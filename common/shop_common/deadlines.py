@@ -1,11 +1,19 @@
 """Request deadlines: every request has a time budget that its calls to other services share.
 
-The budget of an inbound request is ``REQUEST_BUDGET_SECONDS`` from its arrival, or the
-``X-Request-Deadline`` its caller sent when that is earlier: an absolute UTC time such as
-``2026-11-26T10:15:30.250Z``. A request that arrives with its deadline already past is refused
-before any work (503 ``deadline_exceeded``): whoever sent it has stopped waiting. The deadline is
-bound in a contextvar like the request id; ``service_client`` cuts every call's timeouts to the
-time left and sends the deadline on, so the whole chain gives up together (docs/architecture.md).
+The budget of an inbound request is ``REQUEST_BUDGET_SECONDS`` from its arrival. A caller
+authenticated as one of the shop's services (by its service token, or, when it calls on a person's
+behalf with their token, by its own signed service token in ``X-Shop-Service-Token``) may shorten
+it with ``X-Request-Deadline``: an
+absolute UTC time such as ``2026-11-26T10:15:30.250Z``. The edge only keeps the claimed deadline
+aside (:func:`within_budget`); the service-token authentication applies it
+(:func:`honour_claimed_deadline`), and a service's request whose deadline has already passed is
+refused before any work (503 ``deadline_exceeded``): the service that sent it has stopped waiting.
+Anyone else's header is ignored: an outsider could otherwise cut the budget of its own request or
+have it refused as a 5xx, which the alert on server errors counts (docs/scaling.md).
+
+The deadline is bound in a contextvar like the request id; ``service_client`` cuts every call's
+timeouts to the time left and sends the deadline on, so the whole chain gives up together
+(docs/architecture.md).
 """
 
 import contextlib
@@ -22,6 +30,9 @@ from rest_framework import status
 from shop_common.errors import ServiceError
 
 HEADER = "X-Request-Deadline"
+# A shop service calling another on a person's behalf (with their token) sends its own service
+# token here too: its deadline then counts (shop_common.auth.BearerTokenAuthentication).
+SERVICE_TOKEN_HEADER = "X-Shop-Service-Token"  # noqa: S105 (a header name, not a secret)
 DEADLINE_EXCEEDED = "deadline_exceeded"
 
 # Seconds since the epoch (wall clock, so it means the same in every process it is sent to).
@@ -99,24 +110,34 @@ def budget(seconds: float | None, *, deadline: float | None = None) -> Iterator[
 def within_budget(
     request: HttpRequest, handle: Callable[[HttpRequest], HttpResponse]
 ) -> HttpResponse:
-    """``handle(request)`` under the request's deadline; a request whose deadline has already
-    passed is refused before any view runs. The edge (shop_common.edge) calls it for every
-    request, after the request id is bound, so the refusal carries the id and gets its access line.
-    """
-    incoming = parse_deadline(request.headers.get(HEADER))
-    with budget(settings.REQUEST_BUDGET_SECONDS, deadline=incoming):
-        left = time_left()
-        if left is not None and left <= 0:
-            logger.warning(
-                "Refused %s %s: its deadline passed %d ms ago",
-                request.method,
-                request.path,
-                round(-left * 1000),
-            )
-            refused = DeadlineExceeded(details={"late_by_ms": round(-left * 1000)})
-            # Imported here: error_handlers imports DRF's views, whose import reaches
-            # service_client, which imports this module.
-            from shop_common.error_handlers import service_error_response
-
-            return service_error_response(refused)
+    """``handle(request)`` under the service's own budget. The edge (shop_common.edge) calls it for
+    every request, after the request id is bound. The caller's ``X-Request-Deadline`` is only kept
+    on the request (``claimed_deadline``): it counts once the caller is known to be a shop service
+    (:func:`honour_claimed_deadline`)."""
+    request.claimed_deadline = parse_deadline(request.headers.get(HEADER))
+    with budget(settings.REQUEST_BUDGET_SECONDS):
         return handle(request)
+
+
+def honour_claimed_deadline(request: HttpRequest) -> None:
+    """Called by the service-token authentication once the caller is one of the shop's services:
+    the deadline it sent becomes the request's when it is earlier, and one already past refuses
+    the request (:class:`DeadlineExceeded`) before the view does any work.
+
+    Bound for the rest of the request: the edge's :func:`budget` restores what was bound before it
+    when the request ends."""
+    claimed = getattr(request, "claimed_deadline", None)
+    if claimed is None:
+        return
+    current = _current.get()
+    if current is None or claimed < current:
+        _current.set(claimed)
+    left = time_left()
+    if left is not None and left <= 0:
+        logger.warning(
+            "Refused %s %s: its deadline passed %d ms ago",
+            request.method,
+            request.path,
+            round(-left * 1000),
+        )
+        raise DeadlineExceeded(details={"late_by_ms": round(-left * 1000)})

@@ -1,8 +1,9 @@
 """The shop's own work on every request, in one middleware that runs first (docs/scaling.md,
 "The edge"): the request id and its access line, the request's metrics, the Host check, the body
-limit, the deadline, the route (found once, either spelling of the trailing slash), the headers
-of HTML pages (Content-Security-Policy, X-Frame-Options) and the error shape of what a view
-raises.
+limit, the request's budget (a caller's deadline counts only once it is authenticated as a shop
+service: shop_common.deadlines), the route (found once, either spelling of the trailing slash),
+the headers of HTML pages (Content-Security-Policy, X-Frame-Options) and the error shape of what a
+view raises.
 
 Middleware that only browsers need is skipped where no browser goes: sessions, CSRF,
 authentication and messages run only for pages (a route whose view is not ``csrf_exempt``: the
@@ -129,8 +130,8 @@ class EdgeMiddleware:
         return response
 
     def answer(self, request: HttpRequest) -> HttpResponse:
-        """The refusals that need no route (a foreign Host, a body over the limit, a spent
-        deadline), then the route and the rest of the chain."""
+        """The refusals that need no route (a foreign Host, a body over the limit), then the route
+        and the rest of the chain under the service's budget."""
         refused = reject_disallowed_host(request) or refuse_large_body(request)
         if refused is not None:
             return refused

@@ -209,5 +209,9 @@ class ServiceTokenScheme(OpenApiAuthenticationExtension):
         return {
             "type": "http",
             "scheme": "bearer",
-            "description": "A service's OAuth2 client-credentials token with scope internal.",
+            "bearerFormat": "JWT",
+            "description": (
+                "A shop service's OAuth2 client-credentials token with scope internal: a JWT the "
+                "user service signs (EdDSA; public keys at GET /o/jwks/ of the user service)."
+            ),
         }

@@ -12,8 +12,10 @@ from typing import Any
 import httpx
 from django.conf import settings
 
+from shop_common import deadlines
 from shop_common.errors import DependencyUnavailable
 from shop_common.service_client import service_client
+from shop_common.signed_tokens import published_keys
 
 logger = logging.getLogger("shop.service_tokens")
 # In the one line each worker writes about its start-up fetch, whether it got the tokens or not
@@ -53,8 +55,9 @@ def warm_service_tokens(scopes: Iterable[str], *, within: float, pause: float = 
     """Fetches this service's tokens as a worker starts (shop_common.server), so that its first
     call to another service does not wait for the user service's client-secret hash (docs/auth.md,
     "OAuth2"). Best effort: waits at most ``within`` seconds for the user service's ``/health/``
-    (a plain GET, outside the breaker: a user service still starting opens nothing), then asks
-    once per scope; never raises. True when every token was fetched."""
+    (a plain GET, outside the breaker: a user service still starting opens nothing), then fetches
+    the public keys that check the services calling this one, then asks once per scope; never
+    raises. True when every token was fetched."""
     scopes = list(scopes)
     started = time.monotonic()
     health = f"{settings.SERVICE_URLS['user']}/health/"
@@ -75,6 +78,9 @@ def warm_service_tokens(scopes: Iterable[str], *, within: float, pause: float = 
             return False
         time.sleep(pause)
     try:
+        # First the keys that check the tokens other services send (shop_common.signed_tokens):
+        # one plain GET, which a busy user service answers even when it is slow to hash secrets.
+        published_keys.get()
         for scope in scopes:
             service_token(scope)
     except DependencyUnavailable as error:
@@ -87,6 +93,16 @@ def warm_service_tokens(scopes: Iterable[str], *, within: float, pause: float = 
         time.monotonic() - started,
     )
     return True
+
+
+def on_behalf_headers() -> dict[str, str]:
+    """For a call made with a person's token: this service's own token beside it, so that the
+    service called takes this request's deadline (shop_common.deadlines). Without a token to be
+    had, no header: the call goes on, on the called service's own budget."""
+    try:
+        return {deadlines.SERVICE_TOKEN_HEADER: service_token()}
+    except DependencyUnavailable:
+        return {}
 
 
 def forget_service_tokens() -> None:

@@ -95,7 +95,14 @@ SERVICES: tuple[Service, ...] = (
         token_scopes=("internal",),
     ),
     Service(
-        "integration", "integrationService", 8006, "ecommerce_integration", "idempotency records"
+        "integration",
+        "integrationService",
+        8006,
+        "ecommerce_integration",
+        "idempotency records",
+        # internal: sent beside the customer's token (X-Shop-Service-Token), so that the cart,
+        # order and payment services take its deadline (shop_common.deadlines).
+        token_scopes=("internal",),
     ),
 )
 

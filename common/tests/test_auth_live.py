@@ -13,6 +13,7 @@ from django.core.cache import cache
 from django.test import override_settings
 from prometheus_client.parser import text_string_to_metric_families
 
+from shop_common.auth import JWT_SHAPE
 from shop_common.demo import DEMO_LOGINS
 from shop_common.service_tokens import forget_service_tokens, service_token
 from shop_common.testing.environment import stack_environment
@@ -221,6 +222,18 @@ def test_a_service_token_opens_internal_endpoints(live, client):
 
     assert response.status_code == 200
     assert response.json() == {"client_id": "shop-cart"}
+
+
+def test_a_service_token_is_signed_and_checked_here_without_an_introspection(live, client):
+    token = service_token()
+    assert JWT_SHAPE.fullmatch(token)
+    assert client.get("/internal/ping/", **bearer(token)).status_code == 200  # keys fetched
+    before = introspections(live)
+
+    answers = [client.get("/internal/ping/", **bearer(token)).status_code for _ in range(3)]
+
+    assert answers == [200, 200, 200]
+    assert introspections(live) == before
 
 
 def test_another_shop_service_is_not_a_caller_of_this_endpoint(live, client):

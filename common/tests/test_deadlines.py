@@ -2,12 +2,15 @@ import contextlib
 import socket
 import threading
 import time
+from datetime import timedelta
 
 import httpx
 import pytest
 import respx
+from django.utils import timezone
 
-from shop_common import deadlines
+from shop_common import auth, deadlines
+from shop_common.auth import AuthenticatedUser, InvalidToken, ServiceCaller
 from shop_common.breaker import CLOSED, HALF_OPEN, OPEN
 from shop_common.errors import DependencyUnavailable
 from shop_common.service_client import build_service_client, service_client
@@ -73,34 +76,68 @@ def test_a_request_gets_the_configured_budget(client, settings, view_calls):
     assert deadlines.current_deadline() is None  # unbound after the request
 
 
-def test_an_earlier_deadline_from_the_caller_wins(client, settings, view_calls):
+@pytest.fixture
+def service_callers(monkeypatch):
+    """Service tokens without a user service: ``cart-token`` is the cart service's,
+    ``app-token`` an outside application's client-credentials token."""
+    callers = {
+        "cart-token": ServiceCaller(client_id="shop-cart", scopes=frozenset({"internal"})),
+        "app-token": ServiceCaller(client_id="partner-app", scopes=frozenset({"internal"})),
+    }
+
+    def introspect(token: str) -> ServiceCaller:
+        if token not in callers:
+            raise InvalidToken()
+        return callers[token]
+
+    monkeypatch.setattr(auth, "verify_service_token", introspect)
+    return callers
+
+
+def from_cart(client, deadline: str | None = None, *, token: str = "cart-token"):  # noqa: S107 (a test double)
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    if deadline is not None:
+        headers["HTTP_X_REQUEST_DEADLINE"] = deadline
+    return client.get("/internal/deadline/", **headers)
+
+
+def test_an_earlier_deadline_from_a_shop_service_wins(
+    client, settings, view_calls, service_callers
+):
     settings.REQUEST_BUDGET_SECONDS = 5
 
-    answer = client.get("/deadline/", HTTP_X_REQUEST_DEADLINE=in_seconds(1)).json()
+    answer = from_cart(client, in_seconds(1)).json()
 
     assert 0.5 < answer["time_left"] <= 1
+    assert deadlines.current_deadline() is None  # unbound after the request
 
 
-def test_a_later_deadline_from_the_caller_does_not_extend_the_budget(client, settings, view_calls):
+def test_a_later_deadline_from_a_shop_service_does_not_extend_the_budget(
+    client, settings, view_calls, service_callers
+):
     settings.REQUEST_BUDGET_SECONDS = 2
 
-    answer = client.get("/deadline/", HTTP_X_REQUEST_DEADLINE=in_seconds(60)).json()
+    answer = from_cart(client, in_seconds(60)).json()
 
     assert answer["time_left"] <= 2
 
 
 @pytest.mark.parametrize("junk", ["soon", "2026-11-26T10:00:00", "1732615200", "x" * 200])
-def test_a_malformed_deadline_is_ignored_not_refused(client, settings, view_calls, junk):
+def test_a_malformed_deadline_is_ignored_not_refused(
+    client, settings, view_calls, service_callers, junk
+):
     settings.REQUEST_BUDGET_SECONDS = 2
 
-    response = client.get("/deadline/", HTTP_X_REQUEST_DEADLINE=junk)
+    response = from_cart(client, junk)
 
     assert response.status_code == 200
     assert 1.5 < response.json()["time_left"] <= 2
 
 
-def test_a_spent_deadline_is_refused_before_the_view_runs(client, view_calls):
-    response = client.get("/deadline/", HTTP_X_REQUEST_DEADLINE=in_seconds(-0.5))
+def test_a_shop_services_spent_deadline_is_refused_before_the_view_runs(
+    client, view_calls, service_callers
+):
+    response = from_cart(client, in_seconds(-0.5))
 
     assert response.status_code == 503
     error = response.json()["error"]
@@ -108,6 +145,69 @@ def test_a_spent_deadline_is_refused_before_the_view_runs(client, view_calls):
     assert error["details"]["late_by_ms"] >= 500
     assert response.headers["X-Request-ID"]
     assert view_calls == []
+
+
+# Anyone else's X-Request-Deadline is ignored: a spent one would be a 5xx the alert on server
+# errors counts, and an earlier one would cut the budget the service gives its own work.
+
+
+def test_an_anonymous_callers_spent_deadline_is_ignored(client, settings, view_calls):
+    settings.REQUEST_BUDGET_SECONDS = 3
+
+    response = client.get("/deadline/", HTTP_X_REQUEST_DEADLINE=in_seconds(-10))
+
+    assert response.status_code == 200
+    assert 2.5 < response.json()["time_left"] <= 3
+    assert len(view_calls) == 1
+
+
+def test_an_anonymous_callers_earlier_deadline_does_not_cut_the_budget(
+    client, settings, view_calls
+):
+    settings.REQUEST_BUDGET_SECONDS = 3
+
+    answer = client.get("/deadline/", HTTP_X_REQUEST_DEADLINE=in_seconds(0.2)).json()
+
+    assert 2.5 < answer["time_left"] <= 3
+
+
+def test_a_customers_spent_deadline_is_ignored(client, settings, monkeypatch):
+    settings.REQUEST_BUDGET_SECONDS = 3
+    customer = AuthenticatedUser(
+        id=7,
+        email="c@example.com",
+        username="c",
+        roles=frozenset({"CUSTOMER"}),
+        expires_at=timezone.now() + timedelta(minutes=5),
+    )
+    monkeypatch.setattr(auth, "validate_with_user_service", lambda token: customer)
+
+    response = client.get(
+        "/whoami/",
+        HTTP_AUTHORIZATION="Bearer customer-token",
+        HTTP_X_REQUEST_DEADLINE=in_seconds(-10),
+    )
+
+    assert response.status_code == 200, response.content
+
+
+def test_an_outside_applications_spent_deadline_is_ignored(
+    client, settings, view_calls, service_callers
+):
+    # A client-credentials token that is not one of the shop's services (here refused by the
+    # endpoint anyway): its deadline neither refuses the request nor cuts its budget.
+    response = from_cart(client, in_seconds(-10), token="app-token")
+
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] != "deadline_exceeded"
+
+
+def test_a_spent_deadline_is_ignored_without_a_token_on_an_internal_endpoint(
+    client, view_calls, service_callers
+):
+    response = client.get("/internal/deadline/", HTTP_X_REQUEST_DEADLINE=in_seconds(-10))
+
+    assert response.status_code == 401
 
 
 def test_a_budget_of_zero_means_only_the_callers_deadline(client, settings, view_calls):
@@ -331,3 +431,78 @@ def test_health_lists_the_breakers_and_stays_200(client, product_client):
 
     assert response.status_code == 200
     assert response.json()["breakers"] == {"product": {"state": "open", "failures": 3}}
+
+
+# A shop service calling on a person's behalf (the integration service, with the customer's
+# token) proves itself with its own signed token in X-Shop-Service-Token: its deadline counts.
+
+
+@pytest.fixture
+def a_customer(monkeypatch):
+    customer = AuthenticatedUser(
+        id=7,
+        email="c@example.com",
+        username="c",
+        roles=frozenset({"CUSTOMER"}),
+        expires_at=timezone.now() + timedelta(minutes=5),
+    )
+    monkeypatch.setattr(auth, "validate_with_user_service", lambda token: customer)
+    return customer
+
+
+def as_customer(client, deadline: str, **headers):
+    return client.get(
+        "/whoami/",
+        HTTP_AUTHORIZATION="Bearer customer-token",
+        HTTP_X_REQUEST_DEADLINE=deadline,
+        **headers,
+    )
+
+
+def test_a_spent_deadline_sent_on_a_customers_behalf_by_a_shop_service_is_refused(
+    client, a_customer, user_service
+):
+    service = user_service.service_token(client_id="shop-integration")
+
+    response = as_customer(client, in_seconds(-1), HTTP_X_SHOP_SERVICE_TOKEN=service)
+
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "deadline_exceeded"
+
+
+def test_the_earlier_deadline_of_a_shop_service_on_a_customers_behalf_is_taken(
+    client, settings, a_customer, user_service
+):
+    settings.REQUEST_BUDGET_SECONDS = 5
+    service = user_service.service_token(client_id="shop-integration")
+    headers = {
+        "HTTP_AUTHORIZATION": "Bearer customer-token",
+        "HTTP_X_REQUEST_DEADLINE": in_seconds(1),
+    }
+
+    taken = client.get("/customer-deadline/", HTTP_X_SHOP_SERVICE_TOKEN=service, **headers)
+    ignored = client.get("/customer-deadline/", **headers)
+
+    assert 0.5 < taken.json()["time_left"] <= 1
+    assert ignored.json()["time_left"] > 4
+    assert deadlines.current_deadline() is None
+
+
+@pytest.mark.parametrize(
+    "proof",
+    [
+        pytest.param("not-a-token", id="junk"),
+        pytest.param("eyJhbGciOiJFZERTQSJ9.eyJhIjoiYiJ9.c2lnbmF0dXJl", id="forged"),
+        pytest.param("partner", id="an outside application's token"),
+    ],
+)
+def test_without_a_valid_shop_service_token_beside_it_the_deadline_is_ignored(
+    client, a_customer, user_service, proof
+):
+    if proof == "partner":
+        proof = user_service.service_token(client_id="partner-app")
+
+    response = as_customer(client, in_seconds(-1), HTTP_X_SHOP_SERVICE_TOKEN=proof)
+
+    assert response.status_code == 200, response.content
+    assert user_service.introspect.call_count == 0

@@ -3,6 +3,7 @@ once, what only browsers need runs only for pages, HTML pages cannot be framed, 
 memory leaves as one body."""
 
 import json
+import time
 from unittest import mock
 
 import pytest
@@ -11,8 +12,9 @@ from django.http import HttpResponse
 from django.test import RequestFactory, override_settings
 from django.urls import get_resolver
 from django.urls.resolvers import URLResolver
+from prometheus_client import REGISTRY
 
-from shop_common import edge
+from shop_common import deadlines, edge
 from shop_common.wsgi import ShopWSGIHandler
 
 
@@ -132,3 +134,18 @@ def test_static_files_are_served_and_a_missing_one_is_a_json_404(client):
     assert css.status_code == 200
     assert missing.status_code == 404
     assert missing.json()["error"]["code"] == "not_found"
+
+
+def test_an_outsiders_spent_deadline_is_served_and_counts_no_server_error(handler):
+    # An anonymous X-Request-Deadline in the past was a 503 the alert on server errors counts:
+    # anyone could raise it. Only a shop service's deadline counts (test_deadlines.py).
+    labels = {"view": "tests.views.DeadlineView", "method": "GET", "status": "503"}
+    before = REGISTRY.get_sample_value("shop_http_requests_total", labels) or 0.0
+    past = deadlines.format_deadline(time.time() - 60)
+
+    environ = RequestFactory().get("/deadline/", HTTP_X_REQUEST_DEADLINE=past).environ
+    statuses = []
+    body = handler(environ, lambda status, headers, exc_info=None: statuses.append(status))
+
+    assert statuses == ["200 OK"], body
+    assert (REGISTRY.get_sample_value("shop_http_requests_total", labels) or 0.0) == before

@@ -32,5 +32,7 @@ urlpatterns = [
     path("staff-only/", views.StaffOnlyView.as_view()),
     path("internal/ping/", views.InternalPingView.as_view()),
     path("deadline/", views.DeadlineView.as_view()),
+    path("internal/deadline/", views.InternalDeadlineView.as_view()),
+    path("customer-deadline/", views.CustomerDeadlineView.as_view()),
     path("sql/", views.sql_view),
 ]

@@ -167,6 +167,27 @@ class DeadlineView(PublicView):
         return Response({"time_left": left, "deadline": current_deadline()})
 
 
+class InternalDeadlineView(InternalApi):
+    """:class:`DeadlineView` for calls from the cart service (service token)."""
+
+    callers = ("cart",)
+    calls = DeadlineView.calls
+
+    def get(self, request: Request) -> Response:
+        left = time_left()
+        self.calls.append(left)
+        return Response({"time_left": left, "deadline": current_deadline()})
+
+
+class CustomerDeadlineView(APIView):
+    """:class:`DeadlineView` for a person's token (the default authentication)."""
+
+    permission_classes = [IsAuthenticatedUser]
+
+    def get(self, request: Request) -> Response:
+        return Response({"time_left": time_left()})
+
+
 class DjangoValidationErrorView(PublicView):
     """What a service raises for a rule a serializer cannot check (Django's error, not DRF's)."""
 

@@ -1,10 +1,13 @@
 """Calls to the other services on the caller's behalf: their bearer token and request id go along,
-every call has the shared client's timeouts, and a service that is down is a 503 naming it."""
+with this service's own token in ``X-Shop-Service-Token`` (so that the service called takes the
+request's deadline), every call has the shared client's timeouts, and a service that is down is a
+503 naming it."""
 
 from dataclasses import dataclass
 from typing import Any
 
 from shop_common.service_client import service_client
+from shop_common.service_tokens import on_behalf_headers
 
 
 @dataclass(frozen=True)
@@ -28,7 +31,11 @@ def call(
     idempotent: bool | None = None,
     **kwargs: Any,
 ) -> Answer:
-    headers = {**kwargs.pop("headers", {}), "Authorization": f"Bearer {token}"}
+    headers = {
+        **kwargs.pop("headers", {}),
+        **on_behalf_headers(),
+        "Authorization": f"Bearer {token}",
+    }
     response = service_client(service).request(
         method, path, headers=headers, idempotent=idempotent, **kwargs
     )

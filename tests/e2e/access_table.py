@@ -249,6 +249,13 @@ USER = [
         form={"token": "{svc_cart_token}"},
         note="only a shop service's token with scope introspection (none of these has it)",
     ),
+    Row(
+        "user",
+        "o/jwks/",
+        "GET",
+        everyone(),
+        note="the public keys of the services' signed tokens: public, they cannot sign",
+    ),
     # The staff admins' login (shop_common.staff_admin) in the product and payment services.
     Row("user", "internal/staff-sessions/", "POST", internal("product", "payment"), json={}),
     Row(

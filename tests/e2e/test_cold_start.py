@@ -31,17 +31,24 @@ def token_fetches(shop) -> float:
     return shop.answered("user", "accounts.oauth.TokenView")
 
 
+def key_fetches(shop) -> float:
+    return shop.answered("user", "accounts.signed_service_tokens.jwks_view")
+
+
 def test_each_worker_holds_its_service_tokens_before_its_first_request(shop):
     # One token per scope the topology names, per worker; the stack waited for the workers to say
     # so, and the user service counts an answer before it leaves.
     expected = WORKERS * sum(len(service.token_scopes) for service in SERVICES)
 
     assert token_fetches(shop) == expected
+    # Before its tokens, each worker fetches the keys that check the other services' tokens.
+    keys = WORKERS * sum(1 for service in SERVICES if service.token_scopes)
+    assert key_fetches(shop) == keys
     for service in SERVICES[1:]:
         assert log(shop, service.name).count("Service tokens fetched at worker start") == WORKERS
 
-    # The cart's product lookups (internal) and the product service's introspections of the
-    # cart's token (introspection), on whichever workers answer: no token is fetched again.
+    # The cart's product lookups (internal), the cart's token checked by the product service with
+    # the keys its workers fetched at start, on whichever workers answer: no token is fetched again.
     customer = bearer(shop.new_customer_token())
     product_id = httpx.get(f"{shop.url('product')}/products/").json()["results"][0]["id"]
     for _ in range(2 * WORKERS):
@@ -53,3 +60,4 @@ def test_each_worker_holds_its_service_tokens_before_its_first_request(shop):
         )
         assert added.status_code == 200, added.text
     assert token_fetches(shop) == expected
+    assert key_fetches(shop) == keys

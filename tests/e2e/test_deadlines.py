@@ -1,6 +1,7 @@
 """Deadlines and compensation under the server: a hung product service costs the caller its budget,
-not 15 s; a request whose deadline has passed is refused before any work; a cancellation made while
-the product service is down releases its stock once it is back (docs/architecture.md, docs/orders.md).
+not 15 s; a shop service's request whose deadline has passed is refused before any work, and anyone
+else's deadline is ignored; a cancellation made while the product service is down releases its stock
+once it is back (docs/architecture.md, docs/orders.md, docs/scaling.md).
 
 A stack of its own (user, product, order) with a 3 s budget, so the hung case stays short.
 """
@@ -8,16 +9,20 @@ A stack of its own (user, product, order) with a 3 s budget, so the hung case st
 import os
 import signal
 import time
+import uuid
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from shop_common.deadlines import format_deadline
 from shop_common.testing.data import ADDRESS
+from shop_common.testing.stack import service_token
 from shop_common.topology import SERVICES_BY_NAME
 from tests.e2e.helpers import bearer, running_stack
 
 BUDGET = 3.0
+METRICS_TOKEN = "metrics-token-of-the-deadline-tests"
 
 
 @pytest.fixture(scope="module")
@@ -29,6 +34,7 @@ def shop(tmp_path_factory):
         REQUEST_BUDGET_SECONDS=str(BUDGET),
         SIGNUP_RATE_PER_IP="10000/hour",
         settings={"CATALOG_CACHE_TTL": 0},
+        METRICS_TOKEN=METRICS_TOKEN,
     ) as stack:
         yield stack
 
@@ -92,21 +98,71 @@ def test_a_hung_product_service_is_a_503_naming_it_within_the_budget(shop, custo
     assert [order["status"] for order in history["results"]] == ["CANCELLED"]  # the warm-up's
 
 
-def test_a_request_past_its_deadline_is_refused_before_any_work(shop, customer):
+def server_errors(shop, service: str) -> float:
+    """The 5xx answers ``service`` has counted: what the shipped alert on server errors reads."""
+    text = httpx.get(
+        f"{shop.url(service)}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}
+    )
+    text.raise_for_status()
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text.text)
+        for sample in family.samples
+        if sample.name == "shop_http_requests_total" and sample.labels["status"].startswith("5")
+    )
+
+
+def past() -> dict[str, str]:
+    return {"X-Request-Deadline": format_deadline(time.time() - 1)}
+
+
+def test_a_customers_past_deadline_is_ignored_not_a_5xx(shop, customer):
+    # Before: 503 deadline_exceeded, counted as a server error: anyone could raise the alert.
     product_id = a_product_in_stock(shop)
-    before = available(shop, product_id)
+    errors_before = server_errors(shop, "order")
 
     response = httpx.post(
         f"{shop.url('order')}/orders/",
         json=order_body(product_id),
-        headers={**customer, "X-Request-Deadline": format_deadline(time.time() - 1)},
+        headers={**customer, **past()},
+        timeout=30,
     )
 
-    assert response.status_code == 503
+    assert response.status_code == 201, response.text
+    assert server_errors(shop, "order") == errors_before
+    cancelled = httpx.post(
+        f"{shop.url('order')}/orders/{response.json()['id']}/cancel/", headers=customer
+    )
+    assert cancelled.status_code == 200, cancelled.text
+
+
+def test_an_anonymous_past_deadline_is_ignored_not_a_5xx(shop):
+    errors_before = server_errors(shop, "product")
+
+    response = httpx.get(f"{shop.url('product')}/products/", headers=past())
+
+    assert response.status_code == 200, response.text
+    assert server_errors(shop, "product") == errors_before
+
+
+def test_a_shop_services_request_past_its_deadline_is_refused_before_any_work(shop):
+    product_id = a_product_in_stock(shop)
+    before = available(shop, product_id)
+    errors_before = server_errors(shop, "product")
+
+    response = httpx.post(
+        f"{shop.url('product')}/internal/stock/reserve/",
+        json={
+            "order_ref": f"late-{uuid.uuid4().hex[:8]}",
+            "lines": [{"product_id": product_id, "quantity": 1}],
+        },
+        headers={"Authorization": f"Bearer {service_token(shop, 'order')}", **past()},
+    )
+
+    assert response.status_code == 503, response.text
     assert response.json()["error"]["code"] == "deadline_exceeded"
     assert available(shop, product_id) == before
-    history = httpx.get(f"{shop.url('order')}/orders/history/", headers=customer).json()
-    assert history["count"] == 1  # the warm-up's
+    assert server_errors(shop, "product") == errors_before + 1
 
 
 def test_a_cancel_while_the_product_service_is_down_releases_once_it_is_back(shop, customer):

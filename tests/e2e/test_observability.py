@@ -11,6 +11,7 @@ import subprocess
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from shop_common.testing.data import ADDRESS
 from shop_common.testing.otlp import OtlpReceiver, tree
@@ -53,8 +54,7 @@ def shop(tmp_path_factory, receiver):
         yield stack
 
 
-@pytest.fixture(scope="module")
-def checkout(shop):
+def paid_checkout(shop) -> dict:
     """One checkout through the integration service, paid on the sandbox's page."""
     token = shop.new_customer_token()
     products = httpx.get(
@@ -69,6 +69,36 @@ def checkout(shop):
     assert httpx.post(f"{payment['checkout_url']}/pay").status_code == 303
     assert wait_for_order_status(shop, token, order["id"], "PAID")["status"] == "PAID"
     return {"request_id": response.headers["X-Request-ID"], "order": order}
+
+
+@pytest.fixture(scope="module")
+def checkout(shop):
+    return paid_checkout(shop)
+
+
+def user_service_answers(shop, view: str) -> float:
+    """What the user service's request counter says it answered of ``view`` (all statuses, every
+    worker): counted before the answer leaves, so a count taken after a call includes it."""
+    text = httpx.get(f"{shop.url('user')}/metrics", headers=bearer(TOKEN))
+    text.raise_for_status()
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text.text)
+        for sample in family.samples
+        if sample.name == "shop_http_requests_total" and sample.labels["view"] == view
+    )
+
+
+def test_a_paid_checkout_asks_the_user_service_for_no_introspection(shop, checkout):
+    # The services' tokens are signed and each service checks them itself (docs/auth.md): before,
+    # a paid checkout made three /o/introspect/ calls (the order, cart and payment services'
+    # tokens checked by the services they call). The module's first checkout warmed every worker.
+    introspection = "accounts.oauth.IntrospectTokenView"
+    before = user_service_answers(shop, introspection)
+
+    paid_checkout(shop)
+
+    assert user_service_answers(shop, introspection) == before == 0
 
 
 # --- /metrics itself ------------------------------------------------------------------------------

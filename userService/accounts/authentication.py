@@ -1,5 +1,6 @@
 from accounts.selectors import live_oauth_tokens, validate_access_token
 from shop_common.auth import (
+    JWT_SHAPE,
     OAUTH_TOKEN_SHAPE,
     AuthenticatedUser,
     BearerTokenAuthentication,
@@ -19,10 +20,11 @@ class LocalBearerTokenAuthentication(BearerTokenAuthentication):
 
 class LocalServiceTokenAuthentication(ServiceTokenAuthentication):
     """For this service's own ``/internal/`` endpoints: the token looked up where it was issued,
-    as introspection would (an active client-credentials token, no user)."""
+    as introspection would (an active client-credentials token, no user). A signed service token
+    is looked up too: here a revoked one is refused at once."""
 
     def caller(self, token: str) -> ServiceCaller:
-        if not OAUTH_TOKEN_SHAPE.fullmatch(token):
+        if not (OAUTH_TOKEN_SHAPE.fullmatch(token) or JWT_SHAPE.fullmatch(token)):
             raise InvalidToken("The service token is invalid or expired.")
         found = (
             live_oauth_tokens(token)

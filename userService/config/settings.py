@@ -3,10 +3,12 @@
 from datetime import timedelta
 from pathlib import Path
 
+from accounts.signed_service_tokens import token_lifetime
 from decouple import Csv
 from django.core.exceptions import ImproperlyConfigured
 
 from shop_common.conf import email_settings, environment, required_secret, service_settings
+from shop_common.signed_tokens import signing_keys
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -82,6 +84,27 @@ OAUTH_DEMO_REDIRECT_URIS = env(
     cast=Csv(),
 )
 
+# OAuth2 access tokens (authorization code, and client credentials of other applications): an hour.
+OAUTH_ACCESS_TOKEN_SECONDS = 3600
+# The key that signs the services' own tokens (shop_common.signed_tokens): random secrets of 32
+# characters or more, comma separated, the first signing; the others' tokens are still taken
+# while they last (a key being replaced). Only this service holds it; the others fetch the public
+# keys from /o/jwks/.
+SERVICE_TOKEN_SIGNING_KEY = required_secret(
+    env,
+    "SERVICE_TOKEN_SIGNING_KEY",
+    debug=DEBUG,  # noqa: F821 (set by service_settings)
+    development_value="development-only-service-token-signing-key-do-not-deploy",
+    hint="Set a random value of 32 characters or more; `make run` writes one to .env.",
+)
+try:
+    signing_keys(SERVICE_TOKEN_SIGNING_KEY)
+except ValueError as error:
+    raise ImproperlyConfigured(f"SERVICE_TOKEN_SIGNING_KEY: {error}.") from None
+# Seconds a service's token lives: how long a revoked one is still taken by the services that
+# check it themselves.
+SERVICE_TOKEN_SECONDS = 600
+
 OAUTH2_PROVIDER = {
     "SCOPES": {
         "internal": "Calls between the shop's services",
@@ -93,8 +116,13 @@ OAUTH2_PROVIDER = {
     "SCOPES_BACKEND_CLASS": "accounts.oauth.ShopScopes",
     "OAUTH2_VALIDATOR_CLASS": "accounts.oauth.ShopOAuth2Validator",
     "PKCE_REQUIRED": True,
-    # OAuth2 access tokens (authorization code and client credentials): an hour.
-    "ACCESS_TOKEN_EXPIRE_SECONDS": 3600,
+    # A shop service's client-credentials token is a JWT signed here and lives
+    # SERVICE_TOKEN_SECONDS; every other token is a random string that lives
+    # OAUTH_ACCESS_TOKEN_SECONDS (accounts.signed_service_tokens).
+    "ACCESS_TOKEN_EXPIRE_SECONDS": token_lifetime,
+    "ACCESS_TOKEN_GENERATOR": "accounts.signed_service_tokens.access_token",
+    # Without it oauthlib would make refresh tokens with the access token generator.
+    "REFRESH_TOKEN_GENERATOR": "oauthlib.oauth2.rfc6749.tokens.random_token_generator",
     "REFRESH_TOKEN_REUSE_PROTECTION": True,
     # Plain-http redirect URIs only for a shop served over plain http (make run, tests).
     "ALLOWED_REDIRECT_URI_SCHEMES": (

@@ -4,6 +4,9 @@ import os
 
 os.environ.setdefault("SECRET_KEY", "insecure-key-for-the-test-suite-only")
 os.environ.setdefault("JWT_SIGNING_KEY", "insecure-jwt-key-for-the-test-suite-only-0123456789")
+os.environ.setdefault(
+    "SERVICE_TOKEN_SIGNING_KEY", "insecure-service-token-key-for-the-test-suite-only-0123"
+)
 
 from config.settings import *  # noqa: F403
 

@@ -16,6 +16,8 @@ import jwt
 import respx
 from django.utils import timezone
 
+from shop_common import signed_tokens
+from shop_common.auth import SERVICE_CLIENTS
 from shop_common.roles import CUSTOMER
 
 
@@ -45,6 +47,8 @@ class _InternalFake:
         return None
 
 
+# Signs the fake's service tokens, as the real user service's SERVICE_TOKEN_SIGNING_KEY does.
+FAKE_SERVICE_TOKEN_KEY = signed_tokens.signing_key("fake-user-service-token-key-for-tests-only")
 # Signs the fake's JWT-shaped user tokens (nothing checks the signature; long enough for PyJWT).
 FAKE_SIGNING_KEY = "fake-user-service-key-for-tests-only-0123456789"
 
@@ -69,6 +73,7 @@ class FakeUserService:
         self.login = router.post(f"{base_url}/auth/login/").mock(side_effect=self._login)
         self.token = router.post(f"{base_url}/o/token/").mock(side_effect=self._client_credentials)
         self.health = router.get(f"{base_url}/health/").mock(side_effect=self._health)
+        self.jwks = router.get(f"{base_url}{signed_tokens.JWKS_PATH}").mock(side_effect=self._jwks)
         self.staff_login = router.post(f"{base_url}/internal/staff-sessions/").mock(
             side_effect=self._staff_login
         )
@@ -101,7 +106,17 @@ class FakeUserService:
         return token
 
     def service_token(self, *scopes: str, client_id: str = "shop-order") -> str:
-        token = secrets.token_hex(15)  # 30 letters and digits, like django-oauth-toolkit's
+        """A shop service's token is signed, like the real one's (an outside application's is
+        django-oauth-toolkit's random string of 30 letters and digits)."""
+        if client_id in SERVICE_CLIENTS:
+            token = signed_tokens.sign(
+                FAKE_SERVICE_TOKEN_KEY,
+                client_id=client_id,
+                scopes=scopes or ("internal",),
+                lifetime=3600,
+            )
+        else:
+            token = secrets.token_hex(15)
         self.service_tokens[token] = {
             "client_id": client_id,
             "scopes": list(scopes or ("internal",)),
@@ -129,6 +144,10 @@ class FakeUserService:
     def _health(self, request: httpx.Request) -> httpx.Response:
         self._unavailable()
         return httpx.Response(200, json={"service": "user", "status": "ok"})
+
+    def _jwks(self, request: httpx.Request) -> httpx.Response:
+        self._unavailable()
+        return httpx.Response(200, json=signed_tokens.jwks([FAKE_SERVICE_TOKEN_KEY]))
 
     def _validate(self, request: httpx.Request) -> httpx.Response:
         self._unavailable()

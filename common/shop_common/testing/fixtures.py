@@ -14,6 +14,7 @@ from rest_framework.test import APIClient
 from shop_common import cache as shop_cache
 from shop_common.service_client import reset_service_clients
 from shop_common.service_tokens import forget_service_tokens
+from shop_common.signed_tokens import published_keys
 from shop_common.testing.fakes import FakeOrderService, FakeProductService, FakeUserService
 from shop_common.testing.stack import own_redis
 
@@ -62,6 +63,7 @@ def _empty_cache():
     """Cached validations, catalog pages and throttle counts never leak from one test to the next."""
     cache.clear()
     forget_service_tokens()
+    published_keys.forget()
     yield
     cache.clear()
 

@@ -113,6 +113,8 @@ class Stack:
         self.secrets = {
             "SECRET_KEY": secrets.token_urlsafe(32),
             "JWT_SIGNING_KEY": secrets.token_urlsafe(48),
+            # The user service signs the services' tokens with it (shop_common.signed_tokens).
+            "SERVICE_TOKEN_SIGNING_KEY": secrets.token_urlsafe(48),
             "STRIPE_WEBHOOK_SECRET": f"whsec_{secrets.token_hex(16)}",
             "STRIPE_SECRET_KEY": "sk_test_stack",
             "RAZORPAY_KEY_ID": "rzp_test_stack",

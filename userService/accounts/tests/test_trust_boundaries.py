@@ -15,7 +15,7 @@ from accounts import services
 from accounts.models import AttemptCounter, LoginSession, Role
 from accounts.oauth_demo import DEMO_CLIENT_ID, register_demo_application
 from accounts.tests.factories import PASSWORD
-from shop_common.auth import OAUTH_TOKEN_SHAPE, session_stamp
+from shop_common.auth import JWT_SHAPE, OAUTH_TOKEN_SHAPE, session_stamp
 from shop_common.topology import SERVICE_SECRET_MIN_LENGTH
 
 pytestmark = pytest.mark.django_db
@@ -144,7 +144,17 @@ def test_the_internal_scope_is_for_the_six_shop_clients_only(client):
 
 
 def test_minted_tokens_have_the_shape_the_other_services_expect(client):
-    assert OAUTH_TOKEN_SHAPE.fullmatch(shop_service_token(client, "order"))
+    # A shop service's token is signed (test_signed_service_tokens.py); any other application's
+    # is django-oauth-toolkit's random string, which the services introspect.
+    assert JWT_SHAPE.fullmatch(shop_service_token(client, "order"))
+    application("partner-app", Application.GRANT_CLIENT_CREDENTIALS)
+    other = client.post(
+        "/o/token/",
+        {"grant_type": "client_credentials"},
+        HTTP_AUTHORIZATION=basic("partner-app", "app-secret-0123456789"),
+    )
+    assert other.status_code == 200, other.content
+    assert OAUTH_TOKEN_SHAPE.fullmatch(other.json()["access_token"])
 
 
 def test_tokens_are_stored_as_checksums_only(client):
