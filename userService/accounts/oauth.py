@@ -41,7 +41,7 @@ from shop_common import metrics
 from shop_common.auth import SERVICE_CLIENTS
 from shop_common.client_address import client_address
 from shop_common.error_handlers import error_response
-from shop_common.errors import THROTTLED
+from shop_common.errors import PERMISSION_DENIED, THROTTLED
 
 SERVICE_ONLY_SCOPES = frozenset({"internal", "introspection"})
 
@@ -163,7 +163,15 @@ class IntrospectTokenView(oauth_views.IntrospectTokenView):
             )
             response["WWW-Authenticate"] = 'Bearer realm="shop", scope="introspection"'
             return response
-        return super().dispatch(request, *args, **kwargs)
+        response = super().dispatch(request, *args, **kwargs)
+        if response.status_code == 403:
+            # The library's own refusal is a bare HTML 403; callers get the shop's error shape.
+            return error_response(
+                403,
+                PERMISSION_DENIED,
+                "Introspection takes a service's bearer token with the scope 'introspection'.",
+            )
+        return response
 
     def authenticate_client(self, request: HttpRequest) -> bool:
         """Never: the library tries client authentication (Basic, or the body) before the bearer

@@ -166,7 +166,7 @@ class FakeUserService:
             return error_response(401, "invalid_client")
         caller = self.service_tokens.get(authorization.removeprefix("Bearer "))
         if caller is None or "introspection" not in caller["scopes"]:
-            return error_response(403, "forbidden")
+            return error_response(403, "permission_denied")
         token = httpx.QueryParams(request.content.decode()).get("token")
         known = self.service_tokens.get(token)
         if known is None:
