@@ -9,7 +9,7 @@ import jwt
 import pytest
 from django.test import override_settings
 
-from accounts.tests.test_trust_boundaries import basic, shop_service_token
+from accounts.tests.test_trust_boundaries import basic, service_secret, shop_service_token
 from shop_common import signed_tokens
 from shop_common.auth import SERVICE_CLIENTS
 
@@ -33,7 +33,7 @@ def test_a_service_token_is_signed_for_that_service_and_checks_with_the_publishe
 
 @override_settings(SERVICE_TOKEN_SECONDS=120)
 def test_a_service_token_lives_service_token_seconds(client):
-    secret = "cart-client-secret-0123456789"
+    secret = service_secret("cart")
     shop_service_token(client, "cart")  # registers the client
     answer = client.post(
         "/o/token/",
@@ -79,7 +79,7 @@ def test_a_revoked_service_token_is_refused_here_at_once(api_client):
         "/o/revoke_token/",
         urlencode({"token": token}),
         content_type="application/x-www-form-urlencoded",
-        HTTP_AUTHORIZATION=basic("shop-payment", "payment-client-secret-0123456789"),
+        HTTP_AUTHORIZATION=basic("shop-payment", service_secret("payment")),
     )
 
     assert revoked.status_code == 200
