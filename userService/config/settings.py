@@ -5,6 +5,7 @@ from pathlib import Path
 
 from accounts.signed_service_tokens import token_lifetime
 from decouple import Csv
+from django.conf import global_settings
 from django.core.exceptions import ImproperlyConfigured
 
 from shop_common.conf import email_settings, environment, required_secret, service_settings
@@ -105,7 +106,11 @@ except ValueError as error:
 # check it themselves.
 SERVICE_TOKEN_SECONDS = 600
 
+# People's passwords keep Django's hashers; OAuth2 client secrets have their own (accounts.hashers).
+PASSWORD_HASHERS = [*global_settings.PASSWORD_HASHERS, "accounts.hashers.ClientSecretHasher"]
+
 OAUTH2_PROVIDER = {
+    "CLIENT_SECRET_HASHER": "pbkdf2_sha256_client_secret",  # accounts.hashers.ClientSecretHasher
     "SCOPES": {
         "internal": "Calls between the shop's services",
         "introspection": "Introspect tokens",

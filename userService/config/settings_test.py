@@ -10,4 +10,8 @@ os.environ.setdefault(
 
 from config.settings import *  # noqa: F403
 
-PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast, tests only
+# Fast, tests only; client secrets keep their own hasher.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.MD5PasswordHasher",
+    "accounts.hashers.ClientSecretHasher",
+]

@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, urlencode, urlparse
 
 import pytest
 from django.core.management import call_command
+from oauth2_provider.models import get_application_model
 
 from accounts.oauth_demo import DEMO_CLIENT_ID, register_demo_application
 
@@ -41,6 +42,14 @@ def test_a_service_client_gets_an_internal_token(client, order_client):
 
     assert response.status_code == 200
     assert response.json()["scope"] == "internal"
+
+
+def test_a_client_secret_is_stored_with_the_client_secret_hasher(client, order_client):
+    application = get_application_model().objects.get(client_id=order_client[0])
+    algorithm, rounds, _salt, _digest = application.client_secret.split("$")
+
+    assert (algorithm, rounds) == ("pbkdf2_sha256_client_secret", "1")
+    assert service_token(client, order_client).status_code == 200
 
 
 def test_a_wrong_client_secret_gets_no_token(client, order_client):
