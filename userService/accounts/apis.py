@@ -26,6 +26,8 @@ from shop_common.pagination import paginated_response
 from shop_common.permissions import ADMIN, HasRole, IsAuthenticatedUser
 from shop_common.schema import raises
 
+EMAIL_TAKEN = raises("Another account has this email.")
+
 
 class UserOutput(serializers.ModelSerializer):
     roles = serializers.SerializerMethodField()
@@ -252,7 +254,7 @@ class UserListApi(APIView):
             view=self,
         )
 
-    @extend_schema(request=InputSerializer, responses={201: UserOutput})
+    @extend_schema(request=InputSerializer, responses={201: UserOutput, 409: EMAIL_TAKEN})
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -295,11 +297,11 @@ class UserDetailApi(OneUserApi):
         )
         return Response(self.OutputSerializer(user).data)
 
-    @extend_schema(request=InputSerializer, responses=UserOutput)
+    @extend_schema(request=InputSerializer, responses={200: UserOutput, 409: EMAIL_TAKEN})
     def put(self, request: Request, user_id: int) -> Response:
         return self._update(request, user_id, partial=False)
 
-    @extend_schema(request=InputSerializer, responses=UserOutput)
+    @extend_schema(request=InputSerializer, responses={200: UserOutput, 409: EMAIL_TAKEN})
     def patch(self, request: Request, user_id: int) -> Response:
         return self._update(request, user_id, partial=True)
 
@@ -359,7 +361,10 @@ class RoleListApi(APIView):
             view=self,
         )
 
-    @extend_schema(request=InputSerializer, responses={201: RoleOutput})
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: RoleOutput, 409: raises("A role has this name.")},
+    )
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -392,7 +397,14 @@ class StaffSessionApi(UserServiceInternalApi):
         session_id = serializers.CharField()
         user = UserOutput()
 
-    @extend_schema(request=InputSerializer, responses={201: OutputSerializer})
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            201: OutputSerializer,
+            401: raises("Wrong email or password, or an inactive account."),
+            429: raises("Too many failed password checks for this account or address."),
+        },
+    )
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
