@@ -29,7 +29,7 @@ from shop_common.permissions import (
     IsAuthenticatedUser,
     is_staff,
 )
-from shop_common.schema import raises
+from shop_common.schema import DATE_FILTER, choice_filter, raises
 from shop_common.serializers import AddressSerializer
 
 ILLEGAL_TRANSITION = raises("The order's status does not allow this move (illegal_transition).")
@@ -168,9 +168,9 @@ class OrderHistoryApi(APIView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("status", str, enum=list(OrderStatus.values)),
-            OpenApiParameter("date_from", str, description="YYYY-MM-DD"),
-            OpenApiParameter("date_to", str, description="YYYY-MM-DD"),
+            OpenApiParameter("status", choice_filter(list(OrderStatus.values))),
+            OpenApiParameter("date_from", DATE_FILTER, description="YYYY-MM-DD"),
+            OpenApiParameter("date_to", DATE_FILTER, description="YYYY-MM-DD"),
             OpenApiParameter("page", int),
             OpenApiParameter("page_size", int),
         ],

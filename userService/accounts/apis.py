@@ -203,7 +203,11 @@ class ValidateApi(PublicApi):
     def post(self, request: Request) -> Response:
         # Read by hand, not through InputSerializer: this endpoint is on every request of every
         # service, and the serializer cost a fifth of its time.
-        body = request.data if isinstance(request.data, dict) else {}
+        body = request.data
+        if not isinstance(body, dict) or not isinstance(body.get("token", "-"), str):
+            raise ValidationError({"token": ['Send {"token": "<access token>"}, or no body.']})
+        if body.get("token") == "":
+            raise ValidationError({"token": ["This field may not be blank."]})
         token = body.get("token") or bearer_token(request)
         if not isinstance(token, str) or not token:
             raise InvalidToken('Send the token as {"token": ...} or Authorization: Bearer.')
