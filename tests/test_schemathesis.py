@@ -1,8 +1,10 @@
 """Schemathesis against every service's own /api/schema/, over the server, as anonymous, a customer
-and staff: no 5xx, every answer matches its schema, no status the schema does not declare.
+and staff, in every phase (stateful included) with every check: no 5xx, every answer matches its
+schema, no status the schema does not declare, and the rest of schemathesis' checks.
 
 The run's fixed part (seed, cases per operation, phases, checks) is in schemathesis.toml beside this
-file; here are the roles, what each role does not run and why, and the failures known today
+file; ``FUZZ_EXAMPLES`` sets the cases per operation and phase for a deeper run (``make fuzz``).
+Here are the roles, what each role does not run and why, and the failures known today
 (docs/development.md, "Fuzzing the API schemas").
 
 The shop it fuzzes is a stack of its own, not the session's `stack`: fuzzing creates, changes and
@@ -11,6 +13,7 @@ in tests/, not tests/e2e/, so that it runs after them: its three minutes in the 
 session would outlast the 5-minute tokens the `token_of` fixture keeps for the whole session.
 """
 
+import os
 import secrets
 import tomllib
 import warnings
@@ -108,6 +111,8 @@ def throwaway_token(shop: Stack, role: str) -> str:
 def fuzz(shop: Stack, service: str, role: str) -> tuple[list[Finding], int]:
     """Runs schemathesis on one service as one role; returns what failed and how many cases ran."""
     settings = tomllib.loads(CONFIG.read_text())
+    if "FUZZ_EXAMPLES" in os.environ:
+        settings["generation"]["max-examples"] = int(os.environ["FUZZ_EXAMPLES"])
     settings["base-url"] = shop.url(service)
     if role != "anonymous":
         settings["headers"] = {"Authorization": f"Bearer {throwaway_token(shop, role)}"}
