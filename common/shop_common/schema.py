@@ -119,6 +119,23 @@ class AutoSchema(SpectacularAutoSchema):
                 name = f"{owner}{name}"
         return name
 
+    def _map_serializer_field(
+        self, field: Any, direction: str, bypass_extensions: bool = False
+    ) -> dict[str, Any]:
+        # drf-spectacular leaves out a list's bounds (allow_empty, min_length, max_length) that DRF
+        # checks: an empty ``items`` looked valid and was a 400.
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        if direction == "request" and isinstance(
+            field, serializers.ListSerializer | serializers.ListField
+        ):
+            if getattr(field, "min_length", None) is not None:
+                schema.setdefault("minItems", field.min_length)
+            elif not getattr(field, "allow_empty", True):
+                schema.setdefault("minItems", 1)
+            if getattr(field, "max_length", None) is not None:
+                schema.setdefault("maxItems", field.max_length)
+        return schema
+
     def _get_serializer_field_meta(self, field: Any, direction: str) -> dict[str, Any]:
         # What DRF refuses in a request's text field (blank, a NUL), the schema says: else it
         # promises that a request the view refuses is valid.

@@ -23,8 +23,8 @@ from payments.selectors import (
 from payments.services.initiation import initiate_payment
 from payments.services.refunds import refund_payment
 from payments.services.webhooks import receive_event
-from shop_common.fields import IdField
-from shop_common.idempotency import HEADER, idempotency_key
+from shop_common.fields import MAX_ID, IdField
+from shop_common.idempotency import HEADER, KEY_SCHEMA, idempotency_key
 from shop_common.pagination import paginated_response
 from shop_common.permissions import ADMIN, STAFF, HasRole, IsAuthenticatedUser, is_staff
 from shop_common.schema import raises
@@ -180,7 +180,9 @@ class RefundPaymentApi(APIView):
 
     @extend_schema(
         request=InputSerializer,
-        parameters=[OpenApiParameter(HEADER, str, location=OpenApiParameter.HEADER, required=True)],
+        parameters=[
+            OpenApiParameter(HEADER, KEY_SCHEMA, location=OpenApiParameter.HEADER, required=True)
+        ],
         responses={
             201: OutputSerializer,
             200: OutputSerializer,
@@ -217,7 +219,10 @@ class PaymentListApi(APIView):
     OutputSerializer = PaymentOutput
 
     @extend_schema(
-        parameters=[OpenApiParameter("order_id", int)], responses=PaymentOutput(many=True)
+        parameters=[
+            OpenApiParameter("order_id", {"type": "integer", "minimum": 1, "maximum": MAX_ID})
+        ],
+        responses=PaymentOutput(many=True),
     )
     def get(self, request: Request) -> Response:
         payments = payment_list(
