@@ -55,8 +55,9 @@ EXCLUDED: dict[tuple[str, str], dict[str, str]] = {
 # schema change changed the generated cases (the entry stays while the bug does). None of them is
 # a 5xx, an undeclared status or an answer off its schema: those have no place here. What is left
 # is valid-looking data refused by a rule a schema cannot state (which ids exist, which passwords
-# Django's validators take, lines of one product over the order's cap), and numbers taken for
-# text (DRF's CharField turns 5 into "5").
+# Django's validators take, a gateway the configuration does not offer), numbers taken for text
+# (DRF's CharField turns 5 into "5") and a DELETE that deactivates. Some are hit only by the deeper
+# run (make fuzz): in the suite's run they are the warning above.
 ANYONE = ROLES
 SIGNED_IN = ("customer", "staff")
 STAFF_ONLY = ("staff",)
@@ -100,11 +101,6 @@ _KNOWN: dict[tuple[str, tuple[str, ...], str, str, int], str] = {
     "page size",
     ("product", STAFF_ONLY, "use_after_free", "GET /products/{product_id}/", 200): "DELETE "
     "deactivates a product (orders keep naming it): staff still see it, others get a 404",
-    **{
-        ("order", SIGNED_IN, POSITIVE, operation, 400): "lines of one product over the order's "
-        "cap of 999 together (each line is under it)"
-        for operation in ("POST /orders/", "POST /api/orders/")
-    },
     **{
         ("payment", roles, POSITIVE, operation, 400): "a webhook without the provider's "
         "signature is a 400 before its body is read"
