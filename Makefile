@@ -29,7 +29,7 @@ $(DEV_STAMP): $(RUN_STAMP)
 	rm -f $(VENV)/.installed-dev-*
 	touch $@
 
-## run: migrate every service, then start all six under gunicorn (Ctrl-C stops them all)
+## run: migrate every service, then start all six under granian (Ctrl-C stops them all)
 run: install-run
 	$(BIN)/python scripts/ensure_env.py
 	$(BIN)/python scripts/prepare.py --demo-data
@@ -46,7 +46,7 @@ monitor: install
 trace: install-run
 	$(BIN)/python scripts/trace.py $(ARGS)
 
-## test: lint, each suite in its own pytest process, then the end-to-end suite under gunicorn
+## test: lint, each suite in its own pytest process, then the end-to-end suite under granian
 test: install
 	scripts/install-system-deps.sh browser || echo "No chromium: the headless-browser test will be skipped."
 	scripts/install-newman.sh || echo "No newman (npm or its registry unreachable): the Postman collection's test will be skipped."

@@ -323,7 +323,7 @@ def profile(
     """py-spy on every worker of ``service`` while the load runs; returns the collapsed stacks.
     ``gil``: only the samples of the thread holding the GIL, i.e. where the CPU goes; without it
     a thread waiting for the GIL or for a socket counts as much as one working, which on a busy
-    2-core machine made a cached read look like half database round trip (decision 247)."""
+    machine makes a read look spent where it only waits (docs/development.md, "Benchmarks")."""
     spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     if not Path(spy).exists():
         print("py-spy is not installed (pip install py-spy): no profile", file=sys.stderr)

@@ -70,11 +70,7 @@ class Shop:
                 for service in SERVICES
             },
             "STRIPE_API_BASE": self.url(STRIPE_SANDBOX.name),
-            "STRIPE_SANDBOX_PUBLIC_URL": self.url(STRIPE_SANDBOX.name),
-            "STRIPE_SANDBOX_WEBHOOK_URL": f"{self.url('payment')}/webhook/stripe/",
             "RAZORPAY_API_BASE": self.url(RAZORPAY_SANDBOX.name),
-            "RAZORPAY_SANDBOX_PUBLIC_URL": self.url(RAZORPAY_SANDBOX.name),
-            "RAZORPAY_SANDBOX_WEBHOOK_URL": f"{self.url('payment')}/webhook/razorpay/",
             "REDIS_URL": redis_url,
             "CACHE_KEY_PREFIX": f"bench-{tag}",
         }

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""`make soak`: the whole shop under gunicorn on MariaDB with Redis, loaded for a few minutes by
+"""`make soak`: the whole shop under granian on MariaDB with Redis, loaded for a few minutes by
 locust (bench/locustfile.py) with a shop's mix, then the books checked. Prints requests, rate and
 p95 per endpoint, the 5xx count and the stock ledger's verdict; exits 1 on any 5xx or a ledger
 that does not balance (README.md, "Soak").

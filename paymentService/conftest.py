@@ -50,10 +50,11 @@ def sandbox_server():
     Its webhook deliveries go nowhere here (a closed port, one attempt): tests post events themselves."""
     from stripe_sandbox.app import SANDBOX, application
 
-    os.environ["STRIPE_SANDBOX_WEBHOOK_URL"] = f"http://127.0.0.1:{free_port()}/webhook/stripe/"
-    os.environ["STRIPE_SANDBOX_RETRY_DELAYS"] = "0"
+    # The settings are read already: these reach the sandbox only.
+    os.environ["PAYMENT_SERVICE_URL"] = f"http://127.0.0.1:{free_port()}"
+    SANDBOX.retry_delays = [0]
     port = free_port()
-    os.environ["STRIPE_SANDBOX_PUBLIC_URL"] = f"http://127.0.0.1:{port}"
+    os.environ["STRIPE_API_BASE"] = f"http://127.0.0.1:{port}"
     with _serving(application, port):
         yield f"http://127.0.0.1:{port}", SANDBOX
 
@@ -74,12 +75,12 @@ def razorpay_sandbox_server():
     (a closed port, one attempt): tests post events themselves."""
     from razorpay_sandbox.app import SANDBOX, application
 
-    os.environ["RAZORPAY_SANDBOX_WEBHOOK_URL"] = f"http://127.0.0.1:{free_port()}/webhook/razorpay/"
-    os.environ["RAZORPAY_SANDBOX_RETRY_DELAYS"] = "0"
+    os.environ["PAYMENT_SERVICE_URL"] = f"http://127.0.0.1:{free_port()}"
+    SANDBOX.retry_delays = [0]
     os.environ["RAZORPAY_KEY_ID"] = "rzp_test_suite"
     os.environ["RAZORPAY_KEY_SECRET"] = "razorpay_key_secret_suite"  # noqa: S105 (a test key)
     port = free_port()
-    os.environ["RAZORPAY_SANDBOX_PUBLIC_URL"] = f"http://127.0.0.1:{port}"
+    os.environ["RAZORPAY_API_BASE"] = f"http://127.0.0.1:{port}"
     with _serving(application, port):
         yield f"http://127.0.0.1:{port}", SANDBOX
 

@@ -62,11 +62,9 @@ def table() -> str:
         )
         for service in SERVICES
     ]
-    sandbox = os.environ.get("STRIPE_SANDBOX_PUBLIC_URL", STRIPE_SANDBOX.default_url).rstrip("/")
+    sandbox = os.environ.get("STRIPE_API_BASE", STRIPE_SANDBOX.default_url).rstrip("/")
     rows.append(("Stripe sandbox", "sandboxes/stripe_sandbox/", sandbox, "(offline Checkout)"))
-    razorpay = os.environ.get("RAZORPAY_SANDBOX_PUBLIC_URL", RAZORPAY_SANDBOX.default_url).rstrip(
-        "/"
-    )
+    razorpay = os.environ.get("RAZORPAY_API_BASE", RAZORPAY_SANDBOX.default_url).rstrip("/")
     rows.append(
         (
             "Razorpay sandbox",

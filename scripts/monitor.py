@@ -16,6 +16,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RULES = ROOT / "deploy" / "prometheus" / "alerts.yml"
+# Where make monitor's Prometheus listens on 127.0.0.1.
+PROMETHEUS_PORT = 9090
 
 
 def prometheus_config(
@@ -81,7 +83,7 @@ def main() -> None:
     targets = {s.name: env.get(s.url_variable) or s.default_url for s in SERVICES}
     folder = ROOT / "var" / "prometheus"
     config = write_config(folder, targets, env.get("METRICS_TOKEN", ""))
-    listen = f"127.0.0.1:{env.get('PROMETHEUS_PORT', '9090')}"
+    listen = f"127.0.0.1:{PROMETHEUS_PORT}"
     print(f"Prometheus on http://{listen}/ scraping {', '.join(targets.values())}", flush=True)
     command = prometheus_command(config, folder / "data", listen=listen)
     os.execv(command[0], command)  # noqa: S606 (a fixed argv, no shell)

@@ -67,7 +67,7 @@ def suites() -> list[Suite]:
     return [
         Suite("common", ROOT / "common", ["--ds=tests.settings"]),
         *(Suite(service.name, ROOT / service.folder, []) for service in SERVICES),
-        # tests/e2e/: the shop under gunicorn over HTTP, one shared stack and a few of their own.
+        # tests/e2e/: the shop under granian over HTTP, one shared stack and a few of their own.
         Suite("e2e", ROOT, ["tests/e2e", *without_django]),
         # tests/*.py: the fuzzing, `make run` itself, deployment, documents and repository checks.
         Suite("system", ROOT, ["tests", "--ignore=tests/e2e", *without_django]),

@@ -33,7 +33,7 @@ def main() -> None:
         "--port",
         type=int,
         help="defaults to the port of the service's URL variable (USER_SERVICE_URL...; for the "
-        "sandboxes STRIPE_SANDBOX_PUBLIC_URL, RAZORPAY_SANDBOX_PUBLIC_URL), else its port in the "
+        "sandboxes STRIPE_API_BASE, RAZORPAY_API_BASE), else its port in the "
         "topology",
     )
     parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2")))
@@ -47,8 +47,11 @@ def main() -> None:
     sandboxes = {sandbox.name: sandbox for sandbox in SANDBOXES}
     if args.service in sandboxes:
         sandbox = sandboxes[args.service]
-        variable = f"{sandbox.name.removesuffix('-sandbox').upper()}_SANDBOX_PUBLIC_URL"
-        port = args.port or url_port(variable, sandbox.port)
+        provider = sandbox.name.removesuffix("-sandbox").upper()
+        # Where the payment service's SDK is told to reach it.
+        port = args.port or url_port(f"{provider}_API_BASE", sandbox.port)
+        # A development tool started by make run: its /_sandbox/ helper routes answer.
+        os.environ.setdefault(f"{provider}_SANDBOX_DEBUG_ROUTES", "True")
         process = sandbox_process(sandbox, ROOT, port=port, env={}, server=args.server)
         command = process.command(host=args.host)
     else:

@@ -90,3 +90,33 @@ def test_a_stack_gets_the_database_choice_and_only_what_the_test_names(monkeypat
     assert env["DB_ENGINE"] == "sqlite"
     # The services' search for a .env ends in the stack's folder, at an empty one.
     assert (Path(env["DOTENV_DIR"]) / ".env").read_text() == ""
+
+
+def test_a_stacks_settings_are_what_its_services_run_with(tmp_path):
+    stack = Stack(
+        repo_root=ROOT,
+        workdir=tmp_path,
+        services=(SERVICES_BY_NAME["product"],),
+        base_env=stack_environment(),
+        settings={"CATALOG_CACHE_TTL": 0, "SERVICE_HTTP_READ_TIMEOUT": 30.0},
+    )
+    stack.write_settings_module()
+    env = stack.service_env(SERVICES_BY_NAME["product"], {"product": free_port()})
+
+    read = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from django.conf import settings; "
+            "print(settings.CATALOG_CACHE_TTL, settings.SERVICE_HTTP_READ_TIMEOUT, "
+            "settings.SERVICE_NAME)",
+        ],
+        cwd=ROOT / "product",
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+
+    # The test's values, over the service's own settings, which are all still there.
+    assert read.stdout.split() == ["0", "30.0", "product"]

@@ -131,3 +131,90 @@ class ClearCartApi(CartApi):
     @extend_schema(request=None, responses=CartOutput)
     def post(self, request: Request) -> Response:
         return self.answer(services.clear_cart(user_id=request.user.id), products={})
+
+
+class CheckoutLineOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    product_id = serializers.IntegerField()
+    quantity = serializers.IntegerField()
+
+
+class CheckoutOutput(serializers.Serializer):
+    key = serializers.CharField(
+        allow_null=True, help_text="the order's Idempotency-Key; null: an empty cart, no checkout"
+    )
+    order_id = serializers.IntegerField(
+        allow_null=True, help_text="the order these lines became (then there are no lines)"
+    )
+    order_number = serializers.CharField()
+    under_way = serializers.BooleanField(
+        help_text="no order yet, and the checkout began within one request's budget"
+    )
+    items = CheckoutLineOutput(source="lines", many=True, help_text="the stored lines, unpriced")
+
+
+def checkout_key() -> serializers.CharField:
+    return serializers.CharField(min_length=1, max_length=128)
+
+
+class CheckoutApi(APIView):
+    """The cart's checkout (docs/cart.md, "Checkout"): one order per cart, whatever the callers'
+    keys. The integration service calls these with the customer's token."""
+
+    permission_classes = [IsAuthenticatedUser]
+
+    def answer(self, checkout: services.Checkout) -> Response:
+        return Response(CheckoutOutput(checkout).data)
+
+
+class BeginCheckoutApi(CheckoutApi):
+    class InputSerializer(serializers.Serializer):
+        key = checkout_key()
+
+    @extend_schema(
+        request=InputSerializer,
+        responses=CheckoutOutput,
+        description="The checkout under way (or just done), else a new one under `key`.",
+    )
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return self.answer(
+            services.begin_checkout(user_id=request.user.id, key=data.validated_data["key"])
+        )
+
+
+class CompleteCheckoutApi(CheckoutApi):
+    class InputSerializer(serializers.Serializer):
+        key = checkout_key()
+        order_id = IdField()
+        order_number = serializers.CharField(max_length=32)
+
+    @extend_schema(
+        request=InputSerializer,
+        responses=CheckoutOutput,
+        description="The lines became this order: they go, and the cart remembers it.",
+    )
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return self.answer(
+            services.complete_checkout(user_id=request.user.id, **data.validated_data)
+        )
+
+
+class CancelCheckoutApi(CheckoutApi):
+    class InputSerializer(serializers.Serializer):
+        key = checkout_key()
+
+    @extend_schema(
+        request=InputSerializer,
+        responses=CheckoutOutput,
+        description="The order was refused: the lines stay and the next checkout is a new one.",
+    )
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return self.answer(
+            services.cancel_checkout(user_id=request.user.id, key=data.validated_data["key"])
+        )

@@ -99,10 +99,10 @@ class PricedCart:
 
     def as_answer(self) -> dict:
         """The answer of every cart endpoint, in the shape of ``apis.CartOutput``, built by hand:
-        the serializer took 1,558 µs for a 5-line cart against 32 µs for this (2 cores, load
-        average 16, 2026-11-26), on the service's most frequent request.
-        ``tests/test_cart_api.py::test_the_hand_built_answer_is_what_cart_output_gives`` keeps the two
-        the same."""
+        the serializer costs many times this on the service's most frequent request
+        (docs/development.md, "Figures behind design choices").
+        ``tests/test_cart_api.py::test_the_hand_built_answer_is_what_cart_output_gives`` keeps the
+        two the same."""
         buyable = self.buyable
         subtotal = sum((line.subtotal for line in buyable), Decimal("0.00")).quantize(CENT)
         return {
@@ -118,8 +118,8 @@ class PricedCart:
 
 def stored_cart(*, user_id: int) -> Cart | None:
     """The user's cart with its lines, in one query (the lines joined to their cart), when it has
-    any lines; None otherwise (no cart, or an empty one): docs/decisions.md, "Performance: SQL per
-    checkout"."""
+    any lines; None otherwise (no cart, or an empty one): docs/development.md, "Counting SQL
+    statements"."""
     items = list(CartItem.objects.filter(cart__user_id=user_id).select_related("cart"))
     if not items:
         return None

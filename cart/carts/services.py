@@ -3,14 +3,18 @@ service before anything is written, so a failed call never changes a cart."""
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef, Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from carts.exceptions import CartItemNotFound, InsufficientStock, ProductNotFound
 from carts.models import Cart, CartItem
+from carts.selectors import stored_cart
 from shop_common.errors import CurrencyMismatch
 from shop_common.product_catalog import CatalogProduct, fetch_products
 from shop_common.related import known_related
@@ -152,3 +156,91 @@ def clear_cart(*, user_id: int) -> Cart:
     CartItem.objects.filter(cart=cart).delete()
     known_related(cart, "items", [])  # the answer: no lines, without asking
     return cart
+
+
+@dataclass(frozen=True)
+class Checkout:
+    """A cart's checkout: the key its order is placed under (None: no checkout), that order once
+    placed, and the stored lines (none once they became the order)."""
+
+    key: str | None
+    order_id: int | None
+    order_number: str
+    # Its order may still be being placed: no order yet, and begun within one request's budget
+    # (after it, the request that began it has placed its order or given up).
+    under_way: bool
+    lines: list[CartItem]
+
+
+def _checkout_of(cart: Cart, lines: list[CartItem]) -> Checkout:
+    now = timezone.now()
+    started = cart.checkout_started_at
+    held = timedelta(seconds=settings.CART_CHECKOUT_SECONDS)
+    if not cart.checkout_key or started is None or started <= now - held:
+        return Checkout(key=None, order_id=None, order_number="", under_way=False, lines=lines)
+    budget = timedelta(seconds=settings.REQUEST_BUDGET_SECONDS)
+    return Checkout(
+        key=cart.checkout_key,
+        order_id=cart.checkout_order_id,
+        order_number=cart.checkout_order_number,
+        under_way=cart.checkout_order_id is None and started > now - budget,
+        lines=lines,
+    )
+
+
+def _stored(user_id: int) -> tuple[Cart, list[CartItem]]:
+    cart = stored_cart(user_id=user_id) or cart_for(user_id=user_id)
+    return cart, list(cart.items.all()) if cart.pk else []
+
+
+def begin_checkout(*, user_id: int, key: str) -> Checkout:
+    """The cart's checkout: the one under way (or just done) if there is one, whatever ``key`` is,
+    else a new one under ``key``; an empty cart with none has key None. One conditional UPDATE
+    decides (concurrent callers re-check its condition after the winner commits); no lock is held
+    after it, and the order is placed by the caller afterwards."""
+    now = timezone.now()
+    held_since = now - timedelta(seconds=settings.CART_CHECKOUT_SECONDS)
+    has_lines = Exists(CartItem.objects.filter(cart=OuterRef("pk")))
+    # Lines beside a placed order were added after it: a new purchase, not a retry of that one.
+    Cart.objects.filter(
+        has_lines,
+        Q(checkout_key="")
+        | Q(checkout_started_at__lte=held_since)
+        | Q(checkout_order_id__isnull=False),
+        user_id=user_id,
+    ).update(
+        checkout_key=key,
+        checkout_started_at=now,
+        checkout_order_id=None,
+        checkout_order_number="",
+        updated_at=now,
+    )
+    return _checkout_of(*_stored(user_id))
+
+
+def complete_checkout(*, user_id: int, key: str, order_id: int, order_number: str) -> Checkout:
+    """The lines became the order ``order_id``: they go, and the cart remembers the order, so a
+    checkout that comes after (a retry, a second click) is answered with it. Again: no change."""
+    now = timezone.now()
+    with transaction.atomic():
+        # The cart's row first, as adding to it does: the two never wait on each other crosswise.
+        Cart.objects.filter(user_id=user_id).update(
+            checkout_key=key,
+            checkout_order_id=order_id,
+            checkout_order_number=order_number,
+            checkout_started_at=Coalesce("checkout_started_at", Value(now)),
+            updated_at=now,
+        )
+        CartItem.objects.filter(cart__user_id=user_id).delete()
+    return Checkout(
+        key=key, order_id=order_id, order_number=order_number, under_way=False, lines=[]
+    )
+
+
+def cancel_checkout(*, user_id: int, key: str) -> Checkout:
+    """The order of checkout ``key`` was refused (out of stock...): the lines stay, and the next
+    checkout is a new one. Another key's checkout, or one whose order was placed, stays."""
+    Cart.objects.filter(user_id=user_id, checkout_key=key, checkout_order_id=None).update(
+        checkout_key="", checkout_started_at=None
+    )
+    return _checkout_of(*_stored(user_id))

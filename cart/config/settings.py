@@ -2,14 +2,17 @@
 
 from pathlib import Path
 
-from shop_common.conf import environment, service_settings
+from shop_common import conf
+from shop_common.conf import service_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 globals().update(service_settings(service="cart", base_dir=BASE_DIR, apps=["carts"]))
-env = environment(BASE_DIR)
 
 # The most of one product a cart line may hold.
-CART_MAX_LINE_QUANTITY = env("CART_MAX_LINE_QUANTITY", default=99, cast=int)
-# The currency an empty cart reports.
-DEFAULT_CURRENCY = env("DEFAULT_CURRENCY", default="USD")
+CART_MAX_LINE_QUANTITY = 99
+# The currency an empty cart reports: the catalog's default (catalog.models.Product.currency).
+DEFAULT_CURRENCY = "USD"
+# How long a cart keeps its checkout: another checkout meanwhile places the same order (or is told
+# its number); after it, that order, unpaid, has expired with its reservation, and a checkout is new.
+CART_CHECKOUT_SECONDS = conf.RESERVATION_TTL_SECONDS

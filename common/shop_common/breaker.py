@@ -10,7 +10,7 @@ Only transport failures count: an HTTP answer, even a 4xx or 5xx, means the serv
 The state lives in the process (each worker process has its own) and every change is logged once.
 
 Not pybreaker: its ``call`` holds the breaker's lock for the whole guarded call, which would queue
-every call to a service behind the slowest one under a threaded worker (docs/decisions.md).
+every call to a service behind the slowest one under a threaded worker.
 """
 
 import logging

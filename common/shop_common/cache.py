@@ -102,12 +102,11 @@ _FAILURES = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 
 class ReusedRedisCacheClient(RedisCacheClient):
     """Django's Redis client, with one ``redis.Redis`` per server kept for every call instead of a
-    new one each time. redis-py's ``Redis()`` builds enough objects to cost 160 us of CPU on this
-    machine, twice a round trip's 80 us (an ``MGET`` through Django's cache: 274 us, raw: 80 us;
-    2 cores, load average 5 to 9, 2026-11-26); it is the hot path of every validation the user
-    service answers from Redis. A ``Redis`` is safe to share between threads (it takes a connection
-    from the pool for each command), and this client is already one per thread (Django's caches
-    are), so nothing is shared that was not before."""
+    new one each time. redis-py's ``Redis()`` builds enough objects to cost more CPU than the
+    round trip itself (docs/development.md, "Figures behind design choices"), on the hot path of
+    every validation the user service answers from Redis. A ``Redis`` is safe to share between
+    threads (it takes a connection from the pool for each command), and this client is already
+    one per thread (Django's caches are), so nothing is shared that was not before."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

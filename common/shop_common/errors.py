@@ -110,6 +110,19 @@ class IdempotencyKeyReused(ServiceError):
     default_detail = "This Idempotency-Key was used with another request body."
 
 
+class GatewayNotAvailable(ServiceError):
+    """A payment gateway this shop does not offer (``PAYMENT_GATEWAYS``), naming those it does."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "gateway_not_available"
+
+    def __init__(self, gateway: str, available: list[str]) -> None:
+        super().__init__(
+            f"The gateway {gateway!r} is not available here; choose one of {', '.join(available)}.",
+            details={"gateway": gateway, "available": available},
+        )
+
+
 class PayloadTooLarge(ServiceError):
     """A request body over ``MAX_REQUEST_BODY_BYTES``: refused before it is read or parsed."""
 

@@ -50,16 +50,11 @@ def service_token(scope: str = "internal") -> str:
 
 
 def warm_service_tokens(scopes: Iterable[str], *, within: float, pause: float = 0.5) -> bool:
-    """Fetches this service's tokens for ``scopes`` before a request needs them: each server
-    worker does it as it starts (shop_common.server). The user service hashes the client
-    secret on every fetch, about a second on a busy machine, which the worker's first request to
-    another service would otherwise wait for (docs/decisions.md 211, 233).
-
-    Best effort, bounded and quiet: under ``make run`` the user service starts beside the others,
-    so this waits for its ``/health/`` to answer 200 (a plain GET, outside the circuit breaker:
-    a user service that is still starting neither opens the breaker nor logs failures), at most
-    ``within`` seconds, then asks once per scope. It never raises; whatever it could not fetch,
-    the first request that needs it fetches as before. True when every token was fetched."""
+    """Fetches this service's tokens as a worker starts (shop_common.server), so that its first
+    call to another service does not wait for the user service's client-secret hash (docs/auth.md,
+    "OAuth2"). Best effort: waits at most ``within`` seconds for the user service's ``/health/``
+    (a plain GET, outside the breaker: a user service still starting opens nothing), then asks
+    once per scope; never raises. True when every token was fetched."""
     scopes = list(scopes)
     started = time.monotonic()
     health = f"{settings.SERVICE_URLS['user']}/health/"

@@ -9,6 +9,7 @@ from shop_common.conf import (
     StaffAdmin,
     cache_settings,
     database_settings,
+    email_settings,
     environment,
     service_settings,
 )
@@ -28,6 +29,8 @@ ALL_VARIABLES = (
     "SECRET_KEY",
     "PRODUCT_SERVICE_URL",
     "ALLOWED_HOSTS",
+    "EMAIL_URL",
+    "DEFAULT_FROM_EMAIL",
 )
 
 
@@ -188,3 +191,39 @@ def test_a_staff_admin_logs_in_through_the_user_service_and_follows_its_session(
     plain = service_settings(service="user", base_dir=tmp_path, apps=[], admin=True)
     assert "AUTHENTICATION_BACKENDS" not in plain
     assert "shop_common.staff_admin.StaffSessionMiddleware" not in plain["MIDDLEWARE"]
+
+
+def test_without_email_url_messages_go_to_the_log(clean_env):
+    email = email_settings(clean_env)
+
+    assert email == {
+        "EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend",
+        "DEFAULT_FROM_EMAIL": "shop@localhost",
+    }
+
+
+def test_email_url_names_the_smtp_server_and_whether_to_start_tls(clean_env, monkeypatch):
+    monkeypatch.setenv("EMAIL_URL", "smtp+tls://shop%40example.com:p%2Fss@smtp.example.com:587")
+    monkeypatch.setenv("DEFAULT_FROM_EMAIL", "orders@example.com")
+
+    email = email_settings(clean_env)
+
+    assert email == {
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": "smtp.example.com",
+        "EMAIL_PORT": 587,
+        "EMAIL_HOST_USER": "shop@example.com",
+        "EMAIL_HOST_PASSWORD": "p/ss",
+        "EMAIL_USE_TLS": True,
+        "DEFAULT_FROM_EMAIL": "orders@example.com",
+    }
+    monkeypatch.setenv("EMAIL_URL", "smtp://relay.internal")
+    assert email_settings(clean_env)["EMAIL_PORT"] == 25
+    assert email_settings(clean_env)["EMAIL_USE_TLS"] is False
+
+
+def test_an_email_url_of_another_kind_is_refused(clean_env, monkeypatch):
+    monkeypatch.setenv("EMAIL_URL", "https://mail.example.com")
+
+    with pytest.raises(ImproperlyConfigured, match="smtp://"):
+        email_settings(clean_env)

@@ -11,6 +11,7 @@ from shop_common import server
 from shop_common.breaker import CLOSED
 from shop_common.service_client import service_client
 from shop_common.service_tokens import service_token, warm_service_tokens
+from shop_common.testing.waiting import eventually
 
 
 @pytest.fixture
@@ -56,9 +57,7 @@ def test_a_user_service_still_starting_is_waited_for_without_opening_the_breaker
         )
     )
     warmup.start()
-    deadline = time.monotonic() + 10
-    while user_service.health.call_count < 5 and time.monotonic() < deadline:
-        time.sleep(0.01)
+    eventually(lambda: user_service.health.call_count, lambda calls: calls >= 5, interval=0.01)
 
     user_service.down = False
     warmup.join(timeout=10)

@@ -2,14 +2,13 @@
 
 import json
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from checkout import clients, services
+from checkout import clients, schemas, services
 from checkout.exceptions import Downstream
 from shop_common.fields import IdField
 from shop_common.idempotency import KEY_HEADER, idempotency_key
@@ -21,9 +20,19 @@ from shop_common.serializers import AddressSerializer
 # that does not exist or is not the caller's, and a conflict (out of stock, not payable).
 PASSED_ON = {
     404: raises("Passed on: the product or order does not exist (or is not yours)."),
-    409: raises("Passed on: out of stock, an empty cart, or an order that cannot be paid."),
+    409: raises("Passed on: out of stock, or an order that cannot be paid."),
 }
 IDEMPOTENCY_KEY_REUSED = raises("The Idempotency-Key was used before with another body.")
+# Placing a cart: one order per cart (docs/integration.md, "One order per cart").
+PLACING = {
+    **PASSED_ON,
+    400: raises("Invalid fields; cart_empty: the cart has no lines; gateway_not_available."),
+    409: raises(
+        "Out of stock (passed on); cart_checked_out: this cart already became the order in "
+        "details.order_id; cart_checkout_in_progress: another checkout of it is placing its order."
+    ),
+    422: IDEMPOTENCY_KEY_REUSED,
+}
 
 
 class PlaceInput(serializers.Serializer):
@@ -68,7 +77,7 @@ class AddToCartApi(IntegrationApi):
 
     @extend_schema(
         request=InputSerializer,
-        responses={200: OpenApiTypes.OBJECT, **PASSED_ON},
+        responses={200: schemas.PricedCart, **PASSED_ON},
         description="Answers the cart service's priced cart.",
     )
     def post(self, request: Request) -> Response:
@@ -84,7 +93,7 @@ class PlaceOrderApi(PlaceApi):
     @extend_schema(
         request=PlaceInput,
         parameters=[KEY_HEADER],
-        responses={201: OpenApiTypes.OBJECT, **PASSED_ON, 422: IDEMPOTENCY_KEY_REUSED},
+        responses={201: schemas.PlacedOrder, **PLACING},
         description="Places the cart's order; answers the order service's order plus `cart_cleared`.",
     )
     def post(self, request: Request) -> Response:
@@ -109,7 +118,12 @@ class InitiatePaymentApi(IntegrationApi):
 
     @extend_schema(
         request=InputSerializer,
-        responses={201: OpenApiTypes.OBJECT, 200: OpenApiTypes.OBJECT, **PASSED_ON},
+        responses={
+            201: schemas.Payment,
+            200: schemas.Payment,
+            **PASSED_ON,
+            400: raises("Invalid fields; gateway_not_available: one the shop does not offer."),
+        },
     )
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data or {})
@@ -131,18 +145,7 @@ class CheckoutApi(PlaceApi):
     @extend_schema(
         request=CheckoutInput,
         parameters=[KEY_HEADER],
-        responses={
-            201: inline_serializer(
-                "CheckoutAnswer",
-                {
-                    "order": serializers.JSONField(),
-                    "payment": serializers.JSONField(allow_null=True),
-                    "payment_error": serializers.JSONField(required=False),
-                },
-            ),
-            **PASSED_ON,
-            422: IDEMPOTENCY_KEY_REUSED,
-        },
+        responses={201: schemas.CheckoutAnswer, **PLACING},
     )
     def post(self, request: Request) -> Response:
         body = self.place_body()

@@ -45,16 +45,37 @@ def call(
     return Answer(response.status_code, body)
 
 
-def read_cart(token: str) -> Answer:
-    return call("cart", "GET", "/api/cart/", token=token)
-
-
 def add_to_cart(token: str, body: dict) -> Answer:
     return call("cart", "POST", "/api/cart/add/", token=token, json=body)
 
 
-def clear_cart(token: str) -> Answer:
-    return call("cart", "POST", "/api/cart/clear/", token=token, idempotent=True)
+def begin_checkout(token: str, key: str) -> Answer:
+    # Safe to retry: the cart answers its one checkout again.
+    return call(
+        "cart", "POST", "/api/cart/checkout/", token=token, json={"key": key}, idempotent=True
+    )
+
+
+def complete_checkout(token: str, key: str, order: dict) -> Answer:
+    body = {"key": key, "order_id": order["id"], "order_number": order["order_number"]}
+    return call(
+        "cart", "POST", "/api/cart/checkout/complete/", token=token, json=body, idempotent=True
+    )
+
+
+def cancel_checkout(token: str, key: str) -> Answer:
+    return call(
+        "cart",
+        "POST",
+        "/api/cart/checkout/cancel/",
+        token=token,
+        json={"key": key},
+        idempotent=True,
+    )
+
+
+def read_order(token: str, order_id: int) -> Answer:
+    return call("order", "GET", f"/orders/{order_id}/", token=token)
 
 
 def place_order(token: str, body: dict, *, idempotency_key: str) -> Answer:

@@ -2,13 +2,33 @@ from typing import Any
 
 from rest_framework import status
 
-from shop_common.errors import ServiceError
+from shop_common.errors import ConflictError, ServiceError
 
 
 class CartEmpty(ServiceError):
     status_code = status.HTTP_400_BAD_REQUEST
     default_code = "cart_empty"
     default_detail = "The cart is empty: add products before placing an order."
+
+
+class CartCheckedOut(ConflictError):
+    """Another checkout of this cart placed (or is placing) its order: that order, not a second."""
+
+    default_code = "cart_checked_out"
+
+    def __init__(self, order_id: int, order_number: str = "") -> None:
+        super().__init__(
+            f"This cart was checked out as order {order_number or order_id}.",
+            details={"order_id": order_id, "order_number": order_number},
+        )
+
+
+class CartCheckoutUnderWay(ConflictError):
+    default_code = "cart_checkout_in_progress"
+    default_detail = (
+        "Another checkout of this cart is placing its order now: that order is the one to pay "
+        "(GET /orders/history/); send this checkout again to be answered with it."
+    )
 
 
 class NoPendingOrder(ServiceError):

@@ -2,15 +2,24 @@
 
 import contextlib
 import logging
+import secrets
 from collections.abc import Callable
+from typing import NoReturn
 
+from django.conf import settings
 from django.db import IntegrityError
 
 from checkout import clients
-from checkout.exceptions import CartEmpty, Downstream, NoPendingOrder
+from checkout.exceptions import (
+    CartCheckedOut,
+    CartCheckoutUnderWay,
+    CartEmpty,
+    Downstream,
+    NoPendingOrder,
+)
 from checkout.models import IdempotencyRecord
 from shop_common.error_handlers import error_body
-from shop_common.errors import DependencyUnavailable, IdempotencyKeyReused
+from shop_common.errors import DependencyUnavailable, GatewayNotAvailable, IdempotencyKeyReused
 from shop_common.idempotency import fingerprint
 
 logger = logging.getLogger("shop.checkout")
@@ -43,40 +52,46 @@ def remembered(
     return status_code, answer
 
 
-def cart_key(*, user_id: int, cart: dict, body: dict) -> str:
-    """The order's Idempotency-Key when the client sends none: the same cart placed again with the
-    same details is the same order, so a retried call cannot make a second one."""
-    # Line ids change when a cart is emptied and filled again, so buying the same thing twice is two
-    # orders, while retrying with the same (uncleared) cart is one.
-    lines = sorted((line["id"], line["product_id"], line["quantity"]) for line in cart["items"])
-    return (
-        "cart-"
-        + fingerprint({"user": user_id, "cart": cart["id"], "lines": lines, "body": body})[:40]
-    )
-
-
 def place_order(*, user_id: int, token: str, body: dict, client_key: str | None) -> dict:
-    """Reads the caller's cart, places the order with its lines, then empties the cart. Answers the
-    order, with ``cart_cleared: false`` if the cart could not be emptied (the order stands)."""
-    cart = clients.read_cart(token)
-    if not cart.ok:
-        raise Downstream(cart.status, cart.body)
-    if not cart.body["items"]:
+    """Places the caller's cart as one order, then empties it. Answers the order, with
+    ``cart_cleared: false`` if the cart could not be emptied (the order stands).
+
+    The cart names its checkout's key (the first caller's): every checkout of the cart places under
+    it, so concurrent checkouts with any keys make one order, and a retry after any failure finds
+    it. Nothing is locked while another service answers.
+
+    :raises CartEmpty: no lines and no checkout.
+    :raises CartCheckedOut: another checkout of this cart placed its order (409 naming it).
+    :raises CartCheckoutUnderWay: another checkout of this cart is placing its order now (409).
+    """
+    key = client_key or "cart-" + secrets.token_urlsafe(24)
+    checkout = clients.begin_checkout(token, key)
+    if not checkout.ok:
+        raise Downstream(checkout.status, checkout.body)
+    cart = checkout.body
+    if cart["order_id"] is not None:
+        if cart["key"] != key:
+            raise CartCheckedOut(cart["order_id"], cart["order_number"])
+        return _placed_before(token, cart["order_id"])
+    if cart["under_way"] and cart["key"] != key:
+        # Its order does not exist yet, so it cannot be named; a second placement beside the
+        # first would only make the product service price and reserve twice.
+        raise CartCheckoutUnderWay()
+    if not cart["items"]:
         raise CartEmpty()
     order_body = {
         "items": [
             {"product_id": line["product_id"], "quantity": line["quantity"]}
-            for line in cart.body["items"]
+            for line in cart["items"]
         ],
         **body,
     }
-    key = client_key or cart_key(user_id=user_id, cart=cart.body, body=body)
-    placed = clients.place_order(token, order_body, idempotency_key=key)
+    placed = clients.place_order(token, order_body, idempotency_key=cart["key"])
     if not placed.ok:
-        raise Downstream(placed.status, placed.body)  # the cart is untouched
+        _refused(token, key=cart["key"], answer=placed)
     order = dict(placed.body)
     try:
-        cleared = clients.clear_cart(token).ok
+        cleared = clients.complete_checkout(token, cart["key"], order).ok
     except DependencyUnavailable:
         cleared = False
     if not cleared:
@@ -87,11 +102,42 @@ def place_order(*, user_id: int, token: str, body: dict, client_key: str | None)
     return order
 
 
+def _placed_before(token: str, order_id: int) -> dict:
+    """The order this key's checkout placed, its answer lost (a crash, an outage): the same order
+    again, never ``cart_empty``."""
+    order = clients.read_order(token, order_id)
+    if not order.ok:
+        raise Downstream(order.status, order.body)
+    return {**order.body, "cart_cleared": True}
+
+
+def _refused(token: str, *, key: str, answer: clients.Answer) -> NoReturn:
+    """The order service's refusal, passed on. A refusal (4xx) ends the cart's checkout, so the next
+    one is new; a 5xx or no answer may hide a placed order, so the checkout stays for the retry."""
+    error = answer.body.get("error", {}) if isinstance(answer.body, dict) else {}
+    if error.get("code") == IdempotencyKeyReused.default_code:
+        # The cart's checkout placed its order with another body (another caller's address).
+        raise CartCheckedOut(error.get("details", {}).get("order_id"))
+    if 400 <= answer.status < 500:
+        with contextlib.suppress(DependencyUnavailable):
+            clients.cancel_checkout(token, key)
+    raise Downstream(answer.status, answer.body)
+
+
+def check_gateway(gateway: str | None) -> None:
+    """:raises GatewayNotAvailable: ``gateway`` is not one the payment service offers."""
+    if gateway and gateway not in settings.PAYMENT_GATEWAYS:
+        raise GatewayNotAvailable(gateway, settings.PAYMENT_GATEWAYS)
+
+
 def initiate_payment(
     *, token: str, order_id: int | None, gateway: str | None = None
 ) -> tuple[int, dict]:
     """Starts the payment of ``order_id``, or of the caller's newest PENDING order, with
-    ``gateway`` (the payment service's default when None)."""
+    ``gateway`` (the payment service's default when None).
+
+    :raises GatewayNotAvailable: before anything is asked."""
+    check_gateway(gateway)
     if order_id is None:
         pending = clients.newest_pending_order(token)
         if not pending.ok:
@@ -110,6 +156,7 @@ def checkout(*, user_id: int, token: str, body: dict, client_key: str | None) ->
     says why under ``payment_error``; POST /payment/initiate/ pays it later. ``body.gateway`` goes to
     the payment, not to the order."""
     gateway = body.get("gateway")
+    check_gateway(gateway)  # an order the chosen gateway could never pay is not placed
     order_body = {name: value for name, value in body.items() if name != "gateway"}
     order = place_order(user_id=user_id, token=token, body=order_body, client_key=client_key)
     try:

@@ -3,6 +3,7 @@
 from decimal import Decimal
 from pathlib import Path
 
+from shop_common import conf
 from shop_common.conf import environment, service_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -13,9 +14,9 @@ env = environment(BASE_DIR)
 # Tax on the subtotal (rounded half-up to cents) and flat shipping; the first release's 8 % and 10.00.
 ORDER_TAX_RATE = Decimal(env("ORDER_TAX_RATE", default="0.08"))
 ORDER_SHIPPING_FLAT = Decimal(env("ORDER_SHIPPING_FLAT", default="10.00"))
-# PENDING orders older than this are cancelled and their stock released (same TTL as the product
-# service's reservations, so both let go together).
-RESERVATION_TTL_SECONDS = env("RESERVATION_TTL_SECONDS", default=900, cast=int)
+# PENDING orders older than this are cancelled and their stock released (the product service's
+# reservations end with them).
+RESERVATION_TTL_SECONDS = conf.RESERVATION_TTL_SECONDS
 
 # One name for the order states wherever they appear in the OpenAPI schema.
 SPECTACULAR_SETTINGS = {

@@ -11,7 +11,7 @@ from orders import services
 from orders.models import Order, OrderEvent, OrderLine, OrderStatus
 from orders.selectors import (
     internal_order,
-    lines_and_events,
+    order_answers,
     order_history,
     order_with_details,
     visible_order,
@@ -183,61 +183,6 @@ class OrderHistoryApi(APIView):
             request=request,
             view=self,
         )
-
-
-def order_answers(orders: list[dict]) -> list[dict]:
-    """Orders from rows (a page of the history, or the one order of ``GET /orders/{id}/``), equal
-    to ``OrderOutput(orders, many=True).data`` (orders/tests/test_orders.py compares both with
-    OrderOutput's answer). Measured in-process on 20 orders of one line and two events, queries
-    included (SQLite, best of 5 x 20): prefetch_related + OrderOutput 21.7 ms, rows + this
-    function 7.2 ms (docs/decisions.md 218). The order page, which customers poll while a payment
-    goes through, was 15 % of the order service's CPU in the checkout flow (decision 244).
-    Amounts and times stay ``Decimal`` and ``datetime``: the shop's JSON renderer writes them as
-    OrderOutput does (two-decimal strings from the database's DECIMAL columns; ISO 8601, UTC as
-    "Z")."""
-    lines, events = lines_and_events([order["id"] for order in orders])
-    return [
-        {
-            "id": order["id"],
-            "order_number": order["order_number"],
-            "user_id": order["user_id"],
-            "status": order["status"],
-            "currency": order["currency"],
-            "subtotal": order["subtotal"],
-            "tax_amount": order["tax_amount"],
-            "shipping_amount": order["shipping_amount"],
-            "total_amount": order["total_amount"],
-            "shipping_address": order["shipping_address"],
-            "billing_address": order["billing_address"],
-            "payment_method": order["payment_method"],
-            "tracking_number": order["tracking_number"],
-            "carrier": order["carrier"],
-            "items": [
-                {
-                    "product_id": line["product_id"],
-                    "title": line["title"],
-                    "sku": line["sku"],
-                    "price": line["unit_price"],
-                    "quantity": line["quantity"],
-                    "subtotal": line["line_total"],
-                }
-                for line in lines[order["id"]]
-            ],
-            "status_history": [
-                {
-                    "status": event["to_status"],
-                    "from_status": event["from_status"],
-                    "at": event["at"],
-                    "by": event["by"],
-                    "notes": event["notes"],
-                }
-                for event in events[order["id"]]
-            ],
-            "created_at": order["created_at"],
-            "updated_at": order["updated_at"],
-        }
-        for order in orders
-    ]
 
 
 class OrderDetailApi(OrderApi):

@@ -257,8 +257,8 @@ def _save_order(placement: _Placement, priced: _Priced, *, order_number: str) ->
         to_status=OrderStatus.PENDING,
         by=f"user:{placement.user_id}",
     )
-    # The answer is built from these rows, not read back (docs/decisions.md, "Performance: SQL per
-    # checkout"): lines in their insertion (id) order, the one event.
+    # The answer is built from these rows, not read back (docs/development.md, "Counting SQL
+    # statements"): lines in their insertion (id) order, the one event.
     known_related(order, "lines", lines)
     known_related(order, "events", [event])
     # Last, before the commit: a caller whose deadline has passed has been told this failed, so

@@ -4,7 +4,13 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from shop_common.conf import StaffAdmin, environment, required_secret, service_settings
+from shop_common.conf import (
+    StaffAdmin,
+    environment,
+    payment_gateways,
+    required_secret,
+    service_settings,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -57,25 +63,17 @@ def provider_api_base(prefix: str, provider: str, real_base: str) -> str:
 
 # The gateways a payment may choose ("gateway" in POST /service/), and the one used when it names
 # none. Never chosen at random.
-PAYMENT_GATEWAYS = env(
-    "PAYMENT_GATEWAYS",
-    default="stripe,razorpay",
-    cast=lambda v: [g.strip() for g in v.split(",") if g.strip()],
-)
-PAYMENT_GATEWAY = env("PAYMENT_GATEWAY", default="stripe")
-if PAYMENT_GATEWAY not in PAYMENT_GATEWAYS:
-    raise ImproperlyConfigured(
-        f"PAYMENT_GATEWAY is {PAYMENT_GATEWAY!r} but PAYMENT_GATEWAYS lists {PAYMENT_GATEWAYS}."
-    )
+PAYMENT_GATEWAYS, PAYMENT_GATEWAY = payment_gateways(env)
 
 # Stripe. STRIPE_API_BASE points the official SDK at the offline sandbox (make run sets it);
 # unset, the SDK talks to Stripe itself with real keys (provider_api_base).
 STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="")
 STRIPE_REAL_API_BASE = "https://api.stripe.com"
 STRIPE_API_BASE = provider_api_base("STRIPE", "Stripe", STRIPE_REAL_API_BASE)
-STRIPE_TIMEOUT_SECONDS = env("STRIPE_TIMEOUT_SECONDS", default=10.0, cast=float)
+# Seconds the SDK waits for Stripe's answer.
+STRIPE_TIMEOUT_SECONDS = 10.0
 # Seconds a webhook's signature timestamp may be off, past or future (Stripe's default, 5 minutes).
-STRIPE_WEBHOOK_TOLERANCE = env("STRIPE_WEBHOOK_TOLERANCE", default=300, cast=int)
+STRIPE_WEBHOOK_TOLERANCE = 300
 STRIPE_WEBHOOK_SECRET = required_secret(
     env,
     "STRIPE_WEBHOOK_SECRET",
@@ -91,11 +89,11 @@ RAZORPAY_KEY_ID = env("RAZORPAY_KEY_ID", default="")
 RAZORPAY_KEY_SECRET = env("RAZORPAY_KEY_SECRET", default="")
 RAZORPAY_REAL_API_BASE = "https://api.razorpay.com"
 RAZORPAY_API_BASE = provider_api_base("RAZORPAY", "Razorpay", RAZORPAY_REAL_API_BASE)
-RAZORPAY_TIMEOUT_SECONDS = env("RAZORPAY_TIMEOUT_SECONDS", default=10.0, cast=float)
+RAZORPAY_TIMEOUT_SECONDS = 10.0
 RAZORPAY_WEBHOOK_SECRET = env("RAZORPAY_WEBHOOK_SECRET", default="")
 # Razorpay signs the body only (no timestamp in the header): an event whose own created_at is more
 # than this many seconds before or after now is refused. Razorpay retries a failed delivery for 24 h.
-RAZORPAY_WEBHOOK_TOLERANCE = env("RAZORPAY_WEBHOOK_TOLERANCE", default=24 * 3600, cast=int)
+RAZORPAY_WEBHOOK_TOLERANCE = 24 * 3600
 if "razorpay" in PAYMENT_GATEWAYS:
     RAZORPAY_WEBHOOK_SECRET = required_secret(
         env,
@@ -108,4 +106,4 @@ if "razorpay" in PAYMENT_GATEWAYS:
     )
 
 # Checkouts still open after this many minutes are asked about by `reconcile_payments`.
-RECONCILE_AFTER_MINUTES = env("RECONCILE_AFTER_MINUTES", default=10, cast=int)
+RECONCILE_AFTER_MINUTES = 10

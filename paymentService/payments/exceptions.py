@@ -47,17 +47,6 @@ class IllegalPaymentTransition(ConflictError):
         )
 
 
-class GatewayNotConfigured(ServiceError):
-    status_code = status.HTTP_400_BAD_REQUEST
-    default_code = "gateway_not_available"
-
-    def __init__(self, gateway: str, available: list[str]) -> None:
-        super().__init__(
-            f"The gateway {gateway!r} is not available here; choose one of {', '.join(available)}.",
-            details={"gateway": gateway, "available": available},
-        )
-
-
 class CurrencyNotSupported(ServiceError):
     status_code = status.HTTP_400_BAD_REQUEST
     default_code = "currency_not_supported"
@@ -70,7 +59,8 @@ class CurrencyNotSupported(ServiceError):
 
 
 class PaymentOpenWithAnotherGateway(ConflictError):
-    """One open payment per order (docs/decisions.md): the open checkout must end first."""
+    """One open payment per order (docs/payments.md, "Paying an order"): the open checkout must end
+    first."""
 
     default_code = "payment_open"
 

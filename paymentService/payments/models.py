@@ -152,7 +152,7 @@ class Refund(models.Model):
     )
     amount = models.DecimalField(max_digits=12, decimal_places=2)
     # The currency the refund was made in: the payment's (a provider's word on a refund in another
-    # currency is not recorded as one, docs/decisions.md 221).
+    # currency is not counted as one: docs/payments.md, "Refunds").
     currency = models.CharField(max_length=3)
     reason = models.CharField(max_length=255)
     status = models.CharField(

@@ -24,6 +24,7 @@ from catalog.selectors import (
     product_list,
     visible_product,
 )
+from catalog.validators import validate_image_url
 from shop_common.cache import cache_is_shared
 from shop_common.fields import STOCK_LINE_MAX_QUANTITY, STOCK_MAX, IdField
 from shop_common.internal_api import InternalApi
@@ -120,7 +121,9 @@ class ProductInput(serializers.Serializer):
     currency = serializers.RegexField(
         r"^[A-Za-z]{3}$", required=False, help_text="ISO 4217, e.g. USD"
     )
-    image_url = serializers.URLField(max_length=500, required=False, allow_blank=True)
+    image_url = serializers.URLField(
+        max_length=500, required=False, allow_blank=True, validators=[validate_image_url]
+    )
     is_active = serializers.BooleanField(required=False)
     quantity = serializers.IntegerField(
         min_value=0, max_value=STOCK_MAX, source="stock_on_hand", required=False

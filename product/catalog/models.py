@@ -4,6 +4,8 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
+from catalog.validators import validate_image_url
+
 
 class Category(models.Model):
     name = models.CharField(max_length=120, unique=True)
@@ -36,7 +38,7 @@ class Product(models.Model):
         max_digits=10, decimal_places=2, validators=[MinValueValidator(Decimal("0.00"))]
     )
     currency = models.CharField(max_length=3, default="USD")
-    image_url = models.URLField(max_length=500, blank=True)
+    image_url = models.URLField(max_length=500, blank=True, validators=[validate_image_url])
     is_active = models.BooleanField(default=True)
     stock_on_hand = models.PositiveIntegerField(default=0)
     stock_reserved = models.PositiveIntegerField(default=0, editable=False)

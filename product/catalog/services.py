@@ -221,8 +221,8 @@ def _reserve_once(*, order_ref: str, wanted: dict[int, int]) -> tuple[Reservatio
         )
         # Each line's conditional UPDATE checks the line and takes its product's row lock, in
         # product-id order: two orders over the same products queue, never deadlock, and no
-        # SELECT ... FOR UPDATE is needed before (docs/decisions.md, "Performance: SQL per
-        # checkout"). The first short line stops it; the answer names every short line.
+        # SELECT ... FOR UPDATE is needed before (docs/development.md, "Counting SQL
+        # statements"). The first short line stops it; the answer names every short line.
         taken: dict[int, int] = {}
         for product_id, quantity in sorted(wanted.items()):
             updated = Product.objects.filter(
@@ -249,7 +249,7 @@ def _reserve_once(*, order_ref: str, wanted: dict[int, int]) -> tuple[Reservatio
 def _close(*, order_ref: str, to: str, reason: str = "") -> Reservation:
     with transaction.atomic():
         # The reservation and its lines in one locking read (the lines joined to it; both rows
-        # locked): docs/decisions.md, "Performance: SQL per checkout".
+        # locked): docs/development.md, "Counting SQL statements".
         lines = list(
             ReservationLine.objects.select_for_update()
             .select_related("reservation")

@@ -2,7 +2,8 @@
 
 from pathlib import Path
 
-from shop_common.conf import StaffAdmin, environment, service_settings
+from shop_common import conf
+from shop_common.conf import StaffAdmin, service_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -26,12 +27,11 @@ globals().update(
         ),
     )
 )
-env = environment(BASE_DIR)
 
 # Seconds a cached catalog answer may be served (every write makes it stale at once); 0 disables.
-CATALOG_CACHE_TTL = env("CATALOG_CACHE_TTL", default=300, cast=int)
+CATALOG_CACHE_TTL = 300
 # With Redis: seconds the catalog version's copy in Redis lives before it is read from the database
 # again; the longest a write whose version raise was lost to a Redis outage can go unseen.
-CATALOG_VERSION_RECHECK_SECONDS = env("CATALOG_VERSION_RECHECK_SECONDS", default=5, cast=int)
+CATALOG_VERSION_RECHECK_SECONDS = 5
 # Seconds stock stays reserved for an unpaid order before release_expired_reservations frees it.
-RESERVATION_TTL_SECONDS = env("RESERVATION_TTL_SECONDS", default=900, cast=int)
+RESERVATION_TTL_SECONDS = conf.RESERVATION_TTL_SECONDS

@@ -10,9 +10,8 @@ secret; ``X-Razorpay-Event-Id``), retrying until it gets a 2xx.
 
 State lives in this process's memory (one worker, threads). Environment: ``RAZORPAY_KEY_ID`` and
 ``RAZORPAY_KEY_SECRET`` (the key the API takes; unset: any ``rzp_test_`` key with a secret),
-``RAZORPAY_WEBHOOK_SECRET`` (signs events), ``RAZORPAY_SANDBOX_WEBHOOK_URL`` (where events go),
-``RAZORPAY_SANDBOX_PUBLIC_URL`` (its own address, for the hosted page's link),
-``RAZORPAY_SANDBOX_RETRY_DELAYS`` (seconds between delivery attempts), and
+``RAZORPAY_WEBHOOK_SECRET`` (signs events), ``PAYMENT_SERVICE_URL`` (events go to its
+``/webhook/razorpay/``), ``RAZORPAY_API_BASE`` (its own address, for the hosted page's link), and
 ``RAZORPAY_SANDBOX_DEBUG_ROUTES`` (``True``: the unauthenticated ``/_sandbox/`` routes answer).
 """
 
@@ -29,15 +28,17 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from sandbox_kit import (
+    DELIVERY_RETRY_DELAYS,
     Start,
     deliver,
     flag,
     html_answer,
     json_answer,
+    public_url,
     redirect,
     request_parts,
-    retry_delays,
     setting,
+    webhook_url,
 )
 
 # What the sandbox takes (the payment service's table, plus INR's home): another is refused as
@@ -77,6 +78,7 @@ class Sandbox:
         self.hold_events = False  # tests: keep events back until release_events()
         self.held: list[dict[str, Any]] = []
         self.lock = threading.RLock()
+        self.retry_delays = list(DELIVERY_RETRY_DELAYS)
 
     # --- the API ------------------------------------------------------------------------------
 
@@ -98,7 +100,7 @@ class Sandbox:
                     f"Payment Link with reference id {reference} already exists", "reference_id"
                 )
             link_id = f"plink_{secrets.token_hex(7)}"
-            public = setting("RAZORPAY_SANDBOX_PUBLIC_URL", "http://127.0.0.1:12112").rstrip("/")
+            public = public_url("razorpay", "http://127.0.0.1:12112")
             now = int(time.time())
             link = {
                 "id": link_id,
@@ -279,13 +281,13 @@ class Sandbox:
             self.deliveries.append(record)
         secret = setting("RAZORPAY_WEBHOOK_SECRET", "")
         deliver(
-            setting("RAZORPAY_SANDBOX_WEBHOOK_URL", "http://127.0.0.1:8010/webhook/razorpay/"),
+            webhook_url("razorpay"),
             payload,
             lambda: {
                 "X-Razorpay-Signature": sign(payload, secret),
                 "X-Razorpay-Event-Id": event_id,
             },
-            delays=retry_delays("RAZORPAY_SANDBOX_RETRY_DELAYS"),
+            delays=self.retry_delays,
             record=record,
         )
 

@@ -60,8 +60,20 @@ def request_parts(environ: dict[str, Any]) -> tuple[str, str, bytes]:
     return environ["REQUEST_METHOD"], environ.get("PATH_INFO", ""), body
 
 
-def retry_delays(variable: str) -> list[float]:
-    return [float(d) for d in setting(variable, "0,1,2,4,8,16,30,60").split(",")]
+# Seconds before each delivery attempt of one event, like the providers' own back-off but shorter.
+DELIVERY_RETRY_DELAYS = (0.0, 1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 60.0)
+
+
+def public_url(provider: str, default: str) -> str:
+    """The sandbox's own address, for the hosted page's link: where the payment service's SDK
+    reaches it (``<PROVIDER>_API_BASE``)."""
+    return setting(f"{provider.upper()}_API_BASE", default).rstrip("/")
+
+
+def webhook_url(provider: str) -> str:
+    """Where the sandbox delivers events: the payment service's webhook for ``provider``."""
+    service = setting("PAYMENT_SERVICE_URL", "http://127.0.0.1:8010").rstrip("/")
+    return f"{service}/webhook/{provider}/"
 
 
 def deliver(

@@ -7,11 +7,10 @@ clicks Pay or Decline, and delivers the matching event to the payment service's 
 with Stripe's ``t=...,v1=...`` scheme, retrying with back-off until it gets a 2xx.
 
 State lives in this process's memory (run it with one worker; threads are fine). Environment:
-``STRIPE_WEBHOOK_SECRET`` (signs events), ``STRIPE_SANDBOX_WEBHOOK_URL`` (where events go),
-``STRIPE_SANDBOX_PUBLIC_URL`` (its own address, for the hosted page's link),
-``STRIPE_SANDBOX_RETRY_DELAYS`` (seconds between delivery attempts, comma-separated),
+``STRIPE_WEBHOOK_SECRET`` (signs events), ``PAYMENT_SERVICE_URL`` (events go to its
+``/webhook/stripe/``), ``STRIPE_API_BASE`` (its own address, for the hosted page's link),
 ``STRIPE_SANDBOX_DEBUG_ROUTES`` (``True``: the unauthenticated ``/_sandbox/`` helper routes answer;
-otherwise they are 404. make run's .env and the test stacks turn them on).
+otherwise they are 404. make run and the test stacks turn them on when they start it).
 """
 
 import hashlib
@@ -28,15 +27,17 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from sandbox_kit import (
+    DELIVERY_RETRY_DELAYS,
     Start,
     deliver,
     flag,
     html_answer,
     json_answer,
+    public_url,
     redirect,
     request_parts,
-    retry_delays,
     setting,
+    webhook_url,
 )
 
 
@@ -84,6 +85,7 @@ class Sandbox:
         self.received: list[dict[str, Any]] = []  # create requests as the SDK sent them, for tests
         self.deliveries: list[dict[str, Any]] = []
         self.lock = threading.Lock()
+        self.retry_delays = list(DELIVERY_RETRY_DELAYS)
 
     # --- the API ------------------------------------------------------------------------------
 
@@ -111,7 +113,7 @@ class Sandbox:
                 )
             session_id = f"cs_test_{secrets.token_hex(12)}"
             now = int(time.time())
-            public = setting("STRIPE_SANDBOX_PUBLIC_URL", "http://127.0.0.1:12111").rstrip("/")
+            public = public_url("stripe", "http://127.0.0.1:12111")
             session = {
                 "id": session_id,
                 "object": "checkout.session",
@@ -249,10 +251,10 @@ class Sandbox:
         with self.lock:
             self.deliveries.append(record)
         deliver(
-            setting("STRIPE_SANDBOX_WEBHOOK_URL", "http://127.0.0.1:8010/webhook/stripe/"),
+            webhook_url("stripe"),
             payload,
             lambda: {"Stripe-Signature": sign(payload, secret)},
-            delays=retry_delays("STRIPE_SANDBOX_RETRY_DELAYS"),
+            delays=self.retry_delays,
             record=record,
         )
 

@@ -379,6 +379,9 @@ CART = [
         fresh=("cart_item",),
     ),
     Row("cart", "api/cart/clear/", "POST", people_only()),
+    Row("cart", "api/cart/checkout/", "POST", people_only(), json={}),
+    Row("cart", "api/cart/checkout/complete/", "POST", people_only(), json={}),
+    Row("cart", "api/cart/checkout/cancel/", "POST", people_only(), json={}),
 ]
 
 

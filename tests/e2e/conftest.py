@@ -5,6 +5,7 @@ The database comes from the environment like everywhere else: SQLite files in a 
 default; with DB_ENGINE=mysql, fresh `e2e_*` schemas on that server.
 """
 
+import os
 import time
 import uuid
 
@@ -22,9 +23,13 @@ def stack(tmp_path_factory):
     # Every test connects from 127.0.0.1: one address, for the signup limit, is the whole suite.
     # The limits themselves are tested on a stack of their own (test_trust_boundaries).
     # COUNT_SQL_QUERIES: the access lines say how many SQL statements each request ran
-    # (test_query_budget.py).
+    # (test_query_budget.py); LOG_SQL_STATEMENTS=True in this run's environment lists them too.
+    settings = {
+        "COUNT_SQL_QUERIES": True,
+        "LOG_SQL_STATEMENTS": os.environ.get("LOG_SQL_STATEMENTS", "").lower() == "true",
+    }
     with running_stack(
-        tmp_path_factory, "stack", SIGNUP_RATE_PER_IP="10000/hour", COUNT_SQL_QUERIES="True"
+        tmp_path_factory, "stack", SIGNUP_RATE_PER_IP="10000/hour", settings=settings
     ) as shop:
         yield shop
 

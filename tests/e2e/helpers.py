@@ -4,10 +4,12 @@ import base64
 import contextlib
 import hashlib
 import html
+import json
 import re
 import secrets
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlencode, urlparse
 
 import httpx
@@ -27,12 +29,13 @@ def running_stack(
     *,
     services: Iterable[Service] = SERVICES,
     workers: int = 2,
+    settings: Mapping[str, Any] | None = None,
     **env: str,
 ) -> Iterator[Stack]:
     """``services`` under the server with the demo data, on databases of their own (SQLite files in
     a temporary folder, or ``e2e_<name>_*`` schemas with MySQL), configured by ``env`` alone (and
-    the database this run was given: shop_common.testing.environment); stopped when the block
-    ends."""
+    the database this run was given: shop_common.testing.environment) and the Django ``settings``
+    given (:class:`Stack`); stopped when the block ends."""
     shop = Stack(
         repo_root=REPO_ROOT,
         workdir=tmp_path_factory.mktemp(name),
@@ -41,6 +44,7 @@ def running_stack(
         schema_prefix=f"e2e_{name}_",
         demo_data=True,
         workers=workers,
+        settings=settings or {},
     )
     try:
         shop.start()
@@ -51,6 +55,30 @@ def running_stack(
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def logged(stack: Stack, service: str, request_ids: set[str], timeout: float = 20) -> list[dict]:
+    """The JSON lines of ``service``'s log that carry one of ``request_ids``, once each of them
+    has its access line: the log is written by a thread of its own, a moment after the answer."""
+
+    def lines() -> list[dict]:
+        text = (stack.workdir / f"{service}.log").read_text(errors="replace")
+        return [
+            record
+            for record in (json.loads(line) for line in text.splitlines() if line.startswith("{"))
+            if record.get("request_id") in request_ids
+        ]
+
+    found = eventually(
+        lines,
+        lambda records: (
+            {r["request_id"] for r in records if r["logger"] == "shop.access"} >= request_ids
+        ),
+        timeout=timeout,
+    )
+    answered = {r["request_id"] for r in found if r["logger"] == "shop.access"}
+    assert answered >= request_ids, f"{service}: no access line for {request_ids - answered}"
+    return found
 
 
 def wait_for_order_status(

@@ -46,8 +46,8 @@ def test_signup_login_validate_logout_validate(user_url):
 
 def test_a_logout_is_refused_at_once_by_every_worker(user_url):
     # No shared cache here (make run's default): each of the two workers has its own, and a logout
-    # handled by one must hold on the other (docs/decisions.md 230). Each call is a new connection,
-    # taken by either worker.
+    # handled by one must hold on the other (docs/auth.md, "Validation"). Each call is a new
+    # connection, taken by either worker.
     _, tokens = signup_and_login(user_url)
     body = {"token": tokens["access"]}
     before = [httpx.post(f"{user_url}/auth/validate/", json=body).status_code for _ in range(8)]

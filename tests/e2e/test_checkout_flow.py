@@ -191,3 +191,27 @@ def test_an_empty_cart_cannot_be_placed(stack, shopper):
 
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "cart_empty"
+
+
+@pytest.mark.parametrize("path", ["/checkout/", "/payment/initiate/"])
+def test_a_gateway_the_shop_does_not_offer_is_refused_before_anything_is_placed(
+    stack, shopper, new_product, path
+):
+    product = new_product(quantity=5)
+    shop = integration(stack, shopper)
+    shop.post("/cart/add/", json={"product_id": product["id"], "quantity": 2})
+
+    response = shop.post(path, json={"shipping_address": ADDRESS, "gateway": "paypal"})
+
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert (error["code"], error["details"]) == (
+        "gateway_not_available",
+        {"gateway": "paypal", "available": ["stripe", "razorpay"]},
+    )
+    history = httpx.get(f"{stack.url('order')}/orders/history/", headers=bearer(shopper)).json()
+    assert history["count"] == 0
+    assert stock(stack, product["id"]) == 5
+    assert [(line["product_id"], line["quantity"]) for line in cart_items(stack, shopper)] == [
+        (product["id"], 2)
+    ]

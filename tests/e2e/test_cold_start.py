@@ -5,7 +5,6 @@ background, while the user service may still be starting beside it."""
 import httpx
 import pytest
 
-from shop_common.testing.waiting import eventually
 from shop_common.topology import SERVICES_BY_NAME
 from tests.e2e.helpers import bearer, running_stack
 
@@ -28,18 +27,16 @@ def log(shop, service: str) -> str:
     return (shop.workdir / f"{service}.log").read_text(errors="replace")
 
 
-def token_fetches(shop) -> int:
-    return log(shop, "user").count('"path": "/o/token/"')
+def token_fetches(shop) -> float:
+    return shop.answered("user", "accounts.oauth.TokenView")
 
 
 def test_each_worker_holds_its_service_tokens_before_its_first_request(shop):
     # One token per scope the topology names, per worker; the stack waited for the workers to say
-    # so (the user service's access lines are written a moment after its answers).
+    # so, and the user service counts an answer before it leaves.
     expected = WORKERS * sum(len(service.token_scopes) for service in SERVICES)
 
-    fetched = eventually(lambda: token_fetches(shop), lambda n: n >= expected, timeout=10)
-
-    assert fetched == expected
+    assert token_fetches(shop) == expected
     for service in SERVICES[1:]:
         assert log(shop, service.name).count("Service tokens fetched at worker start") == WORKERS
 

@@ -30,8 +30,7 @@ def product_without_database(tmp_path):
         DOTENV_DIR=str(without_dotenv(tmp_path)),
         DB_ENGINE="mysql",
         DB_HOST="127.0.0.1",
-        DB_PORT=str(free_port()),  # nothing listens there
-        DB_CONNECT_TIMEOUT="1",
+        DB_PORT=str(free_port()),  # nothing listens there: refused at once
     )
     service = ServiceProcess(
         SERVICES_BY_NAME["product"],

@@ -30,13 +30,14 @@ def shop(tmp_path_factory):
         tmp_path_factory,
         "faults",
         # One worker per service, so that one checkout after a restart has warmed all of it (each
-        # worker fetches its own service token on first use: ~1 s of client-secret hashing, which
-        # would otherwise land in the next fault's 3 s budget and be blamed on another service).
+        # worker fetches its own service token on first use: client-secret hashing, slow by
+        # design, which would otherwise land in the next fault's 3 s budget and be blamed on
+        # another service).
         workers=1,
         REQUEST_BUDGET_SECONDS=str(BUDGET),
-        # A restarted dependency is tried again a second after its breaker opened.
-        SERVICE_BREAKER_RESET_SECONDS="1",
         SIGNUP_RATE_PER_IP="10000/hour",
+        # A restarted dependency is tried again a second after its breaker opened.
+        settings={"SERVICE_BREAKER_RESET_SECONDS": 1.0},
     ) as stack:
         yield stack
 

@@ -4,7 +4,6 @@ this process (shop_common.testing.otlp). docs/observability.md.
 """
 
 import importlib.util
-import json
 import math
 import secrets
 import shutil
@@ -18,7 +17,7 @@ from shop_common.testing.otlp import OtlpReceiver, tree
 from shop_common.testing.stack import free_port
 from shop_common.testing.waiting import eventually
 from shop_common.topology import SERVICES
-from tests.e2e.helpers import REPO_ROOT, bearer, running_stack, wait_for_order_status
+from tests.e2e.helpers import REPO_ROOT, bearer, logged, running_stack, wait_for_order_status
 
 TOKEN = secrets.token_urlsafe(24)
 TRACED = ("integration", "cart", "product", "order", "payment")
@@ -49,7 +48,7 @@ def shop(tmp_path_factory, receiver):
         # What is measured here is what gets counted, not how fast: a loaded machine (five
         # helpers' suites at once) must not turn the checkout into a 503 for its 5 s budget.
         REQUEST_BUDGET_SECONDS="30",
-        SERVICE_HTTP_READ_TIMEOUT="30",
+        settings={"SERVICE_HTTP_READ_TIMEOUT": 30.0},
     ) as stack:
         yield stack
 
@@ -253,13 +252,12 @@ def test_one_checkout_is_one_trace_across_five_services(checkout_trace):
 
 def test_access_log_lines_carry_the_trace_id(shop, checkout, checkout_trace):
     root, _ = checkout_trace
-    lines = []
-    for service in TRACED:
-        for line in (shop.workdir / f"{service}.log").read_text().splitlines():
-            if line.startswith("{") and checkout["request_id"] in line:
-                entry = json.loads(line)
-                if entry["logger"] == "shop.access":
-                    lines.append(entry)
+    lines = [
+        entry
+        for service in TRACED
+        for entry in logged(shop, service, {checkout["request_id"]})
+        if entry["logger"] == "shop.access"
+    ]
 
     assert {entry["service"] for entry in lines} == set(TRACED)
     assert {entry.get("trace_id") for entry in lines} == {root.trace_id}

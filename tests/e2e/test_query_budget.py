@@ -2,13 +2,14 @@
 
 The session's stack runs with COUNT_SQL_QUERIES (tests/e2e/conftest.py): every access line carries
 ``db_queries``, the statements its request ran on its service's database, and ``db_begins``, the
-BEGINs among them (a new connection's setup statements are not counted). The customer's requests carry a request id of the test's own, which every
-service passes on to the services it calls; the provider's webhook starts a chain of its own: the
-sandbox names the event it delivered, and the payment service's line applying that event carries
-the chain's request id. A service fetching its own token (``/o/token/``, once per worker and token
-lifetime) is not part of a checkout and is left out.
+BEGINs among them (a new connection's setup statements are not counted). The customer's requests
+carry a request id of the test's own, which every service passes on to the services it calls; the
+provider's webhook starts a chain of its own: the sandbox names the event it delivered, and the
+payment service's line applying that event carries the chain's request id. A service fetching its
+own token (``/o/token/``, once per worker and token lifetime) is not part of a checkout and is left
+out.
 
-Two assertions (docs/decisions.md, "Performance: SQL per checkout", 236 to 242):
+Two assertions (docs/development.md, "Counting SQL statements"):
 
 - ``CEILING``, everything this stack counts: the regression guard. Lower it as statements go,
   never raise it without saying why there.
@@ -31,7 +32,7 @@ from shop_common.testing.waiting import eventually
 from shop_common.topology import SERVICES
 from tests.e2e.helpers import bearer
 
-# What the checkout runs on this stack: 59, 61 and 63 in three runs (docs/decisions.md 241), 49
+# What the checkout runs on this stack: 59, 61 and 63 in three runs, 49
 # of them outside the auth share. The auth share depends on which worker answers: with two workers
 # a service validates the customer's token, or introspects a calling service's, at most once per
 # worker: at most 6 validations (integration 2, cart 2, order 1, payment 1; 1 statement each) and

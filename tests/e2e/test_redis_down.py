@@ -29,7 +29,7 @@ def redis_shop(tmp_path_factory):
             services=(SERVICES_BY_NAME[name] for name in ("user", "product", "cart")),
             REDIS_URL=f"redis://127.0.0.1:{port}/0",
             CACHE_KEY_PREFIX=f"e2e-redis-{uuid.uuid4().hex[:8]}",
-            CACHE_RETRY_SECONDS="1",
+            settings={"CACHE_RETRY_SECONDS": 1.0},
         ) as shop:
             yield shop, redis, lambda: redis.update(process=start_redis_server(port, folder))
     finally:

@@ -95,9 +95,8 @@ def stack(tmp_path_factory, user_service):
             # No tokens to fetch from the stand-in, and time enough to hold a request.
             "SERVICE_TOKEN_WARMUP_SECONDS": "0",
             "REQUEST_BUDGET_SECONDS": "60",
-            "SERVICE_HTTP_READ_TIMEOUT": "60",
-            "AUTH_CACHE_TTL": "0",
         },
+        settings={"SERVICE_HTTP_READ_TIMEOUT": 60.0, "AUTH_CACHE_TTL": 0},
         schema_prefix="e2e_server_",
         demo_data=True,
     )

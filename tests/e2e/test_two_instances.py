@@ -37,7 +37,7 @@ def shop(tmp_path_factory, mariadb):
         services=services,
         **mariadb,
         REQUEST_BUDGET_SECONDS="30",
-        SERVICE_HTTP_READ_TIMEOUT="30",
+        settings={"SERVICE_HTTP_READ_TIMEOUT": 30.0},
     ) as stack:
         yield stack
 

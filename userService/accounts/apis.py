@@ -202,7 +202,7 @@ class ValidateApi(PublicApi):
     )
     def post(self, request: Request) -> Response:
         # Read by hand, not through InputSerializer: this endpoint is on every request of every
-        # service, and the serializer cost a fifth of its time.
+        # service, and the serializer was a large share of its time.
         body = request.data
         if not isinstance(body, dict) or not isinstance(body.get("token", "-"), str):
             raise ValidationError({"token": ['Send {"token": "<access token>"}, or no body.']})

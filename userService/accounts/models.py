@@ -1,4 +1,5 @@
 import uuid
+from collections.abc import Callable
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
@@ -32,20 +33,21 @@ def normalize_email(email: str) -> str:
 
 
 class UserManager(BaseUserManager):
+    # accounts.services.create_user, the one way an account is made (``createsuperuser`` comes
+    # through here): AccountsConfig.ready() hands it over, so that the models, which the services
+    # are built on, never import them.
+    create_account: Callable[..., "User"]
+
     def get_by_natural_key(self, email: str) -> "User":
         return self.get(email=normalize_email(email))
 
     def create_user(self, email: str, password: str | None = None, **fields) -> "User":
-        from accounts.services import create_user
-
-        return create_user(email=email, password=password, roles=[Role.CUSTOMER], **fields)
+        return self.create_account(email=email, password=password, roles=[Role.CUSTOMER], **fields)
 
     def create_superuser(self, email: str, password: str | None = None, **fields) -> "User":
-        from accounts.services import create_user
-
         fields.pop("is_staff", None)
         fields.pop("is_superuser", None)
-        return create_user(email=email, password=password, roles=[Role.ADMIN], **fields)
+        return self.create_account(email=email, password=password, roles=[Role.ADMIN], **fields)
 
 
 class User(AbstractBaseUser, PermissionsMixin):

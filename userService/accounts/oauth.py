@@ -144,8 +144,8 @@ class IntrospectTokenView(oauth_views.IntrospectTokenView):
         """Never: the library tries client authentication (Basic, or the body) before the bearer
         token, and its body check takes a public client's id alone when the body names the
         device-code grant, which let a request with any bearer through. Only the bearer token, with
-        its scope, is checked here; it also saves the query for the client (docs/decisions.md,
-        "Performance: SQL per checkout")."""
+        its scope, is checked here; it also saves the query for the client (docs/development.md,
+        "Counting SQL statements")."""
         return False
 
 

@@ -11,9 +11,9 @@ stamp is read *before* the database, in the same round trip as the entry: a chan
 a validation reads the database leaves an entry that is stale on its first use, never one that
 looks fresh.
 
-With local-memory caches (``make run`` without ``REDIS_URL``: one cache per gunicorn worker) a
+With local-memory caches (``make run`` without ``REDIS_URL``: one cache per server worker) a
 logout handled by one worker would stamp its own cache only, and another worker would go on
-answering from its entry; so there every validation asks the database (decision 230).
+answering from its entry; so there every validation asks the database.
 """
 
 import functools
@@ -110,8 +110,8 @@ def _read_and_keep(session_id: str, *, stamp: str | None) -> SessionState | None
 def _session_sql() -> str:
     """The one query of a validation that misses the cache, written once: it runs on every
     authenticated request of every service without a shared cache, and building it through the
-    ORM each time cost more than running it (measured in bench/: validate went from 0.30x to over
-    0.5x the bare Django endpoint)."""
+    ORM each time cost more than running it (docs/development.md, "Figures behind design
+    choices")."""
     session, user = LoginSession._meta, User._meta
     user_roles = User.roles.through._meta
     role = User.roles.field.related_model._meta

@@ -1,5 +1,5 @@
 """Throttles of everything that checks a password or opens an account, with one counter shared by
-every gunicorn worker: Redis when ``REDIS_URL`` is set (the cache), this service's database
+every server worker: Redis when ``REDIS_URL`` is set (the cache), this service's database
 otherwise, so the limits hold with the embedded default too. Every password check of the shop
 comes here: the API login, the HTML login, both Django admins (the product admin through
 ``/internal/staff-sessions/``) and the OAuth2 endpoints that check a client secret.

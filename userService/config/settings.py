@@ -6,7 +6,7 @@ from pathlib import Path
 from decouple import Csv
 from django.core.exceptions import ImproperlyConfigured
 
-from shop_common.conf import environment, required_secret, service_settings
+from shop_common.conf import email_settings, environment, required_secret, service_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -30,15 +30,9 @@ AUTHENTICATION_BACKENDS = ["accounts.backends.ThrottledEmailBackend"]
 PASSWORD_FAILURES_PER_ACCOUNT = env("PASSWORD_FAILURES_PER_ACCOUNT", default="10/15m")
 PASSWORD_FAILURES_PER_ADDRESS = env("PASSWORD_FAILURES_PER_ADDRESS", default="30/15m")
 SIGNUP_RATE_PER_IP = env("SIGNUP_RATE_PER_IP", default="20/hour")
-# Where the owner of an email hears of a signup attempt for it (accounts.services.signup); the
-# console backend writes the message to the service's log. Production: an SMTP backend and EMAIL_*.
-EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
-EMAIL_HOST = env("EMAIL_HOST", default="localhost")
-EMAIL_PORT = env("EMAIL_PORT", default=25, cast=int)
-EMAIL_HOST_USER = env("EMAIL_HOST_USER", default="")
-EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default="")
-EMAIL_USE_TLS = env("EMAIL_USE_TLS", default=False, cast=bool)
-DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="shop@localhost")
+# Where the owner of an email hears of a signup attempt for it (accounts.services.signup): the log
+# without EMAIL_URL, an SMTP server with it.
+globals().update(email_settings(env))
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -62,16 +56,15 @@ SIMPLE_JWT = {
     "ALGORITHM": "HS256",
     "SIGNING_KEY": JWT_SIGNING_KEY,
     "ACCESS_TOKEN_LIFETIME": timedelta(seconds=env("JWT_ACCESS_SECONDS", default=300, cast=int)),
-    "REFRESH_TOKEN_LIFETIME": timedelta(
-        seconds=env("JWT_REFRESH_SECONDS", default=86400, cast=int)
-    ),
+    # A login session: a day.
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=1),
     "USER_ID_CLAIM": "user_id",
     "UPDATE_LAST_LOGIN": False,
 }
 
 # With a shared cache (REDIS_URL), seconds a login session's state is kept there for validations
 # (accounts.session_state; at most the access token lifetime; 0: the database every time).
-SESSION_STATE_CACHE_TTL = env("SESSION_STATE_CACHE_TTL", default=300, cast=int)
+SESSION_STATE_CACHE_TTL = 300
 
 REST_FRAMEWORK = {
     **REST_FRAMEWORK,  # noqa: F821 (set by service_settings)
@@ -80,7 +73,7 @@ REST_FRAMEWORK = {
 
 # Applications that may act for a person (authorization code); every other application gets
 # client-credentials tokens at most. The shop's own page (/oauth/) is the one there is.
-OAUTH_FIRST_PARTY_CLIENTS = env("OAUTH_FIRST_PARTY_CLIENTS", default="shop-oauth-demo", cast=Csv())
+OAUTH_FIRST_PARTY_CLIENTS = ["shop-oauth-demo"]
 # Where the /oauth/ page may be served, exactly (manage.py setup_service writes them to its client).
 OAUTH_DEMO_REDIRECT_URIS = env(
     "OAUTH_DEMO_REDIRECT_URIS",
@@ -99,7 +92,8 @@ OAUTH2_PROVIDER = {
     "SCOPES_BACKEND_CLASS": "accounts.oauth.ShopScopes",
     "OAUTH2_VALIDATOR_CLASS": "accounts.oauth.ShopOAuth2Validator",
     "PKCE_REQUIRED": True,
-    "ACCESS_TOKEN_EXPIRE_SECONDS": env("OAUTH_ACCESS_TOKEN_SECONDS", default=3600, cast=int),
+    # OAuth2 access tokens (authorization code and client credentials): an hour.
+    "ACCESS_TOKEN_EXPIRE_SECONDS": 3600,
     "REFRESH_TOKEN_REUSE_PROTECTION": True,
     # Plain-http redirect URIs only for a shop served over plain http (make run, tests).
     "ALLOWED_REDIRECT_URI_SCHEMES": (

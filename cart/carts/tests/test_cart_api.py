@@ -1,6 +1,9 @@
 """The cart over its API: live prices from one batch call, every denial, and failures that change nothing."""
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from carts.models import Cart, CartItem
 
@@ -75,7 +78,7 @@ def test_adding_the_same_product_again_adds_to_its_line(shopper, product_service
 def test_adding_and_clearing_run_only_the_statements_they_need(
     shopper, product_service, django_assert_num_queries
 ):
-    """docs/decisions.md, "Performance: SQL per checkout". Each count includes the transaction's
+    """docs/development.md, "Counting SQL statements". Each count includes the transaction's
     savepoint and its release (the test runs in one); the answer must still be the cart's own."""
     pen, ink = product_service.add(price="3.00"), product_service.add(price="4.00")
 
@@ -438,3 +441,124 @@ def test_two_first_requests_of_one_user_share_one_cart(shopper, product_service,
     assert response.status_code == 200
     assert response.json()["id"] == made_meanwhile.id
     assert Cart.objects.filter(user_id=shopper.user_id).count() == 1
+
+
+def begin(client, key):
+    return client.post("/api/cart/checkout/", {"key": key}, format="json")
+
+
+def test_the_first_checkout_of_a_cart_sets_the_key_every_other_checkout_gets(
+    shopper, product_service
+):
+    kettle = product_service.add(title="Kettle", sku="KET-1", price="64.90", available=5)
+    add(shopper, kettle, 2)
+
+    first = begin(shopper, "key-a")
+    second = begin(shopper, "key-b")
+
+    assert first.status_code == second.status_code == 200
+    body = first.json()
+    assert {**second.json(), "under_way": True} == body
+    assert (body["key"], body["order_id"], body["order_number"]) == ("key-a", None, "")
+    assert body["under_way"] is True
+    assert [(line["product_id"], line["quantity"]) for line in body["items"]] == [(kettle, 2)]
+
+
+def test_an_empty_cart_has_no_checkout(shopper):
+    body = begin(shopper, "key-a").json()
+
+    assert (body["key"], body["items"], body["order_id"]) == (None, [], None)
+
+
+def test_a_completed_checkout_empties_the_cart_and_names_its_order_to_later_checkouts(
+    shopper, product_service
+):
+    kettle = product_service.add(available=5)
+    add(shopper, kettle, 1)
+    begin(shopper, "key-a")
+
+    done = shopper.post(
+        "/api/cart/checkout/complete/",
+        {"key": "key-a", "order_id": 31, "order_number": "ORD-31"},
+        format="json",
+    )
+    later = begin(shopper, "key-b").json()
+
+    assert done.status_code == 200
+    assert (later["key"], later["order_id"], later["order_number"], later["items"]) == (
+        "key-a",
+        31,
+        "ORD-31",
+        [],
+    )
+    assert shopper.get("/api/cart/").json()["items"] == []
+
+
+def test_adding_after_a_checkout_starts_a_new_purchase(shopper, product_service):
+    kettle = product_service.add(available=5)
+    add(shopper, kettle, 1)
+    begin(shopper, "key-a")
+    shopper.post(
+        "/api/cart/checkout/complete/",
+        {"key": "key-a", "order_id": 31, "order_number": "ORD-31"},
+        format="json",
+    )
+
+    add(shopper, kettle, 1)
+    body = begin(shopper, "key-b").json()
+
+    assert (body["key"], body["order_id"], len(body["items"])) == ("key-b", None, 1)
+
+
+def test_a_cancelled_checkout_keeps_the_lines_and_the_next_one_is_new(shopper, product_service):
+    kettle = product_service.add(available=5)
+    add(shopper, kettle, 1)
+    begin(shopper, "key-a")
+
+    cancelled = shopper.post("/api/cart/checkout/cancel/", {"key": "key-a"}, format="json")
+    body = begin(shopper, "key-b").json()
+
+    assert cancelled.status_code == 200
+    assert (body["key"], len(body["items"])) == ("key-b", 1)
+
+
+def test_another_keys_cancel_leaves_the_checkout_alone(shopper, product_service):
+    add(shopper, product_service.add(available=5), 1)
+    begin(shopper, "key-a")
+
+    shopper.post("/api/cart/checkout/cancel/", {"key": "key-b"}, format="json")
+
+    assert begin(shopper, "key-c").json()["key"] == "key-a"
+
+
+def test_a_checkout_older_than_its_hold_is_replaced(shopper, product_service, settings):
+    add(shopper, product_service.add(available=5), 1)
+    begin(shopper, "key-a")
+    long_ago = timezone.now() - timedelta(seconds=settings.CART_CHECKOUT_SECONDS + 1)
+    Cart.objects.update(checkout_started_at=long_ago)
+
+    assert begin(shopper, "key-b").json()["key"] == "key-b"
+
+
+def test_a_checkout_is_its_owners_alone(shopper, stranger, product_service):
+    add(shopper, product_service.add(available=5), 1)
+    begin(shopper, "key-a")
+
+    assert begin(stranger, "key-b").json()["items"] == []
+    assert begin(shopper, "key-c").json()["key"] == "key-a"
+
+
+def test_a_checkout_without_a_key_is_a_400(shopper):
+    assert shopper.post("/api/cart/checkout/", {}, format="json").status_code == 400
+
+
+def test_a_checkout_is_under_way_for_one_request_budget_then_open_to_the_next_caller(
+    shopper, product_service, settings
+):
+    add(shopper, product_service.add(available=5), 1)
+    begin(shopper, "key-a")
+    settings.REQUEST_BUDGET_SECONDS = 0
+
+    body = begin(shopper, "key-b").json()
+
+    assert (body["key"], body["under_way"]) == ("key-a", False)

@@ -95,6 +95,8 @@ class FakeUserService:
             "roles": sorted(roles or (CUSTOMER,)),
             "expires_at": (timezone.now() + timedelta(minutes=5)).isoformat(),
             "session_id": session_id,
+            # A login token's: every right of its user (an OAuth2 token's names its scopes).
+            "scopes": None,
         }
         return token
 
@@ -137,13 +139,15 @@ class FakeUserService:
         return httpx.Response(200, json=answer)
 
     def _introspect(self, request: httpx.Request) -> httpx.Response:
-        """Like the real one: only a service's bearer token with the scope introspection."""
+        """Like the real one: only a service's bearer token with the scope introspection (any
+        other bearer is a 403; without one, a 401)."""
         self._unavailable()
-        caller = self.service_tokens.get(
-            request.headers.get("Authorization", "").removeprefix("Bearer ")
-        )
-        if caller is None or "introspection" not in caller["scopes"]:
+        authorization = request.headers.get("Authorization", "")
+        if not authorization.startswith("Bearer "):
             return error_response(401, "invalid_client")
+        caller = self.service_tokens.get(authorization.removeprefix("Bearer "))
+        if caller is None or "introspection" not in caller["scopes"]:
+            return error_response(403, "forbidden")
         token = httpx.QueryParams(request.content.decode()).get("token")
         known = self.service_tokens.get(token)
         if known is None:

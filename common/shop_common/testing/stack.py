@@ -3,6 +3,7 @@
 Redis of a test's own. The processes themselves are :mod:`shop_common.processes`."""
 
 import contextlib
+import os
 import secrets
 import shutil
 import socket
@@ -12,7 +13,7 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import httpx
 
@@ -25,8 +26,9 @@ from shop_common.processes import (
     sandbox_process,
     threads_for,
 )
-from shop_common.server import WORKER_TIMEOUT_SECONDS
+from shop_common.server import MULTIPROC_DIR_VARIABLE, WORKER_TIMEOUT_SECONDS
 from shop_common.service_tokens import WARMUP_LOGGED
+from shop_common.testing.waiting import eventually
 from shop_common.topology import SANDBOXES, SERVICES_BY_NAME, Service
 
 
@@ -72,6 +74,10 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+# The settings module a stack with settings of its own runs its services with (in its workdir).
+STACK_SETTINGS_MODULE = "stack_settings"
+
+
 def _provider(sandbox: Service) -> str:
     """``stripe`` for the ``stripe-sandbox``: its variables' prefix and its webhook path."""
     return sandbox.name.removesuffix("-sandbox")
@@ -82,7 +88,9 @@ class Stack:
     """Several services under the shop's server on free ports, wired to each other, with throwaway databases.
 
     SQLite files go under ``workdir``; with DB_ENGINE=mysql each service gets a fresh schema named
-    ``<schema_prefix><its schema>``. Logs go to ``workdir/<service>.log``.
+    ``<schema_prefix><its schema>``. Logs go to ``workdir/<service>.log``. ``settings``: Django
+    settings every service runs with instead of its own (what ``override_settings`` is to a test in
+    one process), written to a settings module that starts from the service's ``config.settings``.
     """
 
     repo_root: Path
@@ -94,6 +102,7 @@ class Stack:
     demo_data: bool = False
     # Seconds without a heartbeat before a worker is replaced (shop_common.server).
     worker_timeout: float = WORKER_TIMEOUT_SECONDS
+    settings: Mapping[str, Any] = field(default_factory=dict)
     processes: dict[str, ServiceProcess] = field(default_factory=dict)
     envs: dict[str, dict[str, str]] = field(default_factory=dict)
 
@@ -120,8 +129,19 @@ class Stack:
         env["DEBUG"] = "False"
         # A test runner's own settings module must not leak into the services it starts.
         env["DJANGO_SETTINGS_MODULE"] = "config.settings"
+        if self.settings:
+            env["DJANGO_SETTINGS_MODULE"] = STACK_SETTINGS_MODULE
+            env["PYTHONPATH"] = os.pathsep.join(
+                filter(None, (str(self.workdir), env.get("PYTHONPATH")))
+            )
         # The developer's .env (make run writes one) must not change what a test stack runs with.
         env["DOTENV_DIR"] = str(without_dotenv(self.workdir))
+        # Each service's metric files in a folder the tests know (Stack.counted reads them); made
+        # now, since its management commands count too (the server empties it as it starts).
+        metrics = Path(
+            env.setdefault(MULTIPROC_DIR_VARIABLE, str(self.workdir / f"{service.name}-metrics"))
+        )
+        metrics.mkdir(parents=True, exist_ok=True)
         mysql = env.get("DB_ENGINE", "sqlite") == "mysql"
         env["DB_NAME"] = (
             f"{self.schema_prefix}{service.schema}"
@@ -144,6 +164,7 @@ class Stack:
         with_sandbox = any(service.name == "payment" for service in self.services)
         if with_sandbox:
             ports.update({sandbox.name: free_port() for sandbox in SANDBOXES})
+        self.write_settings_module()
         self.envs = envs = {
             service.name: self.service_env(service, ports) for service in self.services
         }
@@ -182,8 +203,9 @@ class Stack:
                 env={
                     **self.base_env,
                     **self.secrets,
-                    f"{prefix}_WEBHOOK_URL": f"http://127.0.0.1:{ports['payment']}/webhook/{provider}/",
-                    f"{prefix}_PUBLIC_URL": f"http://127.0.0.1:{ports[sandbox.name]}",
+                    # Its events go to the payment service; its pages link to where that reaches it.
+                    "PAYMENT_SERVICE_URL": envs["payment"]["PAYMENT_SERVICE_URL"],
+                    f"{provider.upper()}_API_BASE": envs["payment"][f"{provider.upper()}_API_BASE"],
                     # /_sandbox/requests: what the SDK sent, for the end-to-end tests.
                     f"{prefix}_DEBUG_ROUTES": "True",
                 },
@@ -195,10 +217,20 @@ class Stack:
             process.wait_until_healthy()
         self.wait_for_service_tokens()
 
+    def write_settings_module(self) -> None:
+        if not self.settings:
+            return
+        lines = [
+            '"""Written by shop_common.testing.stack: the service\'s settings, then the test\'s."""',
+            "from config.settings import *  # noqa: F403",
+            *(f"{name} = {value!r}" for name, value in self.settings.items()),
+        ]
+        (self.workdir / f"{STACK_SETTINGS_MODULE}.py").write_text("\n".join(lines) + "\n")
+
     def wait_for_service_tokens(self, timeout: float = 60.0) -> None:
         """Until every worker has fetched its own service tokens as it starts
         (shop_common.server), or logged that it could not. Each token is a client-secret
-        hash at the user service, half a second of CPU, and a test that started meanwhile would
+        hash at the user service, slow by design, and a test that started meanwhile would
         queue behind them (a login timed out so once). Read from the INFO lines: a stack without
         the user service, or with logging above INFO, does not wait."""
         level = self.base_env.get("LOG_LEVEL", "INFO").upper()
@@ -206,12 +238,14 @@ class Stack:
             return
         deadline = time.monotonic() + timeout
         for service in self.services:
-            log = self.workdir / f"{service.name}.log"
-            while service.token_scopes and time.monotonic() < deadline:
-                text = log.read_text(errors="replace") if log.exists() else ""
-                if text.count(WARMUP_LOGGED) >= self.workers:
-                    break
-                time.sleep(0.1)
+            if service.token_scopes:
+                log = self.workdir / f"{service.name}.log"
+                eventually(
+                    lambda log=log: log.read_text(errors="replace") if log.exists() else "",
+                    lambda text: text.count(WARMUP_LOGGED) >= self.workers,
+                    timeout=max(0.0, deadline - time.monotonic()),
+                    interval=0.1,
+                )
 
     def stop(self) -> None:
         for process in self.processes.values():
@@ -219,6 +253,27 @@ class Stack:
 
     def url(self, service_name: str) -> str:
         return self.processes[service_name].url
+
+    def counted(self, service_name: str, sample: str, **labels: str) -> float:
+        """``sample`` (``shop_http_requests_total``...) added up over every worker of the service
+        and every label set that includes ``labels``, as its /metrics would show it. A request is
+        counted before its answer leaves, so the count is whole as soon as the calls return (a
+        log line is written later, by the log's own thread)."""
+        from prometheus_client import CollectorRegistry
+        from prometheus_client.multiprocess import MultiProcessCollector
+
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry, path=self.envs[service_name][MULTIPROC_DIR_VARIABLE])
+        return sum(
+            found.value
+            for metric in registry.collect()
+            for found in metric.samples
+            if found.name == sample and labels.items() <= found.labels.items()
+        )
+
+    def answered(self, service_name: str, view: str) -> float:
+        """The answers of ``view`` (``accounts.apis.ValidateApi``...) so far, any status."""
+        return self.counted(service_name, "shop_http_requests_total", view=view)
 
     def new_customer_token(self, password: str = "a-long-enough-passphrase-7") -> str:  # noqa: S107
         """Signs up a new customer on this stack's user service and returns their access token
@@ -267,16 +322,17 @@ def start_redis_server(port: int, folder: Path, timeout: float = 10.0) -> subpro
         ],
         stdout=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + timeout
-    while True:
+
+    def answers() -> bool:
         try:
-            if redis.Redis(port=port, socket_connect_timeout=0.2).ping():
-                return process
+            return redis.Redis(port=port, socket_connect_timeout=0.2).ping()
         except redis.exceptions.ConnectionError:
-            if time.monotonic() > deadline:
-                process.kill()
-                raise
-            time.sleep(0.05)
+            return False
+
+    if not eventually(answers, bool, timeout=timeout, interval=0.05):
+        process.kill()
+        raise RuntimeError(f"redis-server on port {port} did not answer within {timeout} s")
+    return process
 
 
 @contextlib.contextmanager

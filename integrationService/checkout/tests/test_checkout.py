@@ -16,6 +16,7 @@ CART = {
     "id": 5,
     "items": [{"id": 1, "product_id": 7, "quantity": 2}, {"id": 2, "product_id": 9, "quantity": 1}],
 }
+LINES = CART["items"]
 ORDER = {"id": 31, "order_number": "ORD-ABC", "status": "PENDING", "total_amount": "30.00"}
 PAYMENT = {
     "payment_id": 4,
@@ -38,18 +39,63 @@ def shop(token):
     return client
 
 
+class FakeCartCheckout:
+    """The cart service's checkout of one cart, as carts.services keeps it: the first key sticks
+    until the order is placed (complete) or refused (cancel)."""
+
+    def __init__(self) -> None:
+        self.lines = list(LINES)
+        self.key: str | None = None
+        self.order: tuple[int, str] | None = None
+        self.under_way = False
+
+    def answer(self) -> httpx.Response:
+        order_id, number = self.order or (None, "")
+        return httpx.Response(
+            200,
+            json={
+                "key": self.key,
+                "order_id": order_id,
+                "order_number": number,
+                "under_way": self.under_way,
+                "items": self.lines,
+            },
+        )
+
+    def begin(self, request: httpx.Request) -> httpx.Response:
+        if self.key is None and self.lines:
+            self.key = json.loads(request.content)["key"]
+        return self.answer()
+
+    def complete(self, request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        self.key, self.order, self.lines = body["key"], (body["order_id"], body["order_number"]), []
+        return self.answer()
+
+    def cancel(self, request: httpx.Request) -> httpx.Response:
+        if json.loads(request.content)["key"] == self.key and self.order is None:
+            self.key = None
+        return self.answer()
+
+
 @pytest.fixture
 def services(http_mock, settings, user_service):
     """Routes of the three services, answering the happy path unless a test says otherwise."""
     urls = settings.SERVICE_URLS
+    cart = FakeCartCheckout()
 
     class Routes:
-        cart = http_mock.get(f"{urls['cart']}/api/cart/").respond(200, json=CART)
-        add = http_mock.post(f"{urls['cart']}/api/cart/add/").respond(200, json=CART)
-        clear = http_mock.post(f"{urls['cart']}/api/cart/clear/").respond(
-            200, json={**CART, "items": []}
+        checkout = cart
+        begin = http_mock.post(f"{urls['cart']}/api/cart/checkout/").mock(side_effect=cart.begin)
+        complete = http_mock.post(f"{urls['cart']}/api/cart/checkout/complete/").mock(
+            side_effect=cart.complete
         )
+        cancel = http_mock.post(f"{urls['cart']}/api/cart/checkout/cancel/").mock(
+            side_effect=cart.cancel
+        )
+        add = http_mock.post(f"{urls['cart']}/api/cart/add/").respond(200, json=CART)
         place = http_mock.post(f"{urls['order']}/orders/").respond(201, json=ORDER)
+        order = http_mock.get(f"{urls['order']}/orders/31/").respond(200, json=ORDER)
         history = http_mock.get(f"{urls['order']}/orders/history/").respond(
             200, json={"count": 1, "results": [ORDER]}
         )
@@ -76,12 +122,18 @@ def test_place_order_sends_the_carts_lines_then_empties_the_cart(shop, services)
     sent = json.loads(services.place.calls.last.request.content)
     assert sent["items"] == [{"product_id": 7, "quantity": 2}, {"product_id": 9, "quantity": 1}]
     assert sent["shipping_address"]["city"] == "Springfield"
-    assert services.place.calls.last.request.headers["Idempotency-Key"].startswith("cart-")
-    assert services.clear.call_count == 1
+    key = json.loads(services.begin.calls.last.request.content)["key"]
+    assert key.startswith("cart-")
+    assert services.place.calls.last.request.headers["Idempotency-Key"] == key
+    assert json.loads(services.complete.calls.last.request.content) == {
+        "key": key,
+        "order_id": 31,
+        "order_number": "ORD-ABC",
+    }
 
 
 def test_an_empty_cart_is_a_400_and_no_order(shop, services):
-    services.cart.respond(200, json={"id": 5, "items": []})
+    services.checkout.lines = []
 
     response = shop.post("/orders/place/", {"shipping_address": ADDRESS})
 
@@ -104,11 +156,13 @@ def test_an_order_refusal_passes_through_and_the_cart_is_untouched(shop, service
 
     assert response.status_code == 409
     assert response.json() == refusal
-    assert services.clear.call_count == 0
+    assert services.complete.call_count == 0
+    assert services.cancel.call_count == 1, "a refused order ends the checkout: the next is new"
+    assert services.checkout.key is None
 
 
 def test_a_failed_cart_clear_keeps_the_order_says_so_and_a_retry_places_nothing_new(shop, services):
-    services.clear.mock(side_effect=httpx.ConnectError("cart down"))
+    services.complete.mock(side_effect=httpx.ConnectError("cart down"))
 
     first = shop.post("/orders/place/", {"shipping_address": ADDRESS})
     second = shop.post("/orders/place/", {"shipping_address": ADDRESS})
@@ -123,7 +177,7 @@ def test_a_failed_cart_clear_keeps_the_order_says_so_and_a_retry_places_nothing_
 
 
 def test_a_service_that_is_down_is_a_503_naming_it(shop, services):
-    services.cart.mock(side_effect=httpx.ConnectError("refused"))
+    services.begin.mock(side_effect=httpx.ConnectError("refused"))
 
     response = shop.post("/orders/place/", {"shipping_address": ADDRESS})
 
@@ -171,24 +225,42 @@ def test_checkout_passes_the_chosen_gateway_to_the_payment_not_to_the_order(shop
     assert "gateway" not in json.loads(services.place.calls.last.request.content)
 
 
-def test_initiate_passes_the_chosen_gateway_and_its_refusal_through(shop, services):
+def test_initiate_passes_the_payment_services_refusal_of_a_gateway_through(
+    shop, services, settings
+):
+    settings.PAYMENT_GATEWAYS = ["stripe", "razorpay"]
     refusal = {
         "error": {
             "code": "gateway_not_available",
-            "message": "The gateway 'paypal' is not available here; choose one of stripe, razorpay.",
-            "details": {"gateway": "paypal", "available": ["stripe", "razorpay"]},
+            "message": "The gateway 'razorpay' is not available here; choose one of stripe.",
+            "details": {"gateway": "razorpay", "available": ["stripe"]},
         }
     }
     services.pay.respond(400, json=refusal)
 
-    response = shop.post("/payment/initiate/", {"order_id": 31, "gateway": "paypal"})
+    response = shop.post("/payment/initiate/", {"order_id": 31, "gateway": "razorpay"})
 
     assert json.loads(services.pay.calls.last.request.content) == {
         "order_id": 31,
-        "gateway": "paypal",
+        "gateway": "razorpay",
     }
     assert response.status_code == 400
-    assert response.json()["error"]["details"]["available"] == ["stripe", "razorpay"]
+    assert response.json() == refusal
+
+
+@pytest.mark.parametrize("path", ["/checkout/", "/payment/initiate/"])
+def test_a_gateway_the_shop_does_not_offer_is_a_400_before_any_call(shop, services, settings, path):
+    settings.PAYMENT_GATEWAYS = ["stripe", "razorpay"]
+
+    response = shop.post(path, {"shipping_address": ADDRESS, "gateway": "paypal"})
+
+    assert response.status_code == 400
+    assert response.json()["error"] == {
+        "code": "gateway_not_available",
+        "message": "The gateway 'paypal' is not available here; choose one of stripe, razorpay.",
+        "details": {"gateway": "paypal", "available": ["stripe", "razorpay"]},
+    }
+    assert [route.call_count for route in (services.begin, services.place, services.pay)] == [0] * 3
 
 
 def test_initiate_without_any_pending_order_is_a_404(shop, services):
@@ -244,21 +316,122 @@ def test_a_bad_address_is_a_400_before_any_call(shop, services):
     response = shop.post("/checkout/", {"shipping_address": {"city": "x"}})
 
     assert response.status_code == 400
-    assert services.cart.call_count == 0
+    assert services.begin.call_count == 0
 
 
 def test_the_same_products_bought_again_after_the_cart_emptied_are_a_new_order(shop, services):
     shop.post("/orders/place/", {"shipping_address": ADDRESS})
-    refilled = {
-        "id": 5,
-        "items": [
-            {"id": 3, "product_id": 7, "quantity": 2},
-            {"id": 4, "product_id": 9, "quantity": 1},
-        ],
-    }
-    services.cart.respond(200, json=refilled)
+    services.checkout.lines = [
+        {"id": 3, "product_id": 7, "quantity": 2},
+        {"id": 4, "product_id": 9, "quantity": 1},
+    ]
+    services.checkout.key = services.checkout.order = None  # what adding to it does
 
     shop.post("/orders/place/", {"shipping_address": ADDRESS})
 
     keys = [call.request.headers["Idempotency-Key"] for call in services.place.calls]
     assert len(set(keys)) == 2
+
+
+def test_every_checkout_of_one_cart_places_under_the_carts_key(shop, services):
+    """A second checkout with its own key after the first ended without emptying the cart (its
+    order placed, the cart unreachable): one key at the order service, so one order."""
+    services.complete.mock(side_effect=httpx.ConnectError("cart down"))
+
+    shop.post("/checkout/", {"shipping_address": ADDRESS}, HTTP_IDEMPOTENCY_KEY="tab-1")
+    shop.post("/checkout/", {"shipping_address": ADDRESS}, HTTP_IDEMPOTENCY_KEY="tab-2")
+
+    assert [call.request.headers["Idempotency-Key"] for call in services.place.calls] == [
+        "tab-1",
+        "tab-1",
+    ]
+
+
+def test_a_checkout_while_another_is_placing_the_carts_order_is_a_409_and_places_nothing(
+    shop, services
+):
+    services.checkout.key, services.checkout.under_way = "tab-1", True
+
+    response = shop.post("/checkout/", {"shipping_address": ADDRESS}, HTTP_IDEMPOTENCY_KEY="tab-2")
+
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "cart_checkout_in_progress"
+    assert services.place.call_count == 0
+
+
+def test_the_same_key_again_while_its_checkout_is_under_way_places_under_it(shop, services):
+    services.checkout.key, services.checkout.under_way = "tab-1", True
+
+    response = shop.post("/checkout/", {"shipping_address": ADDRESS}, HTTP_IDEMPOTENCY_KEY="tab-1")
+
+    assert response.status_code == 201
+    assert services.place.calls.last.request.headers["Idempotency-Key"] == "tab-1"
+
+
+def test_a_checkout_after_the_carts_order_was_placed_is_a_409_naming_it(shop, services):
+    shop.post("/checkout/", {"shipping_address": ADDRESS}, HTTP_IDEMPOTENCY_KEY="tab-1")
+
+    response = shop.post("/checkout/", {"shipping_address": ADDRESS}, HTTP_IDEMPOTENCY_KEY="tab-2")
+
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "cart_checked_out"
+    assert response.json()["error"]["details"] == {"order_id": 31, "order_number": "ORD-ABC"}
+    assert services.place.call_count == 1
+
+
+def test_the_order_service_refusing_another_body_under_the_carts_key_is_a_409_naming_it(
+    shop, services
+):
+    services.place.respond(
+        422,
+        json={
+            "error": {
+                "code": "idempotency_key_reused",
+                "message": "another body",
+                "details": {"order_id": 31},
+            }
+        },
+    )
+
+    response = shop.post("/checkout/", {"shipping_address": ADDRESS})
+
+    assert response.status_code == 409
+    assert response.json()["error"]["details"]["order_id"] == 31
+    assert services.cancel.call_count == 0, "the order stands: the checkout is not ended"
+
+
+def test_a_retry_whose_first_answer_was_lost_answers_the_order_it_placed(shop, services):
+    """The first call placed the order, emptied the cart and started the payment, and its answer
+    was never stored (the integration database failed, or the process died)."""
+    key = {"HTTP_IDEMPOTENCY_KEY": "chk-lost"}
+    shop.post("/checkout/", {"shipping_address": ADDRESS}, **key)
+    IdempotencyRecord.objects.all().delete()
+
+    retry = shop.post("/checkout/", {"shipping_address": ADDRESS}, **key)
+
+    assert retry.status_code == 201
+    assert retry.json() == {"order": {**ORDER, "cart_cleared": True}, "payment": PAYMENT}
+    assert services.place.call_count == 1
+    assert services.order.call_count == 1
+
+
+def test_a_retry_after_the_order_service_lost_its_answer_finds_the_order(shop, services):
+    services.place.mock(
+        side_effect=[
+            httpx.Response(503, json={"error": {"code": "dependency_unavailable"}}),
+            httpx.Response(200, json=ORDER),
+        ]
+    )
+    key = {"HTTP_IDEMPOTENCY_KEY": "chk-503"}
+
+    first = shop.post("/orders/place/", {"shipping_address": ADDRESS}, **key)
+    retry = shop.post("/orders/place/", {"shipping_address": ADDRESS}, **key)
+
+    assert first.status_code == 503
+    assert services.cancel.call_count == 0, "a 503 may hide a placed order: the checkout stays"
+    assert retry.status_code == 201
+    assert retry.json()["id"] == 31
+    assert [call.request.headers["Idempotency-Key"] for call in services.place.calls] == [
+        "chk-503",
+        "chk-503",
+    ]

@@ -210,8 +210,8 @@ def test_a_payment_outcome_runs_only_the_statements_it_needs(
     payments, order, django_assert_num_queries
 ):
     """Read (decides whether the stock is committed), then under the row lock read it again,
-    write it and its event: no lookup of the order of its own in the view (docs/decisions.md,
-    "Performance: SQL per checkout"). Counted here besides those four: the transaction's
+    write it and its event: no lookup of the order of its own in the view (docs/development.md,
+    "Counting SQL statements"). Counted here besides those four: the transaction's
     savepoint and its release (the test runs in a transaction) and, after the response, the
     outbox's "anything due?" (orders.outbox.drain_after_response)."""
     with django_assert_num_queries(7):

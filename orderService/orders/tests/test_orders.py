@@ -268,9 +268,9 @@ def test_history_is_own_orders_newest_first_with_filters(customer, role_client, 
 def test_each_history_entry_is_the_orders_own_answer(
     customer, staff, shelf, django_assert_num_queries
 ):
-    """The history and the order page are built from rows by hand (orders.apis.order_answers);
-    each must be what OrderOutput answers for that order, in every state and with every kind of
-    field."""
+    """The history and the order page are built from rows by hand
+    (orders.selectors.order_answers); each must be what OrderOutput answers for that order, in
+    every state and with every kind of field."""
     plain = place(customer, (shelf["filters"], 1)).json()["id"]
     billed = place(
         customer,

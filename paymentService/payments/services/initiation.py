@@ -9,7 +9,6 @@ from payments import clients
 from payments.currencies import AmountNotRepresentable, to_minor_units
 from payments.exceptions import (
     CurrencyNotSupported,
-    GatewayNotConfigured,
     OrderNotFound,
     OrderNotPayable,
     PaymentOpenWithAnotherGateway,
@@ -18,18 +17,18 @@ from payments.gateways import available_gateways, get_gateway
 from payments.gateways.interface import CheckoutRequest, GatewayUnavailable
 from payments.models import Payment, PaymentStatus
 from payments.services.transitions import move_payment
-from shop_common.errors import DependencyUnavailable
+from shop_common.errors import DependencyUnavailable, GatewayNotAvailable
 from shop_common.related import known_related
 
 
 def chosen_gateway(name: str | None) -> str:
     """The gateway a payment asked for, or the configured default.
 
-    :raises GatewayNotConfigured: one this deployment does not offer (the answer names those it does)."""
+    :raises GatewayNotAvailable: one this deployment does not offer (the answer names those it does)."""
     name = name or settings.PAYMENT_GATEWAY
     available = available_gateways()
     if name not in available:
-        raise GatewayNotConfigured(name, available)
+        raise GatewayNotAvailable(name, available)
     return name
 
 
@@ -49,9 +48,9 @@ def initiate_payment(
     The amount and currency come from the order service, never from the client.
 
     One open payment per order across gateways: asking again with the same gateway returns the open
-    payment; with another while one is open is a 409 naming it (docs/decisions.md, 171).
+    payment; with another while one is open is a 409 naming it: the open checkout must end first.
 
-    :raises GatewayNotConfigured: ``gateway`` is not offered here (400).
+    :raises GatewayNotAvailable: ``gateway`` is not offered here (400).
     :raises CurrencyNotSupported: the gateway does not take the order's currency (400).
     :raises PaymentOpenWithAnotherGateway: the order has an open checkout at another gateway."""
     gateway_name = chosen_gateway(gateway)

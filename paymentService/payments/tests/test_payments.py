@@ -105,7 +105,7 @@ def test_initiation_creates_a_checkout_session_through_the_sdk_at_the_orders_amo
 def test_initiation_and_its_webhook_run_only_the_statements_they_need(
     customer, order_id, sandbox, api_client, order_service, django_assert_num_queries
 ):
-    """docs/decisions.md, "Performance: SQL per checkout". Each transaction is a savepoint and its
+    """docs/development.md, "Counting SQL statements". Each transaction is a savepoint and its
     release here (the test runs in one)."""
     # The new payment (its own atomic block; no look for an open one first); under the lock after
     # the provider answered: the payment read, its history row, its update. A payment just made

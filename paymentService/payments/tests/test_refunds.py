@@ -20,6 +20,7 @@ from payments.gateways.razorpay_links import RazorpayPaymentLinksGateway
 from payments.gateways.stripe_checkout import StripeCheckoutGateway
 from payments.models import Payment, PaymentStatus, Refund, RefundStatus, WebhookEvent
 from payments.tests.support import committed, reconcile
+from shop_common.testing.waiting import eventually
 
 pytestmark = pytest.mark.django_db
 
@@ -55,10 +56,9 @@ def events(sandbox, razorpay_sandbox, monkeypatch):
 
 
 def wait_for(kept: list, count: int) -> None:
-    deadline = time.monotonic() + 5  # the sandboxes hand events to a thread
-    while len(kept) < count:
-        assert time.monotonic() < deadline, f"{len(kept)} events, not {count}"
-        time.sleep(0.01)
+    # The sandboxes hand events to a thread.
+    eventually(lambda: len(kept), lambda held: held >= count, timeout=5, interval=0.01)
+    assert len(kept) >= count, f"{len(kept)} events, not {count}"
 
 
 def deliver_next(kept: list) -> str:

@@ -222,6 +222,13 @@ def test_created_product_has_server_side_fields_only(role_client, category):
         ({"category": 999999}, "category"),
         ({"currency": "EURO"}, "currency"),
         ({"title": ""}, "title"),
+        # What the answer's own schema ("uri") would refuse, or a page would run.
+        ({"image_url": 'https://x.test/a.png"onerror=alert(1)'}, "image_url"),
+        ({"image_url": "https://x.test/a.png'onerror=alert(1)"}, "image_url"),
+        ({"image_url": "https://x.test/caf\u00e9.png"}, "image_url"),
+        ({"image_url": "https://x.test/a%zz.png"}, "image_url"),
+        ({"image_url": "javascript:alert(1)"}, "image_url"),
+        ({"image_url": "ftp://x.test/a.png"}, "image_url"),
     ],
 )
 def test_bad_product_fields_are_a_400_naming_the_field(role_client, category, change, field):
@@ -231,6 +238,26 @@ def test_bad_product_fields_are_a_400_naming_the_field(role_client, category, ch
 
     assert response.status_code == 400
     assert field in response.json()["error"]["details"]
+
+
+def test_an_http_image_url_is_stored_and_answered_as_sent(role_client, category):
+    url = "https://img.x.test/p/a%20b.png?size=2&v=1#top"
+
+    response = role_client("STAFF").post(
+        "/products/", {**NEW_PRODUCT, "category": category.id, "image_url": url}
+    )
+
+    assert response.status_code == 201, response.content
+    assert response.json()["image_url"] == url
+
+
+def test_a_changed_image_url_is_checked_too(role_client, product):
+    response = role_client("STAFF").patch(
+        f"/products/{product.id}/", {"image_url": 'https://x.test/a.png"onerror=alert(1)'}
+    )
+
+    assert response.status_code == 400
+    assert "image_url" in response.json()["error"]["details"]
 
 
 def test_a_duplicate_sku_is_a_409(role_client, product):

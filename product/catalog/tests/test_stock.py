@@ -129,7 +129,7 @@ def test_the_same_order_ref_once_the_stock_is_gone_still_gives_the_first_reserva
 def test_reserve_and_commit_run_only_the_statements_they_need(
     as_service, shelf, django_assert_num_queries
 ):
-    """docs/decisions.md, "Performance: SQL per checkout": nothing looked for before the unique
+    """docs/development.md, "Counting SQL statements": nothing looked for before the unique
     insert, nothing read back for the answer, products locked by their own UPDATEs.
     Each count includes the transaction's savepoint and its release (the test runs in one), and
     leaves out the catalog version's UPDATE, which runs on commit (catalog.cache.invalidate)."""

@@ -82,8 +82,8 @@ def test_a_refresh_keeps_the_state_for_the_new_access_token(
 def test_without_a_shared_cache_every_validation_reads_the_database(
     customer, tokens_for, django_assert_num_queries
 ):
-    # The local-memory cache is one per gunicorn worker: an entry there would outlive a logout
-    # handled by another worker (docs/decisions.md 230).
+    # The local-memory cache is one per server worker: an entry there would outlive a logout
+    # handled by another worker (docs/auth.md, "Validation").
     access = tokens_for(customer).access
 
     for _ in range(3):

@@ -189,8 +189,8 @@ def test_introspection_takes_no_client_id_in_the_body_either(client):
 
 
 def test_an_introspection_reads_two_tokens_and_nothing_else(client, django_assert_num_queries):
-    """The caller's bearer token and the token asked about (docs/decisions.md, "Performance: SQL
-    per checkout"): no look for a client in the body."""
+    """The caller's bearer token and the token asked about (docs/development.md, "Counting
+    SQL statements"): no look for a client in the body."""
     token = shop_service_token(client, "order")
     introspector = shop_service_token(client, "product", scope="introspection")
 
