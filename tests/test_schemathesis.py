@@ -97,6 +97,15 @@ _KNOWN: dict[tuple[str, tuple[str, ...], str, str, int], str] = {
     },
     ("cart", SIGNED_IN, POSITIVE, "POST /api/cart/add/", 400): "exactly one of product_id and "
     "items: a rule between fields the serializer's schema does not state",
+    **{
+        ("cart", SIGNED_IN, NEGATIVE, operation, 200): "a number sent for a text field (key, "
+        "order_number) is taken as its text (DRF's CharField)"
+        for operation in (
+            "POST /api/cart/checkout/",
+            "POST /api/cart/checkout/cancel/",
+            "POST /api/cart/checkout/complete/",
+        )
+    },
     ("product", ANYONE, NEGATIVE, "GET /category/", 200): "an empty page_size is the default "
     "page size",
     ("product", STAFF_ONLY, "use_after_free", "GET /products/{product_id}/", 200): "DELETE "
