@@ -10,7 +10,7 @@ RUN_STAMP := $(VENV)/.installed-run-$(shell cat requirements/runtime.txt require
 DEV_STAMP := $(VENV)/.installed-dev-$(shell cat requirements/runtime.txt requirements/run.txt requirements/dev.txt common/pyproject.toml | cksum | cut -d' ' -f1)
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
-.PHONY: run monitor trace test bench soak diagrams lint fmt schema postman postman-examples newman reset-demo install install-run clean
+.PHONY: run monitor trace test fuzz bench soak diagrams lint fmt schema postman postman-examples newman reset-demo install install-run clean
 
 install: $(DEV_STAMP)
 
@@ -53,6 +53,11 @@ test: install
 	scripts/install-system-deps.sh compose || echo "No docker-compose: the compose file's check will be skipped."
 	scripts/install-system-deps.sh monitor || echo "No prometheus: the Prometheus end-to-end test and the alerting rules' check will be skipped."
 	$(BIN)/python scripts/run_tests.py $(SUITES)
+
+## fuzz: the schemathesis run of `make test` deeper: FUZZ_EXAMPLES (30) cases per operation and
+## phase, every phase and check, all six services as the three roles; docs/development.md
+fuzz: install
+	FUZZ_EXAMPLES=$(or $(FUZZ_EXAMPLES),30) $(BIN)/python -m pytest tests/test_schemathesis.py -p no:django -q $(ARGS)
 
 ## bench: the shop as `make run` starts it, each hot path as a ratio to a bare Django endpoint
 ## (DB=mysql: MariaDB and Redis; TARGETS="products cart": some of them); docs/development.md

@@ -14,6 +14,9 @@ from shop_common.fields import STOCK_LINE_MAX_QUANTITY, IdField
 from shop_common.permissions import IsAuthenticatedUser
 from shop_common.product_catalog import CatalogProduct
 from shop_common.related import known_related
+from shop_common.schema import raises
+
+STOCK_OR_CURRENCY = raises("Not enough stock for a line, or the cart would mix currencies.")
 
 
 class CartLineOutput(serializers.Serializer):
@@ -84,7 +87,7 @@ class AddToCartApi(CartApi):
                 raise ValidationError({"product_id": ["Send product_id (and quantity), or items."]})
             return attrs
 
-    @extend_schema(request=InputSerializer, responses=CartOutput)
+    @extend_schema(request=InputSerializer, responses={200: CartOutput, 409: STOCK_OR_CURRENCY})
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -106,7 +109,7 @@ class UpdateCartItemApi(CartApi):
             min_value=0, max_value=STOCK_LINE_MAX_QUANTITY, help_text="0 removes the line"
         )
 
-    @extend_schema(request=InputSerializer, responses=CartOutput)
+    @extend_schema(request=InputSerializer, responses={200: CartOutput, 409: STOCK_OR_CURRENCY})
     def post(self, request: Request, item_id: int) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

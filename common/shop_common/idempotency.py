@@ -13,8 +13,9 @@ from rest_framework.request import Request
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 128
 
-# The header as the OpenAPI documents show it.
-KEY_HEADER = OpenApiParameter(HEADER, str, location=OpenApiParameter.HEADER, required=False)
+# The header as the OpenAPI documents show it: what idempotency_key reads (blank is no key).
+KEY_SCHEMA = {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH, "pattern": r"\S"}
+KEY_HEADER = OpenApiParameter(HEADER, KEY_SCHEMA, location=OpenApiParameter.HEADER, required=False)
 
 
 def idempotency_key(request: Request) -> str | None:

@@ -3,6 +3,7 @@ answers every operation can give, and paginated lists as pages (docs/architectur
 
 from typing import Any
 
+from django.core.validators import RegexValidator
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.plumbing import ResolvedComponent
@@ -12,8 +13,20 @@ from rest_framework.permissions import AllowAny
 from rest_framework.settings import api_settings
 
 from shop_common.fields import IdField
+from shop_common.pagination import PageNumberPagination
 
 ERROR_COMPONENT = "Error"
+
+# DRF's CharField refuses a NUL character anywhere, and blank text (after trimming) unless
+# allow_blank: the patterns of a request's text fields say so.
+NO_NUL = r"^[^\u0000]*$"
+NOT_BLANK = r"^[^\u0000]*[^\u0000\s][^\u0000]*$"
+
+# What shop_common.pagination reads: a page from 1, a page size of 1 to 100.
+PAGE_PARAMETER_BOUNDS: dict[str, dict[str, int]] = {
+    "page": {"minimum": 1},
+    "page_size": {"minimum": 1, "maximum": PageNumberPagination.max_page_size},
+}
 
 # Service-to-service endpoints: left out of every service's public schema (/api/schema/ and
 # docs/api/<service>.yaml) and documented apart (docs/api/<service>.internal.yaml).
@@ -106,6 +119,41 @@ class AutoSchema(SpectacularAutoSchema):
                 name = f"{owner}{name}"
         return name
 
+    def _map_serializer_field(
+        self, field: Any, direction: str, bypass_extensions: bool = False
+    ) -> dict[str, Any]:
+        # drf-spectacular leaves out a list's bounds (allow_empty, min_length, max_length) that DRF
+        # checks: an empty ``items`` looked valid and was a 400.
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        if direction == "request" and isinstance(
+            field, serializers.ListSerializer | serializers.ListField
+        ):
+            if getattr(field, "min_length", None) is not None:
+                schema.setdefault("minItems", field.min_length)
+            elif not getattr(field, "allow_empty", True):
+                schema.setdefault("minItems", 1)
+            if getattr(field, "max_length", None) is not None:
+                schema.setdefault("maxItems", field.max_length)
+        return schema
+
+    def _get_serializer_field_meta(self, field: Any, direction: str) -> dict[str, Any]:
+        # What DRF refuses in a request's text field (blank, a NUL), the schema says: else it
+        # promises that a request the view refuses is valid.
+        meta = super()._get_serializer_field_meta(field, direction)
+        if (
+            direction == "request"
+            and isinstance(field, serializers.CharField)
+            and not field.allow_blank
+            and not field.read_only
+        ):
+            meta.setdefault("minLength", 1)
+            patterned = any(isinstance(check, RegexValidator) for check in field.validators)
+            if not patterned:
+                meta.setdefault("pattern", NOT_BLANK if field.trim_whitespace else NO_NUL)
+        elif direction == "request" and type(field) is serializers.CharField:
+            meta.setdefault("pattern", NO_NUL)
+        return meta
+
     def _get_paginator(self) -> Any:
         if self.method == "GET" and not hasattr(self.view, "pagination_class"):
             pagination_class = api_settings.DEFAULT_PAGINATION_CLASS
@@ -120,6 +168,9 @@ class AutoSchema(SpectacularAutoSchema):
         error = self._error_content()
         for status in self._error_statuses(operation):
             responses.setdefault(str(status), {"description": ERROR_DESCRIPTIONS[status]})
+        for parameter in operation.get("parameters", []):
+            if parameter["in"] == "query" and parameter["name"] in PAGE_PARAMETER_BOUNDS:
+                parameter["schema"].update(PAGE_PARAMETER_BOUNDS[parameter["name"]])
         for code, response in responses.items():
             if code[0] in "45" and "content" not in response:
                 response["content"] = error
@@ -162,6 +213,17 @@ class AutoSchema(SpectacularAutoSchema):
         if self.view.get_throttles():
             statuses.add(429)
         return sorted(statuses)
+
+
+# Query filters as the shop's FilterSets read them (shop_common.filters): an empty value is no
+# filter, anything else must parse. For ``OpenApiParameter(name, <one of these>)``.
+EMPTY = {"type": "string", "maxLength": 0}
+DECIMAL_FILTER: dict[str, Any] = {"type": "string", "pattern": r"^(-?[0-9]{1,10}(\.[0-9]{1,2})?)?$"}
+DATE_FILTER: dict[str, Any] = {"oneOf": [{"type": "string", "format": "date"}, EMPTY]}
+
+
+def choice_filter(choices: list[str]) -> dict[str, Any]:
+    return {"type": "string", "enum": [*choices, ""]}
 
 
 def raises(description: str) -> OpenApiResponse:

@@ -29,7 +29,10 @@ from shop_common.permissions import (
     IsAuthenticatedUser,
     is_staff,
 )
+from shop_common.schema import DATE_FILTER, choice_filter, raises
 from shop_common.serializers import AddressSerializer
+
+ILLEGAL_TRANSITION = raises("The order's status does not allow this move (illegal_transition).")
 
 
 class OrderLineOutput(serializers.ModelSerializer):
@@ -132,7 +135,12 @@ class PlaceOrderApi(APIView):
     @extend_schema(
         request=InputSerializer,
         parameters=[KEY_HEADER],
-        responses={201: OrderOutput, 200: OrderOutput},
+        responses={
+            201: OrderOutput,
+            200: OrderOutput,
+            409: raises("Not enough stock for a line, or products in more than one currency."),
+            422: raises("The Idempotency-Key was used before with another body."),
+        },
     )
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
@@ -160,9 +168,9 @@ class OrderHistoryApi(APIView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("status", str, enum=list(OrderStatus.values)),
-            OpenApiParameter("date_from", str, description="YYYY-MM-DD"),
-            OpenApiParameter("date_to", str, description="YYYY-MM-DD"),
+            OpenApiParameter("status", choice_filter(list(OrderStatus.values))),
+            OpenApiParameter("date_from", DATE_FILTER, description="YYYY-MM-DD"),
+            OpenApiParameter("date_to", DATE_FILTER, description="YYYY-MM-DD"),
             OpenApiParameter("page", int),
             OpenApiParameter("page_size", int),
         ],
@@ -200,7 +208,7 @@ class TrackOrderApi(OrderApi):
 
 
 class CancelOrderApi(OrderApi):
-    @extend_schema(request=None, responses=OrderOutput)
+    @extend_schema(request=None, responses={200: OrderOutput, 409: ILLEGAL_TRANSITION})
     def post(self, request: Request, order_id: int) -> Response:
         order = self.visible_order(order_id)
         services.cancel(order_id=order.id, by=self.who(), reason="cancelled by the customer")
@@ -210,7 +218,7 @@ class CancelOrderApi(OrderApi):
 class ConfirmOrderApi(OrderApi):
     permission_classes = [HasRole(STAFF, ADMIN)]
 
-    @extend_schema(request=None, responses=OrderOutput)
+    @extend_schema(request=None, responses={200: OrderOutput, 409: ILLEGAL_TRANSITION})
     def post(self, request: Request, order_id: int) -> Response:
         order = self.visible_order(order_id)
         services.transition(order_id=order.id, to=OrderStatus.CONFIRMED, by=self.who())
@@ -228,7 +236,7 @@ class OrderStatusApi(OrderApi):
         )
         carrier = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
 
-    @extend_schema(request=InputSerializer, responses=OrderOutput)
+    @extend_schema(request=InputSerializer, responses={200: OrderOutput, 409: ILLEGAL_TRANSITION})
     def put(self, request: Request, order_id: int) -> Response:
         order = self.visible_order(order_id)
         data = self.InputSerializer(data=request.data)
@@ -275,7 +283,17 @@ class PaymentOutcomeApi(InternalApi):
     class OutputSerializer(InternalOrderOutput):
         changed = serializers.BooleanField(help_text="false: this outcome was recorded before")
 
-    @extend_schema(request=InputSerializer, responses=OutputSerializer)
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            200: OutputSerializer,
+            409: raises(
+                "The order can no longer be paid (order_not_payable), was paid by another "
+                "payment (payment_reference_mismatch), or cannot fail any more "
+                "(illegal_transition)."
+            ),
+        },
+    )
     def post(self, request: Request, order_id: int) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -302,7 +320,16 @@ class OrderRefundedApi(InternalApi):
     InputSerializer = PaymentOutcomeApi.InputSerializer
     OutputSerializer = PaymentOutcomeApi.OutputSerializer
 
-    @extend_schema(request=InputSerializer, responses=OutputSerializer)
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            200: OutputSerializer,
+            409: raises(
+                "The order was never paid (illegal_transition), or was paid by another payment "
+                "(payment_reference_mismatch)."
+            ),
+        },
+    )
     def post(self, request: Request, order_id: int) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

@@ -23,10 +23,11 @@ from payments.selectors import (
 from payments.services.initiation import initiate_payment
 from payments.services.refunds import refund_payment
 from payments.services.webhooks import receive_event
-from shop_common.fields import IdField
-from shop_common.idempotency import HEADER, idempotency_key
+from shop_common.fields import MAX_ID, IdField
+from shop_common.idempotency import HEADER, KEY_SCHEMA, idempotency_key
 from shop_common.pagination import paginated_response
 from shop_common.permissions import ADMIN, STAFF, HasRole, IsAuthenticatedUser, is_staff
+from shop_common.schema import raises
 
 
 class RefundOutput(serializers.ModelSerializer):
@@ -95,7 +96,17 @@ class InitiatePaymentApi(APIView):
             help_text="stripe or razorpay (those PAYMENT_GATEWAYS offers); default PAYMENT_GATEWAY",
         )
 
-    @extend_schema(request=InputSerializer, responses={201: PaymentOutput, 200: PaymentOutput})
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            201: PaymentOutput,
+            200: PaymentOutput,
+            409: raises(
+                "The order is not PENDING (order_not_payable), or its payment is open with "
+                "another gateway."
+            ),
+        },
+    )
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -169,8 +180,18 @@ class RefundPaymentApi(APIView):
 
     @extend_schema(
         request=InputSerializer,
-        parameters=[OpenApiParameter(HEADER, str, location=OpenApiParameter.HEADER, required=True)],
-        responses={201: OutputSerializer, 200: OutputSerializer},
+        parameters=[
+            OpenApiParameter(HEADER, KEY_SCHEMA, location=OpenApiParameter.HEADER, required=True)
+        ],
+        responses={
+            201: OutputSerializer,
+            200: OutputSerializer,
+            409: raises(
+                "Nothing left to refund, more than is left, a payment that was never captured, "
+                "or the provider refused the refund."
+            ),
+            422: raises("The Idempotency-Key was used before for another refund."),
+        },
     )
     def post(self, request: Request, payment_id: int) -> Response:
         key = idempotency_key(request)
@@ -198,7 +219,10 @@ class PaymentListApi(APIView):
     OutputSerializer = PaymentOutput
 
     @extend_schema(
-        parameters=[OpenApiParameter("order_id", int)], responses=PaymentOutput(many=True)
+        parameters=[
+            OpenApiParameter("order_id", {"type": "integer", "minimum": 1, "maximum": MAX_ID})
+        ],
+        responses=PaymentOutput(many=True),
     )
     def get(self, request: Request) -> Response:
         payments = payment_list(

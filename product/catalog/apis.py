@@ -30,7 +30,7 @@ from shop_common.fields import STOCK_LINE_MAX_QUANTITY, STOCK_MAX, IdField
 from shop_common.internal_api import InternalApi
 from shop_common.pagination import paginated_response
 from shop_common.permissions import ADMIN, STAFF, HasRole, is_staff
-from shop_common.schema import raises
+from shop_common.schema import DECIMAL_FILTER, raises
 
 StaffOnly = HasRole(STAFF, ADMIN)
 
@@ -138,8 +138,8 @@ class ProductListApi(ReadPublicWriteStaff):
         parameters=[
             OpenApiParameter("q", str, description="search in title and description; exact SKU"),
             OpenApiParameter("category", int),
-            OpenApiParameter("min_price", str),
-            OpenApiParameter("max_price", str),
+            OpenApiParameter("min_price", DECIMAL_FILTER),
+            OpenApiParameter("max_price", DECIMAL_FILTER),
             OpenApiParameter("in_stock", bool),
             OpenApiParameter(
                 "is_active", bool, description="staff only; others see active products"

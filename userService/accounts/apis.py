@@ -26,6 +26,8 @@ from shop_common.pagination import paginated_response
 from shop_common.permissions import ADMIN, HasRole, IsAuthenticatedUser
 from shop_common.schema import raises
 
+EMAIL_TAKEN = raises("Another account has this email.")
+
 
 class UserOutput(serializers.ModelSerializer):
     roles = serializers.SerializerMethodField()
@@ -205,7 +207,11 @@ class ValidateApi(PublicApi):
     def post(self, request: Request) -> Response:
         # Read by hand, not through InputSerializer: this endpoint is on every request of every
         # service, and the serializer was a large share of its time.
-        body = request.data if isinstance(request.data, dict) else {}
+        body = request.data
+        if not isinstance(body, dict) or not isinstance(body.get("token", "-"), str):
+            raise ValidationError({"token": ['Send {"token": "<access token>"}, or no body.']})
+        if body.get("token") == "":
+            raise ValidationError({"token": ["This field may not be blank."]})
         token = body.get("token") or bearer_token(request)
         if not isinstance(token, str) or not token:
             raise InvalidToken('Send the token as {"token": ...} or Authorization: Bearer.')
@@ -256,7 +262,7 @@ class UserListApi(APIView):
             view=self,
         )
 
-    @extend_schema(request=InputSerializer, responses={201: UserOutput})
+    @extend_schema(request=InputSerializer, responses={201: UserOutput, 409: EMAIL_TAKEN})
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -299,11 +305,11 @@ class UserDetailApi(OneUserApi):
         )
         return Response(self.OutputSerializer(user).data)
 
-    @extend_schema(request=InputSerializer, responses=UserOutput)
+    @extend_schema(request=InputSerializer, responses={200: UserOutput, 409: EMAIL_TAKEN})
     def put(self, request: Request, user_id: int) -> Response:
         return self._update(request, user_id, partial=False)
 
-    @extend_schema(request=InputSerializer, responses=UserOutput)
+    @extend_schema(request=InputSerializer, responses={200: UserOutput, 409: EMAIL_TAKEN})
     def patch(self, request: Request, user_id: int) -> Response:
         return self._update(request, user_id, partial=True)
 
@@ -363,7 +369,10 @@ class RoleListApi(APIView):
             view=self,
         )
 
-    @extend_schema(request=InputSerializer, responses={201: RoleOutput})
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: RoleOutput, 409: raises("A role has this name.")},
+    )
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -397,7 +406,14 @@ class StaffSessionApi(UserServiceInternalApi):
         session_id = serializers.CharField()
         user = UserOutput()
 
-    @extend_schema(request=InputSerializer, responses={201: OutputSerializer})
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            201: OutputSerializer,
+            401: raises("Wrong email or password, or an inactive account."),
+            429: raises("Too many failed password checks for this account or address."),
+        },
+    )
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

@@ -210,6 +210,23 @@ def test_validate_takes_the_token_from_the_authorization_header(api_client, staf
     assert response.json()["roles"] == ["STAFF"]
 
 
+@pytest.mark.parametrize("body", ["true", "[]", '{"token": 5}', '{"token": ""}'])
+def test_validate_refuses_a_body_that_is_not_a_token_even_with_a_good_header(
+    api_client, staff, tokens_for, body
+):
+    # A header's good token must not make a malformed body look accepted (schemathesis'
+    # negative_data_rejection): the body is either absent or {"token": "<access token>"}.
+    response = api_client.post(
+        "/auth/validate/",
+        body,
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {tokens_for(staff).access}",
+    )
+
+    assert response.status_code == 400
+    assert error_code(response) == "validation_error"
+
+
 def test_legacy_get_validate_token_accepts_header_and_query(api_client, customer, tokens_for):
     access = tokens_for(customer).access
 
