@@ -506,6 +506,9 @@ SERVICE_HTTP_RETRIES = 2
 SERVICE_HTTP_RETRY_BACKOFF = 0.1
 SERVICE_BREAKER_FAILURES = 5
 SERVICE_BREAKER_RESET_SECONDS = 10.0
+# Seconds of its budget a service keeps back from each service it calls: the one called gives up
+# first and names what it waited for (shop_common.service_client).
+DEADLINE_HOP_MARGIN_SECONDS = 0.3
 
 
 def service_http_settings(ctx: ServiceContext) -> dict[str, Any]:
@@ -520,9 +523,7 @@ def service_http_settings(ctx: ServiceContext) -> dict[str, Any]:
         # X-Request-Deadline from a shop service wins (0: only a service caller's; anyone else's
         # header is ignored). shop_common.deadlines.
         "REQUEST_BUDGET_SECONDS": env("REQUEST_BUDGET_SECONDS", default=5.0, cast=float),
-        # Seconds of its budget a service keeps back from each service it calls: the one called
-        # gives up first and names what it waited for (shop_common.service_client).
-        "DEADLINE_HOP_MARGIN_SECONDS": env("DEADLINE_HOP_MARGIN_SECONDS", default=0.3, cast=float),
+        "DEADLINE_HOP_MARGIN_SECONDS": DEADLINE_HOP_MARGIN_SECONDS,
         "SERVICE_BREAKER_FAILURES": SERVICE_BREAKER_FAILURES,
         "SERVICE_BREAKER_RESET_SECONDS": SERVICE_BREAKER_RESET_SECONDS,
     }
@@ -533,6 +534,9 @@ def service_http_settings(ctx: ServiceContext) -> dict[str, Any]:
 AUTH_CACHE_TTL = 30
 # Seconds a refused token is remembered, so junk tokens cost no introspection each time.
 REFUSED_TOKEN_CACHE_TTL = 10
+# Seconds an introspected client-credentials token of an outside application is trusted (the shop
+# services' own tokens are signed and checked locally, not introspected).
+SERVICE_TOKEN_CACHE_TTL = 30
 
 
 def service_auth_settings(ctx: ServiceContext) -> dict[str, Any]:
@@ -545,7 +549,7 @@ def service_auth_settings(ctx: ServiceContext) -> dict[str, Any]:
         # With one .env for all six (make run), each finds its own as <NAME>_CLIENT_SECRET.
         "SERVICE_CLIENT_ID": env("SERVICE_CLIENT_ID", default=service.client_id),
         "SERVICE_CLIENT_SECRET": service_client_secret(env, service),
-        "SERVICE_TOKEN_CACHE_TTL": env("SERVICE_TOKEN_CACHE_TTL", default=30, cast=int),
+        "SERVICE_TOKEN_CACHE_TTL": SERVICE_TOKEN_CACHE_TTL,
         # This service's own tokens (the topology's token_scopes), fetched by each server worker
         # as it starts, waiting at most this many seconds for the user service (0: on first use
         # only). shop_common.service_tokens.warm_service_tokens.
