@@ -26,6 +26,11 @@ INTROSPECT_VIEW = "accounts.oauth.IntrospectTokenView"
 VALIDATE_VIEW = "accounts.apis.ValidateApi"
 
 
+# The shipped limits' counting window (PASSWORD_FAILURES_PER_ACCOUNT, 10/15m): counts start afresh
+# at each multiple of it.
+PASSWORD_WINDOW_SECONDS = 15 * 60
+
+
 def from_address(address: str, base_url: str) -> httpx.Client:
     """A client whose requests come from ``address`` (any 127.0.0.x works on loopback)."""
     return httpx.Client(
@@ -501,9 +506,10 @@ def test_thirty_failed_logins_from_the_services_address_lock_out_neither_service
     assert staff_admin.status_code == 302, staff_admin.text[-800:]
 
 
-def test_an_account_guessed_at_from_other_addresses_still_logs_in_from_its_owners_address(
-    shipped,
-):
+def guessed_then_owner_login(shipped) -> tuple[httpx.Response, float, bool]:
+    """Twelve guesses at a new account from four addresses, then its owner's login from a fifth:
+    the answer, how long it took, and whether it all fell in one counting window."""
+    window = int(time.time() // PASSWORD_WINDOW_SECONDS)
     email = f"owner-{uuid.uuid4().hex[:8]}@shop.test"
     owner = from_address("127.0.0.30", shipped.url("user"))
     assert (
@@ -519,7 +525,19 @@ def test_an_account_guessed_at_from_other_addresses_still_logs_in_from_its_owner
 
     started = time.monotonic()
     answer = owner.post("/auth/login/", json={"email": email, "password": PASSWORD})
+    took = time.monotonic() - started
+    return answer, took, int(time.time() // PASSWORD_WINDOW_SECONDS) == window
+
+
+def test_an_account_guessed_at_from_other_addresses_still_logs_in_from_its_owners_address(
+    shipped,
+):
+    # The counters start afresh every window: a run that crosses a window's end is run again.
+    answer, took, in_one_window = guessed_then_owner_login(shipped)
+    if not in_one_window:
+        answer, took, in_one_window = guessed_then_owner_login(shipped)
+    assert in_one_window
 
     assert answer.status_code == 200, answer.text
     # Slowed down (two failures past the limit: one second), never longer than the bound.
-    assert 1.0 <= time.monotonic() - started < 10
+    assert 1.0 <= took < 10
