@@ -171,22 +171,10 @@ def test_an_anonymous_callers_earlier_deadline_does_not_cut_the_budget(
     assert 2.5 < answer["time_left"] <= 3
 
 
-def test_a_customers_spent_deadline_is_ignored(client, settings, monkeypatch):
+def test_a_customers_spent_deadline_is_ignored(client, settings, a_customer):
     settings.REQUEST_BUDGET_SECONDS = 3
-    customer = AuthenticatedUser(
-        id=7,
-        email="c@example.com",
-        username="c",
-        roles=frozenset({"CUSTOMER"}),
-        expires_at=timezone.now() + timedelta(minutes=5),
-    )
-    monkeypatch.setattr(auth, "validate_with_user_service", lambda token: customer)
 
-    response = client.get(
-        "/whoami/",
-        HTTP_AUTHORIZATION="Bearer customer-token",
-        HTTP_X_REQUEST_DEADLINE=in_seconds(-10),
-    )
+    response = as_customer(client, in_seconds(-10))
 
     assert response.status_code == 200, response.content
 
