@@ -2,10 +2,13 @@
 Each is idempotent by order number, so transport failures are retried."""
 
 import threading
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import httpx
 
+from orders.exceptions import ProductsNotFound
 from shop_common.errors import DependencyUnavailable, OutOfStock
 from shop_common.service_tokens import internal_request
 
@@ -32,10 +35,39 @@ def _stock_call(path: str, body: dict[str, Any]) -> httpx.Response:
     return response
 
 
-def reserve_stock(*, order_ref: str, lines: list[dict[str, int]]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ReservedLine:
+    """A reserved line with its product's catalog facts, read with the stock's row locks held."""
+
+    product_id: int
+    quantity: int
+    title: str
+    sku: str
+    price: Decimal
+    currency: str
+
+
+def reserve_stock(*, order_ref: str, lines: list[dict[str, int]]) -> list[ReservedLine]:
+    """The reserved lines, each priced by the catalog (one line per product, in id order).
+
+    :raises ProductsNotFound: products unknown or not for sale (nothing reserved).
+    :raises OutOfStock: a line is short (nothing reserved).
+    """
     response = _stock_call("/internal/stock/reserve/", {"order_ref": order_ref, "lines": lines})
     if response.status_code in (200, 201):
-        return response.json()
+        return [
+            ReservedLine(
+                product_id=line["product_id"],
+                quantity=line["quantity"],
+                title=line["title"],
+                sku=line["sku"],
+                price=Decimal(line["price"]),
+                currency=line["currency"],
+            )
+            for line in response.json()["lines"]
+        ]
+    if response.status_code == 404:
+        raise ProductsNotFound(response.json()["error"]["details"]["product_ids"])
     if response.status_code == 409:
         raise OutOfStock(details=response.json()["error"]["details"])
     raise DependencyUnavailable("product", reason=f"reserve answered {response.status_code}")

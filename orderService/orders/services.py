@@ -21,7 +21,6 @@ from orders.exceptions import (
     OrderNotFound,
     OrderNotPayable,
     PaymentReferenceMismatch,
-    ProductsNotFound,
 )
 from orders.models import TRANSITIONS, Order, OrderEvent, OrderLine, OrderStatus, OutboxCall
 from orders.selectors import internal_order
@@ -30,7 +29,6 @@ from shop_common.errors import CurrencyMismatch, DependencyUnavailable, Idempote
 from shop_common.idempotency import fingerprint
 from shop_common.lines import merged_quantities
 from shop_common.money import to_cents
-from shop_common.product_catalog import CatalogProduct, fetch_products
 from shop_common.related import known_related
 
 logger = logging.getLogger("shop.orders")
@@ -103,7 +101,7 @@ class _Placement:
 @dataclass(frozen=True)
 class _Priced:
     currency: str
-    lines: list[tuple[CatalogProduct, int]]
+    lines: list[clients.ReservedLine]
     subtotal: Decimal
     tax: Decimal
     shipping: Decimal
@@ -118,12 +116,13 @@ def place_order(
     payment_method: str = "card",
     idempotency_key: str | None = None,
 ) -> tuple[Order, bool]:
-    """Prices the lines from the catalog, reserves their stock, and saves a PENDING order. Returns
-    the order and whether this call created it (False: the same Idempotency-Key and body again).
+    """Reserves the lines' stock, prices them at the catalog prices the product service answers
+    with the reservation, and saves a PENDING order. Returns the order and whether this call
+    created it (False: the same Idempotency-Key and body again).
 
     :raises IdempotencyKeyReused: the key was used before with another body.
-    :raises ProductsNotFound, CurrencyMismatch: from pricing.
-    :raises OutOfStock, DependencyUnavailable: from the product service's reservation.
+    :raises ProductsNotFound, OutOfStock, DependencyUnavailable: from the reservation.
+    :raises CurrencyMismatch: the products are priced in more than one currency (released).
     """
     wanted = merged_quantities((line.product_id, line.quantity) for line in lines)
     billing_address = billing_address or shipping_address
@@ -143,10 +142,10 @@ def place_order(
     )
     if found := _placed_before(placement):
         return found, False
-    priced = _price(placement.wanted)
     order_number = _unspent_order_number(user_id=user_id, idempotency_key=idempotency_key)
-    _reserve(order_number=order_number, wanted=placement.wanted)
+    reserved = _reserve(order_number=order_number, wanted=placement.wanted)
     try:
+        priced = _price(placement.wanted, reserved)
         return _save_order(placement, priced, order_number=order_number), True
     except IntegrityError:
         # A concurrent retry of the same request saved it first; its reservation is this one.
@@ -173,23 +172,18 @@ def _placed_before(placement: _Placement) -> Order | None:
     )
 
 
-def _price(wanted: dict[int, int]) -> _Priced:
-    """The lines at the catalog's current prices, with tax and shipping.
+def _price(wanted: dict[int, int], reserved: list[clients.ReservedLine]) -> _Priced:
+    """The reserved lines at the catalog prices they were reserved at, in the order they were
+    asked for, with tax and shipping.
 
-    :raises ProductsNotFound: a product is unknown or inactive.
     :raises CurrencyMismatch: the products are priced in more than one currency.
     """
-    products = fetch_products(wanted)
-    missing = [pid for pid in wanted if pid not in products or not products[pid].is_active]
-    if missing:
-        raise ProductsNotFound(missing)
-    currencies = {products[pid].currency for pid in wanted}
+    by_product = {line.product_id: line for line in reserved}
+    lines = [by_product[product_id] for product_id in wanted]
+    currencies = {line.currency for line in lines}
     if len(currencies) != 1:
         raise CurrencyMismatch(details={"currencies": sorted(currencies)})
-    lines = [(products[pid], quantity) for pid, quantity in wanted.items()]
-    subtotal = sum(
-        (to_cents(product.price * quantity) for product, quantity in lines), Decimal("0.00")
-    )
+    subtotal = sum((to_cents(line.price * line.quantity) for line in lines), Decimal("0.00"))
     return _Priced(
         currency=currencies.pop(),
         lines=lines,
@@ -199,14 +193,16 @@ def _price(wanted: dict[int, int]) -> _Priced:
     )
 
 
-def _reserve(*, order_number: str, wanted: dict[int, int]) -> None:
-    """The stock of every line, reserved under the order number by the product service.
+def _reserve(*, order_number: str, wanted: dict[int, int]) -> list[clients.ReservedLine]:
+    """The stock of every line, reserved under the order number by the product service, each line
+    with its catalog price.
 
+    :raises ProductsNotFound: a product is unknown or inactive (nothing is reserved).
     :raises OutOfStock: a line is short (nothing is reserved).
     :raises DependencyUnavailable: the product service did not answer; a release is queued.
     """
     try:
-        clients.reserve_stock(
+        return clients.reserve_stock(
             order_ref=order_number,
             lines=[{"product_id": pid, "quantity": q} for pid, q in wanted.items()],
         )
@@ -242,14 +238,14 @@ def _save_order(placement: _Placement, priced: _Priced, *, order_number: str) ->
     lines = OrderLine.objects.bulk_create(
         OrderLine(
             order=order,
-            product_id=product.id,
-            title=product.title,
-            sku=product.sku,
-            unit_price=product.price,
-            quantity=quantity,
-            line_total=to_cents(product.price * quantity),
+            product_id=line.product_id,
+            title=line.title,
+            sku=line.sku,
+            unit_price=line.price,
+            quantity=line.quantity,
+            line_total=to_cents(line.price * line.quantity),
         )
-        for product, quantity in priced.lines
+        for line in priced.lines
     )
     event = OrderEvent.objects.create(
         order=order,

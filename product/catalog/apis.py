@@ -279,6 +279,20 @@ class ReservationOutput(serializers.ModelSerializer):
         fields = ["order_ref", "status", "expires_at", "closed_at", "release_reason", "lines"]
 
 
+class ReservedLineOutput(ReservationLineOutput):
+    title = serializers.CharField(source="product.title")
+    sku = serializers.CharField(source="product.sku")
+    price = serializers.DecimalField(source="product.price", max_digits=10, decimal_places=2)
+    currency = serializers.CharField(source="product.currency")
+
+
+class ReservedOutput(ReservationOutput):
+    """A reservation as reserve answers it: each line with its product's catalog facts, read under
+    the same row locks as the stock was reserved."""
+
+    lines = ReservedLineOutput(many=True)
+
+
 class StockLineInput(serializers.Serializer):
     product_id = IdField()
     quantity = serializers.IntegerField(min_value=1, max_value=STOCK_LINE_MAX_QUANTITY)
@@ -294,13 +308,14 @@ class ReserveStockApi(InternalApi):
     class InputSerializer(OrderRefInput):
         lines = StockLineInput(many=True, allow_empty=False, max_length=100)
 
-    OutputSerializer = ReservationOutput
+    OutputSerializer = ReservedOutput
 
     @extend_schema(
         request=InputSerializer,
         responses={
-            201: ReservationOutput,
-            200: ReservationOutput,
+            201: ReservedOutput,
+            200: ReservedOutput,
+            404: raises("Products unknown or not for sale (named in details.product_ids)."),
             409: raises("Not enough stock for a line (every short line named)."),
             422: raises("The order reference was reserved before with other lines."),
         },

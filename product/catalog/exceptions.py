@@ -10,6 +10,17 @@ class ProductNotPresentException(ResourceNotFoundException):
         super().__init__("product", product_id)
 
 
+class ProductsNotForSale(ResourceNotFoundException):
+    """Lines of a reservation whose products are unknown or inactive."""
+
+    def __init__(self, product_ids: list[int]) -> None:
+        super().__init__(
+            "product",
+            details={"product_ids": product_ids},
+            message="Some products do not exist or are not for sale.",
+        )
+
+
 class CategoryNotFound(ResourceNotFoundException):
     def __init__(self, category_id: object = None) -> None:
         super().__init__("category", category_id)

@@ -9,7 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, OperationalError, connection, transaction
-from django.db.models import F
+from django.db.models import F, Prefetch
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -17,6 +17,7 @@ from catalog import cache
 from catalog.exceptions import (
     CategoryInUse,
     CategoryNameTaken,
+    ProductsNotForSale,
     ReservationClosed,
     ReservationMismatch,
     ReservationNotFound,
@@ -157,12 +158,18 @@ def _is_retryable(error: OperationalError) -> bool:
 
 def reserve_stock(*, order_ref: str, lines: list[StockLine]) -> tuple[Reservation, bool]:
     """Reserves every line or none; True when this call made the reservation. The same
-    ``order_ref`` again returns the first reservation (and False)."""
+    ``order_ref`` again returns the first reservation (and False). Each line holds its product
+    (``line.product``: title, sku, price, currency), read under the reservation's row locks, so the
+    caller prices its order at the prices the stock was reserved at.
+
+    :raises ProductsNotForSale: a line's product is unknown or inactive (nothing is reserved).
+    :raises OutOfStock: a line is short (nothing is reserved).
+    """
     wanted = merged_quantities((line.product_id, line.quantity) for line in lines)
     for attempt in range(1, _RESERVE_ATTEMPTS + 1):
         try:
             reservation, created = _reserve_once(order_ref=order_ref, wanted=wanted)
-        except OutOfStock:
+        except (OutOfStock, ProductsNotForSale):
             metrics.STOCK_RESERVATIONS.labels("refused").inc()
             raise
         except IntegrityError:
@@ -182,20 +189,44 @@ def reserve_stock(*, order_ref: str, lines: list[StockLine]) -> tuple[Reservatio
 
 
 def _same_reservation(*, order_ref: str, wanted: dict[int, int]) -> Reservation:
-    reservation = Reservation.objects.prefetch_related("lines").get(order_ref=order_ref)
+    """The first reservation of ``order_ref``, its lines priced as the catalog stands now (the
+    caller lost the first answer and prices its order from this one)."""
+    reservation = Reservation.objects.prefetch_related(
+        Prefetch("lines", ReservationLine.objects.select_related("product").only(*_PRICED))
+    ).get(order_ref=order_ref)
     if {line.product_id: line.quantity for line in reservation.lines.all()} != wanted:
         raise ReservationMismatch(details={"order_ref": order_ref})
     return reservation
 
 
+# What a reservation's answer tells of each line's product: what the order's line keeps.
+_PRICED = (
+    "reservation_id",
+    "product_id",
+    "quantity",
+    "product__title",
+    "product__sku",
+    "product__price",
+    "product__currency",
+)
+
+
 def _short_lines(wanted: dict[int, int], *, taken: dict[int, int]) -> list[dict[str, int]]:
     """Every line that cannot be reserved, as the stock stood before this reservation (``taken``:
     what it already added to the products locked so far), read under the products' locks (taken
-    in product-id order, after the ones already held)."""
+    in product-id order, after the ones already held).
+
+    :raises ProductsNotForSale: some lines' products are unknown or inactive: those are named.
+    """
     products = {
         product.pk: product
         for product in Product.objects.select_for_update().filter(pk__in=wanted).order_by("pk")
     }
+    not_for_sale = sorted(
+        pid for pid in wanted if pid not in products or not products[pid].is_active
+    )
+    if not_for_sale:
+        raise ProductsNotForSale(not_for_sale)
     short = []
     for product_id, quantity in wanted.items():
         product = products.get(product_id)
@@ -233,8 +264,13 @@ def _reserve_once(*, order_ref: str, wanted: dict[int, int]) -> tuple[Reservatio
             if updated != 1:
                 raise OutOfStock(details={"lines": _short_lines(wanted, taken=taken)})
             taken[product_id] = quantity
+        # Read under the row locks the UPDATEs took: no price can change between this read and
+        # the commit, so these are the prices the stock is reserved at.
+        products = Product.objects.only("title", "sku", "price", "currency").in_bulk(wanted)
         lines = ReservationLine.objects.bulk_create(
-            ReservationLine(reservation=reservation, product_id=product_id, quantity=quantity)
+            ReservationLine(
+                reservation=reservation, product=products[product_id], quantity=quantity
+            )
             for product_id, quantity in sorted(wanted.items())
         )
         # Last, before the commit: once the caller's deadline has passed it has given up (and may

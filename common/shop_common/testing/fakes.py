@@ -273,33 +273,46 @@ class FakeProductService(_InternalFake):
         return product_id
 
     def _reserve(self, request: httpx.Request) -> httpx.Response:
-        """All lines or none against ``available``; the same order_ref again answers the same."""
+        """All lines or none against ``available``, each line answered with its product's title,
+        sku, price and currency; unknown or inactive products are a 404 naming them; the same
+        order_ref again answers the same reservation."""
         if refusal := self._refusal(request):
             return refusal
         body = json.loads(request.content)
         ref = body["order_ref"]
         if ref in self.reservations:
-            return httpx.Response(200, json=self.reservations[ref])
-        stock = {
-            pid: product["available"]
-            for pid, product in self.products.items()
-            if product["is_active"]
-        }
+            return httpx.Response(200, json=self._priced(self.reservations[ref]))
+        wanted: dict[int, int] = {}
+        for line in body["lines"]:
+            wanted[line["product_id"]] = wanted.get(line["product_id"], 0) + line["quantity"]
+        for_sale = {pid for pid, product in self.products.items() if product["is_active"]}
+        if not_for_sale := sorted(set(wanted) - for_sale):
+            return error_response(404, "product_not_found", {"product_ids": not_for_sale})
         short = [
-            {
-                "product_id": line["product_id"],
-                "requested": line["quantity"],
-                "available": stock.get(line["product_id"], 0),
-            }
-            for line in body["lines"]
-            if stock.get(line["product_id"], 0) < line["quantity"]
+            {"product_id": pid, "requested": quantity, "available": self.products[pid]["available"]}
+            for pid, quantity in sorted(wanted.items())
+            if self.products[pid]["available"] < quantity
         ]
         if short:
             return error_response(409, "out_of_stock", {"lines": short})
-        for line in body["lines"]:
-            self.products[line["product_id"]]["available"] -= line["quantity"]
-        self.reservations[ref] = {"order_ref": ref, "status": "RESERVED", "lines": body["lines"]}
-        return httpx.Response(201, json=self.reservations[ref])
+        for pid, quantity in wanted.items():
+            self.products[pid]["available"] -= quantity
+        self.reservations[ref] = {
+            "order_ref": ref,
+            "status": "RESERVED",
+            "lines": [{"product_id": pid, "quantity": q} for pid, q in sorted(wanted.items())],
+        }
+        return httpx.Response(201, json=self._priced(self.reservations[ref]))
+
+    def _priced(self, reservation: dict[str, Any]) -> dict[str, Any]:
+        facts = ("title", "sku", "price", "currency")
+        return {
+            **reservation,
+            "lines": [
+                {**line, **{name: self.products[line["product_id"]][name] for name in facts}}
+                for line in reservation["lines"]
+            ],
+        }
 
     def _close(self, request: httpx.Request) -> httpx.Response:
         """Commit or release; idempotent; crossing a closed reservation is a 409."""

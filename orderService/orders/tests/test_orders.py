@@ -71,6 +71,8 @@ def test_an_order_is_priced_by_the_server_and_reserves_its_stock(customer, shelf
     assert order["status_history"][0]["status"] == "PENDING"
     assert product_service.reservations[order["order_number"]]["status"] == "RESERVED"
     assert product_service.products[shelf["kettle"]]["available"] == 3
+    # Priced by the reservation's answer: one call to the product service, no lookup before it.
+    assert (product_service.reserve.call_count, product_service.lookup.call_count) == (1, 0)
 
 
 def test_a_placement_answers_from_the_rows_it_wrote(customer, shelf, django_assert_num_queries):
@@ -139,6 +141,21 @@ def test_unknown_or_inactive_products_are_a_404_and_no_order(customer, shelf, pr
     assert response.json()["error"]["details"]["product_ids"] == [shelf["filters"], 999999]
     assert not Order.objects.exists()
     assert not product_service.reservations
+
+
+def test_products_in_two_currencies_are_a_409_and_their_reservation_is_released(
+    customer, shelf, product_service
+):
+    euro = product_service.add(price="5.00", currency="EUR")
+
+    response = place(customer, (shelf["kettle"], 1), (euro, 1))
+
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "currency_mismatch"
+    assert not Order.objects.exists()
+    (reservation,) = product_service.reservations.values()
+    assert reservation["status"] == "RELEASED"
+    assert product_service.products[shelf["kettle"]]["available"] == 5
 
 
 def test_product_service_down_is_a_503_and_no_order(customer, shelf, product_service):

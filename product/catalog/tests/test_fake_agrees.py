@@ -24,6 +24,7 @@ SCENARIOS = {
     ],
     "short on one line": [("reserve", "r1", {"pen": 1, "ink": 3})],
     "an inactive product": [("reserve", "r1", {"pen": 1, "retired": 1})],
+    "an inactive product and a short line": [("reserve", "r1", {"ink": 3, "retired": 1})],
     "short after another reservation": [
         ("reserve", "r1", {"ink": 2}),
         ("reserve", "r2", {"ink": 1}),
@@ -64,15 +65,19 @@ class Side:
         return self.outcome(self.post(f"/internal/stock/{action}/", body))
 
     def outcome(self, response) -> tuple:
-        """Status, then the error code and the short lines by name, or the reservation's state."""
+        """Status, then the error code with the short lines and the products not for sale by name,
+        or the reservation's state and its lines by name."""
         body = response.json()
         if "error" in body:
+            details = body["error"]["details"]
             short = [
                 {**line, "product_id": self.names[line["product_id"]]}
-                for line in body["error"]["details"].get("lines", [])
+                for line in details.get("lines", [])
             ]
-            return response.status_code, body["error"]["code"], sorted(short, key=str)
-        return response.status_code, body["status"], len(body["lines"])
+            not_for_sale = [self.names[pid] for pid in details.get("product_ids", [])]
+            return response.status_code, body["error"]["code"], sorted(short, key=str), not_for_sale
+        lines = [{**line, "product_id": self.names[line["product_id"]]} for line in body["lines"]]
+        return response.status_code, body["status"], sorted(lines, key=str)
 
     def lookup(self) -> dict:
         """The batch lookup of every product and an unknown id, by name."""

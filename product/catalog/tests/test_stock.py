@@ -21,6 +21,18 @@ def shelf(category):
     )
 
 
+def priced(product: Product, quantity: int) -> dict:
+    """A line of reserve's answer: the product's catalog facts beside the units held."""
+    return {
+        "product_id": product.id,
+        "quantity": quantity,
+        "title": product.title,
+        "sku": product.sku,
+        "price": str(product.price),
+        "currency": product.currency,
+    }
+
+
 def reserve(client, order_ref, *lines):
     return client.post(
         "/internal/stock/reserve/",
@@ -42,17 +54,14 @@ def test_reserving_holds_stock_for_every_line(as_service, shelf):
     body = response.json()
     assert body["order_ref"] == "ORD-1"
     assert body["status"] == "RESERVED"
-    assert body["lines"] == [
-        {"product_id": a.id, "quantity": 3},
-        {"product_id": b.id, "quantity": 2},
-    ]
+    assert body["lines"] == [priced(a, 3), priced(b, 2)]
     assert stock(a) == (5, 3)
     assert stock(b) == (2, 2)
 
 
 def test_one_short_line_reserves_nothing_and_names_every_short_line(as_service, shelf, product):
     a, b = shelf
-    Product.objects.filter(pk=product.pk).update(is_active=False)
+    Product.objects.filter(pk=product.pk).update(stock_on_hand=0)
 
     response = reserve(as_service(), "ORD-2", (a, 1), (b, 3), (product, 1))
 
@@ -68,6 +77,22 @@ def test_one_short_line_reserves_nothing_and_names_every_short_line(as_service, 
     )
     assert stock(a) == (5, 0)
     assert not Reservation.objects.exists()
+
+
+def test_the_answer_prices_each_line_at_the_catalog_price_it_was_reserved_at(as_service, shelf):
+    a, b = shelf
+    services.save_product(product=a, price="7.25")
+
+    first = reserve(as_service(), "ORD-11", (a, 1), (b, 1))
+    services.save_product(product=b, price="99.00")
+    again = reserve(as_service(), "ORD-11", (a, 1), (b, 1))
+
+    a.refresh_from_db()
+    assert first.json()["lines"][0]["price"] == "7.25"
+    assert first.json()["lines"] == [priced(a, 1), priced(b, 1)]
+    # A lost answer asked again: the same reservation, priced as the catalog stands now.
+    assert again.status_code == 200
+    assert again.json()["lines"][1]["price"] == "99.00"
 
 
 def test_a_short_line_is_judged_against_the_stock_before_this_reservation(as_service, shelf):
@@ -86,14 +111,31 @@ def test_a_short_line_is_judged_against_the_stock_before_this_reservation(as_ser
     assert not Reservation.objects.exists()
 
 
-def test_an_unknown_product_is_short(as_service, shelf):
+def test_unknown_or_inactive_products_are_a_404_naming_them_and_reserve_nothing(
+    as_service, shelf, product
+):
+    a, b = shelf
+    Product.objects.filter(pk=product.pk).update(is_active=False)
+
     response = as_service().post(
         "/internal/stock/reserve/",
-        {"order_ref": "ORD-3", "lines": [{"product_id": 999999, "quantity": 1}]},
+        {
+            "order_ref": "ORD-3",
+            "lines": [
+                {"product_id": a.id, "quantity": 1},
+                {"product_id": b.id, "quantity": 3},
+                {"product_id": product.id, "quantity": 1},
+                {"product_id": 999999, "quantity": 1},
+            ],
+        },
     )
 
-    assert response.status_code == 409
-    assert response.json()["error"]["details"]["lines"][0]["product_id"] == 999999
+    assert response.status_code == 404
+    error = response.json()["error"]
+    assert error["code"] == "product_not_found"
+    assert error["details"]["product_ids"] == [product.id, 999999]
+    assert stock(a) == (5, 0)
+    assert not Reservation.objects.exists()
 
 
 def test_the_same_order_ref_gives_the_same_answer_and_reserves_once(as_service, shelf):
@@ -136,21 +178,19 @@ def test_reserve_and_commit_run_only_the_statements_they_need(
     a, b = shelf
     client = as_service()
 
-    # The reservation, one conditional UPDATE per line (each locks its product), the lines.
-    with django_assert_num_queries(2 + 4):
+    # The reservation, one conditional UPDATE per line (each locks its product), the products'
+    # facts for the answer, the lines.
+    with django_assert_num_queries(2 + 5):
         reserved = reserve(client, "ORD-9", (b, 1), (a, 2))
     # The reservation and its lines (one locking read), one UPDATE per line, the reservation.
     with django_assert_num_queries(2 + 4):
         committed = client.post("/internal/stock/commit/", {"order_ref": "ORD-9"})
 
-    assert (
-        reserved.json()["lines"]
-        == committed.json()["lines"]
-        == [
-            {"product_id": a.id, "quantity": 2},
-            {"product_id": b.id, "quantity": 1},
-        ]
-    )
+    assert reserved.json()["lines"] == [priced(a, 2), priced(b, 1)]
+    assert committed.json()["lines"] == [
+        {"product_id": a.id, "quantity": 2},
+        {"product_id": b.id, "quantity": 1},
+    ]
     assert (stock(a), stock(b)) == ((3, 0), (1, 0))
 
 
