@@ -5,9 +5,10 @@ from decimal import Decimal
 
 from django.conf import settings
 
+from carts.clients import current_products
 from carts.models import Cart, CartItem
 from shop_common.money import CENT
-from shop_common.product_catalog import CatalogProduct, fetch_products
+from shop_common.product_catalog import CatalogProduct
 from shop_common.related import known_related
 
 # Why a line cannot be bought as it is (None: it can).
@@ -133,7 +134,7 @@ def priced_cart(cart: Cart, products: dict[int, CatalogProduct] | None = None) -
     batch call; otherwise one batch call is made here."""
     items = list(cart.items.all())
     if products is None:
-        products = fetch_products({item.product_id for item in items})
+        products = current_products(item.product_id for item in items)
     lines = price_lines(items, products)
     currencies = {line.product.currency for line in lines if line.product}
     return PricedCart(

@@ -1,5 +1,6 @@
 """Every write of the cart service. Lines are checked against one batch answer of the product
-service before anything is written, so a failed call never changes a cart."""
+service before anything is written, so a failed call never changes a cart; adding takes facts
+kept from a recent answer (carts.clients.recent_products)."""
 
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -12,11 +13,12 @@ from django.db.models import Exists, OuterRef, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from carts.clients import current_products, recent_products
 from carts.exceptions import CartItemNotFound, InsufficientStock, ProductNotFound
 from carts.models import Cart, CartItem
 from carts.selectors import stored_cart
 from shop_common.errors import CurrencyMismatch
-from shop_common.product_catalog import CatalogProduct, fetch_products
+from shop_common.product_catalog import CatalogProduct
 from shop_common.related import known_related
 
 
@@ -72,11 +74,12 @@ def _check_currency(products: Iterable[CatalogProduct]) -> None:
 
 
 def add_items(*, user_id: int, additions: list[Addition]) -> tuple[Cart, dict[int, CatalogProduct]]:
-    """Adds every line or none; adding a product already in the cart adds to its quantity."""
+    """Adds every line or none; adding a product already in the cart adds to its quantity. Checked
+    against catalog facts at most ``CART_CATALOG_CACHE_SECONDS`` old."""
     cart, created = _cart_of(user_id)
     # Asked before the transaction: no lock is held while another service answers.
     known_ids = set() if created else set(cart.items.values_list("product_id", flat=True))
-    products = fetch_products(known_ids | {addition.product_id for addition in additions})
+    products = recent_products(known_ids | {addition.product_id for addition in additions})
     with transaction.atomic():
         # One change to a cart at a time: the UPDATE that stamps the cart takes its row lock
         # before the lines are read (a SELECT ... FOR UPDATE first would only add a statement).
@@ -86,9 +89,7 @@ def add_items(*, user_id: int, additions: list[Addition]) -> tuple[Cart, dict[in
         cart.updated_at = stamped
         items = list(CartItem.objects.filter(cart=cart))
         current = {item.product_id: item for item in items}
-        products |= fetch_products(
-            set(current) - set(products) - known_ids
-        )  # lines added meanwhile
+        products |= recent_products(set(current) - set(products) - known_ids)  # added meanwhile
         wanted: dict[int, int] = {}
         for addition in additions:
             wanted[addition.product_id] = wanted.get(addition.product_id, 0) + addition.quantity
@@ -132,7 +133,7 @@ def update_item(
     if quantity == 0:
         return remove_item(user_id=user_id, item_id=item_id), None
     _own_item(cart, item_id)  # a foreign or unknown line is a 404 before anything is asked
-    products = fetch_products(set(cart.items.values_list("product_id", flat=True)))
+    products = current_products(cart.items.values_list("product_id", flat=True))
     with transaction.atomic():
         cart = Cart.objects.select_for_update().get(pk=cart.pk)
         item = _own_item(cart, item_id)

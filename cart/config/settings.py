@@ -16,3 +16,6 @@ DEFAULT_CURRENCY = "USD"
 # How long a cart keeps its checkout: another checkout meanwhile places the same order (or is told
 # its number); after it, that order, unpaid, has expired with its reservation, and a checkout is new.
 CART_CHECKOUT_SECONDS = conf.RESERVATION_TTL_SECONDS
+# How old the catalog facts that adding to a cart checks may be (carts.clients.recent_products):
+# the cart page asks the product service every time, and placing the order prices and reserves.
+CART_CATALOG_CACHE_SECONDS = 30

@@ -347,15 +347,50 @@ def test_product_service_down_is_a_503_naming_it_and_the_cart_is_untouched(
     shopper, product_service
 ):
     pen = product_service.add()
+    ink = product_service.add()
     add(shopper, pen, 1)
     product_service.down = True
 
     read = shopper.get("/api/cart/")
-    write = add(shopper, pen, 1)
+    write = add(shopper, ink, 1)  # not looked up before: its facts must be asked for
 
     assert read.status_code == write.status_code == 503
     assert write.json()["error"]["details"]["service"] == "product"
     assert CartItem.objects.get().quantity == 1
+
+
+def test_adding_checks_catalog_facts_kept_from_a_recent_answer(shopper, product_service):
+    pen = product_service.add(price="2.50", available=3)
+    add(shopper, pen, 1)
+    product_service.products[pen]["price"] = "3.00"
+    asked = product_service.lookup.call_count
+
+    added = add(shopper, pen, 1)
+
+    assert added.status_code == 200
+    assert product_service.lookup.call_count == asked  # no call to the product service
+    assert added.json()["items"][0]["unit_price"] == "2.50"
+    # The page asks every time, and what it learns is what the next add checks against.
+    assert shopper.get("/api/cart/").json()["items"][0]["unit_price"] == "3.00"
+    product_service.products[pen]["available"] = 2
+    shopper.get("/api/cart/")
+    refused = add(shopper, pen, 1)
+    assert refused.status_code == 409
+    assert refused.json()["error"]["code"] == "insufficient_stock"
+
+
+def test_without_the_catalog_cache_every_add_asks_the_product_service(
+    shopper, product_service, settings
+):
+    settings.CART_CATALOG_CACHE_SECONDS = 0
+    pen = product_service.add()
+    add(shopper, pen, 1)
+    product_service.products[pen]["is_active"] = False
+
+    refused = add(shopper, pen, 1)
+
+    assert refused.status_code == 404
+    assert product_service.lookup.call_count == 2
 
 
 def test_user_service_down_is_a_503_naming_it(shopper, user_service):
