@@ -103,12 +103,38 @@ class OrderApi(APIView):
 MAX_LINE_QUANTITY = 999
 
 
+class PaymentErrorOutput(serializers.Serializer):
+    class ErrorOutput(serializers.Serializer):
+        code = serializers.CharField()
+        message = serializers.CharField()
+        details = serializers.DictField()
+
+    status = serializers.IntegerField(help_text="the HTTP status of the payment service's answer")
+    error = ErrorOutput()
+
+
+class PlacedOrderOutput(OrderOutput):
+    payment = serializers.DictField(
+        allow_null=True,
+        required=False,
+        help_text="with ``payment`` in the request: the payment service's answer to initiating "
+        "it (as POST /service/ answers), or null when it could not start",
+    )
+    payment_error = PaymentErrorOutput(
+        required=False, help_text="why the payment could not start (the order stands, PENDING)"
+    )
+
+    class Meta(OrderOutput.Meta):
+        fields = [*OrderOutput.Meta.fields, "payment", "payment_error"]
+
+
 class PlaceOrderApi(APIView):
     """POST /orders/. With an ``Idempotency-Key`` header, the same key and body give the same order
-    (201 first, then 200); the same key with another body is a 422."""
+    (201 first, then 200); the same key with another body is a 422. With ``payment``, the order's
+    payment is started once the order is placed, and answered beside it."""
 
     permission_classes = [IsAuthenticatedUser]
-    OutputSerializer = OrderOutput
+    OutputSerializer = PlacedOrderOutput
 
     class InputSerializer(serializers.Serializer):
         class LineInput(serializers.Serializer):
@@ -132,12 +158,23 @@ class PlaceOrderApi(APIView):
         billing_address = AddressSerializer(required=False, allow_null=True)
         payment_method = serializers.ChoiceField(choices=["card"], default="card")
 
+        class PaymentInput(serializers.Serializer):
+            gateway = serializers.CharField(
+                required=False,
+                max_length=32,
+                help_text="stripe or razorpay (those the payment service offers); default its own",
+            )
+
+        payment = PaymentInput(
+            required=False, help_text="start the order's payment too (integration's /checkout/)"
+        )
+
     @extend_schema(
         request=InputSerializer,
         parameters=[KEY_HEADER],
         responses={
-            201: OrderOutput,
-            200: OrderOutput,
+            201: PlacedOrderOutput,
+            200: PlacedOrderOutput,
             409: raises("Not enough stock for a line, or products in more than one currency."),
             422: raises("The Idempotency-Key was used before with another body."),
         },
@@ -156,10 +193,15 @@ class PlaceOrderApi(APIView):
         )
         if not created:  # a replay: the order as it is now (placed holds its rows already)
             order = order_with_details(order_id=order.id)
-        return Response(
-            self.OutputSerializer(order).data,
-            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
-        )
+        answer = OrderOutput(order).data
+        if "payment" in data.validated_data:
+            started = services.start_payment(
+                order=order, gateway=data.validated_data["payment"].get("gateway")
+            )
+            answer["payment"] = started.payment
+            if started.error:
+                answer["payment_error"] = started.error
+        return Response(answer, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
 class OrderHistoryApi(APIView):

@@ -1,5 +1,6 @@
-"""The order service's calls to the product service's stock API (service token, scope internal).
-Each is idempotent by order number, so transport failures are retried."""
+"""The order service's calls to the product service's stock API and to the payment service (its
+service token, scope internal). Each is idempotent (by order number, or the order's one open
+payment), so transport failures are retried."""
 
 import threading
 from dataclasses import dataclass
@@ -96,3 +97,29 @@ def release_stock(*, order_ref: str) -> str:
         # reservation never arrived); reservation_closed: it was committed, so nothing to release.
         return closed.args[1]
     return "released"
+
+
+@dataclass(frozen=True)
+class PaymentAnswer:
+    """The payment service's answer to starting an order's payment, as it gave it."""
+
+    status: int
+    body: dict[str, Any]
+
+
+def start_payment(*, order: dict[str, Any], gateway: str | None) -> PaymentAnswer:
+    """The order's payment, started (or found open) by the payment service at this order's amount.
+
+    :raises DependencyUnavailable: the payment service did not answer (or not in the error shape).
+    """
+    body = {**order, **({"gateway": gateway} if gateway else {})}
+    response = internal_request(
+        "payment", "POST", "/internal/payments/", json=body, idempotent=True
+    )
+    try:
+        answer = response.json()
+    except ValueError:
+        answer = None
+    if not isinstance(answer, dict) or (response.status_code >= 500 and "error" not in answer):
+        raise DependencyUnavailable("payment", reason=f"answered {response.status_code}")
+    return PaymentAnswer(response.status_code, answer)

@@ -25,6 +25,7 @@ from orders.exceptions import (
 from orders.models import TRANSITIONS, Order, OrderEvent, OrderLine, OrderStatus, OutboxCall
 from orders.selectors import internal_order
 from shop_common import deadlines, metrics
+from shop_common.error_handlers import error_body
 from shop_common.errors import CurrencyMismatch, DependencyUnavailable, IdempotencyKeyReused
 from shop_common.idempotency import fingerprint
 from shop_common.lines import merged_quantities
@@ -261,6 +262,43 @@ def _save_order(placement: _Placement, priced: _Priced, *, order_number: str) ->
     # the order must not appear afterwards.
     deadlines.check()
     return order
+
+
+@dataclass(frozen=True)
+class PaymentStart:
+    """What became of an order's payment: the payment service's answer, or why there is none
+    (``{"status", "error"}``: its refusal, or the 503 of a payment service that did not answer)."""
+
+    payment: dict[str, Any] | None
+    error: dict[str, Any] | None
+
+
+def start_payment(*, order: Order, gateway: str | None = None) -> PaymentStart:
+    """Asks the payment service to start (or find) the order's payment at this order's own amount:
+    the payment service takes an amount from this service alone, so it need not read the order
+    back. Called once the order is committed, holding no lock; a payment that cannot start leaves
+    the order PENDING, to be paid later."""
+    facts = {
+        "order_id": order.id,
+        "order_number": order.order_number,
+        "user_id": order.user_id,
+        "status": order.status,
+        "total_amount": str(order.total_amount),
+        "currency": order.currency,
+    }
+    try:
+        answer = clients.start_payment(order=facts, gateway=gateway)
+    except DependencyUnavailable as failure:
+        return PaymentStart(
+            payment=None,
+            error={
+                "status": failure.status_code,
+                **error_body(failure.code, failure.message, failure.details),
+            },
+        )
+    if 200 <= answer.status < 300:
+        return PaymentStart(payment=answer.body, error=None)
+    return PaymentStart(payment=None, error={"status": answer.status, **answer.body})
 
 
 def _move(order: Order, to: str, *, by: str, notes: str = "", **fields: Any) -> Order:

@@ -4,6 +4,7 @@ from payments import apis
 
 urlpatterns = [
     path("service/", apis.InitiatePaymentApi.as_view()),
+    path("internal/payments/", apis.StartOrderPaymentApi.as_view()),
     path("webhook/stripe/", apis.StripeWebhookApi.as_view()),
     path("webhook/razorpay/", apis.RazorpayWebhookApi.as_view()),
     path("payments/", apis.PaymentListApi.as_view()),

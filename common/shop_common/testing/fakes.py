@@ -1,6 +1,6 @@
 """The other services as one service's unit tests see them, at the HTTP level (respx): the user
 service's token checks and logins, the product service's stock and batch lookup, the order
-service's internal API. The fixtures in :mod:`shop_common.testing.fixtures` put them at the
+service's internal API, the payment service's start of an order's payment. The fixtures in :mod:`shop_common.testing.fixtures` put them at the
 configured service URLs; end-to-end tests use the real services."""
 
 import base64
@@ -424,3 +424,47 @@ class FakeOrderService(_InternalFake):
             return error_response(409, "illegal_transition")
         order["status"] = "REFUNDED"
         return httpx.Response(200, json={**order, "changed": True})
+
+
+class FakePaymentService(_InternalFake):
+    """The payment service's internal start of an order's payment, as the order service's tests see
+    it: one open payment per order (asked again: the same, 200), only a PENDING order gets a new one,
+    and a gateway outside ``gateways`` is a 400. payments/tests/test_fake_agrees.py checks it
+    against the real one."""
+
+    name = "payment"
+
+    def __init__(self, router: respx.Router, base_url: str, users: FakeUserService) -> None:
+        super().__init__(users)
+        self.gateways = ["stripe"]
+        self.payments: dict[int, dict[str, Any]] = {}  # the open payment of each order
+        self._ids = itertools.count(1)
+        self.start = router.post(f"{base_url}/internal/payments/").mock(side_effect=self._start)
+
+    def _start(self, request: httpx.Request) -> httpx.Response:
+        if refusal := self._refusal(request):
+            return refusal
+        body = json.loads(request.content)
+        gateway = body.get("gateway") or self.gateways[0]
+        if gateway not in self.gateways:
+            return error_response(400, "gateway_not_available", {"available": self.gateways})
+        payment = self.payments.get(body["order_id"])
+        if payment is not None:
+            if payment["gateway"] != gateway:
+                return error_response(409, "payment_open", {"payment_id": payment["payment_id"]})
+            return httpx.Response(200, json=payment)
+        if body["status"] != "PENDING":
+            return error_response(409, "order_not_payable", {"order_id": body["order_id"]})
+        payment_id = next(self._ids)
+        url = f"https://checkout.fake.test/pay/{payment_id}"
+        self.payments[body["order_id"]] = payment = {
+            "payment_id": payment_id,
+            "order_id": body["order_id"],
+            "status": "PENDING",
+            "gateway": gateway,
+            "amount": body["total_amount"],
+            "currency": body["currency"],
+            "checkout_url": url,
+            "url": url,
+        }
+        return httpx.Response(201, json=payment)

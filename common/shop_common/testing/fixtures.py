@@ -15,7 +15,12 @@ from shop_common import cache as shop_cache
 from shop_common.service_client import reset_service_clients
 from shop_common.service_tokens import forget_service_tokens
 from shop_common.signed_tokens import published_keys
-from shop_common.testing.fakes import FakeOrderService, FakeProductService, FakeUserService
+from shop_common.testing.fakes import (
+    FakeOrderService,
+    FakePaymentService,
+    FakeProductService,
+    FakeUserService,
+)
 from shop_common.testing.stack import own_redis
 
 
@@ -94,6 +99,12 @@ def user_service(http_mock, settings) -> FakeUserService:
 def order_service(http_mock, settings, user_service) -> FakeOrderService:
     """A fake order service (internal API) at the configured ORDER_SERVICE_URL."""
     return FakeOrderService(http_mock, settings.SERVICE_URLS["order"], user_service)
+
+
+@pytest.fixture
+def payment_service(http_mock, settings, user_service) -> FakePaymentService:
+    """A fake payment service (its start of an order's payment) at the configured URL."""
+    return FakePaymentService(http_mock, settings.SERVICE_URLS["payment"], user_service)
 
 
 @pytest.fixture

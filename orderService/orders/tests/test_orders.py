@@ -495,3 +495,70 @@ def test_pending_orders_past_the_ttl_are_cancelled_and_release_their_stock(
     assert Order.objects.get(pk=fresh["id"]).status == "PENDING"
     assert product_service.reservations[old["order_number"]]["status"] == "RELEASED"
     assert product_service.products[shelf["kettle"]]["available"] == 4
+
+
+# --- placing and paying in one call (the integration service's checkout) ----------------------
+
+
+def test_with_payment_the_order_starts_its_payment_at_its_own_amount(
+    customer, shelf, payment_service
+):
+    placed = place(customer, (shelf["kettle"], 1), key="k-pay", payment={})
+
+    assert placed.status_code == 201
+    order = placed.json()
+    assert order["payment"]["order_id"] == order["id"]
+    assert order["payment"]["status"] == "PENDING"
+    sent = json.loads(payment_service.start.calls.last.request.content)
+    assert sent == {
+        "order_id": order["id"],
+        "order_number": order["order_number"],
+        "user_id": 41,
+        "status": "PENDING",
+        "total_amount": order["total_amount"],
+        "currency": "USD",
+    }
+    assert "payment_error" not in order
+    # Retried with its key: the same order and the same open payment.
+    again = place(customer, (shelf["kettle"], 1), key="k-pay", payment={})
+    assert again.status_code == 200
+    assert again.json()["payment"] == order["payment"]
+    assert Order.objects.count() == 1
+
+
+def test_without_payment_no_payment_is_started_or_answered(customer, shelf, payment_service):
+    placed = place(customer, (shelf["kettle"], 1))
+
+    assert "payment" not in placed.json()
+    assert not payment_service.start.called
+
+
+def test_a_payment_service_that_is_down_leaves_the_order_pending_and_says_so(
+    customer, shelf, payment_service
+):
+    payment_service.down = True
+
+    placed = place(customer, (shelf["kettle"], 1), payment={"gateway": "stripe"})
+
+    assert placed.status_code == 201
+    body = placed.json()
+    assert (body["status"], body["payment"]) == ("PENDING", None)
+    assert body["payment_error"]["status"] == 503
+    assert body["payment_error"]["error"]["details"]["service"] == "payment"
+    assert Order.objects.get().status == OrderStatus.PENDING
+
+
+def test_a_payment_refusal_is_passed_on_beside_the_order(customer, shelf, payment_service):
+    placed = place(customer, (shelf["kettle"], 1), payment={"gateway": "razorpay"})
+
+    assert placed.status_code == 201
+    assert placed.json()["payment"] is None
+    assert placed.json()["payment_error"]["status"] == 400
+    assert placed.json()["payment_error"]["error"]["code"] == "gateway_not_available"
+
+
+def test_a_refused_placement_starts_no_payment(customer, shelf, payment_service):
+    placed = place(customer, (shelf["kettle"], 6), payment={})
+
+    assert placed.status_code == 409
+    assert not payment_service.start.called

@@ -57,6 +57,20 @@ def initiate_payment(
     order = clients.get_order(order_id)
     if order is None or order["user_id"] != user_id:
         raise OrderNotFound(order_id)
+    return _start(order, gateway_name)
+
+
+def start_order_payment(*, order: dict, gateway: str | None = None) -> tuple[Payment, bool]:
+    """``initiate_payment`` for an order the order service sends itself, as its internal read
+    answers it (``id``, ``order_number``, ``user_id``, ``status``, ``total_amount``,
+    ``currency``): only the order service may send one, so its amount needs no second look.
+
+    :raises GatewayNotAvailable, CurrencyNotSupported, PaymentOpenWithAnotherGateway: as there."""
+    return _start(order, chosen_gateway(gateway))
+
+
+def _start(order: dict, gateway_name: str) -> tuple[Payment, bool]:
+    order_id, user_id = order["id"], order["user_id"]
     payment = _new_payment(order, user_id, gateway_name) if order["status"] == "PENDING" else None
     created = payment is not None
     if not created:
@@ -68,7 +82,7 @@ def initiate_payment(
         if order["status"] != "PENDING":
             raise OrderNotPayable(details={"order_id": order_id, "status": order["status"]})
         if payment is None:  # the open payment that was in the way has closed since
-            return initiate_payment(order_id=order_id, user_id=user_id, gateway=gateway)
+            return _start(order, gateway_name)
     payment = _open_checkout(payment, order_number=order["order_number"])
     if created:
         # Made by this call, its checkout URL not out yet: no refund can exist, none is asked for.

@@ -166,6 +166,65 @@ def test_a_second_initiation_returns_the_open_payment(customer, order_id, sandbo
     assert Payment.objects.count() == 1
 
 
+def service_client(user_service, service: str) -> APIClient:
+    client = APIClient()
+    token = user_service.service_token("internal", client_id=f"shop-{service}")
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    client.default_format = "json"
+    return client
+
+
+PLACED = {
+    "order_id": 77,
+    "order_number": "ORD-PLACED0001",
+    "user_id": 41,
+    "status": "PENDING",
+    "total_amount": "61.30",
+    "currency": "USD",
+}
+
+
+def test_the_order_service_starts_a_payment_at_the_amount_it_sends_without_a_read_back(
+    user_service, order_service, sandbox, customer
+):
+    order = service_client(user_service, "order")
+
+    first = order.post("/internal/payments/", PLACED)
+    again = order.post("/internal/payments/", {**PLACED, "total_amount": "0.01"})
+
+    assert first.status_code == 201, first.json()
+    body = first.json()
+    assert (body["order_id"], body["status"], body["amount"], body["currency"]) == (
+        77,
+        "PENDING",
+        "61.30",
+        "USD",
+    )
+    assert sandbox.received[-1]["line_items"][0]["price_data"]["unit_amount"] == "6130"
+    assert not order_service.read.called
+    # Idempotent: the open payment again, whatever figures come with the retry.
+    assert (again.status_code, again.json()) == (200, body)
+    # The customer sees it as their own, as one they started through POST /service/.
+    assert customer.get(f"/payments/{body['payment_id']}/").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("service", "status"), [("integration", 403), ("cart", 403), ("payment", 403)]
+)
+def test_only_the_order_service_may_send_an_order_to_pay(user_service, sandbox, service, status):
+    response = service_client(user_service, service).post("/internal/payments/", PLACED)
+
+    assert response.status_code == status
+    assert not Payment.objects.exists()
+
+
+def test_a_customer_cannot_send_an_amount_to_pay(customer, sandbox):
+    response = customer.post("/internal/payments/", PLACED)
+
+    assert response.status_code == 401
+    assert not Payment.objects.exists()
+
+
 def test_another_customers_order_is_404(user_service, order_service, sandbox):
     theirs = order_service.add(user_id=99)
     client = APIClient()
