@@ -52,9 +52,14 @@ def remembered(
     return status_code, answer
 
 
-def place_order(*, user_id: int, token: str, body: dict, client_key: str | None) -> dict:
+def place_order(
+    *, user_id: int, token: str, body: dict, client_key: str | None, payment: dict | None = None
+) -> dict:
     """Places the caller's cart as one order, then empties it. Answers the order, with
-    ``cart_cleared: false`` if the cart could not be emptied (the order stands).
+    ``cart_cleared: false`` if the cart could not be emptied (the order stands). With ``payment``
+    (``{"gateway"?}``) the order service also starts the order's payment once it is placed and
+    answers it under ``payment`` (or ``payment_error``); an order found through the cart (placed
+    before) has neither.
 
     The cart names its checkout's key (the first caller's): every checkout of the cart places under
     it, so concurrent checkouts with any keys make one order, and a retry after any failure finds
@@ -85,6 +90,7 @@ def place_order(*, user_id: int, token: str, body: dict, client_key: str | None)
             for line in cart["items"]
         ],
         **body,
+        **({"payment": payment} if payment is not None else {}),
     }
     placed = clients.place_order(token, order_body, idempotency_key=cart["key"])
     if not placed.ok:
@@ -152,24 +158,43 @@ def initiate_payment(
 
 
 def checkout(*, user_id: int, token: str, body: dict, client_key: str | None) -> tuple[int, dict]:
-    """Place, then pay. If the payment cannot be started, the order stands (PENDING) and the answer
-    says why under ``payment_error``; POST /payment/initiate/ pays it later. ``body.gateway`` goes to
-    the payment, not to the order."""
+    """Place and pay: the order service starts the payment once the order is placed. If the payment
+    cannot be started, the order stands (PENDING) and the answer says why under ``payment_error``;
+    POST /payment/initiate/ pays it later. ``body.gateway`` goes to the payment, not to the order's
+    own fields."""
     gateway = body.get("gateway")
     check_gateway(gateway)  # an order the chosen gateway could never pay is not placed
     order_body = {name: value for name, value in body.items() if name != "gateway"}
-    order = place_order(user_id=user_id, token=token, body=order_body, client_key=client_key)
-    try:
-        _, payment = initiate_payment(token=token, order_id=order["id"], gateway=gateway)
-        return 201, {"order": order, "payment": payment}
-    except (DependencyUnavailable, Downstream) as failure:
+    # The order service starts the payment itself: the payment service takes the amount from it
+    # without reading the order back.
+    order = place_order(
+        user_id=user_id,
+        token=token,
+        body=order_body,
+        client_key=client_key,
+        payment={"gateway": gateway} if gateway else {},
+    )
+    payment, problem = _payment_of(order, token=token, gateway=gateway)
+    if payment is None:
         logger.warning(
             "Order %s placed; its payment could not be started: %s",
             order.get("order_number"),
-            failure.code,
+            problem["error"]["code"],
         )
-        problem = {
+        return 201, {"order": order, "payment": None, "payment_error": problem}
+    return 201, {"order": order, "payment": payment}
+
+
+def _payment_of(order: dict, *, token: str, gateway: str | None) -> tuple[dict | None, dict | None]:
+    """The payment the order service started with ``order`` (taken out of it), or, for an order
+    found through the cart, the one started (or found open) as initiation does; else None and
+    why: ``{"status", "error"}``."""
+    if "payment" in order:
+        return order.pop("payment"), order.pop("payment_error", None)
+    try:
+        return initiate_payment(token=token, order_id=order["id"], gateway=gateway)[1], None
+    except (DependencyUnavailable, Downstream) as failure:
+        return None, {
             "status": failure.status_code,
             **error_body(failure.code, failure.message, failure.details),
         }
-        return 201, {"order": order, "payment": None, "payment_error": problem}

@@ -39,6 +39,12 @@ def shop(token):
     return client
 
 
+def placed(request: httpx.Request) -> httpx.Response:
+    """The order service's answer: with ``payment`` asked for, the payment it started beside it."""
+    asked = "payment" in json.loads(request.content)
+    return httpx.Response(201, json={**ORDER, **({"payment": PAYMENT} if asked else {})})
+
+
 class FakeCartCheckout:
     """The cart service's checkout of one cart, as carts.services keeps it: the first key sticks
     until the order is placed (complete) or refused (cancel)."""
@@ -94,7 +100,7 @@ def services(http_mock, settings, user_service):
             side_effect=cart.cancel
         )
         add = http_mock.post(f"{urls['cart']}/api/cart/add/").respond(200, json=CART)
-        place = http_mock.post(f"{urls['order']}/orders/").respond(201, json=ORDER)
+        place = http_mock.post(f"{urls['order']}/orders/").mock(side_effect=placed)
         order = http_mock.get(f"{urls['order']}/orders/31/").respond(200, json=ORDER)
         history = http_mock.get(f"{urls['order']}/orders/history/").respond(
             200, json={"count": 1, "results": [ORDER]}
@@ -185,16 +191,26 @@ def test_a_service_that_is_down_is_a_503_naming_it(shop, services):
     assert response.json()["error"]["details"]["service"] == "cart"
 
 
-def test_checkout_places_and_pays_in_one_call(shop, services):
+def test_checkout_places_and_pays_in_one_call_to_the_order_service(shop, services):
     response = shop.post("/checkout/", {"shipping_address": ADDRESS})
 
     assert response.status_code == 201
     assert response.json() == {"order": {**ORDER, "cart_cleared": True}, "payment": PAYMENT}
-    assert json.loads(services.pay.calls.last.request.content) == {"order_id": 31}
+    assert json.loads(services.place.calls.last.request.content)["payment"] == {}
+    # The payment service is not asked by this service: the order service started the payment.
+    assert services.pay.call_count == 0
 
 
 def test_checkout_with_the_payment_service_down_keeps_the_pending_order(shop, services):
-    services.pay.mock(side_effect=httpx.ConnectError("payment down"))
+    down = {
+        "status": 503,
+        "error": {
+            "code": "dependency_unavailable",
+            "message": "The payment service is unavailable; try again shortly.",
+            "details": {"service": "payment"},
+        },
+    }
+    services.place.respond(201, json={**ORDER, "payment": None, "payment_error": down})
 
     response = shop.post("/checkout/", {"shipping_address": ADDRESS})
 
@@ -218,11 +234,9 @@ def test_checkout_passes_the_chosen_gateway_to_the_payment_not_to_the_order(shop
     response = shop.post("/checkout/", {"shipping_address": ADDRESS, "gateway": "razorpay"})
 
     assert response.status_code == 201
-    assert json.loads(services.pay.calls.last.request.content) == {
-        "order_id": 31,
-        "gateway": "razorpay",
-    }
-    assert "gateway" not in json.loads(services.place.calls.last.request.content)
+    sent = json.loads(services.place.calls.last.request.content)
+    assert sent["payment"] == {"gateway": "razorpay"}
+    assert "gateway" not in sent
 
 
 def test_initiate_passes_the_payment_services_refusal_of_a_gateway_through(
@@ -280,7 +294,7 @@ def test_the_same_key_and_body_get_the_first_answer(shop, services):
 
     assert first.json() == second.json()
     assert services.place.call_count == 1
-    assert services.pay.call_count == 1
+    assert first.json()["payment"] == PAYMENT
     assert IdempotencyRecord.objects.get().status_code == 201
 
 
@@ -413,6 +427,8 @@ def test_a_retry_whose_first_answer_was_lost_answers_the_order_it_placed(shop, s
     assert retry.json() == {"order": {**ORDER, "cart_cleared": True}, "payment": PAYMENT}
     assert services.place.call_count == 1
     assert services.order.call_count == 1
+    # Found through the cart, without its payment: asked for (the open one) as initiation does.
+    assert json.loads(services.pay.calls.last.request.content) == {"order_id": 31}
 
 
 def test_a_retry_after_the_order_service_lost_its_answer_finds_the_order(shop, services):
