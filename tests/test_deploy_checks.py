@@ -151,7 +151,7 @@ CALLED_OVER_PLAIN_HTTP = {
     "product": [("post", "/internal/stock/reserve/"), ("post", "/internal/products/")],
     "cart": [("get", "/api/cart/"), ("post", "/api/cart/add/"), ("post", "/api/cart/clear/")],
     "order": [("post", "/orders/"), ("get", "/orders/history/"), ("get", "/internal/orders/1/")],
-    "payment": [("post", "/service/")],
+    "payment": [("post", "/service/"), ("post", "/internal/payments/")],
     "integration": [("get", "/health/")],
 }
 REDIRECTED = {

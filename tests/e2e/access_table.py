@@ -489,6 +489,14 @@ PAYMENT = [
         "admin/payments/ordernotice/",
     ),
     Row("payment", "service/", "POST", people_only(), json={}),
+    Row(
+        "payment",
+        "internal/payments/",
+        "POST",
+        internal("order"),
+        json={},
+        note="an invalid body: no payment is started",
+    ),
     Row("payment", "payment/service/", "POST", people_only(), json={}),
     Row("payment", "webhook/stripe/", "POST", everyone(400), content=b"{}", headers=BAD_SIGNATURE),
     Row(
