@@ -1223,8 +1223,8 @@ def service_token(service: str) -> Req:
 
 INTERNAL = [
     # Each internal endpoint takes calls from the services named in docs/auth.md ("Service
-    # identities") only: stock and lookups as the order service, orders as the payment service,
-    # staff sessions as the product service.
+    # identities") only: stock, lookups and an order's payment as the order service, orders as the
+    # payment service, staff sessions as the product service.
     service_token("order"),
     service_token("payment"),
     service_token("product"),
@@ -1316,6 +1316,42 @@ INTERNAL = [
         auth="payment_service_token",
         params={"order_id": "{{placed_order_id}}"},
         fields=("id", "order_number", "user_id", "status", "total_amount"),
+        capture={
+            "placed_order_number": "body.order_number",
+            "placed_order_user_id": "body.user_id",
+            "placed_order_total": "body.total_amount",
+            "placed_order_currency": "body.currency",
+        },
+    ),
+    Req(
+        "Start an order's payment (as order)",
+        "payment",
+        "POST",
+        "/internal/payments/",
+        (200, 201),
+        auth="order_service_token",
+        body={
+            "order_id": Var("placed_order_id"),
+            "order_number": "{{placed_order_number}}",
+            "user_id": Var("placed_order_user_id"),
+            "status": "PENDING",
+            "total_amount": "{{placed_order_total}}",
+            "currency": "{{placed_order_currency}}",
+        },
+        fields=("payment_id", "order_id", "status", "amount", "checkout_url"),
+        checks=check(
+            "the order's amount", "body.amount === pm.collectionVariables.get('placed_order_total')"
+        ),
+    ),
+    Req(
+        "Start an order's payment as the product service (refused)",
+        "payment",
+        "POST",
+        "/internal/payments/",
+        403,
+        auth="product_service_token",
+        body={"order_id": Var("placed_order_id")},
+        error="*",
     ),
     Req(
         "Report a payment failed (as payment)",
