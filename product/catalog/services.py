@@ -188,17 +188,6 @@ def reserve_stock(*, order_ref: str, lines: list[StockLine]) -> tuple[Reservatio
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _same_reservation(*, order_ref: str, wanted: dict[int, int]) -> Reservation:
-    """The first reservation of ``order_ref``, its lines priced as the catalog stands now (the
-    caller lost the first answer and prices its order from this one)."""
-    reservation = Reservation.objects.prefetch_related(
-        Prefetch("lines", ReservationLine.objects.select_related("product").only(*_PRICED))
-    ).get(order_ref=order_ref)
-    if {line.product_id: line.quantity for line in reservation.lines.all()} != wanted:
-        raise ReservationMismatch(details={"order_ref": order_ref})
-    return reservation
-
-
 # What a reservation's answer tells of each line's product: what the order's line keeps.
 _PRICED = (
     "reservation_id",
@@ -209,6 +198,17 @@ _PRICED = (
     "product__price",
     "product__currency",
 )
+
+
+def _same_reservation(*, order_ref: str, wanted: dict[int, int]) -> Reservation:
+    """The first reservation of ``order_ref``, its lines priced as the catalog stands now (the
+    caller lost the first answer and prices its order from this one)."""
+    reservation = Reservation.objects.prefetch_related(
+        Prefetch("lines", ReservationLine.objects.select_related("product").only(*_PRICED))
+    ).get(order_ref=order_ref)
+    if {line.product_id: line.quantity for line in reservation.lines.all()} != wanted:
+        raise ReservationMismatch(details={"order_ref": order_ref})
+    return reservation
 
 
 def _short_lines(wanted: dict[int, int], *, taken: dict[int, int]) -> list[dict[str, int]]:
