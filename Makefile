@@ -6,9 +6,9 @@ VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 # `make run` installs what running needs (requirements/run.txt); `make test` and the other targets
 # add the test and build tools (requirements/dev.txt). Each stamp names its files' checksum.
-RUN_STAMP := $(VENV)/.installed-run-$(shell cat requirements/runtime.txt requirements/run.txt common/pyproject.toml | cksum | cut -d' ' -f1)
-DEV_STAMP := $(VENV)/.installed-dev-$(shell cat requirements/runtime.txt requirements/run.txt requirements/dev.txt common/pyproject.toml | cksum | cut -d' ' -f1)
-PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
+RUN_STAMP := $(VENV)/.installed-run-$(shell cat requirements/installer.txt requirements/runtime.txt requirements/run.txt common/pyproject.toml | cksum | cut -d' ' -f1)
+DEV_STAMP := $(VENV)/.installed-dev-$(shell cat requirements/installer.txt requirements/runtime.txt requirements/run.txt requirements/dev.txt common/pyproject.toml | cksum | cut -d' ' -f1)
+INSTALL := scripts/install-python.sh
 
 .PHONY: run monitor trace test fuzz bench soak diagrams lint fmt schema postman postman-examples newman reset-demo install install-run clean
 
@@ -20,12 +20,12 @@ $(RUN_STAMP):
 	PYTHON=$(PYTHON) scripts/install-system-deps.sh venv
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	PYTHON=$(BIN)/python scripts/install-system-deps.sh build
-	$(PIP) -r requirements/run.txt -e common
+	$(INSTALL) -r requirements/run.txt -e common
 	rm -f $(VENV)/.installed-run-*
 	touch $@
 
 $(DEV_STAMP): $(RUN_STAMP)
-	$(PIP) -r requirements/dev.txt
+	$(INSTALL) -r requirements/dev.txt
 	rm -f $(VENV)/.installed-dev-*
 	touch $@
 
@@ -67,7 +67,7 @@ bench: install
 
 ## soak: the shop on MariaDB with Redis under locust for SOAK_SECONDS (180), then the stock ledger
 soak: install
-	$(PIP) -r requirements/soak.txt
+	$(INSTALL) -r requirements/soak.txt
 	$(BIN)/python bench/soak.py
 
 ## diagrams: each service's model diagram from its code into docs/diagrams/ (.dot, and .svg)

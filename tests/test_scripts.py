@@ -199,3 +199,19 @@ def test_make_trace_prints_a_trace_as_a_tree_of_spans_with_durations(tmp_path):
     assert lines[header + 2].startswith("  POST orders/")
     assert lines[header + 2].split()[2] == "order"
     assert lines[header + 2].endswith(" ms")
+
+
+def test_make_run_compiles_the_shops_code_once_before_its_processes_import_it(tmp_path):
+    """Where PYTHONDONTWRITEBYTECODE is set, each service's process would otherwise compile every
+    module of the shop again at every start."""
+    prepare = load_script("prepare")
+    view = tmp_path / "product" / "catalog" / "views.py"
+    test = tmp_path / "product" / "catalog" / "tests" / "test_views.py"
+    for source in (view, test):
+        source.parent.mkdir(parents=True)
+        source.write_text("ANSWER = 42\n")
+
+    prepare.compile_code(tmp_path)
+
+    assert list((view.parent / "__pycache__").glob("views.*.pyc"))
+    assert not (test.parent / "__pycache__").exists(), "tests are not what the services import"

@@ -39,10 +39,10 @@ HEARTBEAT_SECONDS = 1.0
 WORKER_TIMEOUT_SECONDS = 10
 # Seconds a stopping worker may take to finish its requests before it is killed.
 GRACEFUL_SECONDS = 10
-# Seconds an idle connection stays open. Longer than the service client's keep-alive
-# (shop_common.service_client.KEEPALIVE_SECONDS), so a client never sends on a connection the
+# Seconds an idle connection stays open (granian's default). Longer than clients' pools reuse one
+# (httpx's and Node's 5 s, the services' own 1 s): a client must never send on a connection the
 # server is closing at that moment, which a POST could not safely retry.
-KEEPALIVE_SECONDS = 5
+KEEPALIVE_SECONDS = 30
 
 logger = logging.getLogger("shop_common.server")
 

@@ -23,6 +23,7 @@ from prometheus_client.mmap_dict import MmapedDict
 
 from shop_common import service_client
 from shop_common.processes import ServiceProcess
+from shop_common.server import GRACEFUL_SECONDS
 from shop_common.testing.stack import Stack, free_port
 from shop_common.topology import SERVICES_BY_NAME
 from tests.e2e.helpers import REPO_ROOT, eventually
@@ -339,14 +340,30 @@ def request_on(connection: socket.socket, path: str) -> bytes:
     return connection.recv(65536)
 
 
+# How long clients' pools reuse an idle connection: the services' own, and httpx's default.
+CLIENT_KEEPALIVE_SECONDS = max(service_client.KEEPALIVE_SECONDS, httpx.Limits().keepalive_expiry)
+
+
 def test_an_idle_connection_outlives_the_callers_reuse_window(stack):
     port = stack.processes["product"].port
     with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
         assert request_on(connection, "/health/").startswith(b"HTTP/1.1 200")
         # The idle time itself is what is tested: a caller's pool reuses a connection this long.
-        threading.Event().wait(service_client.KEEPALIVE_SECONDS + 1)
+        threading.Event().wait(CLIENT_KEEPALIVE_SECONDS + 1)
 
         assert request_on(connection, "/health/").startswith(b"HTTP/1.1 200")
+
+
+def test_a_stop_does_not_wait_for_idle_connections(stack, tmp_path):
+    with own_server(stack, tmp_path) as server:
+        idle = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+        with idle:
+            assert request_on(idle, "/health/").startswith(b"HTTP/1.1 200")
+            os.kill(server.process.pid, signal.SIGTERM)
+
+            # Well before the idle connection's own timeout, and without killing a worker.
+            assert server.process.wait(timeout=GRACEFUL_SECONDS) == 0
+            assert idle.recv(1) == b"", "the idle connection was left open"
 
 
 def test_one_access_line_per_request_written_by_the_shop_without_the_query(stack):
