@@ -82,6 +82,16 @@ class PaymentOutput(serializers.ModelSerializer):
         ]
 
 
+# A payment started (201) or found open (200), the same from either door.
+STARTED_ANSWERS = {
+    201: PaymentOutput,
+    200: PaymentOutput,
+    409: raises(
+        "The order is not PENDING (order_not_payable), or its payment is open with another gateway."
+    ),
+}
+
+
 class InitiatePaymentApi(APIView):
     """Starts (or returns) the checkout of the caller's PENDING order. A ``total_amount`` or any
     other figure in the body is ignored: the amount comes from the order service."""
@@ -99,14 +109,7 @@ class InitiatePaymentApi(APIView):
 
     @extend_schema(
         request=InputSerializer,
-        responses={
-            201: PaymentOutput,
-            200: PaymentOutput,
-            409: raises(
-                "The order is not PENDING (order_not_payable), or its payment is open with "
-                "another gateway."
-            ),
-        },
+        responses=STARTED_ANSWERS,
     )
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
@@ -143,14 +146,7 @@ class StartOrderPaymentApi(InternalApi):
 
     @extend_schema(
         request=InputSerializer,
-        responses={
-            201: PaymentOutput,
-            200: PaymentOutput,
-            409: raises(
-                "The order is not PENDING (order_not_payable), or its payment is open with "
-                "another gateway."
-            ),
-        },
+        responses=STARTED_ANSWERS,
     )
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
