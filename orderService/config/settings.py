@@ -18,6 +18,10 @@ ORDER_SHIPPING_FLAT = Decimal(env("ORDER_SHIPPING_FLAT", default="10.00"))
 # reservations end with them).
 RESERVATION_TTL_SECONDS = conf.RESERVATION_TTL_SECONDS
 
+# Seconds a customer's history page stays cached (0: not cached); any change to their orders
+# gives a new key at once (orders.cache), so this only bounds the memory the pages take.
+ORDER_HISTORY_CACHE_TTL = 300
+
 # One name for the order states wherever they appear in the OpenAPI schema.
 SPECTACULAR_SETTINGS = {
     **SPECTACULAR_SETTINGS,  # noqa: F821 (set by service_settings)

@@ -1,5 +1,6 @@
 """The order service's HTTP API (also served under /api/orders/ for the first release's clients)."""
 
+from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
@@ -8,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from orders import services
+from orders.cache import history_page
 from orders.models import Order, OrderEvent, OrderLine, OrderStatus
 from orders.selectors import (
     internal_order,
@@ -218,12 +220,18 @@ class OrderHistoryApi(APIView):
         ],
         responses=OrderOutput(many=True),
     )
-    def get(self, request: Request) -> Response:
-        return paginated_response(
-            queryset=order_history(user_id=request.user.id, filters=request.query_params),
-            represent=order_answers,
-            request=request,
-            view=self,
+    def get(self, request: Request) -> HttpResponse:
+        return history_page(
+            user_id=request.user.id,
+            address=request.build_absolute_uri(),
+            compute=lambda: (
+                paginated_response(
+                    queryset=order_history(user_id=request.user.id, filters=request.query_params),
+                    represent=order_answers,
+                    request=request,
+                    view=self,
+                ).data
+            ),
         )
 
 

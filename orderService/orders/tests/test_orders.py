@@ -306,7 +306,7 @@ def test_each_history_entry_is_the_orders_own_answer(
     )
     customer.post(f"/orders/{plain}/cancel/")
 
-    with django_assert_num_queries(4):  # count, orders, lines, events
+    with django_assert_num_queries(5):  # the history's version, count, orders, lines, events
         history = customer.get("/orders/history/").json()
 
     assert [entry["id"] for entry in history["results"]] == [shipped, billed, plain]
@@ -316,6 +316,71 @@ def test_each_history_entry_is_the_orders_own_answer(
         assert customer.get(f"/orders/{entry['id']}/").json() == entry
     assert len(history["results"][0]["status_history"]) == 4
     assert len(history["results"][1]["items"]) == 2
+
+
+def test_a_history_page_is_read_again_after_every_change_to_the_customers_orders(
+    customer, staff, shelf, django_assert_num_queries
+):
+    """History pages are cached under the customer's history version (orders.cache): each kind
+    of change below must show at once; an unchanged history is one query."""
+
+    def statuses():
+        return [order["status"] for order in customer.get("/orders/history/").json()["results"]]
+
+    first = place(customer, (shelf["filters"], 1)).json()["id"]
+    assert statuses() == ["PENDING"]
+    with django_assert_num_queries(1):  # the version; the page comes from the cache
+        assert statuses() == ["PENDING"]
+
+    second = place(customer, (shelf["filters"], 1)).json()["id"]
+    assert statuses() == ["PENDING", "PENDING"]
+    services.payment_succeeded(order_id=first, payment_reference="pay_1", by="test")
+    assert statuses() == ["PENDING", "PAID"]
+    staff.put(f"/orders/{first}/status/", {"status": "CONFIRMED"})
+    assert statuses() == ["PENDING", "CONFIRMED"]
+    staff.put(
+        f"/orders/{first}/status/",
+        {"status": "SHIPPED", "tracking_number": "1Z1", "carrier": "UPS"},
+    )
+    shipped = customer.get("/orders/history/").json()["results"][1]
+    assert (shipped["status"], shipped["tracking_number"], shipped["carrier"]) == (
+        "SHIPPED",
+        "1Z1",
+        "UPS",
+    )
+    services.refunded(order_id=first, payment_reference="pay_1", by="test")
+    assert statuses() == ["PENDING", "REFUNDED"]
+    services.payment_failed(order_id=second, payment_reference="pay_2", by="test")
+    assert statuses() == ["CANCELLED", "REFUNDED"]
+    third = place(customer, (shelf["filters"], 1)).json()["id"]
+    Order.objects.filter(pk=third).update(created_at=timezone.now() - timedelta(days=1))
+    services.expire_pending_orders()
+    assert statuses() == ["CANCELLED", "REFUNDED", "CANCELLED"]
+
+
+def test_a_cached_history_page_belongs_to_its_customer_filters_page_and_host(
+    customer, role_client, shelf
+):
+    older = place(customer, (shelf["filters"], 1)).json()["id"]
+    newer = place(customer, (shelf["filters"], 1)).json()["id"]
+    customer.post(f"/orders/{older}/cancel/")
+    customer.get("/orders/history/")
+    customer.get("/orders/history/?page_size=1")
+    other = role_client("CUSTOMER", user_id=99)
+    for _ in range(3):  # as many events as the customer's orders have
+        place(other, (shelf["filters"], 1))
+
+    assert other.get("/orders/history/").json()["count"] == 3
+    cancelled = customer.get("/orders/history/?status=CANCELLED").json()
+    assert [order["id"] for order in cancelled["results"]] == [older]
+    second = customer.get("/orders/history/?page_size=1&page=2").json()
+    assert [order["id"] for order in second["results"]] == [older]
+    elsewhere = customer.get("/orders/history/?page_size=1", HTTP_HOST="testserver:8004").json()
+    assert elsewhere["next"].startswith("http://testserver:8004/")
+    assert (
+        customer.get("/orders/history/?page_size=1").json()["next"].startswith("http://testserver/")
+    )
+    assert [order["id"] for order in elsewhere["results"]] == [newer]
 
 
 def test_an_empty_history_page(customer, db):

@@ -1,0 +1,34 @@
+"""History pages cached as rendered JSON under the customer's history version (docs/orders.md,
+"Reading"): a change to any of their orders gives a new version, so a page is never served after
+the change is visible, in any worker, whatever the cache backend."""
+
+import hashlib
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpResponse
+
+from orders.selectors import history_version
+from shop_common.renderers import JSONRenderer
+
+
+def history_page(*, user_id: int, address: str, compute: Callable[[], Any]) -> HttpResponse:
+    """The page answered at ``address`` (the request's absolute URI: the filters, the page and the
+    host its links are built on) for this customer; ``compute`` runs only on a miss. The version
+    is read first, so a page computed during a change is filed under the version before it."""
+    ttl = settings.ORDER_HISTORY_CACHE_TTL
+    if ttl <= 0:
+        return _json(JSONRenderer().render(compute()))
+    version = history_version(user_id=user_id)
+    key = f"orders:history:{user_id}:{version}:{hashlib.sha256(address.encode()).hexdigest()}"
+    body = cache.get(key)
+    if body is None:
+        body = JSONRenderer().render(compute())
+        cache.set(key, body, timeout=ttl)
+    return _json(body)
+
+
+def _json(body: bytes) -> HttpResponse:
+    return HttpResponse(body, content_type="application/json")
