@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 
 from carts import services
 from carts.models import Cart
-from carts.selectors import priced_cart, stored_cart
+from carts.selectors import cart_lines, priced_cart
 from shop_common.fields import STOCK_LINE_MAX_QUANTITY, IdField
 from shop_common.permissions import IsAuthenticatedUser
 from shop_common.product_catalog import CatalogProduct
@@ -64,7 +64,7 @@ class LineInput(serializers.Serializer):
 class CartDetailApi(CartApi):
     @extend_schema(responses=CartOutput)
     def get(self, request: Request) -> Response:
-        cart = stored_cart(user_id=request.user.id)
+        cart = cart_lines(user_id=request.user.id)
         if cart is None:  # no lines: the cart (made if need be), known to be empty
             cart = services.cart_for(user_id=request.user.id)
             known_related(cart, "items", [])

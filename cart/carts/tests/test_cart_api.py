@@ -424,6 +424,33 @@ def test_an_item_id_too_long_for_any_row_is_no_route(shopper):
     )
 
 
+def test_the_cart_pages_lines_are_the_stored_carts(shopper, stranger, product_service):
+    """The cart page reads its lines from rows (``selectors.cart_lines``); they must be the lines
+    ``stored_cart`` gives, field by field and in its order, and nobody else's."""
+    from carts.selectors import cart_lines, stored_cart
+
+    products = [product_service.add(price="2.00") for _ in range(4)]
+    for product_id in products[:3]:
+        add(shopper, product_id, 2)
+    add(stranger, products[3])
+    add(shopper, products[0], 1)
+    # Added in one instant, lines are in id order: put the last one first in time.
+    CartItem.objects.filter(product_id=products[2]).update(
+        added_at=timezone.now() - timedelta(days=1)
+    )
+
+    def fields(cart):
+        return (cart.id, [(i.id, i.cart_id, i.product_id, i.quantity) for i in cart.items.all()])
+
+    fast, stored = cart_lines(user_id=shopper.user_id), stored_cart(user_id=shopper.user_id)
+    assert fields(fast) == fields(stored)
+    assert [i.product_id for i in fast.items.all()] == [products[2], products[0], products[1]]
+    assert [i.quantity for i in fast.items.all()] == [2, 3, 2]
+    shopper.post("/api/cart/clear/")
+    assert cart_lines(user_id=shopper.user_id) is None
+    assert cart_lines(user_id=12345) is None
+
+
 def test_the_hand_built_answer_is_what_cart_output_gives():
     """``PricedCart.as_answer`` is built by hand for speed; ``CartOutput`` documents it. Every kind
     of line (buyable, short of stock, inactive, gone) must come out the same from both."""
