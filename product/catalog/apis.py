@@ -395,10 +395,9 @@ class ProductBatchApi(InternalApi):
     )
     def get(self, request: Request) -> Response:
         raw = request.query_params.get("ids", "")
+        field = IdField()
         try:
-            ids = sorted(
-                {IdField().run_validation(part) for part in raw.split(",") if part.strip()}
-            )
+            ids = sorted({field.run_validation(part) for part in raw.split(",") if part.strip()})
         except ValidationError:
             raise ValidationError({"ids": ["Comma-separated product ids are required."]}) from None
         if not ids or len(ids) > 100:
