@@ -21,6 +21,16 @@ RESERVATION_TTL_SECONDS = conf.RESERVATION_TTL_SECONDS
 # Seconds a customer's history page stays cached (0: not cached); any change to their orders
 # gives a new key at once (orders.cache), so this only bounds the memory the pages take.
 ORDER_HISTORY_CACHE_TTL = 300
+# History pages stay in each worker's memory, even with Redis: their version is read from the
+# database on every request anyway, so a shared copy would only add a round trip.
+CACHES = {
+    **CACHES,  # noqa: F821 (set by service_settings)
+    "history": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "order-history",
+        "OPTIONS": {"MAX_ENTRIES": 1000},
+    },
+}
 
 # One name for the order states wherever they appear in the OpenAPI schema.
 SPECTACULAR_SETTINGS = {

@@ -1,13 +1,14 @@
 """History pages cached as rendered JSON under the customer's history version (docs/orders.md,
 "Reading"): a change to any of their orders gives a new version, so a page is never served after
-the change is visible, in any worker, whatever the cache backend."""
+the change is visible, in any worker. The pages stay in the worker's own memory (the "history"
+cache of the settings)."""
 
 import hashlib
 from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import caches
 from django.http import HttpResponse
 
 from orders.selectors import history_version
@@ -23,10 +24,11 @@ def history_page(*, user_id: int, address: str, compute: Callable[[], Any]) -> H
         return _json(JSONRenderer().render(compute()))
     version = history_version(user_id=user_id)
     key = f"orders:history:{user_id}:{version}:{hashlib.sha256(address.encode()).hexdigest()}"
-    body = cache.get(key)
+    pages = caches["history"]
+    body = pages.get(key)
     if body is None:
         body = JSONRenderer().render(compute())
-        cache.set(key, body, timeout=ttl)
+        pages.set(key, body, timeout=ttl)
     return _json(body)
 
 

@@ -7,7 +7,8 @@ import uuid
 
 import pytest
 import respx
-from django.core.cache import cache
+from django.conf import settings
+from django.core.cache import caches
 from django.test import Client, override_settings
 from rest_framework.test import APIClient
 
@@ -65,12 +66,18 @@ def staff(role_client) -> APIClient:
 
 @pytest.fixture(autouse=True)
 def _empty_cache():
-    """Cached validations, catalog pages and throttle counts never leak from one test to the next."""
-    cache.clear()
+    """Cached validations, catalog and history pages and throttle counts never leak from one test
+    to the next (every configured cache: a service may keep one of its own beside the default)."""
+    _clear_caches()
     forget_service_tokens()
     published_keys.forget()
     yield
-    cache.clear()
+    _clear_caches()
+
+
+def _clear_caches() -> None:
+    for alias in settings.CACHES:
+        caches[alias].clear()
 
 
 @pytest.fixture(autouse=True)
