@@ -358,6 +358,22 @@ def test_a_history_page_is_read_again_after_every_change_to_the_customers_orders
     assert statuses() == ["CANCELLED", "REFUNDED", "CANCELLED"]
 
 
+def test_the_history_version_is_the_number_of_the_customers_order_events(
+    customer, role_client, shelf
+):
+    """``selectors.history_version`` is SQL written once; it must count what the ORM counts."""
+    from orders.selectors import history_version
+
+    first = place(customer, (shelf["filters"], 1)).json()["id"]
+    place(customer, (shelf["kettle"], 1))
+    customer.post(f"/orders/{first}/cancel/")
+    place(role_client("CUSTOMER", user_id=99), (shelf["filters"], 1))
+
+    for user_id, events in ((41, 3), (99, 1), (5, 0)):
+        assert OrderEvent.objects.filter(order__user_id=user_id).count() == events
+        assert history_version(user_id=user_id) == events
+
+
 def test_a_cached_history_page_belongs_to_its_customer_filters_page_and_host(
     customer, role_client, shelf
 ):
