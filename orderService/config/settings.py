@@ -19,16 +19,17 @@ ORDER_SHIPPING_FLAT = Decimal(env("ORDER_SHIPPING_FLAT", default="10.00"))
 RESERVATION_TTL_SECONDS = conf.RESERVATION_TTL_SECONDS
 
 # Seconds a customer's history page stays cached (0: not cached); any change to their orders
-# gives a new key at once (orders.cache), so this only bounds the memory the pages take.
+# gives a new key at once (orders.cache), so this only bounds how long an unread page is kept.
 ORDER_HISTORY_CACHE_TTL = 300
 # History pages stay in each worker's memory, even with Redis: their version is read from the
-# database on every request anyway, so a shared copy would only add a round trip.
+# database on every request anyway, so a shared copy would only add a round trip. A page of 100
+# orders is tens of kB: 200 pages keep a worker's share small.
 CACHES = {
     **CACHES,  # noqa: F821 (set by service_settings)
     "history": {
         "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
         "LOCATION": "order-history",
-        "OPTIONS": {"MAX_ENTRIES": 1000},
+        "OPTIONS": {"MAX_ENTRIES": 200},
     },
 }
 

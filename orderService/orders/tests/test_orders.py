@@ -358,6 +358,17 @@ def test_a_history_page_is_read_again_after_every_change_to_the_customers_orders
     assert statuses() == ["CANCELLED", "REFUNDED", "CANCELLED"]
 
 
+def test_with_the_history_cache_off_every_read_runs_the_page_queries(
+    customer, shelf, settings, django_assert_num_queries
+):
+    settings.ORDER_HISTORY_CACHE_TTL = 0
+    place(customer, (shelf["filters"], 1))
+
+    for _ in range(2):
+        with django_assert_num_queries(4):  # count, orders, lines, events; no version
+            assert customer.get("/orders/history/").json()["count"] == 1
+
+
 def test_the_history_version_is_the_number_of_the_customers_order_events(
     customer, role_client, shelf
 ):
