@@ -6,9 +6,13 @@ every request pays for otherwise (docs/scaling.md, "The edge").
 - A response whose body is already in memory goes back as a list of one bytes object, so the server
   writes it at once with its Content-Length; Django's response object itself would be iterated
   chunk by chunk and sent chunked.
+- The request body a view did not read (a 401 or 403 answered before it) is read before the answer
+  goes back: the server closes a connection whose request body was left unread, and a client that
+  had already sent its next request on it got no answer at all.
 """
 
 import django
+from django.conf import settings
 from django.core.handlers.wsgi import WSGIHandler
 from django.http import HttpRequest, HttpResponse
 from django.urls import ResolverMatch
@@ -23,6 +27,7 @@ class ShopWSGIHandler(WSGIHandler):
 
     def __call__(self, environ: dict, start_response) -> object:
         response = super().__call__(environ, start_response)
+        read_rest_of_body(environ)
         if isinstance(response, HttpResponse):
             body = response.content
             # What the server would do after sending it: request_finished (database connections
@@ -30,6 +35,17 @@ class ShopWSGIHandler(WSGIHandler):
             response.close()
             return [body]
         return response
+
+
+def read_rest_of_body(environ: dict) -> None:
+    """What is left of a request body within the size limit; a larger one was refused unread, and
+    its connection is better closed than read from."""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return
+    if 0 < length <= settings.MAX_REQUEST_BODY_BYTES:
+        environ["wsgi.input"].read()
 
 
 def get_wsgi_application() -> ShopWSGIHandler:

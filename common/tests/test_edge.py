@@ -94,6 +94,33 @@ def test_an_answer_in_memory_leaves_as_one_body_after_request_finished(handler):
     assert finished == [True]
 
 
+@pytest.mark.parametrize(
+    ("path", "status", "left"),
+    [("/needs-login/", 401, b""), ("/echo/", 200, b"")],
+)
+def test_a_request_body_is_read_whole_whether_or_not_the_view_read_it(handler, path, status, left):
+    """The server closes a connection whose request body was left unread (tests/e2e/test_server.py)."""
+    body = json.dumps({"quantity": 2, "price": "1.10"}).encode()
+    environ = RequestFactory().generic("POST", path, body, "application/json").environ
+    stream = environ["wsgi.input"]
+
+    handler(environ, lambda status, headers, exc_info=None: None)
+
+    assert stream.read() == left
+
+
+def test_a_body_over_the_limit_is_left_unread(handler, settings):
+    settings.MAX_REQUEST_BODY_BYTES = 10
+    body = b"x" * 11
+    environ = RequestFactory().generic("POST", "/needs-login/", body, "text/plain").environ
+    statuses = []
+
+    handler(environ, lambda status, headers, exc_info=None: statuses.append(status))
+
+    assert statuses[0].startswith("413")
+    assert environ["wsgi.input"].read() == body
+
+
 def test_page_middleware_passes_api_routes_by():
     page = RequestFactory().get("/admin/")
     page.shop_page = True

@@ -1,7 +1,8 @@
 """The shop's server (granian through shop_common.server) keeps what the shop relies on: a stop
 (SIGTERM, Ctrl-C) finishes the requests in flight, a hung worker is replaced, connections stay
-open longer than the services' pools reuse them, metrics add up across workers (dead ones too),
-one access line per request written by the shop, and the body limit answered before the body.
+open longer than clients' pools reuse them and after answers that did not read the body, metrics
+add up across workers (dead ones too), one access line per request written by the shop, and the
+body limit answered before the body.
 
 One product service with two workers; its user service is a stand-in in this process that holds
 a validation until the test lets it go, so a request can be caught in flight."""
@@ -9,7 +10,9 @@ a validation until the test lets it go, so a request can be caught in flight."""
 import contextlib
 import json
 import os
+import re
 import secrets
+import select
 import signal
 import socket
 import threading
@@ -352,6 +355,45 @@ def test_an_idle_connection_outlives_the_callers_reuse_window(stack):
         threading.Event().wait(CLIENT_KEEPALIVE_SECONDS + 1)
 
         assert request_on(connection, "/health/").startswith(b"HTTP/1.1 200")
+
+
+def test_an_unread_body_is_read_before_the_answer_and_the_connection_stays_open(stack):
+    """An anonymous POST is a 401 before the view reads its body. The server closes a connection
+    whose body was left unread, sometimes without saying so, and a client that had sent its next
+    request on it got no answer: the shop reads the rest of the body before it answers."""
+    port = stack.processes["product"].port
+    body = b'{"name": "unread"}'
+    head = (
+        "POST /category/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+        for _ in range(3):
+            connection.sendall(head)
+            # A bounded look for an answer that must not come before the body: one that comes
+            # is the server answering, and then closing, with the body still on its way.
+            early, _, _ = select.select([connection], [], [], 1.0)
+            assert not early, "answered before the request body arrived"
+            connection.sendall(body)
+            answer = read_answer(connection)
+            assert answer.startswith(b"HTTP/1.1 401"), answer[:200]
+            assert b"connection: close" not in answer.lower(), answer[:400]
+
+
+def read_answer(connection: socket.socket) -> bytes:
+    """One whole answer (head and its Content-Length of body) from a kept-alive connection."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = connection.recv(65536)
+        assert chunk, f"the server closed the connection: {data[:200]!r}"
+        data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))
+    while len(rest) < length:
+        chunk = connection.recv(65536)
+        assert chunk, "the server closed the connection mid-answer"
+        rest += chunk
+    return head + b"\r\n\r\n" + rest
 
 
 def test_a_stop_does_not_wait_for_idle_connections(stack, tmp_path):
