@@ -8,6 +8,8 @@ import pytest
 from rest_framework.test import APIClient
 
 from checkout.models import IdempotencyRecord
+from checkout.services import CART_COMPLETION_RESERVE_SECONDS
+from shop_common.deadlines import HEADER, parse_deadline
 from shop_common.testing.data import ADDRESS
 
 pytestmark = pytest.mark.django_db
@@ -199,6 +201,19 @@ def test_checkout_places_and_pays_in_one_call_to_the_order_service(shop, service
     assert json.loads(services.place.calls.last.request.content)["payment"] == {}
     # The payment service is not asked by this service: the order service started the payment.
     assert services.pay.call_count == 0
+
+
+def test_the_placement_leaves_part_of_the_budget_for_emptying_the_cart(shop, services):
+    """A payment start that took the whole budget left the cart holding lines that had become the
+    order, and the customer's next checkout was refused as that order's."""
+    shop.post("/checkout/", {"shipping_address": ADDRESS})
+
+    def deadline(route) -> float:
+        return parse_deadline(route.calls.last.request.headers[HEADER])
+
+    reserve = deadline(services.complete) - deadline(services.place)
+    # The complete call is sent later than the placement: its deadline can only be the later one.
+    assert reserve >= CART_COMPLETION_RESERVE_SECONDS - 0.001
 
 
 def test_checkout_with_the_payment_service_down_keeps_the_pending_order(shop, services):
