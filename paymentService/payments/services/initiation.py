@@ -69,8 +69,19 @@ def start_order_payment(*, order: dict, gateway: str | None = None) -> tuple[Pay
     return _start(order, chosen_gateway(gateway))
 
 
+# Money taken for the order: it stays PENDING at the order service until the payment's notice gets
+# there (the product service may be down), and a second checkout then would charge twice.
+CAPTURED = (PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED)
+
+
 def _start(order: dict, gateway_name: str) -> tuple[Payment, bool]:
     order_id, user_id = order["id"], order["user_id"]
+    if order["status"] == "PENDING":
+        paid = Payment.objects.filter(order_id=order_id, status__in=CAPTURED).first()
+        if paid is not None:
+            raise OrderNotPayable(
+                details={"order_id": order_id, "status": "PAID", "payment_id": paid.id}
+            )
     payment = _new_payment(order, user_id, gateway_name) if order["status"] == "PENDING" else None
     created = payment is not None
     if not created:

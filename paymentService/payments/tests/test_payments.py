@@ -107,10 +107,11 @@ def test_initiation_and_its_webhook_run_only_the_statements_they_need(
 ):
     """docs/development.md, "Counting SQL statements". Each transaction is a savepoint and its
     release here (the test runs in one)."""
-    # The new payment (its own atomic block; no look for an open one first); under the lock after
+    # A look for a payment that already took the order's money (the order may still read PENDING);
+    # the new payment (its own atomic block; no look for an open one first); under the lock after
     # the provider answered: the payment read, its history row, its update. A payment just made
     # has no refunds: none asked for.
-    with django_assert_num_queries((2 + 1) + (2 + 3)):
+    with django_assert_num_queries(1 + (2 + 1) + (2 + 3)):
         answer = customer.post("/service/", {"order_id": order_id})
     assert (answer.status_code, answer.json()["refunds"]) == (201, [])
     payment = Payment.objects.get(pk=answer.json()["payment_id"])
@@ -206,6 +207,32 @@ def test_the_order_service_starts_a_payment_at_the_amount_it_sends_without_a_rea
     assert (again.status_code, again.json()) == (200, body)
     # The customer sees it as their own, as one they started through POST /service/.
     assert customer.get(f"/payments/{body['payment_id']}/").status_code == 200
+
+
+def test_an_order_whose_payment_succeeded_is_not_paid_twice_while_it_still_reads_pending(
+    user_service, order_service, sandbox, customer
+):
+    """The order stays PENDING until the payment's notice reaches it (the product service may be
+    down); a replayed checkout then must not open a second checkout."""
+    order = service_client(user_service, "order")
+    first = order.post("/internal/payments/", PLACED)
+    Payment.objects.filter(pk=first.json()["payment_id"]).update(
+        status=PaymentStatus.SUCCEEDED, open_for_order=None
+    )
+
+    again = order.post("/internal/payments/", PLACED)
+    order_service.orders[PLACED["order_id"]] = {
+        **PLACED,
+        "id": PLACED["order_id"],
+        "payment_reference": "",
+        "needs_refund": False,
+    }
+    through_the_door = customer.post("/service/", {"order_id": PLACED["order_id"]})
+
+    assert again.status_code == 409, again.json()
+    assert again.json()["error"]["code"] == "order_not_payable"
+    assert through_the_door.status_code == 409, through_the_door.json()
+    assert Payment.objects.filter(order_id=PLACED["order_id"]).count() == 1
 
 
 @pytest.mark.parametrize(
