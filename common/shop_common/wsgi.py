@@ -37,14 +37,19 @@ class ShopWSGIHandler(WSGIHandler):
         return response
 
 
+# Bodies up to this size are read to the end when the view did not: the API's JSON bodies. A
+# larger unread one (a refused upload) costs its connection instead: granian has no timeout for a
+# body, so reading one that trickles in would hold the worker's thread as long as it trickles.
+DRAIN_MAX_BYTES = 64 * 1024
+
+
 def read_rest_of_body(environ: dict) -> None:
-    """What is left of a request body within the size limit; a larger one was refused unread, and
-    its connection is better closed than read from."""
+    """What is left of a small request body (``DRAIN_MAX_BYTES``)."""
     try:
         length = int(environ.get("CONTENT_LENGTH") or 0)
     except ValueError:
         return
-    if 0 < length <= settings.MAX_REQUEST_BODY_BYTES:
+    if 0 < length <= min(DRAIN_MAX_BYTES, settings.MAX_REQUEST_BODY_BYTES):
         environ["wsgi.input"].read()
 
 

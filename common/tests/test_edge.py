@@ -15,7 +15,7 @@ from django.urls.resolvers import URLResolver
 from prometheus_client import REGISTRY
 
 from shop_common import deadlines, edge
-from shop_common.wsgi import ShopWSGIHandler
+from shop_common.wsgi import DRAIN_MAX_BYTES, ShopWSGIHandler
 
 
 @pytest.fixture
@@ -107,6 +107,15 @@ def test_a_request_body_is_read_whole_whether_or_not_the_view_read_it(handler, p
     handler(environ, lambda status, headers, exc_info=None: None)
 
     assert stream.read() == left
+
+
+def test_a_large_body_the_view_did_not_read_is_left_unread(handler):
+    body = b"x" * (DRAIN_MAX_BYTES + 1)
+    environ = RequestFactory().generic("POST", "/needs-login/", body, "text/plain").environ
+
+    handler(environ, lambda status, headers, exc_info=None: None)
+
+    assert environ["wsgi.input"].read() == body
 
 
 def test_a_body_over_the_limit_is_left_unread(handler, settings):

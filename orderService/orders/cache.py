@@ -14,6 +14,10 @@ from django.http import HttpResponse
 from orders.selectors import history_version
 from shop_common.renderers import JSONRenderer
 
+# A page larger than this (big orders, a page size of 100) is answered, not kept: the worker keeps
+# at most its cache's MAX_ENTRIES pages, and any query string makes a page of its own.
+MAX_PAGE_BYTES = 64 * 1024
+
 
 def history_page(*, user_id: int, address: str, compute: Callable[[], Any]) -> HttpResponse:
     """The page answered at ``address`` (the request's absolute URI: the filters, the page and the
@@ -28,7 +32,8 @@ def history_page(*, user_id: int, address: str, compute: Callable[[], Any]) -> H
     body = pages.get(key)
     if body is None:
         body = JSONRenderer().render(compute())
-        pages.set(key, body, timeout=ttl)
+        if len(body) <= MAX_PAGE_BYTES:
+            pages.set(key, body, timeout=ttl)
     return _json(body)
 
 

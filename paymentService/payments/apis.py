@@ -138,8 +138,9 @@ class StartOrderPaymentApi(InternalApi):
         order_number = serializers.CharField(max_length=32)
         user_id = IdField()
         status = serializers.CharField(max_length=16)
+        # Nothing to pay is never a checkout, whoever asks.
         total_amount = serializers.DecimalField(
-            max_digits=12, decimal_places=2, min_value=Decimal("0.00")
+            max_digits=12, decimal_places=2, min_value=Decimal("0.01")
         )
         currency = serializers.RegexField(r"^[A-Z]{3}$")
         gateway = serializers.CharField(required=False, max_length=32)

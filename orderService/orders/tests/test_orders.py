@@ -369,6 +369,19 @@ def test_with_the_history_cache_off_every_read_runs_the_page_queries(
             assert customer.get("/orders/history/").json()["count"] == 1
 
 
+def test_a_history_page_over_the_size_bound_is_answered_but_not_kept(
+    customer, shelf, monkeypatch, django_assert_num_queries
+):
+    from orders import cache
+
+    place(customer, (shelf["filters"], 1))
+    monkeypatch.setattr(cache, "MAX_PAGE_BYTES", 10)
+
+    for _ in range(2):
+        with django_assert_num_queries(1 + 4):  # the version, then the page's own queries
+            assert customer.get("/orders/history/").json()["count"] == 1
+
+
 def test_the_history_version_is_the_number_of_the_customers_order_events(
     customer, role_client, shelf
 ):

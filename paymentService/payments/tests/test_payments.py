@@ -245,6 +245,15 @@ def test_only_the_order_service_may_send_an_order_to_pay(user_service, sandbox, 
     assert not Payment.objects.exists()
 
 
+def test_nothing_to_pay_is_never_a_checkout(user_service, sandbox):
+    response = service_client(user_service, "order").post(
+        "/internal/payments/", {**PLACED, "total_amount": "0.00"}
+    )
+
+    assert response.status_code == 400
+    assert not Payment.objects.exists()
+
+
 def test_a_customer_cannot_send_an_amount_to_pay(customer, sandbox):
     response = customer.post("/internal/payments/", PLACED)
 
