@@ -109,6 +109,7 @@ def test_services_keep_connections_open_longer_than_their_callers_reuse_them():
     server's side is tested live: tests/e2e/test_server.py)."""
     assert server.KEEPALIVE_SECONDS > service_client.KEEPALIVE_SECONDS
     assert httpx.Limits().keepalive_expiry < server.KEEPALIVE_SECONDS
+    assert server.KEEPALIVE_SECONDS < server.GRACEFUL_SECONDS
     command = server_command(ROOT / "product", port=8002, threads=4)
     assert command[command.index("--threads") + 1] == "4"
 

@@ -39,10 +39,12 @@ HEARTBEAT_SECONDS = 1.0
 WORKER_TIMEOUT_SECONDS = 10
 # Seconds a stopping worker may take to finish its requests before it is killed.
 GRACEFUL_SECONDS = 10
-# Seconds an idle connection stays open (granian's default). Longer than clients' pools reuse one
-# (httpx's and Node's 5 s, the services' own 1 s): a client must never send on a connection the
-# server is closing at that moment, which a POST could not safely retry.
-KEEPALIVE_SECONDS = 30
+# Seconds an idle connection stays open, and a request's head may take to arrive (granian times
+# both with one setting). Longer than clients' pools reuse a connection (httpx's and Node's 5 s,
+# the services' own 1 s): a client must never send on a connection the server is closing at that
+# moment, which a POST could not safely retry. Shorter than GRACEFUL_SECONDS: a stopping worker
+# waits for a connection that has sent part of a head, and would otherwise be killed.
+KEEPALIVE_SECONDS = 8
 
 logger = logging.getLogger("shop_common.server")
 

@@ -396,6 +396,20 @@ def read_answer(connection: socket.socket) -> bytes:
     return head + b"\r\n\r\n" + rest
 
 
+def test_a_stop_with_a_head_half_sent_ends_cleanly_without_killing_a_worker(stack, tmp_path):
+    """A stopping worker waits for a connection that has sent part of a request's head until the
+    head's time runs out (KEEPALIVE_SECONDS); past GRACEFUL_SECONDS it would be killed."""
+    with own_server(stack, tmp_path) as server:
+        half = socket.create_connection(("127.0.0.1", server.port), timeout=30)
+        with half:
+            half.sendall(b"GET /health/ HTTP/1.1\r\nHost: 127")
+            os.kill(server.process.pid, signal.SIGTERM)
+
+            assert server.process.wait(timeout=GRACEFUL_SECONDS + 5) == 0
+        log = (tmp_path / "product.log").read_text()
+        assert "refused to gracefully stop" not in log, log[-2000:]
+
+
 def test_a_stop_does_not_wait_for_idle_connections(stack, tmp_path):
     with own_server(stack, tmp_path) as server:
         idle = socket.create_connection(("127.0.0.1", server.port), timeout=10)
