@@ -16,6 +16,7 @@ error status from the other service is returned as it is: what it means is the c
 import logging
 import threading
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -34,6 +35,18 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 # Seconds an idle pooled connection is reused. Shorter than the servers' keep-alive
 # (shop_common.processes.KEEPALIVE_SECONDS): a connection the server may be closing is never sent on.
 KEEPALIVE_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class Answer:
+    """Another service's answer, kept as it is (status and body) so errors pass through unchanged."""
+
+    status: int
+    body: Any
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
 
 
 class ServiceClient:

@@ -3,23 +3,10 @@ with this service's own token in ``X-Shop-Service-Token`` (so that the service c
 request's deadline), every call has the shared client's timeouts, and a service that is down is a
 503 naming it."""
 
-from dataclasses import dataclass
 from typing import Any
 
-from shop_common.service_client import service_client
+from shop_common.service_client import Answer, service_client
 from shop_common.service_tokens import on_behalf_headers
-
-
-@dataclass(frozen=True)
-class Answer:
-    """Another service's answer, kept as it is (status and body) so errors pass through unchanged."""
-
-    status: int
-    body: Any
-
-    @property
-    def ok(self) -> bool:
-        return 200 <= self.status < 300
 
 
 def call(

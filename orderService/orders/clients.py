@@ -11,6 +11,7 @@ import httpx
 
 from orders.exceptions import ProductsNotFound
 from shop_common.errors import DependencyUnavailable, OutOfStock
+from shop_common.service_client import Answer
 from shop_common.service_tokens import internal_request
 
 
@@ -99,15 +100,7 @@ def release_stock(*, order_ref: str) -> str:
     return "released"
 
 
-@dataclass(frozen=True)
-class PaymentAnswer:
-    """The payment service's answer to starting an order's payment, as it gave it."""
-
-    status: int
-    body: dict[str, Any]
-
-
-def start_payment(*, order: dict[str, Any], gateway: str | None) -> PaymentAnswer:
+def start_payment(*, order: dict[str, Any], gateway: str | None) -> Answer:
     """The order's payment, started (or found open) by the payment service at this order's amount.
 
     :raises DependencyUnavailable: the payment service did not answer (or not in the error shape).
@@ -122,4 +115,4 @@ def start_payment(*, order: dict[str, Any], gateway: str | None) -> PaymentAnswe
         answer = None
     if not isinstance(answer, dict) or (response.status_code >= 500 and "error" not in answer):
         raise DependencyUnavailable("payment", reason=f"answered {response.status_code}")
-    return PaymentAnswer(response.status_code, answer)
+    return Answer(response.status_code, answer)

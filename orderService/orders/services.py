@@ -296,7 +296,7 @@ def start_payment(*, order: Order, gateway: str | None = None) -> PaymentStart:
                 **error_body(failure.code, failure.message, failure.details),
             },
         )
-    if 200 <= answer.status < 300:
+    if answer.ok:
         return PaymentStart(payment=answer.body, error=None)
     return PaymentStart(payment=None, error={"status": answer.status, **answer.body})
 
