@@ -45,6 +45,15 @@ def error_body(code: str, message: str, details: dict[str, Any] | None = None) -
     return {"error": {"code": code, "message": message, "details": details or {}}}
 
 
+def status_and_error(failure: errors.ServiceError) -> dict[str, Any]:
+    """A failure carried inside a successful answer (a checkout's ``payment_error``): its status
+    beside its error body."""
+    return {
+        "status": failure.status_code,
+        **error_body(failure.code, failure.message, failure.details),
+    }
+
+
 def error_response(
     status: int, code: str, message: str | None = None, details: dict[str, Any] | None = None
 ) -> JsonResponse:

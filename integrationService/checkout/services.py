@@ -19,7 +19,7 @@ from checkout.exceptions import (
 )
 from checkout.models import IdempotencyRecord
 from shop_common import deadlines
-from shop_common.error_handlers import error_body
+from shop_common.error_handlers import status_and_error
 from shop_common.errors import DependencyUnavailable, GatewayNotAvailable, IdempotencyKeyReused
 from shop_common.idempotency import fingerprint
 
@@ -208,7 +208,4 @@ def _payment_of(order: dict, *, token: str, gateway: str | None) -> tuple[dict |
     try:
         return initiate_payment(token=token, order_id=order["id"], gateway=gateway)[1], None
     except (DependencyUnavailable, Downstream) as failure:
-        return None, {
-            "status": failure.status_code,
-            **error_body(failure.code, failure.message, failure.details),
-        }
+        return None, status_and_error(failure)

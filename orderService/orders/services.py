@@ -25,7 +25,7 @@ from orders.exceptions import (
 from orders.models import TRANSITIONS, Order, OrderEvent, OrderLine, OrderStatus, OutboxCall
 from orders.selectors import internal_order
 from shop_common import deadlines, metrics
-from shop_common.error_handlers import error_body
+from shop_common.error_handlers import status_and_error
 from shop_common.errors import CurrencyMismatch, DependencyUnavailable, IdempotencyKeyReused
 from shop_common.idempotency import fingerprint
 from shop_common.lines import merged_quantities
@@ -289,13 +289,7 @@ def start_payment(*, order: Order, gateway: str | None = None) -> PaymentStart:
     try:
         answer = clients.start_payment(order=facts, gateway=gateway)
     except DependencyUnavailable as failure:
-        return PaymentStart(
-            payment=None,
-            error={
-                "status": failure.status_code,
-                **error_body(failure.code, failure.message, failure.details),
-            },
-        )
+        return PaymentStart(payment=None, error=status_and_error(failure))
     if answer.ok:
         return PaymentStart(payment=answer.body, error=None)
     return PaymentStart(payment=None, error={"status": answer.status, **answer.body})
