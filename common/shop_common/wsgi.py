@@ -27,13 +27,14 @@ class ShopWSGIHandler(WSGIHandler):
 
     def __call__(self, environ: dict, start_response) -> object:
         response = super().__call__(environ, start_response)
-        read_rest_of_body(environ)
         if isinstance(response, HttpResponse):
             body = response.content
             # What the server would do after sending it: request_finished (database connections
-            # given back) fires here instead.
+            # given back) fires here instead, before any wait for the rest of the body.
             response.close()
+            read_rest_of_body(environ)
             return [body]
+        read_rest_of_body(environ)
         return response
 
 
