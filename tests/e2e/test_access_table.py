@@ -100,8 +100,8 @@ def foreign_client_token(stack) -> str:
         "Foreign",
         "--client-id",
         client_id,
-        "--client-secret",
-        secret,
+        # One argument: a random secret may start with "-", which would read as an option.
+        f"--client-secret={secret}",
         "confidential",
         "client-credentials",
     )
