@@ -1,4 +1,5 @@
-"""The priced cart: stored lines plus the product service's current facts, from one batch call."""
+"""The priced cart: stored lines plus the product service's facts, kept from a recent answer or
+asked in one batch call."""
 
 import functools
 from dataclasses import dataclass
@@ -7,7 +8,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import connection
 
-from carts.clients import current_products
+from carts.clients import recent_products
 from carts.models import Cart, CartItem
 from shop_common.money import CENT
 from shop_common.product_catalog import CatalogProduct
@@ -161,11 +162,12 @@ def cart_lines(*, user_id: int) -> Cart | None:
 
 
 def priced_cart(cart: Cart, products: dict[int, CatalogProduct] | None = None) -> PricedCart:
-    """The cart priced at the catalog's current facts. ``products`` may come from the caller's own
-    batch call; otherwise one batch call is made here."""
+    """The cart priced at the catalog's facts. ``products`` may come from the caller's own batch
+    call; otherwise facts at most ``CART_CATALOG_CACHE_SECONDS`` old, the rest asked now: the
+    order prices and reserves at the catalog itself, so an answer this old decides nothing."""
     items = list(cart.items.all())
     if products is None:
-        products = current_products(item.product_id for item in items)
+        products = recent_products(item.product_id for item in items)
     lines = price_lines(items, products)
     currencies = {line.product.currency for line in lines if line.product}
     return PricedCart(

@@ -1,8 +1,11 @@
-"""The cart over its API: live prices from one batch call, every denial, and failures that change nothing."""
+"""The cart over its API: prices from one batch call (or kept from a recent one), every denial, and
+failures that change nothing."""
 
+import time
 from datetime import timedelta
 
 import pytest
+from django.core.cache.backends import locmem
 from django.utils import timezone
 
 from carts.models import Cart, CartItem
@@ -21,6 +24,18 @@ def shopper(role_client, product_service):
 @pytest.fixture
 def stranger(role_client):
     return role_client("CUSTOMER", user_id=777)
+
+
+@pytest.fixture
+def kept_facts_expire(monkeypatch, settings):
+    """Moves the clock of the cart's cache (local memory in tests) past the time catalog facts are
+    kept: what a page asks after that is what the product service answers now."""
+
+    def expire():
+        later = time.time() + settings.CART_CATALOG_CACHE_SECONDS + 1
+        monkeypatch.setattr(locmem.time, "time", lambda: later)
+
+    return expire
 
 
 def add(client, product_id, quantity=1, **extra):
@@ -155,15 +170,35 @@ def test_the_first_releases_items_body_adds_all_lines_or_none(shopper, product_s
     ]
 
 
-def test_a_cart_page_costs_one_batch_call_whatever_the_number_of_lines(shopper, product_service):
+def test_a_cart_page_costs_one_batch_call_whatever_the_number_of_lines(
+    shopper, product_service, kept_facts_expire
+):
     for _ in range(5):
         add(shopper, product_service.add())
+    kept_facts_expire()
     product_service.lookup.reset()
 
     shopper.get("/api/cart/")
 
     assert product_service.lookup.call_count == 1
     assert product_service.lookup.calls.last.request.url.params["ids"] == "1,2,3,4,5"
+
+
+def test_a_cart_page_prices_from_facts_kept_from_a_recent_answer(
+    shopper, product_service, kept_facts_expire
+):
+    pen = product_service.add(price="2.50", available=3)
+    add(shopper, pen, 1)
+    product_service.products[pen]["price"] = "3.00"
+    product_service.lookup.reset()
+
+    kept = shopper.get("/api/cart/").json()
+    kept_facts_expire()
+    fresh = shopper.get("/api/cart/").json()
+
+    assert kept["items"][0]["unit_price"] == "2.50"
+    assert fresh["items"][0]["unit_price"] == fresh["total"] == "3.00"
+    assert product_service.lookup.call_count == 1  # the second page only
 
 
 def test_a_mutation_costs_one_batch_call(shopper, product_service):
@@ -234,7 +269,9 @@ def test_products_in_two_currencies_do_not_share_a_cart(shopper, product_service
     assert response.json()["error"]["code"] == "currency_mismatch"
 
 
-def test_a_product_that_went_away_shows_as_unavailable_not_dropped(shopper, product_service):
+def test_a_product_that_went_away_shows_as_unavailable_not_dropped(
+    shopper, product_service, kept_facts_expire
+):
     kept = product_service.add(price="5.00")
     retired = product_service.add(price="7.00")
     deleted = product_service.add(price="9.00")
@@ -242,6 +279,7 @@ def test_a_product_that_went_away_shows_as_unavailable_not_dropped(shopper, prod
         add(shopper, product_id)
     product_service.products[retired]["is_active"] = False
     del product_service.products[deleted]
+    kept_facts_expire()
 
     body = shopper.get("/api/cart/").json()
 
@@ -344,22 +382,28 @@ def test_paths_answer_without_the_trailing_slash(shopper, product_service):
 
 
 def test_product_service_down_is_a_503_naming_it_and_the_cart_is_untouched(
-    shopper, product_service
+    shopper, product_service, kept_facts_expire
 ):
     pen = product_service.add()
     ink = product_service.add()
     add(shopper, pen, 1)
     product_service.down = True
 
+    read_while_kept = shopper.get("/api/cart/")
+    kept_facts_expire()
     read = shopper.get("/api/cart/")
     write = add(shopper, ink, 1)  # not looked up before: its facts must be asked for
 
+    assert read_while_kept.status_code == 200
     assert read.status_code == write.status_code == 503
+    assert read.json()["error"]["details"]["service"] == "product"
     assert write.json()["error"]["details"]["service"] == "product"
     assert CartItem.objects.get().quantity == 1
 
 
-def test_adding_checks_catalog_facts_kept_from_a_recent_answer(shopper, product_service):
+def test_adding_checks_catalog_facts_kept_from_a_recent_answer(
+    shopper, product_service, kept_facts_expire
+):
     pen = product_service.add(price="2.50", available=3)
     add(shopper, pen, 1)
     product_service.products[pen]["price"] = "3.00"
@@ -370,10 +414,15 @@ def test_adding_checks_catalog_facts_kept_from_a_recent_answer(shopper, product_
     assert added.status_code == 200
     assert product_service.lookup.call_count == asked  # no call to the product service
     assert added.json()["items"][0]["unit_price"] == "2.50"
-    # The page asks every time, and what it learns is what the next add checks against.
+    # Once the kept facts expire, the page asks, and what it learns is what the next add checks.
+    kept_facts_expire()
     assert shopper.get("/api/cart/").json()["items"][0]["unit_price"] == "3.00"
     product_service.products[pen]["available"] = 2
-    shopper.get("/api/cart/")
+    product_service.lookup.reset()
+    shopper.post(
+        f"/api/cart/update/{added.json()['items'][0]['id']}/", {"quantity": 2}, format="json"
+    )
+    assert product_service.lookup.call_count == 1  # a quantity change asks whatever is kept
     refused = add(shopper, pen, 1)
     assert refused.status_code == 409
     assert refused.json()["error"]["code"] == "insufficient_stock"
