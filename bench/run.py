@@ -32,6 +32,7 @@ from pathlib import Path
 
 import httpx
 from flow import run_flows
+from round_trips import mariadb_select, redis_get
 from shop import Shop
 
 from shop_common.processes import GRANIAN, GUNICORN, SERVERS, ServiceProcess, threads_for
@@ -542,6 +543,8 @@ def main() -> int:
             shutil.rmtree(workdir, ignore_errors=True)
     elapsed = time.monotonic() - started
     report(measurements, profiles, args, elapsed, shop.lines_seen)
+    if args.db == "mysql":  # the unit these figures are bounded by, measured now
+        print(f"\n{redis_get(redis_url)}; {mariadb_select(shop.mysql)}")
     if args.profile:
         print(f"\npy-spy's raw stacks: {workdir}/*.txt")
     return 1 if any(m.met is False for m in measurements) else 0
