@@ -32,6 +32,9 @@ class FlowResult:
     server_cpu_ms_by_part: dict[str, float] = field(default_factory=dict)
     # Order reads that came before the webhook had made the order PAID (polled every 50 ms).
     polls_per_flow: float = 0.0
+    # With MariaDB and Redis: commands each server ran per flow (server-wide counters, so the
+    # machine should be otherwise quiet): the round trips the MariaDB figures are made of.
+    round_trips_per_flow: dict[str, float] = field(default_factory=dict)
 
     @property
     def flows_per_second(self) -> float:
@@ -46,6 +49,29 @@ class FlowResult:
 
 
 SERVERS = ("mariadbd", "mysqld", "redis-server")
+
+
+def server_commands(shop: Shop) -> dict[str, int]:
+    """Commands run so far by Redis and MariaDB (nothing under SQLite)."""
+    if shop.engine != "mysql":
+        return {}
+    import MySQLdb
+    import redis
+
+    connection = MySQLdb.connect(
+        host=shop.mysql["host"],
+        port=shop.mysql["port"],
+        user=shop.mysql["user"],
+        passwd=shop.mysql["password"],
+    )
+    try:
+        cursor = connection.cursor()
+        cursor.execute("SHOW GLOBAL STATUS LIKE 'Questions'")
+        statements = int(cursor.fetchone()[1])
+    finally:
+        connection.close()
+    commands = redis.Redis.from_url(shop.redis_url).info("stats")["total_commands_processed"]
+    return {"Redis commands": commands, "MariaDB statements": statements}
 
 
 def cpu_seconds(root: int, ports: dict[str, int]) -> dict[str, float]:
@@ -172,6 +198,7 @@ def run_flows(
     if on_start:
         on_start()
     root = stack.process.pid if stack.process else os.getpid()
+    commands_before = server_commands(stack)
     server_before, client_before = cpu_seconds(root, stack.ports), time.process_time()
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=customers) as pool:
@@ -179,6 +206,10 @@ def run_flows(
     seconds = time.perf_counter() - started
     done = sorted(latency for latency in results if latency is not None)
     server_after, client_cpu = cpu_seconds(root, stack.ports), time.process_time() - client_before
+    commands = {
+        name: (count - commands_before[name]) / max(len(done), 1)
+        for name, count in server_commands(stack).items()
+    }
     per_flow = {
         part: (seconds - server_before.get(part, 0.0)) * 1000 / max(len(done), 1)
         for part, seconds in sorted(server_after.items())
@@ -196,4 +227,5 @@ def run_flows(
         client_cpu_ms=client_cpu * 1000 / max(len(done), 1),
         server_cpu_ms_by_part=per_flow,
         polls_per_flow=len(POLLS) / max(len(done), 1),
+        round_trips_per_flow=commands,
     )

@@ -531,6 +531,9 @@ def main() -> int:
                 "CPU ms per checkout flow by part: "
                 + ", ".join(f"{part} {ms:.0f}" for part, ms in flows.server_cpu_ms_by_part.items())
                 + f"; {flows.polls_per_flow:.1f} order reads per flow before PAID"
+                + "".join(
+                    f"; {count:.0f} {name}" for name, count in flows.round_trips_per_flow.items()
+                )
             )
     except Exception:
         sys.stderr.write("The shop's last lines:\n" + "".join(list(shop.output)[-40:]))
