@@ -20,6 +20,7 @@ from catalog.selectors import (
     ORDERINGS,
     category_list,
     category_or_404,
+    product_answers,
     product_facts,
     product_list,
     visible_product,
@@ -84,14 +85,21 @@ class ReadPublicWriteStaff(APIView):
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
 
-    def cached_page(self, name: str, queryset: Callable[[], QuerySet]) -> HttpResponse:
-        """A page of a list, from the catalog cache; ``queryset`` is built only on a miss."""
+    def cached_page(
+        self,
+        name: str,
+        queryset: Callable[[], QuerySet],
+        represent: Callable[[list], list] | None = None,
+    ) -> HttpResponse:
+        """A page of a list, from the catalog cache; ``queryset`` is built only on a miss. The page
+        is answered by OutputSerializer, or by ``represent`` from rows (the product list)."""
         return cache.cached_json(
             cache_key(self.request, name),
             lambda: (
                 paginated_response(
                     queryset=queryset(),
                     serializer_class=self.OutputSerializer,
+                    represent=represent,
                     request=self.request,
                     view=self,
                 ).data
@@ -154,6 +162,7 @@ class ProductListApi(ReadPublicWriteStaff):
         return self.cached_page(
             "products",
             lambda: product_list(filters=request.query_params, staff=is_staff(request.user)),
+            represent=product_answers,
         )
 
     @extend_schema(

@@ -1,14 +1,18 @@
 """The public catalog and the staff writes, with their denials and their cache."""
 
+import json
 import re
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from catalog.apis import ProductOutput
 from catalog.models import Product
 from catalog.tests.factories import CategoryFactory, ProductFactory
+from shop_common.renderers import JSONRenderer
 
 pytestmark = pytest.mark.django_db
 
@@ -116,6 +120,37 @@ def test_bad_list_parameters_are_a_400(role_client, product, query):
 
     assert response.status_code == 400
     assert error_code(response) == "validation_error"
+
+
+def test_each_list_entry_is_what_the_product_output_answers(role_client, db):
+    """A list's page is built from rows by hand (catalog.selectors.product_answers); each entry
+    must be what ProductOutput, the documented schema, answers for that product."""
+    books, tools = CategoryFactory(), CategoryFactory()
+    ProductFactory(category=books, price=Decimal("0.00"), stock_on_hand=0)
+    ProductFactory(
+        category=tools,
+        price=Decimal("1234567.89"),
+        description='Ünïcode, a line\u2028separator and "quotes"',
+        image_url="https://img.example.com/a%20b.png?size=2",
+        currency="EUR",
+    )
+    ProductFactory(category=books, price=Decimal("12.30"), stock_on_hand=7, is_active=False)
+    reserved = ProductFactory(category=tools, price=Decimal("0.05"), stock_on_hand=5)
+    Product.objects.filter(pk=reserved.pk).update(
+        stock_reserved=3, created_at=datetime(2024, 2, 29, 23, 59, 59, tzinfo=UTC)
+    )
+
+    body = role_client("STAFF").get("/products/?page_size=100").json()
+
+    products = Product.objects.order_by("-created_at", "-id")
+    expected = json.loads(JSONRenderer().render(ProductOutput(products, many=True).data))
+    assert body["count"] == len(body["results"]) == len(expected) == 4
+    for entry, wanted in zip(body["results"], expected, strict=True):
+        assert list(entry) == list(wanted)
+        for field, value in wanted.items():
+            assert (field, entry[field]) == (field, value)
+    assert {entry["available"] for entry in body["results"]} == {0, 10, 7, 2}
+    assert any(entry["created_at"] == "2024-02-29T23:59:59Z" for entry in body["results"])
 
 
 def test_a_list_costs_the_same_queries_for_3_or_60_products(role_client, category, settings):
