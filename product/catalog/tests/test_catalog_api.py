@@ -122,6 +122,28 @@ def test_bad_list_parameters_are_a_400(role_client, product, query):
     assert error_code(response) == "validation_error"
 
 
+def test_an_unknown_parameter_is_ignored_and_the_filters_still_apply(role_client, product):
+    """The list skips django-filter when no parameter is one of its filters
+    (shop_common.filters): an unknown one changes nothing, and neither the filters' 400 nor the
+    public's view of inactive products depends on it."""
+    hidden = ProductFactory(is_active=False)
+    public, staff = role_client(None), role_client("STAFF")
+
+    def ids(client, query: str) -> list[int]:
+        return [item["id"] for item in client.get(f"/products/?{query}").json()["results"]]
+
+    assert ids(public, "nocache=1") == ids(public, "") == [product.id]
+    assert ids(staff, "nocache=1") == [hidden.id, product.id]
+    assert ids(staff, "nocache=1&is_active=false") == [hidden.id]
+    refused = public.get("/products/?nocache=1&min_price=cheap")
+    assert refused.status_code == 400
+    assert refused.json()["error"] == {
+        "code": "validation_error",
+        "message": "The request has invalid fields.",
+        "details": {"min_price": ["Enter a number."]},
+    }
+
+
 def test_each_list_entry_is_what_the_product_output_answers(role_client, db):
     """A list's page is built from rows by hand (catalog.selectors.product_answers); each entry
     must be what ProductOutput, the documented schema, answers for that product."""
