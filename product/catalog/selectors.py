@@ -100,8 +100,9 @@ def product_list(*, filters: QueryDict | dict, staff: bool) -> QuerySet:
 def product_answers(rows: list[dict]) -> list[dict]:
     """Products from rows (a page of ``GET /products/``), equal to
     ``apis.ProductOutput(products, many=True).data`` once rendered and an order of magnitude
-    cheaper: every list the cache misses is built here. catalog/tests/test_catalog_api.py keeps the two equal.
-    Times stay ``datetime``: the shop's JSON renderer writes them as ProductOutput does."""
+    cheaper: every list the cache misses is built here. catalog/tests/test_catalog_api.py keeps
+    the two equal. Times stay ``datetime``: the shop's JSON renderer writes them as ProductOutput
+    does."""
     return [
         {
             "id": row["id"],
