@@ -1,7 +1,7 @@
-"""History pages cached as rendered JSON under the customer's history version (docs/orders.md,
-"Reading"): a change to any of their orders gives a new version, so a page is never served after
-the change is visible, in any worker. The pages stay in the worker's own memory (the "history"
-cache of the settings)."""
+"""A customer's pages (their history, and each of their orders) cached as rendered JSON under the
+customer's history version (docs/orders.md, "Reading"): a change to any of their orders gives a
+new version, so a page is never served after the change is visible, in any worker. The pages stay
+in the worker's own memory (the "history" cache of the settings)."""
 
 import hashlib
 from collections.abc import Callable
@@ -19,10 +19,11 @@ from shop_common.renderers import JSONRenderer
 MAX_PAGE_BYTES = 64 * 1024
 
 
-def history_page(*, user_id: int, address: str, compute: Callable[[], Any]) -> HttpResponse:
-    """The page answered at ``address`` (the request's absolute URI: the filters, the page and the
-    host its links are built on) for this customer; ``compute`` runs only on a miss. The version
-    is read first, so a page computed during a change is filed under the version before it."""
+def customer_page(*, user_id: int, address: str, compute: Callable[[], Any]) -> HttpResponse:
+    """The page answered at ``address`` (the request's absolute URI: the order, the filters, the
+    page and the host its links are built on) for this customer, made only of their own orders;
+    ``compute`` runs only on a miss, and what it raises (a 404) is never kept. The version is read
+    first, so a page computed during a change is filed under the version before it."""
     ttl = settings.ORDER_HISTORY_CACHE_TTL
     if ttl <= 0:
         return _json(JSONRenderer().render(compute()))

@@ -358,6 +358,31 @@ def test_a_history_page_is_read_again_after_every_change_to_the_customers_orders
     assert statuses() == ["CANCELLED", "REFUNDED", "CANCELLED"]
 
 
+def test_a_customers_order_page_is_read_again_after_every_change_and_only_by_them(
+    customer, staff, role_client, shelf, django_assert_num_queries
+):
+    """An order's page is cached for its customer under their history version, as the history is:
+    an unchanged order is one query, a change shows at once, and nobody else gets the page."""
+    order_id = place(customer, (shelf["filters"], 1)).json()["id"]
+    assert customer.get(f"/orders/{order_id}/").json()["status"] == "PENDING"
+    with django_assert_num_queries(1):  # the version; the page comes from the cache
+        assert customer.get(f"/orders/{order_id}/").json()["status"] == "PENDING"
+
+    services.payment_succeeded(order_id=order_id, payment_reference="pay_1", by="test")
+    assert customer.get(f"/orders/{order_id}/").json()["status"] == "PAID"
+    staff.put(f"/orders/{order_id}/status/", {"status": "CONFIRMED"})
+    staff.put(
+        f"/orders/{order_id}/status/",
+        {"status": "SHIPPED", "tracking_number": "1Z1", "carrier": "UPS"},
+    )
+    shipped = customer.get(f"/orders/{order_id}/").json()
+    assert (shipped["status"], shipped["tracking_number"]) == ("SHIPPED", "1Z1")
+    assert staff.get(f"/orders/{order_id}/").json() == shipped
+    assert role_client("CUSTOMER", user_id=99).get(f"/orders/{order_id}/").status_code == 404
+    with django_assert_num_queries(3):  # staff: the order, its lines, its events, every time
+        assert staff.get(f"/orders/{order_id}/").json() == shipped
+
+
 def test_with_the_history_cache_off_every_read_runs_the_page_queries(
     customer, shelf, settings, django_assert_num_queries
 ):
