@@ -19,6 +19,9 @@ import time
 
 from shop_common import metrics
 
+# The clock the timeouts are read from (tests move it instead of sleeping).
+_now = time.monotonic
+
 logger = logging.getLogger("shop.breaker")
 
 CLOSED = "closed"
@@ -54,7 +57,7 @@ class CircuitBreaker:
     def allow(self) -> bool:
         """May a call go out now? False while open; in half-open, True for the one trial call."""
         with self._lock:
-            now = time.monotonic()
+            now = _now()
             if self._state == CLOSED:
                 return True
             if self._state == OPEN:
@@ -83,11 +86,11 @@ class CircuitBreaker:
             if self._state == HALF_OPEN or (
                 self._state == CLOSED and self._failures >= self.failure_threshold
             ):
-                self._opened_at = time.monotonic()
+                self._opened_at = _now()
                 self._change(OPEN)
 
     def _reset_due(self) -> bool:
-        return time.monotonic() - self._opened_at >= self.reset_timeout
+        return _now() - self._opened_at >= self.reset_timeout
 
     def _change(self, state: str) -> None:
         previous, self._state = self._state, state

@@ -355,11 +355,27 @@ def test_a_success_resets_the_count_of_failures_in_a_row(product_client, setting
     assert client.breaker.state == CLOSED
 
 
+@pytest.fixture
+def clock(monkeypatch):
+    """The breakers' clock, moved by the test: ``clock.advance(seconds)``."""
+    from shop_common import breaker
+
+    class Clock:
+        now = 1000.0
+
+        def advance(self, seconds: float) -> None:
+            self.now += seconds
+
+    fake = Clock()
+    monkeypatch.setattr(breaker, "_now", lambda: fake.now)
+    return fake
+
+
 @respx.mock
-def test_after_the_reset_timeout_one_trial_call_closes_or_reopens_it(settings):
+def test_after_the_reset_timeout_one_trial_call_closes_or_reopens_it(settings, clock):
     settings.SERVICE_URLS = {**settings.SERVICE_URLS, "product": BASE}
     client = build_service_client(
-        "product", retries=0, retry_backoff=0, breaker_failures=1, breaker_reset=0.05
+        "product", retries=0, retry_backoff=0, breaker_failures=1, breaker_reset=5
     )
     route = respx.get(f"{BASE}/products/").mock(
         side_effect=[httpx.ConnectError("x"), httpx.ConnectError("x"), httpx.Response(200)]
@@ -368,7 +384,7 @@ def test_after_the_reset_timeout_one_trial_call_closes_or_reopens_it(settings):
         client.get("/products/")
     assert client.breaker.state == OPEN
 
-    time.sleep(0.06)
+    clock.advance(5)
     assert client.breaker.state == HALF_OPEN
     with pytest.raises(DependencyUnavailable):
         client.get("/products/")  # the trial fails: open again, for another reset timeout
@@ -377,16 +393,16 @@ def test_after_the_reset_timeout_one_trial_call_closes_or_reopens_it(settings):
         client.get("/products/")
     assert raised.value.details["reason"] == "circuit_open"
 
-    time.sleep(0.06)
+    clock.advance(5)
     assert client.get("/products/").status_code == 200
     assert client.breaker.state == CLOSED
     assert route.call_count == 3
 
 
-def test_half_open_lets_one_trial_through_at_a_time(settings):
-    breaker = build_service_client("product", breaker_failures=1, breaker_reset=0.01).breaker
+def test_half_open_lets_one_trial_through_at_a_time(settings, clock):
+    breaker = build_service_client("product", breaker_failures=1, breaker_reset=5).breaker
     breaker.failed()
-    time.sleep(0.02)
+    clock.advance(5)
 
     assert breaker.allow() is True
     assert breaker.allow() is False  # the trial is still out
@@ -461,18 +477,19 @@ def test_a_spent_deadline_sent_on_a_customers_behalf_by_a_shop_service_is_refuse
 def test_the_earlier_deadline_of_a_shop_service_on_a_customers_behalf_is_taken(
     client, settings, a_customer, user_service
 ):
-    settings.REQUEST_BUDGET_SECONDS = 5
+    settings.REQUEST_BUDGET_SECONDS = 60
     service = user_service.service_token(client_id="shop-integration")
     headers = {
         "HTTP_AUTHORIZATION": "Bearer customer-token",
-        "HTTP_X_REQUEST_DEADLINE": in_seconds(1),
+        "HTTP_X_REQUEST_DEADLINE": in_seconds(20),
     }
 
     taken = client.get("/customer-deadline/", HTTP_X_SHOP_SERVICE_TOKEN=service, **headers)
     ignored = client.get("/customer-deadline/", **headers)
 
-    assert 0.5 < taken.json()["time_left"] <= 1
-    assert ignored.json()["time_left"] > 4
+    # Wide bounds: a loaded machine may take seconds between the header and the answer.
+    assert 10 < taken.json()["time_left"] <= 20
+    assert ignored.json()["time_left"] > 40
     assert deadlines.current_deadline() is None
 
 
