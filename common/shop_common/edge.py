@@ -13,6 +13,7 @@ only under ``STATIC_URL``.
 
 import contextlib
 import functools
+import logging
 import time
 from collections.abc import Callable
 from typing import Any
@@ -32,6 +33,7 @@ from whitenoise.middleware import WhiteNoiseMiddleware
 
 from shop_common import deadlines, errors, metrics
 from shop_common.error_handlers import error_response, exception_response, reject_disallowed_host
+from shop_common.logs import AccessRecord
 from shop_common.request_id import HEADER, QueryCounter, accept_or_create, access_log, bind
 from shop_common.request_limits import refuse_large_body
 
@@ -165,22 +167,25 @@ class EdgeMiddleware:
         elapsed: float,
         counter: QueryCounter | None,
     ) -> None:
+        if not access_log.isEnabledFor(logging.INFO):
+            return
         # The path only: a query string may carry a token (GET /auth/validate_token?token=).
-        extra = {
+        fields = {
             "method": request.method,
             "path": request.path,
             "status": response.status_code,
             "duration_ms": round(elapsed * 1000, 2),
+            "request_id": request.request_id,
         }
         if counter is not None:
-            extra["db_queries"] = counter.count
-            extra["db_begins"] = counter.begins
+            fields["db_queries"] = counter.count
+            fields["db_begins"] = counter.begins
             if counter.statements is not None:
                 # One line per statement: the formatter writes a list as its repr.
-                extra["db_statements"] = "\n".join(
+                fields["db_statements"] = "\n".join(
                     " ".join(sql.split()) for sql in counter.statements
                 )
-        access_log.info("%s %s %s", request.method, request.path, response.status_code, extra=extra)
+        access_log.handle(AccessRecord(fields))
 
 
 # Every HTML page (the admins, the login and OAuth pages, Swagger UI, the payment landing pages)

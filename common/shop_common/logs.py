@@ -1,13 +1,14 @@
 """JSON log lines with the request id, and redaction of anything that looks like a credential."""
 
+import contextlib
 import json
 import logging
-import logging.handlers
 import os
 import queue
 import re
 import sys
 import threading
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -37,73 +38,107 @@ _STANDARD_ATTRIBUTES = frozenset(
 _MIGHT_HOLD_A_SECRET = re.compile(r"(?i)bearer|basic|eyJ|[:=]")
 
 
+def _might_hold_a_secret(text: str) -> bool:
+    if not text.isascii():  # (?i) also matches letters outside ASCII (U+017F for "s")
+        return _MIGHT_HOLD_A_SECRET.search(text) is not None
+    # The same test as the expression for ASCII text, with substring searches: the expression's
+    # case-insensitive alternatives are tried at every position, the dearest part of a line.
+    if ":" in text or "=" in text or "eyJ" in text:
+        return True
+    lowered = text.lower()
+    return "bearer" in lowered or "basic" in lowered
+
+
 def redact(text: str) -> str:
-    if not _MIGHT_HOLD_A_SECRET.search(text):
+    if not _might_hold_a_secret(text):
         return text
     for pattern, replacement in _SECRETS:
         text = pattern.sub(replacement, text)
     return text
 
 
-class _Flushed(logging.LogRecord):
-    """Queued behind the lines to wait for: the writer sets ``done`` when it reaches it."""
+class ConsoleHandler(logging.Handler):
+    """Formats each line in the caller's thread and leaves the writing to a thread of this process,
+    so a request never waits for the terminal. Writes to ``stream_path`` (``LOG_STREAM``: `make run`
+    points it at its terminal, so lines do not pass through honcho) or to stderr. A WARNING or
+    worse is written before ``emit`` returns, so a crash right after it cannot lose it;
+    ``logging.shutdown`` flushes the rest.
 
-    def __init__(self) -> None:
-        super().__init__("shop.logs", logging.DEBUG, __file__, 0, "", None, None)
-        self.done = threading.Event()
-
-
-class _Writer(logging.StreamHandler):
-    def handle(self, record: logging.LogRecord) -> bool:
-        if isinstance(record, _Flushed):
-            record.done.set()
-            return True
-        return super().handle(record)
-
-
-class ConsoleHandler(logging.handlers.QueueHandler):
-    """Formats each line in the caller's thread and leaves the writing to a
-    :class:`~logging.handlers.QueueListener` of this process, so a request never waits for the
-    terminal. Writes to ``stream_path`` (``LOG_STREAM``: `make run` points it at its terminal, so
-    lines do not pass through honcho) or to stderr. A WARNING or worse is written before ``emit``
-    returns, so a crash right after it cannot lose it; ``logging.shutdown`` flushes the rest."""
+    The queue carries the formatted text: the standard library's QueueHandler also copies each
+    record for a listener's handlers, and its listener writes and flushes the stream line by line;
+    this writer takes whatever lines are waiting and writes them at once."""
 
     def __init__(self, stream_path: str = "", *, max_pending: int = 10_000) -> None:
+        super().__init__()
         self.stream = (_open_for_appending(stream_path) if stream_path else None) or sys.stderr
         self.max_pending = max_pending
         # SimpleQueue: its put is C with no Python-level condition to notify, on every request.
-        super().__init__(queue.SimpleQueue())
-        self._listener: logging.handlers.QueueListener | None = None
-        self._listener_pid = 0
-        self._listener_lock = threading.Lock()
+        self.queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._writer_pid = 0
+        self._writer_lock = threading.Lock()
+
+    def handle(self, record: logging.LogRecord) -> bool:
+        # Without Handler.handle's lock: formatting needs none and the queue has its own.
+        if not self.filter(record):
+            return False
+        self.emit(record)
+        return True
 
     def emit(self, record: logging.LogRecord) -> None:
-        self._ensure_listener()
-        super().emit(record)
+        try:
+            line = self.format(record)
+        except Exception:
+            self.handleError(record)
+            return
+        if self._writer_pid != os.getpid():
+            self._start_writer()
+        self.queue.put(line)
         # A stream that stopped taking lines makes callers wait rather than fill the memory.
         if record.levelno >= logging.WARNING or self.queue.qsize() > self.max_pending:
             self.flush()
 
     def flush(self) -> None:
-        if self._listener_pid == os.getpid():
-            marker = _Flushed()
-            self.queue.put(marker)
-            marker.done.wait()
+        if self._writer_pid == os.getpid():
+            written = threading.Event()
+            self.queue.put(written)
+            written.wait()
 
     def close(self) -> None:
         self.flush()
         super().close()
 
-    def _ensure_listener(self) -> None:
+    def _start_writer(self) -> None:
         # A forked child (a server's worker) inherits the queue but not the thread: it starts its own.
-        if self._listener_pid == os.getpid():
-            return
-        with self._listener_lock:
-            if self._listener_pid != os.getpid():
+        with self._writer_lock:
+            if self._writer_pid != os.getpid():
                 self.queue = queue.SimpleQueue()
-                self._listener = logging.handlers.QueueListener(self.queue, _Writer(self.stream))
-                self._listener.start()
-                self._listener_pid = os.getpid()
+                threading.Thread(
+                    target=self._write, args=(self.queue,), name="shop-log-writer", daemon=True
+                ).start()
+                self._writer_pid = os.getpid()
+
+    def _write(self, pending: queue.SimpleQueue) -> None:
+        """The writer thread: every line waiting, in order, in one write; then the flushes that
+        waited behind them are told."""
+        while True:
+            items = [pending.get()]
+            with contextlib.suppress(queue.Empty):
+                while len(items) < _BATCH:
+                    items.append(pending.get_nowait())
+            text = "".join(f"{item}\n" for item in items if type(item) is str)
+            if text:
+                try:
+                    self.stream.write(text)
+                    self.stream.flush()
+                except Exception:
+                    self.handleError(logging.makeLogRecord({"msg": text}))
+            for item in items:
+                if type(item) is not str:
+                    item.set()
+
+
+# Lines the writer takes from the queue for one write, at most.
+_BATCH = 1000
 
 
 def _open_for_appending(path: str) -> Any:
@@ -122,16 +157,52 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+class AccessRecord(logging.LogRecord):
+    """The record of a request's access line (shop_common.edge), made without what
+    ``Logger.info`` does for any record: finding the caller's frame, the source file's name and
+    module, the thread's and process's names (None, as with logging's ``logThreads`` off). What is
+    the same for every line is made once (``_ACCESS``). ``fields`` go in the line after the
+    message, in their order."""
+
+    def __init__(self, fields: dict[str, Any]) -> None:
+        attributes = self.__dict__
+        attributes.update(_ACCESS)
+        self.created = created = time.time()
+        self.msecs = int((created - int(created)) * 1000) + 0.0
+        self.relativeCreated = (created - _STARTED) * 1000
+        self.thread = threading.get_ident()
+        self.process = os.getpid()
+        self.args = (fields["method"], fields["path"], fields["status"])
+        attributes.update(fields)
+
+
+_ACCESS = dict(
+    vars(
+        logging.LogRecord(
+            "shop.access", logging.INFO, "shop_common/edge.py", 0, "%s %s %s", (), None, "log"
+        )
+    ),
+    threadName=None,
+    processName=None,
+)
+_STARTED = logging._startTime  # what relativeCreated counts from
+
+
+# Values a line keeps as they are; anything else is written as its (redacted) text.
+_PLAIN = (int, float, bool, type(None))
+# json.dumps(entry, default=str) makes a new encoder for every line.
+_encode = json.JSONEncoder(default=str).encode
+
+
 class JsonFormatter(logging.Formatter):
     def __init__(self, *args: Any, service: str = "", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.service = service
+        self._second = (0, "")  # the last second written and its text, reused within it
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, tz=UTC).isoformat(
-                timespec="milliseconds"
-            ),
+            "time": self._time(record.created),
             "level": record.levelname,
             "service": self.service,
             "logger": record.name,
@@ -139,13 +210,27 @@ class JsonFormatter(logging.Formatter):
             "message": redact(record.getMessage()),
         }
         for key, value in vars(record).items():
-            if key in _STANDARD_ATTRIBUTES or key in entry or key.startswith("_"):
+            if key in _NOT_EXTRA or key.startswith("_"):
                 continue
-            if key == "request":  # Django attaches the request object to error records
-                continue
-            entry[key] = (
-                value if isinstance(value, int | float | bool | type(None)) else redact(str(value))
-            )
+            entry[key] = value if isinstance(value, _PLAIN) else redact(str(value))
         if record.exc_info:
             entry["exception"] = redact(self.formatException(record.exc_info))
-        return json.dumps(entry, default=str)
+        return _encode(entry)
+
+    def _time(self, created: float) -> str:
+        """``datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds")``, with the
+        date and time of day made once a second (the same rounding to the microsecond)."""
+        second = int(created)
+        microsecond = round((created - second) * 1e6)
+        if microsecond >= 1_000_000:
+            second, microsecond = second + 1, microsecond - 1_000_000
+        last, text = self._second
+        if last != second:
+            text = datetime.fromtimestamp(second, tz=UTC).replace(tzinfo=None).isoformat()
+            self._second = (second, text)
+        return f"{text}.{microsecond // 1000:03d}+00:00"
+
+
+# A record's own attributes, the entry's fields, and the request object Django attaches to error
+# records: not written as extra fields.
+_NOT_EXTRA = _STANDARD_ATTRIBUTES | {"time", "level", "service", "logger", "request_id", "request"}
