@@ -3,10 +3,13 @@ import logging
 import os
 import sys
 import threading
+import time
+from datetime import UTC, datetime
 
 import pytest
 from django.db import connection
 
+from shop_common import logs
 from shop_common.logs import ConsoleHandler, JsonFormatter, RequestIdFilter, redact
 from shop_common.testing.waiting import eventually
 
@@ -213,15 +216,22 @@ def test_a_stream_that_stops_taking_lines_makes_callers_wait_instead_of_filling_
     handler = ConsoleHandler(max_pending=5)
     handler.stream = StuckTerminal()
     lines = [f"line {number}" for number in range(20)]
-    caller = threading.Thread(
-        target=lambda: [handler.emit(_record(logging.INFO, line)) for line in lines]
-    )
-    caller.start()
-    # Past max_pending the caller queues a marker and waits behind it: the queue stops growing at
-    # the lines over the limit plus that marker, while the writer is stuck on a line.
-    eventually(handler.queue.qsize, lambda size: size >= 6)
+    emitted: list[str] = []
 
-    assert handler.queue.qsize() <= 7
+    def log_all() -> None:
+        for line in lines:
+            handler.emit(_record(logging.INFO, line))
+            emitted.append(line)
+
+    caller = threading.Thread(target=log_all)
+    caller.start()
+    # Past max_pending queued lines the caller waits behind a marker: what is in memory is the
+    # lines the writer took before it got stuck (at most max_pending + 1) and max_pending + 1 more.
+    eventually(lambda: len(emitted), lambda count: count >= 5)
+    time.sleep(0.3)  # time to go on, had the caller not stopped
+
+    assert len(emitted) <= 2 * (handler.max_pending + 1)
+    assert handler.queue.qsize() <= handler.max_pending + 2
     assert caller.is_alive()
     assert written == []
     gate.set()
@@ -234,3 +244,111 @@ def test_a_stream_path_that_cannot_be_opened_falls_back_to_stderr(tmp_path):
     handler = ConsoleHandler(str(tmp_path / "missing" / "terminal"))
 
     assert handler.stream is sys.stderr
+
+
+def test_the_writer_goes_on_after_a_write_that_failed(tmp_path, capsys):
+    path = tmp_path / "terminal"
+    path.touch()
+    handler = ConsoleHandler(str(path))
+    stream = handler.stream
+
+    class FailsOnce:
+        def write(self, text: str) -> None:
+            handler.stream = stream
+            raise OSError("terminal gone")
+
+        def flush(self) -> None:
+            pass
+
+    handler.stream = FailsOnce()
+    handler.emit(_record(logging.WARNING, "lost"))
+    handler.emit(_record(logging.WARNING, "written"))
+
+    assert path.read_text().splitlines() == ["written"]
+    assert "terminal gone" in capsys.readouterr().err  # logging's report of a failed write
+
+
+def test_the_time_is_datetimes_isoformat_to_the_millisecond():
+    formatter = JsonFormatter()
+    moments = [
+        1_765_000_000.0,
+        1_765_000_000.9995,
+        1_765_000_000.9999996,  # rounds up to the next second
+        1_765_000_000.0004999,
+        1_765_000_059.123456,
+        *(1_765_000_000 + number / 97 for number in range(300)),
+    ]
+    for created in moments:
+        record = _record(logging.INFO, "x")
+        record.created = created
+
+        expected = datetime.fromtimestamp(created, tz=UTC).isoformat(timespec="milliseconds")
+        assert json.loads(formatter.format(record))["time"] == expected, created
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "GET /products/?page=2 200",
+        "POST /auth/validate/ 200",
+        "BEARER x",
+        "Basic x",
+        "a=b",
+        "key: value",
+        "xeyJ",
+        "EYJ",
+        "no secrets here",
+        "ba\u017fic x",  # a long s, which (?i) matches as "s"
+        "Bearer déjà",
+        "ümlaut only",
+        "",
+    ],
+)
+def test_the_fast_check_for_secrets_answers_as_the_expression(text):
+    assert logs._might_hold_a_secret(text) == bool(logs._MIGHT_HOLD_A_SECRET.search(text))
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"method": "GET", "path": "/products/", "status": 200, "duration_ms": 1.5},
+        {"method": "POST", "path": "/a=b/", "status": 404, "duration_ms": 0.0},
+        {
+            "method": "PATCH",
+            "path": "/orders/7/",
+            "status": 500,
+            "duration_ms": 12.25,
+            "db_queries": 3,
+            "db_begins": 1,
+            "db_statements": 'SELECT 1\nUPDATE "x" SET "token" = %s',
+        },
+    ],
+)
+def test_an_access_record_makes_the_line_logger_info_made(fields):
+    """The edge's record against what ``access_log.info(..., extra=...)`` made, field by field."""
+    logger = logging.getLogger("shop.access")
+    ours = logs.AccessRecord({**fields, "request_id": "r-1"})
+    theirs = logger.makeRecord(
+        logger.name,
+        logging.INFO,
+        "edge.py",
+        1,
+        "%s %s %s",
+        (fields["method"], fields["path"], fields["status"]),
+        None,
+        extra={**fields, "request_id": "r-1"},
+    )
+    theirs.created = ours.created
+    formatter = JsonFormatter(service="user")
+
+    ours_line = formatter.format(ours)
+    assert json.loads(ours_line) == json.loads(formatter.format(theirs))
+    assert list(json.loads(ours_line)) == list(json.loads(formatter.format(theirs)))
+    # Any other formatter finds every attribute a record has.
+    assert (
+        logging.Formatter(
+            "%(asctime)s %(levelname)s %(name)s %(module)s:%(lineno)d %(threadName)s %(message)s"
+        )
+        .format(ours)
+        .endswith(f"INFO shop.access edge:0 None {ours.getMessage()}")
+    )
