@@ -30,6 +30,7 @@ from rest_framework import status
 from shop_common.errors import ServiceError
 
 HEADER = "X-Request-Deadline"
+META_KEY = "HTTP_X_REQUEST_DEADLINE"  # where WSGI puts it (request_id.META_KEY)
 # A shop service calling another on a person's behalf (with their token) sends its own service
 # token here too: its deadline then counts (shop_common.auth.BearerTokenAuthentication).
 SERVICE_TOKEN_HEADER = "X-Shop-Service-Token"  # noqa: S105 (a header name, not a secret)
@@ -114,7 +115,7 @@ def within_budget(
     every request, after the request id is bound. The caller's ``X-Request-Deadline`` is only kept
     on the request (``claimed_deadline``): it counts once the caller is known to be a shop service
     (:func:`honour_claimed_deadline`)."""
-    request.claimed_deadline = parse_deadline(request.headers.get(HEADER))
+    request.claimed_deadline = parse_deadline(request.META.get(META_KEY))
     with budget(settings.REQUEST_BUDGET_SECONDS):
         return handle(request)
 

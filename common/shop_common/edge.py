@@ -34,7 +34,14 @@ from whitenoise.middleware import WhiteNoiseMiddleware
 from shop_common import deadlines, errors, metrics
 from shop_common.error_handlers import error_response, exception_response, reject_disallowed_host
 from shop_common.logs import AccessRecord
-from shop_common.request_id import HEADER, QueryCounter, accept_or_create, access_log, bind
+from shop_common.request_id import (
+    HEADER,
+    META_KEY,
+    QueryCounter,
+    accept_or_create,
+    access_log,
+    bind,
+)
 from shop_common.request_limits import refuse_large_body
 
 
@@ -109,7 +116,7 @@ class EdgeMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         started = time.perf_counter()
-        request_id = accept_or_create(request.headers.get(HEADER))
+        request_id = accept_or_create(request.META.get(META_KEY))
         request.request_id = request_id
         with bind(request_id):
             counter = None

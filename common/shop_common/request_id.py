@@ -10,6 +10,8 @@ from contextvars import ContextVar
 from typing import Any
 
 HEADER = "X-Request-ID"
+# Where WSGI puts it: read there, request.headers would be built from every header of the request.
+META_KEY = "HTTP_X_REQUEST_ID"
 _VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _current: ContextVar[str | None] = ContextVar("request_id", default=None)
 
