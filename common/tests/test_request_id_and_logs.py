@@ -1,6 +1,7 @@
 import json
 import logging
 import os
+import subprocess
 import sys
 import threading
 import time
@@ -352,3 +353,25 @@ def test_an_access_record_makes_the_line_logger_info_made(fields):
         .format(ours)
         .endswith(f"INFO shop.access edge:0 None {ours.getMessage()}")
     )
+
+
+def test_lines_still_waiting_are_written_when_the_process_exits(tmp_path):
+    """The writer writes every WRITE_EVERY seconds: lines logged just before a normal exit are
+    written by logging's shutdown (its flush), not lost with the daemon thread."""
+    path = tmp_path / "terminal"
+    path.touch()
+    script = (
+        "import logging\n"
+        "from shop_common.logs import ConsoleHandler\n"
+        f"handler = ConsoleHandler({str(path)!r})\n"
+        "handler.WRITE_EVERY = 3600\n"
+        "logging.getLogger().addHandler(handler)\n"
+        "logging.getLogger().setLevel(logging.INFO)\n"
+        "for number in range(50):\n"
+        "    logging.getLogger('shop.test').info('line %d', number)\n"
+    )
+    subprocess.run(  # noqa: S603 (our own interpreter, a fixed script)
+        [sys.executable, "-c", script], check=True, timeout=60
+    )
+
+    assert path.read_text().splitlines() == [f"line {number}" for number in range(50)]
