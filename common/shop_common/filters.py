@@ -15,8 +15,8 @@ def apply_filters(
     ``status=LOST``) is a 400 naming the parameter, never silently no filter. Without a parameter
     of the FilterSet's, ``queryset`` as it is: the FilterSet would pass over every filter, and
     building it (its form, a copy of every filter) costs more than the page's queries."""
-    names, suffixed, required = _parameters(filterset_class)
-    if not required and not any(key in names or key.startswith(suffixed) for key in params):
+    names, prefixes, always = _parameters(filterset_class)
+    if not always and not any(key in names or key.startswith(prefixes) for key in params):
         return queryset
     filterset = filterset_class(params, queryset=queryset)
     if not filterset.is_valid():
@@ -26,9 +26,15 @@ def apply_filters(
 
 @functools.cache
 def _parameters(filterset_class: type[FilterSet]) -> tuple[frozenset, tuple, bool]:
-    """The filters' names; their prefixes for a filter read from two parameters (a range's
-    ``price_min`` and ``price_max``); and whether a filter is required, whose absence is the
-    FilterSet's 400 (then every request goes through it)."""
+    """The filters' names; their prefixes for a filter read from several parameters (a range's
+    ``price_min`` and ``price_max``, a list's ``tag[]``); and whether every request must go through
+    the FilterSet: a required filter (its absence is a 400), a form of its own (its ``clean`` may
+    refuse any request), or its own way of filtering."""
     filters = filterset_class.base_filters
-    required = any(f.extra.get("required") for f in filters.values())
-    return frozenset(filters), tuple(f"{name}_" for name in filters), required
+    always = (
+        any(f.extra.get("required") for f in filters.values())
+        or filterset_class._meta.form is not FilterSet._meta.form
+        or filterset_class.filter_queryset is not FilterSet.filter_queryset
+    )
+    prefixes = tuple(prefix for name in filters for prefix in (f"{name}_", f"{name}["))
+    return frozenset(filters), prefixes, always

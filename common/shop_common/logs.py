@@ -3,12 +3,14 @@
 import contextlib
 import json
 import logging
+import multiprocessing.util
 import os
 import queue
 import re
 import sys
 import threading
 import time
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -126,6 +128,9 @@ class ConsoleHandler(logging.Handler):
                     target=self._write, args=(self.queue, self._wake), daemon=True
                 ).start()
                 self._writer_pid = os.getpid()
+                # A server's worker is a multiprocessing child: it ends with os._exit, after its
+                # finalizers but without logging.shutdown, so the lines still queued are written here.
+                multiprocessing.util.Finalize(self, self.flush, exitpriority=10)
 
     def _write(self, pending: queue.SimpleQueue, wake: threading.Lock) -> None:
         """The writer thread: every line waiting, in order, in one write; then the flushes that
@@ -136,8 +141,7 @@ class ConsoleHandler(logging.Handler):
             with contextlib.suppress(queue.Empty):
                 while True:
                     items.append(pending.get_nowait())
-            text = "".join(f"{item}\n" for item in items if type(item) is str)
-            if text:
+            for text in _chunks(item for item in items if type(item) is str):
                 try:
                     self.stream.write(text)
                     self.stream.flush()
@@ -146,6 +150,27 @@ class ConsoleHandler(logging.Handler):
             for item in items:
                 if type(item) is not str:
                     item.set()
+
+
+# A pipe keeps a write of at most this many bytes whole: the workers of a server share one stderr,
+# and a longer write could be cut by another process's lines.
+PIPE_BUF = 4096
+
+
+def _chunks(lines: Iterable[str]) -> Iterator[str]:
+    """Whole lines, each followed by a newline, gathered into writes of at most ``PIPE_BUF``
+    bytes; a longer line is a write of its own."""
+    chunk: list[str] = []
+    size = 0
+    for line in lines:
+        line_size = len(line.encode()) + 1
+        if chunk and size + line_size > PIPE_BUF:
+            yield "".join(chunk)
+            chunk, size = [], 0
+        chunk.append(f"{line}\n")
+        size += line_size
+    if chunk:
+        yield "".join(chunk)
 
 
 def _open_for_appending(path: str) -> Any:

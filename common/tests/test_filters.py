@@ -2,6 +2,7 @@
 
 import django_filters
 import pytest
+from django import forms
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 
@@ -46,6 +47,35 @@ def test_a_value_the_filterset_cannot_read_is_still_refused(params, named):
         apply_filters(UserFilter, params, User.objects.all())
 
     assert set(refused.value.error_dict) == {named}
+
+
+class RefusingForm(forms.Form):
+    def clean(self):
+        raise forms.ValidationError("refused")
+
+
+class FormCheckedUserFilter(django_filters.FilterSet):
+    class Meta:
+        model = User
+        fields = ["username"]
+        form = RefusingForm
+
+
+class OwnWayUserFilter(django_filters.FilterSet):
+    class Meta:
+        model = User
+        fields = ["username"]
+
+    def filter_queryset(self, queryset):
+        return queryset.none()
+
+
+def test_a_filterset_with_a_form_or_filtering_of_its_own_sees_every_request():
+    users = User.objects.all()
+
+    with pytest.raises(ValidationError):
+        apply_filters(FormCheckedUserFilter, {"nocache": "1"}, users)
+    assert apply_filters(OwnWayUserFilter, {"nocache": "1"}, users) is not users
 
 
 def test_a_required_filter_is_refused_when_absent():

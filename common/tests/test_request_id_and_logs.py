@@ -1,5 +1,7 @@
+import io
 import json
 import logging
+import multiprocessing
 import os
 import subprocess
 import sys
@@ -11,7 +13,7 @@ import pytest
 from django.db import connection
 
 from shop_common import logs
-from shop_common.logs import ConsoleHandler, JsonFormatter, RequestIdFilter, redact
+from shop_common.logs import PIPE_BUF, ConsoleHandler, JsonFormatter, RequestIdFilter, redact
 from shop_common.testing.waiting import eventually
 
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl"
@@ -375,3 +377,49 @@ def test_lines_still_waiting_are_written_when_the_process_exits(tmp_path):
     )
 
     assert path.read_text().splitlines() == [f"line {number}" for number in range(50)]
+
+
+def test_a_server_workers_lines_still_waiting_are_written_when_it_stops(tmp_path):
+    """A server's worker is a multiprocessing child: it ends with os._exit after its finalizers,
+    without logging's shutdown; the lines it logged just before must still be written."""
+    path = tmp_path / "terminal"
+    path.touch()
+    handler = ConsoleHandler(str(path))
+    handler.WRITE_EVERY = 3600
+
+    def worker() -> None:
+        for number in range(20):
+            handler.emit(_record(logging.INFO, f"line {number}"))
+
+    child = multiprocessing.get_context("fork").Process(target=worker)
+    child.start()
+    child.join(timeout=60)
+
+    assert child.exitcode == 0
+    assert path.read_text().splitlines() == [f"line {number}" for number in range(20)]
+
+
+def test_the_writer_keeps_each_write_within_what_a_pipe_keeps_whole(tmp_path):
+    """The workers share one stderr: a write longer than PIPE_BUF could be cut by another
+    worker's lines, so lines are written in whole-line chunks of at most PIPE_BUF bytes."""
+    writes: list[str] = []
+
+    class Recording(io.StringIO):
+        def write(self, text: str) -> int:
+            writes.append(text)
+            return len(text)
+
+    handler = ConsoleHandler()
+    handler.stream = Recording()
+    handler.WRITE_EVERY = 3600
+    long_line = "y" * (PIPE_BUF + 10)
+    for number in range(200):
+        handler.emit(_record(logging.INFO, f"{number:03d} " + "x" * 296))
+    handler.emit(_record(logging.INFO, long_line))
+    handler.flush()
+
+    assert all(write.endswith("\n") for write in writes)
+    assert all(len(write.encode()) <= PIPE_BUF or write.count("\n") == 1 for write in writes)
+    assert len(writes) > 10  # 60 KB of lines: many writes, none cut inside a line
+    assert "".join(writes).splitlines()[-1] == long_line
+    assert len("".join(writes).splitlines()) == 201

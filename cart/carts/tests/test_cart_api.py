@@ -3,6 +3,7 @@ failures that change nothing."""
 
 import time
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 from django.core.cache.backends import locmem
@@ -33,7 +34,8 @@ def kept_facts_expire(monkeypatch, settings):
 
     def expire():
         later = time.time() + settings.CART_CATALOG_CACHE_SECONDS + 1
-        monkeypatch.setattr(locmem.time, "time", lambda: later)
+        # The cache module's own clock only: ``locmem.time`` is the process's time module.
+        monkeypatch.setattr(locmem, "time", SimpleNamespace(time=lambda: later))
 
     return expire
 
