@@ -6,7 +6,6 @@ import os
 import subprocess
 import sys
 import threading
-import time
 from datetime import UTC, datetime
 
 import pytest
@@ -226,13 +225,22 @@ def test_a_stream_that_stops_taking_lines_makes_callers_wait_instead_of_filling_
             handler.emit(_record(logging.INFO, line))
             emitted.append(line)
 
+    # Past max_pending queued lines the caller flushes: it waits behind a marker the stuck writer
+    # never reaches, so once it is in flush it cannot log another line.
+    waiting = threading.Event()
+    flush = handler.flush
+
+    def noted_flush() -> None:
+        waiting.set()
+        flush()
+
+    handler.flush = noted_flush
     caller = threading.Thread(target=log_all)
     caller.start()
-    # Past max_pending queued lines the caller waits behind a marker: what is in memory is the
-    # lines the writer took before it got stuck (at most max_pending + 1) and max_pending + 1 more.
-    eventually(lambda: len(emitted), lambda count: count >= 5)
-    time.sleep(0.3)  # time to go on, had the caller not stopped
+    assert eventually(waiting.is_set, bool)
 
+    # In memory: the lines the writer took before it got stuck (at most max_pending + 1) and
+    # max_pending + 1 more.
     assert len(emitted) <= 2 * (handler.max_pending + 1)
     assert handler.queue.qsize() <= handler.max_pending + 2
     assert caller.is_alive()
