@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 from shop import Shop
 
+from shop_common.databases import server_connection
 from shop_common.roles import STAFF
 from shop_common.testing.data import ADDRESS
 from shop_common.testing.stack import ServiceUrls, demo_token
@@ -55,15 +56,9 @@ def server_commands(shop: Shop) -> dict[str, int]:
     """Commands run so far by Redis and MariaDB (nothing under SQLite)."""
     if shop.engine != "mysql":
         return {}
-    import MySQLdb
     import redis
 
-    connection = MySQLdb.connect(
-        host=shop.mysql["host"],
-        port=shop.mysql["port"],
-        user=shop.mysql["user"],
-        passwd=shop.mysql["password"],
-    )
+    connection = server_connection(**shop.mysql, purpose="counting statements")
     try:
         cursor = connection.cursor()
         cursor.execute("SHOW GLOBAL STATUS LIKE 'Questions'")

@@ -8,6 +8,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from shop_common.databases import server_connection
+
 ROUNDS = 3000
 
 
@@ -58,15 +60,8 @@ def redis_get(url: str) -> RoundTrip:
 
 
 def mariadb_select(settings: dict) -> RoundTrip:
-    import MySQLdb
-
-    connection = MySQLdb.connect(
-        host=settings["host"],
-        port=settings["port"],
-        user=settings["user"],
-        passwd=settings["password"],
-        autocommit=True,
-    )
+    """``settings``: host, port, user, password (``Shop.mysql``)."""
+    connection = server_connection(**settings, purpose="a round trip")
     cursor = connection.cursor()
 
     def select() -> None:
@@ -80,14 +75,7 @@ def mariadb_select(settings: dict) -> RoundTrip:
 
 
 if __name__ == "__main__":
+    from shop import mysql_settings
+
     print(redis_get(os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"))
-    print(
-        mariadb_select(
-            {
-                "host": os.environ.get("DB_HOST", "127.0.0.1"),
-                "port": int(os.environ.get("DB_PORT", "3306")),
-                "user": os.environ.get("DB_USER", "root"),
-                "password": os.environ.get("DB_PASSWORD", ""),
-            }
-        )
-    )
+    print(mariadb_select(mysql_settings()))

@@ -31,6 +31,16 @@ from shop_common.topology import (
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def mysql_settings() -> dict:
+    """The MariaDB server from the environment (DB_HOST, DB_PORT, DB_USER, DB_PASSWORD)."""
+    return {
+        "host": os.environ.get("DB_HOST", "127.0.0.1"),
+        "port": int(os.environ.get("DB_PORT", "3306")),
+        "user": os.environ.get("DB_USER", "root"),
+        "password": os.environ.get("DB_PASSWORD", ""),
+    }
+
+
 class Shop:
     def __init__(
         self, workdir: Path, *, engine: str, redis_url: str = "", server: str = GRANIAN
@@ -50,12 +60,7 @@ class Shop:
             if engine == "mysql"
             else f"{workdir}/"
         )
-        self.mysql = {
-            "host": os.environ.get("DB_HOST", "127.0.0.1"),
-            "port": int(os.environ.get("DB_PORT", "3306")),
-            "user": os.environ.get("DB_USER", "root"),
-            "password": os.environ.get("DB_PASSWORD", ""),
-        }
+        self.mysql = mysql_settings()
         self.env = {
             # What a person's shell has, plus the variables `make run` is told (tests/test_make_run.py
             # runs `make run` itself the same way).

@@ -6,9 +6,10 @@ class DatabaseServerUnreachable(Exception):
     pass
 
 
-def _server(
+def server_connection(
     *, host: str, port: int, user: str, password: str, purpose: str, connect_timeout: int = 5
 ) -> Any:
+    """A connection to the MariaDB server itself (no schema), for ``purpose`` (named when it fails)."""
     import MySQLdb
 
     try:
@@ -36,7 +37,7 @@ def _create(cursor: Any, name: str) -> None:
 def create_mysql_schema(settings_dict: dict[str, Any]) -> bool:
     """Creates the schema named by a Django MySQL ``settings_dict`` (utf8mb4); False if it existed."""
     name = settings_dict["NAME"]
-    server = _server(
+    server = server_connection(
         host=settings_dict["HOST"],
         port=settings_dict["PORT"],
         user=settings_dict["USER"],
@@ -68,7 +69,9 @@ def drop_mysql_schemas(
     """Drops the schemas that exist of ``names`` (a test's throwaway shop); with ``recreate``,
     creates each again, empty."""
     names = list(names)
-    server = _server(host=host, port=port, user=user, password=password, purpose=", ".join(names))
+    server = server_connection(
+        host=host, port=port, user=user, password=password, purpose=", ".join(names)
+    )
     try:
         cursor = server.cursor()
         for name in names:

@@ -239,12 +239,13 @@ class OrderDetailApi(OrderApi):
     @extend_schema(responses=OrderOutput)
     def get(self, request: Request, order_id: int) -> HttpResponse:
         user = request.user
+        staff = is_staff(user)
 
         def answer() -> dict:
-            row = visible_order_row(order_id=order_id, user_id=user.id, staff=is_staff(user))
+            row = visible_order_row(order_id=order_id, user_id=user.id, staff=staff)
             return order_answers([row])[0]
 
-        if is_staff(user):  # another customer's order: not under this caller's history version
+        if staff:  # another customer's order: not under this caller's history version
             return Response(answer())
         # What customers poll while a payment goes through: an unchanged order is one query.
         return customer_page(user_id=user.id, address=request.build_absolute_uri(), compute=answer)

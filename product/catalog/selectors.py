@@ -144,8 +144,9 @@ def category_or_404(*, category_id: int) -> Category:
 
 
 def product_facts(ids: list[int]) -> list[dict]:
-    """What the cart and order services price lines with, as plain rows: this lookup runs on every
-    cart page and order, and skipping model instances and a serializer halves its cost."""
+    """What the cart and order services price lines with, as plain rows: this lookup runs for
+    every cart whose facts the cart service has not kept, and skipping model instances and a
+    serializer halves its cost."""
     rows = (
         Product.objects.filter(pk__in=ids)
         .order_by("pk")
